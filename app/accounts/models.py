@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import utcnow
+from app.core.db import Base, UTCDateTime
+
+
+class User(Base):
+    """A person who logs in: a participant (citizen) or a staff member (role != participant)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(10))  # male | female | other
+    phone: Mapped[str] = mapped_column(String(15), unique=True)  # normalized 0xxxxxxxxx
+    citizen_id: Mapped[str | None] = mapped_column(String(12), unique=True)  # CCCD, 12 digits
+    province: Mapped[str | None] = mapped_column(String(80))
+    district: Mapped[str | None] = mapped_column(String(80))
+    commune: Mapped[str | None] = mapped_column(String(80))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="participant")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,95 @@
+"""Registration and authentication."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import validation as v
+from app.accounts.models import User
+from app.accounts.passwords import burn_verification_time, hash_password, verify_password
+from app.accounts.schemas import RegisterIn
+from app.core.clock import to_local, utcnow
+from app.core.db import is_unique_violation
+from app.core.errors import AppError, Invalid, Unauthorized
+
+
+def validate_registration(data: RegisterIn) -> dict:
+    """Returns the normalized profile, or raises Invalid listing every field problem at once."""
+    problems: dict[str, str] = {}
+    profile: dict = {}
+
+    def attempt(field: str, fn, *args, **kwargs):
+        try:
+            profile[field] = fn(*args, **kwargs)
+        except v.FieldError as exc:
+            problems.setdefault(exc.field, exc.message)
+
+    today = to_local(utcnow()).date()
+    attempt("full_name", v.normalize_full_name, data.full_name)
+    attempt("date_of_birth", v.check_birth_date, data.date_of_birth, today)
+    attempt("gender", v.normalize_gender, data.gender)
+    attempt("phone", v.normalize_phone, data.phone)
+    attempt("citizen_id", v.normalize_citizen_id, data.citizen_id)
+    attempt("province", v.normalize_province, data.province)
+    attempt("district", v.normalize_place, "district", data.district, required=False, label="quận/huyện")
+    attempt("commune", v.normalize_place, "commune", data.commune, required=True, label="xã/phường")
+    attempt("unit", v.normalize_place, "unit", data.unit, required=False, label="đơn vị")
+    attempt("password", v.check_password, data.password)
+    if not problems.keys() & {"citizen_id", "date_of_birth", "gender"}:
+        try:
+            v.check_citizen_id_matches(profile["citizen_id"], profile["date_of_birth"], profile["gender"])
+        except v.FieldError as exc:
+            problems[exc.field] = exc.message
+    if problems:
+        raise Invalid("invalid_profile", "Thông tin đăng ký chưa hợp lệ, vui lòng kiểm tra lại.",
+                      details={"fields": problems})
+    profile["party_member"] = bool(data.party_member)
+    return profile
+
+
+async def register(db: AsyncSession, data: RegisterIn) -> User:
+    profile = validate_registration(data)
+    password = profile.pop("password")
+    taken = await db.scalar(
+        select(User.id).where(or_(User.phone == profile["phone"], User.citizen_id == profile["citizen_id"]))
+    )
+    if taken is None:
+        user = User(**profile, password_hash=await hash_password(password))
+        db.add(user)
+        try:
+            await db.commit()
+            return user
+        except IntegrityError as exc:  # a concurrent registration with the same phone or CCCD
+            await db.rollback()
+            if not is_unique_violation(exc):
+                raise
+    # One message for phone and CCCD alike: the form must not reveal which one is registered.
+    raise AppError("already_registered",
+                   "Số điện thoại hoặc số CCCD này đã được đăng ký. Nếu là bạn, hãy đăng nhập.", 409)
+
+
+def _login_lookup(login: str):
+    login = (login or "").strip()
+    try:
+        return User.citizen_id == v.normalize_citizen_id(login)
+    except v.FieldError:
+        pass
+    try:
+        return User.phone == v.normalize_phone(login)
+    except v.FieldError:
+        return None
+
+
+async def authenticate(db: AsyncSession, login: str, password: str) -> User:
+    condition = _login_lookup(login)
+    user = await db.scalar(select(User).where(condition)) if condition is not None else None
+    if user is None:
+        await burn_verification_time(password or "")
+    elif await verify_password(user.password_hash, password or ""):
+        return user
+    raise Unauthorized("invalid_credentials", "Số điện thoại/CCCD hoặc mật khẩu không đúng.")
+
+
+async def get_user(db: AsyncSession, user_id: int) -> User | None:
+    return await db.get(User, user_id)

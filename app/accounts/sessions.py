@@ -1,0 +1,50 @@
+"""Server-side login sessions in Redis. The cookie holds only an opaque random token; the
+profile stays on the server and a session can be revoked by deleting one key."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+SESSION_COOKIE = "sid"
+
+
+def _key(token: str) -> str:
+    # Store a hash of the token: a Redis dump or MONITOR output does not hand out live sessions.
+    return "sess:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    user_id: int
+    role: str
+    name: str = ""
+
+
+async def create_session(redis: Redis, user_id: int, role: str, ttl: int, name: str = "") -> Session:
+    token = secrets.token_urlsafe(32)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(_key(token), mapping={"uid": user_id, "role": role, "name": name})
+        pipe.expire(_key(token), ttl)
+        await pipe.execute()
+    return Session(token, user_id, role, name)
+
+
+async def load_session(redis: Redis, token: str | None, ttl: int) -> Session | None:
+    if not token or len(token) > 100:
+        return None
+    key = _key(token)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(key)
+        pipe.expire(key, ttl)  # sliding expiry: an active participant is never logged out mid-attempt
+        data, _ = await pipe.execute()
+    if not data:
+        return None
+    return Session(token, int(data["uid"]), data.get("role", "participant"), data.get("name", ""))
+
+
+async def delete_session(redis: Redis, token: str) -> None:
+    await redis.delete(_key(token))

@@ -1,0 +1,108 @@
+"""In-progress attempts in Redis: what every answer save and every resume reads.
+
+The database stays the record: an answer is acknowledged only after it is committed there, and
+this cache can vanish (Redis restart, flush, eviction) at any time, to be refilled from the
+database on the next touch. One key per attempt (a hash), so under Redis Cluster attempts spread
+evenly over the slots.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from redis.asyncio import Redis
+
+from app.attempts.models import Attempt
+
+
+def attempt_key(attempt_id: int) -> str:
+    return f"att:{attempt_id}"
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _dt(ms: str | int) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+
+
+@dataclass
+class AttemptState:
+    id: int
+    round_id: int
+    user_id: int
+    seq: int
+    status: str
+    started_at: datetime
+    deadline: datetime
+    paper: list  # [[question_id, [option_id, ...]], ...]
+    prediction: int | None
+    answers: dict[int, int] = field(default_factory=dict)  # question id -> option id
+
+    def options_of(self, question_id: int) -> list[int] | None:
+        for qid, option_ids in self.paper:
+            if qid == question_id:
+                return option_ids
+        return None
+
+    @classmethod
+    def from_row(cls, attempt: Attempt, answers: dict[int, int]) -> AttemptState:
+        return cls(attempt.id, attempt.round_id, attempt.user_id, attempt.seq, attempt.status,
+                   attempt.started_at, attempt.deadline, attempt.paper, attempt.prediction, answers)
+
+
+# Fill without overwriting: an answer saved while the fill was reading the database is newer
+# than what the fill read, so existing fields win.
+_FILL = """
+for i = 1, #ARGV - 1, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
+return 1
+"""
+# Only touch a cached attempt: writing into a missing key would create a partial hash.
+_SET_IF_CACHED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class AttemptCache:
+    def __init__(self, redis: Redis, ttl_seconds: int):
+        self.redis = redis
+        self.ttl = ttl_seconds
+        self._fill = redis.register_script(_FILL)
+        self._set_if_cached = redis.register_script(_SET_IF_CACHED)
+
+    async def get(self, attempt_id: int) -> AttemptState | None:
+        data = await self.redis.hgetall(attempt_key(attempt_id))
+        if "uid" not in data:
+            return None
+        answers = {int(k[2:]): int(v) for k, v in data.items() if k.startswith("a:")}
+        prediction = data.get("pred")
+        return AttemptState(
+            id=attempt_id, round_id=int(data["rid"]), user_id=int(data["uid"]), seq=int(data["seq"]),
+            status=data["st"], started_at=_dt(data["sa"]), deadline=_dt(data["dl"]),
+            paper=json.loads(data["paper"]), prediction=int(prediction) if prediction not in (None, "") else None,
+            answers=answers,
+        )
+
+    async def put(self, state: AttemptState) -> None:
+        args: list = ["uid", state.user_id, "rid", state.round_id, "seq", state.seq, "st", state.status, "sa", _ms(state.started_at),
+                      "dl", _ms(state.deadline), "paper", json.dumps(state.paper, separators=(",", ":")),
+                      "pred", "" if state.prediction is None else state.prediction]
+        for qid, oid in state.answers.items():
+            args += [f"a:{qid}", oid]
+        await self._fill(keys=[attempt_key(state.id)], args=[*args, self.ttl])
+
+    async def set_answer(self, attempt_id: int, question_id: int, option_id: int) -> None:
+        await self._set_if_cached(keys=[attempt_key(attempt_id)], args=[f"a:{question_id}", option_id])
+
+    async def set_prediction(self, attempt_id: int, prediction: int) -> None:
+        await self._set_if_cached(keys=[attempt_key(attempt_id)], args=["pred", prediction])
+
+    async def forget(self, attempt_id: int) -> None:
+        await self.redis.delete(attempt_key(attempt_id))

@@ -1,0 +1,86 @@
+"""JSON API of the timed attempt. Thin: every rule lives in app.attempts.service."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.sessions import Session
+from app.attempts import service
+from app.attempts.schemas import (AnswerIn, AnswerOut, AttemptOut, PredictionIn, ResultOut,
+                                  RoundProgressOut, SubmitIn)
+from app.attempts.service import AttemptDeps
+from app.attempts.views import attempt_out, result_out
+from app.contests.service import get_round, round_cache
+from app.core.clock import utcnow
+from app.core.deps import get_db, require_session
+from app.core.errors import ErrorResponses
+
+router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
+
+
+def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> AttemptDeps:
+    state = request.app.state
+    return AttemptDeps(db=db, cache=state.attempt_cache, tokens=state.option_tokens,
+                       grace=timedelta(seconds=state.settings.deadline_grace_seconds))
+
+
+async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
+    round_ = await round_cache.get(deps.db, state.round_id)
+    result = None
+    if state.status != "in_progress":
+        result = result_out(await deps.db.get(service.Attempt, state.id))
+    return await attempt_out(deps, state, round_, utcnow(), result)
+
+
+@router.post("/rounds/{round_id}/attempts", response_model=AttemptOut, status_code=201,
+             summary="Open an attempt (or get the one in progress, with 200)")
+async def open_attempt(round_id: int, response: Response, session: Session = Depends(require_session),
+                       deps: AttemptDeps = Depends(attempt_deps)):
+    state, created = await service.open_attempt(deps, session.user_id, round_id)
+    if not created:
+        response.status_code = 200
+    return await _attempt_response(deps, state)
+
+
+@router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="Resume: questions, chosen options, deadline")
+async def get_attempt(attempt_id: int, session: Session = Depends(require_session),
+                      deps: AttemptDeps = Depends(attempt_deps)):
+    return await _attempt_response(deps, await service.load_state(deps, session.user_id, attempt_id))
+
+
+@router.put("/attempts/{attempt_id}/answers/{question_id}", response_model=AnswerOut, summary="Save one answer")
+async def put_answer(attempt_id: int, question_id: int, body: AnswerIn, session: Session = Depends(require_session),
+                     deps: AttemptDeps = Depends(attempt_deps)):
+    state, saved_at = await service.save_answer(deps, session.user_id, attempt_id, question_id, body.option_id)
+    remaining = int((state.deadline - saved_at).total_seconds() * 1000)
+    return AnswerOut(question_id=question_id, option_id=body.option_id, saved_at=saved_at,
+                     remaining_ms=max(0, remaining))
+
+
+@router.put("/attempts/{attempt_id}/prediction", status_code=204, summary="Save the prediction before submitting")
+async def put_prediction(attempt_id: int, body: PredictionIn, session: Session = Depends(require_session),
+                         deps: AttemptDeps = Depends(attempt_deps)):
+    await service.save_prediction(deps, session.user_id, attempt_id, body.prediction)
+    return Response(status_code=204)
+
+
+@router.post("/attempts/{attempt_id}/submit", response_model=ResultOut, summary="Submit (idempotent)")
+async def submit(attempt_id: int, body: SubmitIn | None = None, session: Session = Depends(require_session),
+                 deps: AttemptDeps = Depends(attempt_deps)):
+    state = await service.load_state(deps, session.user_id, attempt_id)
+    round_ = await round_cache.get(deps.db, state.round_id)
+    attempt = await service.submit(deps, session.user_id, attempt_id, body.prediction if body else None,
+                                   prediction_required=round_.prediction_enabled)
+    return result_out(attempt)
+
+
+@router.get("/rounds/{round_id}/me", response_model=RoundProgressOut, summary="My attempts and best result in a round")
+async def my_round(round_id: int, session: Session = Depends(require_session), db: AsyncSession = Depends(get_db)):
+    round_ = await get_round(db, round_id)
+    attempts, best = await service.round_progress(db, session.user_id, round_id)
+    in_progress = next((a.id for a in attempts if a.status == "in_progress"), None)
+    return RoundProgressOut(round_id=round_id, attempts_allowed=round_.attempts_allowed, attempts_used=len(attempts),
+                            in_progress_attempt_id=in_progress, best=result_out(best) if best else None,
+                            attempts=[result_out(a) for a in attempts if a.status == "submitted"])

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class OptionOut(BaseModel):
+    id: str = Field(description="Opaque per-attempt option id")
+    label: str = Field(description="Letter shown to the participant (A, B, ...)")
+    text: str
+
+
+class QuestionOut(BaseModel):
+    id: int
+    number: int
+    text: str
+    options: list[OptionOut]
+
+
+class ResultOut(BaseModel):
+    attempt_id: int
+    correct: int
+    total: int
+    time_ms: int
+    prediction: int | None
+    submitted_at: datetime
+    auto_submitted: bool
+
+
+class AttemptOut(BaseModel):
+    attempt_id: int
+    round_id: int
+    seq: int
+    status: str = Field(description="in_progress | submitted")
+    started_at: datetime
+    deadline: datetime
+    server_time: datetime
+    remaining_ms: int = Field(description="Time left by the server clock; count down from this, not the device clock")
+    prediction_enabled: bool
+    prediction_question: str | None
+    prediction: int | None
+    questions: list[QuestionOut]
+    answers: dict[str, str] = Field(description="question id -> chosen option id")
+    result: ResultOut | None = None
+
+
+class AnswerIn(BaseModel):
+    option_id: str = Field(max_length=40)
+
+
+class AnswerOut(BaseModel):
+    question_id: int
+    option_id: str
+    saved_at: datetime
+    remaining_ms: int
+
+
+class PredictionIn(BaseModel):
+    prediction: int = Field(ge=0, le=1_000_000_000)
+
+
+class SubmitIn(BaseModel):
+    prediction: int | None = Field(default=None, ge=0, le=1_000_000_000,
+                                   description="Answer to the prediction question; required when the round has one, unless saved before")
+
+
+class RoundProgressOut(BaseModel):
+    round_id: int
+    attempts_allowed: int
+    attempts_used: int
+    in_progress_attempt_id: int | None
+    best: ResultOut | None
+    attempts: list[ResultOut]

@@ -1,0 +1,277 @@
+"""The timed attempt: open, resume, save answers, submit, and close at the deadline.
+
+Rules enforced here, whatever the client does:
+- the deadline is fixed by the server when the attempt opens (capped at the round's close);
+- an answer is acknowledged only once it is committed to the database;
+- after deadline + grace nothing is accepted and the attempt is closed with the answers saved;
+- at most `attempts_allowed` attempts per participant per round, one in progress at a time;
+- submitting is idempotent: a repeated submit returns the stored result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attempts.cache import AttemptCache, AttemptState
+from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
+from app.attempts.paper import draw_questions, order_options
+from app.attempts.tokens import OptionTokens
+from app.contests.service import get_round
+from app.core.clock import ms_between, truncate_ms, utcnow
+from app.core.db import is_unique_violation, upsert_statement
+from app.core.errors import AppError, Conflict, Invalid, NotFound
+from app.questions.models import Option
+from app.questions.service import content_cache, load_pool
+
+
+@dataclass
+class AttemptDeps:
+    db: AsyncSession
+    cache: AttemptCache
+    tokens: OptionTokens
+    grace: timedelta
+
+
+class AttemptClosed(Conflict):
+    pass
+
+
+def _closed_error(auto: bool) -> AttemptClosed:
+    if auto:
+        return AttemptClosed("attempt_closed", "Đã hết giờ làm bài: bài thi đã được tự động nộp với các câu đã trả lời.")
+    return AttemptClosed("attempt_closed", "Bài thi này đã được nộp.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+async def _answers_from_db(db: AsyncSession, attempt_id: int) -> dict[int, int]:
+    rows = await db.execute(select(AttemptAnswer.question_id, AttemptAnswer.option_id)
+                            .where(AttemptAnswer.attempt_id == attempt_id))
+    return {r.question_id: r.option_id for r in rows}
+
+
+async def _state_from_db(deps: AttemptDeps, attempt: Attempt) -> AttemptState:
+    state = AttemptState.from_row(attempt, await _answers_from_db(deps.db, attempt.id))
+    if state.status == IN_PROGRESS:
+        await deps.cache.put(state)
+    return state
+
+
+async def load_state(deps: AttemptDeps, user_id: int, attempt_id: int) -> AttemptState:
+    """The attempt as its owner may see it; closes it first if its deadline has passed."""
+    state = await deps.cache.get(attempt_id)
+    if state is None:
+        attempt = await deps.db.get(Attempt, attempt_id)
+        if attempt is None or attempt.user_id != user_id:
+            raise NotFound("attempt_not_found", "Không tìm thấy lượt thi.")
+        state = await _state_from_db(deps, attempt)
+    elif state.user_id != user_id:
+        # Same answer as a missing attempt: ids of other people's attempts reveal nothing.
+        raise NotFound("attempt_not_found", "Không tìm thấy lượt thi.")
+    if state.status == IN_PROGRESS and utcnow() > state.deadline + deps.grace:
+        await close_expired_attempt(deps, state.id)
+        return await _reload(deps, attempt_id)
+    return state
+
+
+async def _reload(deps: AttemptDeps, attempt_id: int) -> AttemptState:
+    await deps.cache.forget(attempt_id)
+    deps.db.expire_all()
+    attempt = await deps.db.get(Attempt, attempt_id)
+    return await _state_from_db(deps, attempt)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening
+
+
+async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[AttemptState, bool]:
+    """Returns (attempt, created). An attempt already in progress is returned instead of a new one."""
+    db = deps.db
+    round_ = await get_round(db, round_id)
+    now = utcnow()
+    if now < round_.open_at:
+        raise Conflict("round_not_open", "Đợt thi chưa mở. Vui lòng quay lại khi đợt thi bắt đầu.")
+    if now >= round_.close_at:
+        raise Conflict("round_closed", "Đợt thi đã kết thúc.")
+    attempts = (await db.scalars(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id)
+                                 .order_by(Attempt.seq))).all()
+    for attempt in attempts:
+        if attempt.status == IN_PROGRESS:
+            if now <= attempt.deadline + deps.grace:
+                return await _state_from_db(deps, attempt), False
+            await close_expired_attempt(deps, attempt.id)
+    if len(attempts) >= round_.attempts_allowed:
+        raise Conflict("attempts_exhausted",
+                       f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
+
+    question_ids = draw_questions(await load_pool(db, round_.contest_id), round_.questions_per_attempt,
+                                  round_.quotas or [])
+    contents = await content_cache.get_many(db, question_ids)
+    paper = [[qid, order_options(contents[qid].options)] for qid in question_ids]
+    now = truncate_ms(now)
+    deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
+    attempt = Attempt(round_id=round_id, user_id=user_id, seq=len(attempts) + 1, status=IN_PROGRESS,
+                      started_at=now, deadline=deadline, paper=paper, total=len(paper))
+    db.add(attempt)
+    try:
+        await db.commit()
+    except IntegrityError as exc:
+        # Another tab or device opened one at the same moment: it won, hand back its attempt.
+        await db.rollback()
+        if not is_unique_violation(exc):
+            raise
+        winner = await db.scalar(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id,
+                                                       Attempt.status == IN_PROGRESS))
+        if winner is None:
+            raise Conflict("attempts_exhausted",
+                           f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.") from exc
+        return await _state_from_db(deps, winner), False
+    state = AttemptState.from_row(attempt, {})
+    await deps.cache.put(state)
+    return state, True
+
+
+# ---------------------------------------------------------------------------------------------
+# Answering
+
+
+async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question_id: int,
+                      option_token: str) -> tuple[AttemptState, datetime]:
+    state = await load_state(deps, user_id, attempt_id)
+    if state.status != IN_PROGRESS:
+        raise _closed_error(state.status == SUBMITTED and utcnow() > state.deadline)
+    candidates = state.options_of(question_id)
+    if candidates is None:
+        raise Invalid("question_not_in_attempt", "Câu hỏi này không thuộc lượt thi của bạn.")
+    option_id = deps.tokens.resolve(attempt_id, candidates, option_token)
+    if option_id is None:
+        raise Invalid("invalid_option", "Phương án trả lời không hợp lệ.")
+    now = truncate_ms(utcnow())
+    db = deps.db
+    # The shared row lock orders this save against a concurrent submit or sweep: either the
+    # answer is committed before the attempt closes (and is graded), or the save is refused.
+    status = await db.scalar(select(Attempt.status).where(Attempt.id == attempt_id).with_for_update(read=True))
+    if status != IN_PROGRESS:
+        await db.rollback()
+        await deps.cache.forget(attempt_id)
+        raise _closed_error(True)
+    await db.execute(upsert_statement(
+        db.bind.dialect.name, AttemptAnswer.__table__,
+        {"attempt_id": attempt_id, "question_id": question_id, "option_id": option_id, "answered_at": now},
+        ["attempt_id", "question_id"], ["option_id", "answered_at"],
+    ))
+    await db.commit()
+    await deps.cache.set_answer(attempt_id, question_id, option_id)
+    state.answers[question_id] = option_id
+    return state, now
+
+
+async def save_prediction(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: int) -> AttemptState:
+    state = await load_state(deps, user_id, attempt_id)
+    if state.status != IN_PROGRESS:
+        raise _closed_error(utcnow() > state.deadline)
+    result = await deps.db.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS)
+                                   .values(prediction=prediction))
+    await deps.db.commit()
+    if result.rowcount == 0:
+        await deps.cache.forget(attempt_id)
+        raise _closed_error(True)
+    await deps.cache.set_prediction(attempt_id, prediction)
+    state.prediction = prediction
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing
+
+
+async def _close(db: AsyncSession, attempt_id: int, *, submitted_at: datetime, prediction: int | None,
+                 auto: bool) -> bool:
+    """Closes and grades an attempt in the caller's transaction. False if it was already closed."""
+    values = {"status": SUBMITTED, "submitted_at": submitted_at, "auto_submitted": auto}
+    if prediction is not None:
+        values["prediction"] = prediction
+    row = (await db.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS)
+                            .values(**values).returning(Attempt.started_at))).first()
+    if row is None:
+        return False
+    correct = await db.scalar(
+        select(func.count()).select_from(AttemptAnswer).join(Option, Option.id == AttemptAnswer.option_id)
+        .where(AttemptAnswer.attempt_id == attempt_id, Option.is_correct.is_(True))
+    )
+    await db.execute(update(Attempt).where(Attempt.id == attempt_id)
+                     .values(correct=correct, time_ms=ms_between(row.started_at, submitted_at)))
+    return True
+
+
+async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
+    """Closes an attempt at its deadline with the answers saved so far (and any saved prediction)."""
+    db = deps.db
+    deadline = await db.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id,
+                                                              Attempt.status == IN_PROGRESS))
+    if deadline is None or utcnow() <= deadline + deps.grace:
+        return False
+    closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
+    await db.commit()
+    await deps.cache.forget(attempt_id)
+    return closed
+
+
+async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: int | None,
+                 prediction_required: bool) -> Attempt:
+    state = await load_state(deps, user_id, attempt_id)
+    db = deps.db
+    if state.status == IN_PROGRESS:
+        if prediction is None and state.prediction is None and prediction_required:
+            raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
+        now = truncate_ms(utcnow())
+        # Within the grace period a late click still counts, but time taken never exceeds the limit.
+        await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=False)
+        await db.commit()
+        await deps.cache.forget(attempt_id)
+    db.expire_all()
+    attempt = await db.get(Attempt, attempt_id)
+    return attempt
+
+
+async def close_all_expired(deps: AttemptDeps, limit: int = 500) -> int:
+    """The periodic sweep: closes attempts whose owners never came back after the deadline."""
+    cutoff = utcnow() - deps.grace
+    ids = (await deps.db.scalars(select(Attempt.id).where(Attempt.status == IN_PROGRESS, Attempt.deadline < cutoff)
+                                 .limit(limit))).all()
+    await deps.db.rollback()
+    closed = 0
+    for attempt_id in ids:
+        closed += await close_expired_attempt(deps, attempt_id)
+    return closed
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+def ranking_key(attempt: Attempt) -> tuple:
+    """The live order between attempts (domain.md without the prediction key): more correct,
+    shorter time, earlier submission, lower id."""
+    return (-(attempt.correct or 0), attempt.time_ms, attempt.submitted_at, attempt.id)
+
+
+async def round_progress(db: AsyncSession, user_id: int, round_id: int) -> tuple[list[Attempt], Attempt | None]:
+    attempts = (await db.scalars(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id)
+                                 .order_by(Attempt.seq))).all()
+    submitted = [a for a in attempts if a.status == SUBMITTED]
+    best = min(submitted, key=ranking_key) if submitted else None
+    return list(attempts), best
+
+
+def require_submitted(attempt: Attempt) -> Attempt:
+    if attempt.status != SUBMITTED:
+        raise AppError("attempt_in_progress", "Lượt thi chưa được nộp.", 409)
+    return attempt

@@ -1,0 +1,23 @@
+"""Per-attempt option ids. The client never sees database option ids: those follow the bank's
+order, and the bank's order (an "A" that is often right, say) is a hint. A token is an HMAC of
+(attempt, option), so it means nothing outside its own attempt and cannot be guessed."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+class OptionTokens:
+    def __init__(self, secret: str):
+        self._key = hashlib.sha256(("option-tokens:" + secret).encode()).digest()
+
+    def token(self, attempt_id: int, option_id: int) -> str:
+        digest = hmac.new(self._key, f"{attempt_id}:{option_id}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:9]).decode()
+
+    def resolve(self, attempt_id: int, candidates: list[int], token: str) -> int | None:
+        for option_id in candidates:
+            if hmac.compare_digest(self.token(attempt_id, option_id), token):
+                return option_id
+        return None

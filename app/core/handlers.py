@@ -1,0 +1,81 @@
+"""Turning failures into answers: JSON `{error: {code, message}}` for the API, a Vietnamese page
+for people. No stack trace ever reaches a participant."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import AppError
+
+log = logging.getLogger("app.errors")
+
+HTTP_MESSAGES = {
+    404: ("not_found", "Không tìm thấy trang hoặc tài nguyên yêu cầu."),
+    405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
+    413: ("body_too_large", "Dữ liệu gửi lên quá lớn."),
+}
+UNAVAILABLE = AppError("service_unavailable",
+                       "Hệ thống đang tạm thời gián đoạn. Các câu trả lời đã lưu không bị mất; "
+                       "vui lòng thử lại sau ít phút.", 503, headers={"Retry-After": "5"})
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def render_error(request: Request, error: AppError):
+    if wants_json(request):
+        return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
+    from app.web.render import render_error_page  # pages import this module; avoid a cycle
+
+    return render_error_page(request, error)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError):
+        return render_error(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                   for e in exc.errors()]
+        error = AppError("invalid_request", "Dữ liệu gửi lên không hợp lệ.", 422, details=details)
+        return render_error(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
+        return render_error(request, AppError(code, message, exc.status_code, headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(RedisError)
+    async def _redis_down(request: Request, exc: RedisError):
+        log.error("redis unavailable: %s", type(exc).__name__)
+        return render_error(request, UNAVAILABLE)
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError):
+        log.error("database unavailable: %s", type(exc).__name__)
+        return render_error(request, UNAVAILABLE)
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError):
+        if exc.connection_invalidated:
+            return render_error(request, UNAVAILABLE)
+        log.exception("database error")
+        return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        if isinstance(exc, (ConnectionError, OSError)):
+            log.error("dependency unavailable: %r", exc)
+            return render_error(request, UNAVAILABLE)
+        log.exception("unhandled error")
+        return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
+

@@ -1,0 +1,118 @@
+"""The FastAPI application: wiring only. Features live in app/<feature>/."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import models  # noqa: F401  (registers every table)
+from app.accounts.routes import router as accounts_api
+from app.attempts.cache import AttemptCache
+from app.attempts.routes import router as attempts_api
+from app.attempts.service import AttemptDeps, close_all_expired
+from app.attempts.tokens import OptionTokens
+from app.config import Settings, get_settings
+from app.contests.routes import router as contests_api
+from app.core import handlers
+from app.core.db import create_engine, make_sessionmaker
+from app.core.middleware import BodyLimit, SecurityHeaders
+from app.core.redis import create_redis
+from app.web.routes import router as pages
+
+log = logging.getLogger("app")
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+async def _sweep_forever(app: FastAPI) -> None:
+    """Closes attempts whose deadline passed while nobody was looking. Every worker runs it; a
+    Redis lock keeps it to one at a time, and closing is idempotent anyway."""
+    state = app.state
+    interval = state.settings.sweep_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if not await state.redis.set("lock:sweep", "1", nx=True, ex=max(1, int(interval))):
+                continue
+            async with state.sessionmaker() as db:
+                deps = AttemptDeps(db, state.attempt_cache, state.option_tokens,
+                                   timedelta(seconds=state.settings.deadline_grace_seconds))
+                closed = await close_all_expired(deps)
+            if closed:
+                log.info("sweep closed %d expired attempts", closed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a dependency blip must not kill the sweeper
+            log.exception("sweep failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state = app.state
+        state.engine = create_engine(settings)
+        state.sessionmaker = make_sessionmaker(state.engine)
+        state.redis = create_redis(settings)
+        state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
+        state.option_tokens = OptionTokens(settings.effective_secret_key)
+        sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
+        try:
+            yield
+        finally:
+            if sweeper:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await state.redis.aclose()
+            await state.engine.dispose()
+
+    app = FastAPI(
+        title="Thi trắc nghiệm — API",
+        description="Online multiple-choice contests. Errors are `{\"error\": {\"code\", \"message\"}}`; "
+                    "messages are Vietnamese, for people.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    handlers.install(app)
+    app.include_router(accounts_api)
+    app.include_router(contests_api)
+    app.include_router(attempts_api)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    async def docs():
+        # Served from our own static files: no CDN, and the init script is external so the
+        # page works under the strict Content-Security-Policy.
+        html = get_swagger_ui_html(openapi_url="/openapi.json", title="Thi trắc nghiệm — API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+        body = html.body.decode()
+        start = body.index("<script>", body.index("swagger-ui-bundle.js"))
+        end = body.index("</script>", start) + len("</script>")
+        body = body[:start] + '<script src="/static/docs-init.js"></script>' + body[end:]
+        return HTMLResponse(body)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import utcnow
+from app.core.db import Base, UTCDateTime
+
+DIFFICULTY_LABELS = {1: "Dễ", 2: "Trung bình", 3: "Khó"}
+
+
+class Question(Base):
+    """One question of a contest's bank. Rows are never deleted once used: retiring a question
+    stops it being drawn while past attempts keep showing it as the participant saw it."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("contest_id", "text_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # Normalized text (NFC, case-folded, spaces collapsed) used to detect duplicates.
+    text_key: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str | None] = mapped_column(String(200))
+    difficulty: Mapped[int] = mapped_column(SmallInteger, default=2)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    options: Mapped[list[Option]] = relationship(
+        back_populates="question", order_by="Option.position", lazy="raise",
+        cascade="all, delete-orphan",
+    )
+
+
+class Option(Base):
+    __tablename__ = "options"
+    __table_args__ = (UniqueConstraint("question_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)  # 0 = A in the bank file
+    text: Mapped[str] = mapped_column(Text)
+    is_correct: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    question: Mapped[Question] = relationship(back_populates="options", lazy="raise")

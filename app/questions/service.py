@@ -1,0 +1,113 @@
+"""The bank as the rest of the app sees it: the pool to draw from, question contents for display
+and grading, and writing an already-validated import."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.questions.models import Option, Question
+from app.questions.textnorm import question_key
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    id: int
+    topic: str | None
+    difficulty: int
+
+
+@dataclass(frozen=True)
+class QuestionContent:
+    id: int
+    text: str
+    options: dict[int, str]  # option id -> text, in bank order
+    topic: str | None
+    difficulty: int
+    explanation: str | None
+
+
+async def load_pool(db: AsyncSession, contest_id: int) -> list[PoolEntry]:
+    """Active questions of a contest. Queried on every attempt opening (a participant opens at
+    most a few per round) so that a retired question is never drawn again, with no cache to expire."""
+    rows = await db.execute(
+        select(Question.id, Question.topic, Question.difficulty)
+        .where(Question.contest_id == contest_id, Question.retired.is_(False))
+    )
+    return [PoolEntry(r.id, r.topic, r.difficulty) for r in rows]
+
+
+class ContentCache:
+    """Question texts by id, kept in process memory. Safe to cache without expiry because a
+    question that has appeared in an attempt is never edited in place (an edit creates a new
+    question and retires the old one), so an id always means the same words."""
+
+    def __init__(self, capacity: int = 50_000):
+        self.capacity = capacity
+        self._items: OrderedDict[int, QuestionContent] = OrderedDict()
+
+    async def get_many(self, db: AsyncSession, ids: list[int]) -> dict[int, QuestionContent]:
+        missing = [i for i in ids if i not in self._items]
+        if missing:
+            await self._load(db, missing)
+        found = {}
+        for i in ids:
+            item = self._items.get(i)
+            if item is not None:
+                self._items.move_to_end(i)
+                found[i] = item
+        return found
+
+    async def _load(self, db: AsyncSession, ids: list[int]) -> None:
+        questions = {q.id: q for q in (await db.scalars(select(Question).where(Question.id.in_(ids)))).all()}
+        options: dict[int, dict[int, str]] = {i: {} for i in questions}
+        for row in await db.execute(
+            select(Option.id, Option.question_id, Option.text).where(Option.question_id.in_(ids))
+            .order_by(Option.question_id, Option.position)
+        ):
+            options[row.question_id][row.id] = row.text
+        for qid, q in questions.items():
+            self._items[qid] = QuestionContent(qid, q.text, options[qid], q.topic, q.difficulty, q.explanation)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+content_cache = ContentCache()
+
+
+@dataclass
+class ImportSummary:
+    added: int = 0
+    # (row in the file, id of the question already in the bank with the same text)
+    duplicates_in_bank: list[tuple[int, int]] = field(default_factory=list)
+
+
+async def add_parsed_questions(db: AsyncSession, contest_id: int, parsed) -> ImportSummary:
+    """Writes validated questions (see app.questions.importing) in one transaction. A question
+    whose text is already in the bank is reported, not added: re-importing a file is a no-op."""
+    summary = ImportSummary()
+    keys = {question_key(q.text): q for q in parsed}
+    existing: dict[str, int] = {}
+    key_list = list(keys)
+    for start in range(0, len(key_list), 500):
+        chunk = key_list[start:start + 500]
+        rows = await db.execute(select(Question.text_key, Question.id)
+                                .where(Question.contest_id == contest_id, Question.text_key.in_(chunk)))
+        existing.update({r.text_key: r.id for r in rows})
+    for key, q in keys.items():
+        if key in existing:
+            summary.duplicates_in_bank.append((q.row, existing[key]))
+            continue
+        question = Question(contest_id=contest_id, text=q.text, text_key=key, topic=q.topic,
+                            difficulty=q.difficulty, explanation=q.explanation)
+        question.options = [Option(position=i, text=text, is_correct=(i == q.answer_index))
+                            for i, text in enumerate(q.options)]
+        db.add(question)
+        summary.added += 1
+    await db.commit()
+    return summary

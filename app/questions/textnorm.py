@@ -1,0 +1,35 @@
+"""Text normalization shared by the importer, the duplicate check and the header matcher."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# NBSP, narrow NBSP, zero-width space/joiners, BOM: seen in banks pasted from Word and web pages.
+_INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": "", "\u200c": "",
+                            "\u200d": "", "\ufeff": ""})
+
+
+def clean_text(value: str) -> str:
+    """Trim, NFC-normalize, turn stray line breaks and non-breaking spaces into single spaces."""
+    value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
+    return _SPACES.sub(" ", value).strip()
+
+
+def strip_accents(value: str) -> str:
+    decomposed = unicodedata.normalize("NFD", value)
+    without = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return without.replace("đ", "d").replace("Đ", "D")
+
+
+def header_key(value: str) -> str:
+    """'  Phương Án  A ' -> 'phuong an a': headers match ignoring case, accents and spacing."""
+    return _SPACES.sub(" ", strip_accents(clean_text(value)).lower()).strip()
+
+
+def question_key(text: str) -> str:
+    """Identity of a question's text for duplicate detection (case and spacing ignored)."""
+    normalized = clean_text(text).casefold()
+    normalized = re.sub(r"[\s\.\?:…]+$", "", normalized)
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()

