@@ -95,3 +95,12 @@ def factory(app, client):
 @pytest.fixture(scope="session")
 def is_postgres(settings) -> bool:
     return settings.effective_database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def live_server(settings, app):
+    """Base URL of a uvicorn process serving the app on the same database and Redis."""
+    from tests.live import running_server
+
+    with running_server({"SWEEP_INTERVAL_SECONDS": "1"}) as base:
+        yield base

@@ -225,7 +225,8 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
 
 
 async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: int | None,
-                 prediction_required: bool) -> Attempt:
+                 prediction_required: bool, auto: bool = False) -> Attempt:
+    """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out."""
     state = await load_state(deps, user_id, attempt_id)
     db = deps.db
     if state.status == IN_PROGRESS:
@@ -233,7 +234,7 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
             raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
         now = truncate_ms(utcnow())
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
-        await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=False)
+        await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto)
         await db.commit()
         await deps.cache.forget(attempt_id)
     db.expire_all()
