@@ -98,12 +98,11 @@ async def test_cookie_authenticated_writes_need_the_csrf_header(client, factory)
     response = await client.post("/api/v1/auth/register", json=profile())
     sid = response.cookies.get("sid")
     csrf = response.cookies.get("csrftoken")
-    cookies = {"sid": sid, "csrftoken": csrf}
     client.cookies.clear()
-    without = await client.post(f"/api/v1/rounds/{round_.id}/attempts", cookies=cookies)
+    client.cookies.update({"sid": sid, "csrftoken": csrf})
+    without = await client.post(f"/api/v1/rounds/{round_.id}/attempts")
     assert without.status_code == 403
     assert without.json()["error"]["code"] == "csrf_failed"
-    with_header = await client.post(f"/api/v1/rounds/{round_.id}/attempts", cookies=cookies,
-                                    headers={"X-CSRF-Token": csrf})
+    with_header = await client.post(f"/api/v1/rounds/{round_.id}/attempts", headers={"X-CSRF-Token": csrf})
     assert with_header.status_code == 201
     client.cookies.clear()
