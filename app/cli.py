@@ -48,14 +48,17 @@ async def import_bank_file(db, contest_id: int, path: Path) -> int:
 
 
 async def cmd_seed_demo(_args) -> int:
-    from app.contests.demo import DEMO_BANK, ensure_demo_contest
+    from app.contests.demo import DEMO_CONTESTS, ensure_demo_contest
 
     engine, sessions = _sessionmaker()
+    status = 0
     try:
         async with sessions() as db:
-            contest, created = await ensure_demo_contest(db)
-            print(("Đã tạo" if created else "Đã có") + f" cuộc thi mẫu #{contest.id}: {contest.title}")
-            return await import_bank_file(db, contest.id, DEMO_BANK)
+            for demo in DEMO_CONTESTS:
+                contest, created = await ensure_demo_contest(db, demo)
+                print(("Đã tạo" if created else "Đã có") + f" cuộc thi mẫu #{contest.id}: {contest.title}")
+                status |= await import_bank_file(db, contest.id, demo.bank)
+        return status
     finally:
         await engine.dispose()
 
@@ -91,6 +94,23 @@ async def cmd_sweep(_args) -> int:
         await engine.dispose()
 
 
+async def cmd_rebuild_board(args) -> int:
+    from app.core.redis import create_redis
+    from app.leaderboard.rebuild import rebuild_boards
+
+    engine, sessions = _sessionmaker()
+    redis = create_redis(get_settings())
+    try:
+        async with sessions() as db:
+            report = await rebuild_boards(db, redis, args.round)
+        final = "" if report.final_participants is None else f"; bảng kết quả chính thức: {report.final_participants} người"
+        print(f"Đã dựng lại bảng xếp hạng đợt thi #{args.round}: {report.live_participants} người dự thi{final}.")
+        return 0
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
 def cmd_migrate(_args) -> int:
     from app.core.migrate import upgrade_to_head
 
@@ -110,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--contest", required=True, help="contest id or slug")
     imp.set_defaults(func=cmd_import_bank, is_async=True)
     sub.add_parser("sweep", help="close attempts whose deadline has passed").set_defaults(func=cmd_sweep, is_async=True)
+    board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
+    board.add_argument("--round", type=int, required=True, help="round id")
+    board.set_defaults(func=cmd_rebuild_board, is_async=True)
     return parser
 
 

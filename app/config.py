@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     deadline_grace_seconds: float = Field(default=3.0, validation_alias="DEADLINE_GRACE_SECONDS")
     sweep_interval_seconds: float = Field(default=30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
     attempt_cache_ttl_seconds: int = Field(default=6 * 3600, validation_alias="ATTEMPT_CACHE_TTL_SECONDS")
+    # How public leaderboards show names unless the organizer chose otherwise for a round:
+    # "initials" (Nguyễn V. A.), "full" or "hidden".
+    leaderboard_name_style: str = Field(default="initials", validation_alias="LEADERBOARD_NAME_STYLE")
 
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="MAX_BODY_BYTES")

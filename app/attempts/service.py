@@ -24,6 +24,7 @@ from app.contests.service import get_round
 from app.core.clock import ms_between, truncate_ms, utcnow
 from app.core.db import is_unique_violation, upsert_statement
 from app.core.errors import AppError, Conflict, Invalid, NotFound
+from app.leaderboard.recording import record_closed_attempt
 from app.questions.models import Option
 from app.questions.service import content_cache, load_pool
 
@@ -220,6 +221,7 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
         return False
     closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
     await db.commit()
+    await record_closed_attempt(db, deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
     await deps.cache.forget(attempt_id)
     return closed
 
@@ -236,6 +238,7 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
         await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto)
         await db.commit()
+        await record_closed_attempt(db, deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)

@@ -1,6 +1,7 @@
 """The demo contest `make run` creates: a real-looking contest with an open weekly round."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -10,9 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contests.models import Contest, Round
 from app.core.clock import VN_TZ, utcnow
 
-DEMO_SLUG = "nghi-quyet-dai-hoi-xiii"
 BANKS_DIR = Path(__file__).resolve().parents[2] / "question_banks"
-DEMO_BANK = BANKS_DIR / "nghi-quyet-dai-hoi-xiii.xlsx"
+
+
+@dataclass(frozen=True)
+class DemoContest:
+    slug: str
+    title: str
+    description: str
+    bank: Path
+
+
+DEMO_CONTESTS = (
+    DemoContest(
+        slug="nghi-quyet-dai-hoi-xiii",
+        title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIII của Đảng",
+        description="Cuộc thi mẫu để dùng thử hệ thống: mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
+        bank=BANKS_DIR / "nghi-quyet-dai-hoi-xiii.xlsx",
+    ),
+    DemoContest(
+        slug="chi-thi-05-ct-tw",
+        title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu về học tập và làm theo tư tưởng, đạo đức, "
+              "phong cách Hồ Chí Minh (Chỉ thị 05-CT/TW)",
+        description="Cuộc thi mẫu thứ hai, trên ngân hàng câu hỏi về Chỉ thị 05-CT/TW của Bộ Chính trị.",
+        bank=BANKS_DIR / "chi-thi-05-ct-tw.xlsx",
+    ),
+)
 
 RULES = """\
 1. Đối tượng dự thi: công dân Việt Nam từ đủ 14 tuổi trở lên có căn cước công dân. Thành viên Ban Tổ chức, Ban Giám khảo và Tổ giúp việc không tham gia dự thi.
@@ -29,18 +53,13 @@ def _local_midnight(now: datetime) -> datetime:
     return datetime.combine(local.date(), time(0, 0), tzinfo=VN_TZ)
 
 
-async def ensure_demo_contest(db: AsyncSession) -> tuple[Contest, bool]:
-    """Creates the demo contest with an open week-1 round and an upcoming week 2 (idempotent)."""
-    contest = await db.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
+async def ensure_demo_contest(db: AsyncSession, demo: DemoContest) -> tuple[Contest, bool]:
+    """Creates a demo contest with an open week-1 round and an upcoming week 2 (idempotent)."""
+    contest = await db.scalar(select(Contest).where(Contest.slug == demo.slug))
     if contest is not None:
         return contest, False
-    contest = Contest(
-        slug=DEMO_SLUG,
-        title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIII của Đảng",
-        organizer_name="Ban Tuyên giáo và Dân vận Tỉnh ủy (dữ liệu mẫu)",
-        description="Cuộc thi mẫu để dùng thử hệ thống: mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
-        rules_text=RULES,
-    )
+    contest = Contest(slug=demo.slug, title=demo.title, description=demo.description, rules_text=RULES,
+                      organizer_name="Ban Tuyên giáo và Dân vận Tỉnh ủy (dữ liệu mẫu)")
     db.add(contest)
     await db.flush()
     start = _local_midnight(utcnow())

@@ -9,7 +9,6 @@ import io
 from collections.abc import Iterable
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -20,6 +19,7 @@ DIFFICULTY_LABELS = {1: "Dễ", 2: "Trung bình", 3: "Khó"}
 # Same order as TEMPLATE_HEADERS: STT, Câu hỏi, Phương án A-F, Đáp án, Chủ đề, Mức độ, Giải thích.
 COLUMN_WIDTHS = [6, 60, 30, 30, 30, 30, 20, 20, 8, 30, 12, 50]
 SHEET_TITLE = "Câu hỏi"
+_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _option_texts_and_answer(question) -> tuple[list[str], int]:
@@ -31,8 +31,10 @@ def _option_texts_and_answer(question) -> tuple[list[str], int]:
     return texts, answer
 
 
-def _text_cell(sheet, value, bold: bool = False, wrap: bool = True) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+def _put(sheet, row: int, column: int, value, bold: bool = False, wrap: bool = True) -> None:
+    if value is None:
+        return
+    cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         # Assigning "=SUM(A1)" makes openpyxl store a formula; a bank's text is never one. Forcing
         # the string type keeps "=", "+", "-", "@" texts as text that no spreadsheet evaluates.
@@ -40,24 +42,28 @@ def _text_cell(sheet, value, bold: bool = False, wrap: bool = True) -> WriteOnly
     if bold:
         cell.font = Font(bold=True)
     if wrap:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
+        cell.alignment = _WRAP
 
 
 def export_bank_xlsx(questions: Iterable, title: str) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
+    # A normal (not write-only) workbook: it stores texts as shared strings, as Excel does, which
+    # openpyxl reads back several times faster than the inline strings of write-only mode.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_TITLE
     sheet.freeze_panes = "A2"
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.append([_text_cell(sheet, h, bold=True, wrap=False) for h in TEMPLATE_HEADERS])
+    for column, header in enumerate(TEMPLATE_HEADERS, start=1):
+        _put(sheet, 1, column, header, bold=True, wrap=False)
     count = 0
     for count, question in enumerate(questions, start=1):
         texts, answer = _option_texts_and_answer(question)
         texts += [None] * (len(LETTERS) - len(texts))
         row = [count, question.text, *texts, LETTERS[answer], question.topic,
                DIFFICULTY_LABELS.get(question.difficulty, "Trung bình"), question.explanation]
-        sheet.append([_text_cell(sheet, v) if v is not None else None for v in row])
+        for column, value in enumerate(row, start=1):
+            _put(sheet, count + 1, column, value)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(TEMPLATE_HEADERS))}{max(count + 1, 2)}"
     workbook.properties.title = title
     workbook.properties.creator = "Thi trắc nghiệm"

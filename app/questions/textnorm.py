@@ -11,10 +11,18 @@ _INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b
                             "\u200d": "", "\ufeff": ""})
 
 
+_HAS_INVISIBLE = re.compile("[\u00a0\u202f\u2007\u200b\u200c\u200d\ufeff]")
+
+
 def clean_text(value: str) -> str:
     """Trim, NFC-normalize, turn stray line breaks and non-breaking spaces into single spaces."""
-    value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
-    return _SPACES.sub(" ", value).strip()
+    value = unicodedata.normalize("NFC", value)
+    # Called for every cell of a bank: translate() with a dict is slow on non-ASCII text, so it
+    # only runs when there is something to translate; split()/join() splits on exactly the
+    # characters r"\s" matches (str.isspace) and is several times faster than re.sub + strip.
+    if _HAS_INVISIBLE.search(value):
+        value = value.translate(_INVISIBLE)
+    return " ".join(value.split())
 
 
 def strip_accents(value: str) -> str:

@@ -1,0 +1,100 @@
+"""Staff accounts and per-contest roles."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import validation as v
+from app.accounts.models import User
+from app.accounts.passwords import hash_password
+from app.admin import audit
+from app.admin.models import StaffAssignment
+from app.admin.roles import ADMIN, CONTEST_ROLES, StaffAccess
+from app.contests.models import Contest
+from app.core.errors import Conflict, Invalid, NotFound
+
+STAFF = "staff"  # users.role of an account that holds per-contest roles
+
+
+def _field(fn, *args):
+    try:
+        return fn(*args)
+    except v.FieldError as exc:
+        raise Invalid("invalid_" + exc.field, exc.message) from exc
+
+
+async def create_admin(db: AsyncSession, phone: str, name: str, password: str) -> tuple[User, bool]:
+    """The first admin, from the command line. An existing account with that phone is promoted
+    (its password is left as it is); returns (user, created)."""
+    phone = _field(v.normalize_phone, phone)
+    user = await db.scalar(select(User).where(User.phone == phone))
+    created = user is None
+    if created:
+        user = User(full_name=_field(v.normalize_full_name, name), phone=phone,
+                    password_hash=await hash_password(_field(v.check_password, password)), role=ADMIN)
+        db.add(user)
+    else:
+        user.role = ADMIN
+    await db.flush()
+    audit.record(db, None, "admin.create", target=f"user:{user.id}", after={"phone": phone, "created": created})
+    await db.commit()
+    return user, created
+
+
+async def create_staff_account(db: AsyncSession, actor: StaffAccess, phone: str, name: str, password: str) -> User:
+    actor.require_admin()
+    phone = _field(v.normalize_phone, phone)
+    user = User(full_name=_field(v.normalize_full_name, name), phone=phone,
+                password_hash=await hash_password(_field(v.check_password, password)), role=STAFF)
+    db.add(user)
+    try:
+        await db.flush()
+    except IntegrityError as exc:
+        await db.rollback()
+        raise Conflict("phone_taken", "Số điện thoại này đã có tài khoản: hãy phân quyền cho tài khoản đó.") from exc
+    audit.record(db, actor, "staff.create", target=f"user:{user.id}", after={"phone": phone, "name": user.full_name})
+    await db.commit()
+    return user
+
+
+async def assign_role(db: AsyncSession, actor: StaffAccess, contest_id: int, phone: str, role: str) -> StaffAssignment:
+    actor.require_admin()
+    if role not in CONTEST_ROLES:
+        raise Invalid("invalid_role", "Vai trò phải là Ban tổ chức hoặc Ban giám khảo.")
+    if await db.get(Contest, contest_id) is None:
+        raise NotFound("contest_not_found", "Không tìm thấy cuộc thi.")
+    user = await db.scalar(select(User).where(User.phone == _field(v.normalize_phone, phone)))
+    if user is None:
+        raise NotFound("user_not_found", "Không có tài khoản nào với số điện thoại này.")
+    existing = await db.scalar(select(StaffAssignment).where(StaffAssignment.user_id == user.id,
+                                                             StaffAssignment.contest_id == contest_id,
+                                                             StaffAssignment.role == role))
+    if existing is not None:
+        return existing
+    assignment = StaffAssignment(user_id=user.id, contest_id=contest_id, role=role)
+    db.add(assignment)
+    if user.role not in (ADMIN, STAFF):
+        user.role = STAFF  # shows the console link after the next login
+    await db.flush()
+    audit.record(db, actor, "staff.assign", contest_id=contest_id, target=f"user:{user.id}",
+                 after={"role": role, "phone": user.phone, "name": user.full_name})
+    await db.commit()
+    return assignment
+
+
+async def remove_assignment(db: AsyncSession, actor: StaffAccess, assignment_id: int) -> None:
+    actor.require_admin()
+    assignment = await db.get(StaffAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound("assignment_not_found", "Không tìm thấy phân quyền.")
+    audit.record(db, actor, "staff.unassign", contest_id=assignment.contest_id, target=f"user:{assignment.user_id}",
+                 before={"role": assignment.role})
+    await db.delete(assignment)
+    await db.commit()
+
+
+async def contest_staff(db: AsyncSession, contest_id: int) -> list[tuple[StaffAssignment, User]]:
+    rows = await db.execute(select(StaffAssignment, User).join(User, User.id == StaffAssignment.user_id)
+                            .where(StaffAssignment.contest_id == contest_id).order_by(StaffAssignment.role, User.full_name))
+    return [(a, u) for a, u in rows]

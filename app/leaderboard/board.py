@@ -1,0 +1,279 @@
+"""A round's board in Redis: sorted sets for the whole round and for each unit and province, a
+hash of display rows, and participant counts per unit and province.
+
+Works with `redis.asyncio.Redis` and `redis.asyncio.cluster.RedisCluster` alike (clients created
+with decode_responses=True): every script only touches keys of one round, which share a hash
+slot (see keys.py).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from app.leaderboard.encoding import user_of_member
+from app.leaderboard.entries import BoardEntry, BoardLine
+from app.leaderboard.keys import BoardKeys, group_suffix
+
+# Shared by the scripts: a board's version changes whenever its content does, so that readers
+# may cache a page for as long as the version stays the same. A missing version (Redis flushed)
+# restarts from the server clock in microseconds, never from a number used before.
+_BUMP = """
+local function bump(key, fresh)
+  if fresh or redis.call('EXISTS', key) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', key, t[1] .. string.format('%06d', tonumber(t[2])))
+  else
+    redis.call('INCR', key)
+  end
+end
+"""
+
+# Records a participant's attempt if it beats their current entry. The comparison is made by
+# Redis itself (ZRANK of both members in the same set), so it is exactly the board's order.
+# The caller read the current row to name the old unit/province boards (keys must be declared);
+# if the row changed since (a concurrent submit of the same participant), nothing is written
+# and -1 asks the caller to read again.
+_RECORD = _BUMP + """
+local function leave(counts, name)
+  if tonumber(redis.call('ZINCRBY', counts, 1, name)) >= 0 then redis.call('ZREM', counts, name) end
+end
+local rows, all, units, provinces, registry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local uid, expected, old = ARGV[1], ARGV[2], ARGV[3]
+local score, member = ARGV[7], ARGV[8]
+local current = redis.call('HGET', rows, uid) or ''
+if current ~= expected then return -1 end
+if current ~= '' then
+  if old == member then return 0 end
+  redis.call('ZADD', all, score, member)
+  local old_rank = redis.call('ZRANK', all, old)
+  if old_rank and old_rank < redis.call('ZRANK', all, member) then
+    redis.call('ZREM', all, member)
+    return 0
+  end
+  redis.call('ZREM', all, old)
+  if ARGV[4] ~= '' then redis.call('ZREM', KEYS[9], old); leave(units, ARGV[4]) end
+  if ARGV[5] ~= '' then redis.call('ZREM', KEYS[10], old); leave(provinces, ARGV[5]) end
+else
+  redis.call('ZADD', all, score, member)
+end
+if ARGV[9] ~= '' then
+  redis.call('ZADD', KEYS[7], score, member)
+  redis.call('ZINCRBY', units, -1, ARGV[9])
+  redis.call('SADD', registry, ARGV[11])
+end
+if ARGV[10] ~= '' then
+  redis.call('ZADD', KEYS[8], score, member)
+  redis.call('ZINCRBY', provinces, -1, ARGV[10])
+  redis.call('SADD', registry, ARGV[12])
+end
+redis.call('HSET', rows, uid, ARGV[6])
+bump(KEYS[6], false)
+return 1
+"""
+
+# Replaces the live keys by the staged ones in one step. KEYS: live registry, version, then
+# (staged, live) pairs, then live keys to delete. ARGV: number of pairs, then the live group
+# suffixes the caller saw; a group created since then would be left orphaned, so -1 = retry.
+_SWAP = _BUMP + """
+local pairs_count = tonumber(ARGV[1])
+local declared = {}
+for i = 2, #ARGV do declared[ARGV[i]] = true end
+for _, suffix in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if not declared[suffix] then return -1 end
+end
+for i = 0, pairs_count - 1 do
+  local from, to = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
+  if redis.call('EXISTS', from) == 1 then redis.call('RENAME', from, to) else redis.call('DEL', to) end
+end
+for i = 3 + 2 * pairs_count, #KEYS do redis.call('DEL', KEYS[i]) end
+bump(KEYS[2], true)
+return 1
+"""
+
+# One round trip and one consistent snapshot: the board's size, then members in rank order,
+# each with its row.
+_PAGE = """
+local out = {redis.call('ZCARD', KEYS[1])}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])) do
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', KEYS[2], string.match(m, ':(%d+)$')) or ''
+end
+return out
+"""
+
+# A participant's rank in a board with a few neighbours above and below.
+_AROUND = """
+local row = redis.call('HGET', KEYS[2], ARGV[1])
+if not row then return false end
+local rank = redis.call('ZRANK', KEYS[1], cjson.decode(row)['m'])
+if not rank then return false end
+local start = math.max(0, rank - tonumber(ARGV[2]))
+local out = {rank, redis.call('ZCARD', KEYS[1]), start}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], start, rank + tonumber(ARGV[3]))) do
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', KEYS[2], string.match(m, ':(%d+)$')) or ''
+end
+return out
+"""
+
+_BULK_CHUNK = 2000
+_MAX_RETRIES = 50
+
+
+class BoardContention(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str = "all"  # all | unit | province
+    name: str | None = None
+
+    def key(self, keys: BoardKeys) -> str:
+        return keys.all if self.kind == "all" else keys.group_board(self.kind, self.name or "")
+
+
+ALL = Scope()
+
+
+def _lines(flat: list, first_rank: int) -> list[BoardLine]:
+    lines = []
+    for i in range(0, len(flat), 2):
+        member, row = flat[i], flat[i + 1]
+        if row:  # a row can only be missing if the board was damaged; skip rather than fail
+            lines.append(BoardLine.parse(first_rank + i // 2, user_of_member(member), row))
+    return lines
+
+
+class RoundBoard:
+    def __init__(self, redis, keys: BoardKeys):
+        self.redis = redis
+        self.keys = keys
+        self._record = redis.register_script(_RECORD)
+        self._swap = redis.register_script(_SWAP)
+        self._page = redis.register_script(_PAGE)
+        self._around = redis.register_script(_AROUND)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    async def record(self, entry: BoardEntry) -> bool:
+        """True if the entry is now the participant's counted one; False if their current entry
+        is as good or better (or is this very attempt)."""
+        k = self.keys
+        uid = str(entry.user_id)
+        for _ in range(_MAX_RETRIES):
+            current = await self.redis.hget(k.rows, uid) or ""
+            old = json.loads(current) if current else {}
+            old_unit, old_province = old.get("u", ""), old.get("p", "")
+            unit, province = entry.unit or "", entry.province or ""
+            outcome = await self._record(
+                keys=[k.rows, k.all, k.units, k.provinces, k.registry, k.version,
+                      k.group_board("unit", unit), k.group_board("province", province),
+                      k.group_board("unit", old_unit), k.group_board("province", old_province)],
+                args=[uid, current, old.get("m", ""), old_unit, old_province, entry.row_json, entry.score,
+                      entry.member, unit, province, group_suffix("unit", unit),
+                      group_suffix("province", province)],
+            )
+            if outcome != -1:
+                return outcome == 1
+        raise BoardContention(f"board {k.base} kept changing under user {uid}")
+
+    async def replace_all(self, entries: list[BoardEntry]) -> None:
+        """Makes the board hold exactly `entries` (one per participant). Readers see the old
+        board until the new one is complete, then the new one at once."""
+        staging = RoundBoard(self.redis, self.keys.staged())
+        await staging.delete()
+        await staging._write(entries)
+        for _ in range(_MAX_RETRIES):
+            if await self._swap_in(staging.keys):
+                return
+        raise BoardContention(f"board {self.keys.base} kept changing during a rebuild")
+
+    async def _write(self, entries: list[BoardEntry]) -> None:
+        k = self.keys
+        unit_counts: Counter[str] = Counter()
+        province_counts: Counter[str] = Counter()
+        for start in range(0, len(entries), _BULK_CHUNK):
+            chunk = entries[start:start + _BULK_CHUNK]
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zadd(k.all, {e.member: e.score for e in chunk})
+            pipe.hset(k.rows, mapping={str(e.user_id): e.row_json for e in chunk})
+            groups: dict[str, dict[str, int]] = {}
+            for e in chunk:
+                if e.unit:
+                    groups.setdefault(k.group_board("unit", e.unit), {})[e.member] = e.score
+                    unit_counts[e.unit] += 1
+                if e.province:
+                    groups.setdefault(k.group_board("province", e.province), {})[e.member] = e.score
+                    province_counts[e.province] += 1
+            for key, mapping in groups.items():
+                pipe.zadd(key, mapping)
+            await pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        if unit_counts:
+            pipe.zadd(k.units, {name: -n for name, n in unit_counts.items()})
+        if province_counts:
+            pipe.zadd(k.provinces, {name: -n for name, n in province_counts.items()})
+        suffixes = [group_suffix("unit", n) for n in unit_counts] + [group_suffix("province", n) for n in province_counts]
+        if suffixes:
+            pipe.sadd(k.registry, *suffixes)
+        await pipe.execute()
+
+    async def _swap_in(self, staged: BoardKeys) -> bool:
+        live = self.keys
+        live_suffixes = set(await self.redis.smembers(live.registry))
+        staged_suffixes = set(await self.redis.smembers(staged.registry))
+        pairs = list(zip(staged.fixed(), live.fixed()))
+        pairs += [(staged.board(s), live.board(s)) for s in sorted(staged_suffixes)]
+        deletes = [live.board(s) for s in sorted(live_suffixes - staged_suffixes)]
+        keys = [live.registry, live.version] + [key for pair in pairs for key in pair] + deletes
+        return await self._swap(keys=keys, args=[len(pairs), *sorted(live_suffixes)]) == 1
+
+    async def delete(self) -> None:
+        k = self.keys
+        suffixes = await self.redis.smembers(k.registry)
+        keys = k.fixed() + [k.board(s) for s in suffixes]
+        for start in range(0, len(keys), 500):
+            await self.redis.delete(*keys[start:start + 500])
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def version(self) -> str | None:
+        return await self.redis.get(self.keys.version)
+
+    async def size(self, scope: Scope = ALL) -> int:
+        return await self.redis.zcard(scope.key(self.keys))
+
+    async def page(self, scope: Scope, offset: int, limit: int) -> tuple[int, list[BoardLine]]:
+        """(participants in the board, lines ranked offset+1 .. offset+limit)."""
+        if limit <= 0:
+            return await self.size(scope), []
+        flat = await self._page(keys=[scope.key(self.keys), self.keys.rows], args=[offset, offset + limit - 1])
+        return int(flat[0]), _lines(flat[1:], offset + 1)
+
+    async def around(self, scope: Scope, user_id: int, above: int, below: int) -> tuple[int, int, list[BoardLine]] | None:
+        """(rank, participants in the board, lines from a few above to a few below) or None."""
+        found = await self._around(keys=[scope.key(self.keys), self.keys.rows], args=[user_id, above, below])
+        if not found:
+            return None
+        rank, size, start = int(found[0]), int(found[1]), int(found[2])
+        return rank + 1, size, _lines(found[3:], start + 1)
+
+    async def line_of(self, user_id: int) -> BoardLine | None:
+        """The participant's entry (rank unknown: 0)."""
+        row = await self.redis.hget(self.keys.rows, str(user_id))
+        return BoardLine.parse(0, user_id, row) if row else None
+
+    async def groups(self, kind: str, offset: int, limit: int) -> tuple[int, list[tuple[str, int]]]:
+        """(number of groups, [(name, participants)] most participants first, then by name)."""
+        key = self.keys.units if kind == "unit" else self.keys.provinces
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(key)
+        pipe.zrange(key, offset, offset + limit - 1, withscores=True)
+        total, items = await pipe.execute()
+        return total, [(name, -int(score)) for name, score in items]
+
+    async def members(self, scope: Scope = ALL) -> list[str]:
+        """Every member in board order (tests, rebuild checks)."""
+        return await self.redis.zrange(scope.key(self.keys), 0, -1)

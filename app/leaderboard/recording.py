@@ -1,0 +1,29 @@
+"""The one call the attempt service makes when an attempt closes: put it on the live board."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.leaderboard.board import RoundBoard
+from app.leaderboard.entries import live_entry
+from app.leaderboard.keys import LIVE, BoardKeys
+from app.leaderboard.results import load_result
+
+log = logging.getLogger(__name__)
+
+
+async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> None:
+    """Never raises: the submit is already committed and must succeed whatever Redis does; a
+    missed update is repaired by `python -m app rebuild-board`.
+
+    Reads through its own session, so the caller's session (and the ORM objects it holds) is
+    untouched whatever happens here, and no database transaction stays open while Redis is called."""
+    try:
+        async with AsyncSession(db.bind, expire_on_commit=False) as own:
+            found = await load_result(own, attempt_id)
+        if found is not None:
+            round_id, result = found
+            await RoundBoard(redis, BoardKeys(round_id, LIVE)).record(live_entry(result))
+    except Exception:
+        log.exception("live board not updated for attempt %s (rebuild-board repairs it)", attempt_id)

@@ -1,0 +1,128 @@
+"""Reading boards for the API and the page: which board is current (live or final), names as
+the organizer chose, and a short-lived cache of the pages everyone asks for."""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contests.service import round_cache
+from app.leaderboard.board import ALL, RoundBoard, Scope
+from app.leaderboard.entries import BoardLine
+from app.leaderboard.errors import OneScopeOnly
+from app.leaderboard.keys import FINAL, LIVE, BoardKeys
+from app.leaderboard.masking import mask_name
+from app.leaderboard.privacy import name_style
+from app.leaderboard.schemas import (BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut)
+
+
+def scope_of(unit: str | None, province: str | None) -> Scope:
+    unit, province = (unit or "").strip(), (province or "").strip()
+    if unit and province:
+        raise OneScopeOnly()
+    if unit:
+        return Scope("unit", unit)
+    if province:
+        return Scope("province", province)
+    return ALL
+
+
+async def current_board(redis, round_id: int) -> tuple[str, RoundBoard, str | None]:
+    """(phase, board, version): the final board once published, else the live one."""
+    final, live = BoardKeys(round_id, FINAL), BoardKeys(round_id, LIVE)
+    final_version, live_version = await redis.mget(final.version, live.version)
+    if final_version is not None:
+        return FINAL, RoundBoard(redis, final), final_version
+    return LIVE, RoundBoard(redis, live), live_version
+
+
+class PageCache:
+    """Top pages by board version. At 100,000 participants most of them watch the same first
+    page; each process asks Redis for it once per change of the board, not once per viewer.
+    Entries are exact (keyed by the version, which changes with every change of the board);
+    the age limit only bounds memory held by boards nobody reads any more."""
+
+    def __init__(self, max_entries: int = 512, max_age_seconds: float = 60.0):
+        self.max_entries = max_entries
+        self.max_age = max_age_seconds
+        self._items: OrderedDict[tuple, tuple[float, tuple[int, list[BoardLine]]]] = OrderedDict()
+
+    def get(self, key: tuple):
+        hit = self._items.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        self._items.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple, value) -> None:
+        self._items[key] = (time.monotonic() + self.max_age, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+
+pages = PageCache()
+
+
+def row_out(line: BoardLine, style: str, viewer_id: int | None, final: bool) -> BoardRowOut:
+    return BoardRowOut(rank=line.rank, name=mask_name(line.full_name, style), unit=line.unit, province=line.province,
+                       correct=line.correct, total=line.total, time_ms=line.time_ms, submitted_at=line.submitted_at,
+                       prediction=line.prediction if final else None, distance=line.distance if final else None,
+                       is_me=viewer_id is not None and line.user_id == viewer_id)
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    db: AsyncSession
+    redis: object
+    default_name_style: str
+
+
+async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int,
+                    viewer_id: int | None = None) -> BoardOut:
+    round_ = await round_cache.get(ctx.db, round_id)  # 404 for an unknown round
+    style = await name_style(ctx.db, round_id, ctx.default_name_style)
+    phase, board, version = await current_board(ctx.redis, round_id)
+    key = (round_id, phase, version, scope, offset, limit)
+    data = pages.get(key) if version is not None else None
+    if data is None:
+        data = await board.page(scope, offset, limit)
+        if version is not None:
+            pages.put(key, data)
+    participants, lines = data
+    final = phase == FINAL
+    return BoardOut(round_id=round_id, phase=phase, scope=scope.kind, scope_name=scope.name,
+                    participants=participants, prediction_truth=round_.prediction_truth if final else None,
+                    offset=offset, limit=limit, rows=[row_out(x, style, viewer_id, final) for x in lines])
+
+
+async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around: int) -> MyStandingOut:
+    await round_cache.get(ctx.db, round_id)
+    style = await name_style(ctx.db, round_id, ctx.default_name_style)
+    phase, board, _ = await current_board(ctx.redis, round_id)
+    mine = await board.line_of(user_id)
+    if mine is None:
+        return MyStandingOut(round_id=round_id, phase=phase, on_board=False, standings=[])
+    scopes = [ALL]
+    if mine.unit:
+        scopes.append(Scope("unit", mine.unit))
+    if mine.province:
+        scopes.append(Scope("province", mine.province))
+    standings = []
+    for scope in scopes:
+        found = await board.around(scope, user_id, around, around)
+        if found is not None:
+            rank, size, lines = found
+            standings.append(StandingOut(scope=scope.kind, scope_name=scope.name, rank=rank, participants=size,
+                                         rows=[row_out(x, style, user_id, phase == FINAL) for x in lines]))
+    return MyStandingOut(round_id=round_id, phase=phase, on_board=True, standings=standings)
+
+
+async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
+    await round_cache.get(ctx.db, round_id)
+    phase, board, _ = await current_board(ctx.redis, round_id)
+    total, groups = await board.groups(kind, offset, limit)
+    return GroupsOut(round_id=round_id, phase=phase, kind=kind, participants=await board.size(), groups_total=total,
+                     offset=offset, limit=limit, groups=[GroupOut(name=n, participants=c) for n, c in groups])
