@@ -29,22 +29,31 @@ async def _find_contest(db, ref: str):
     return contest
 
 
-async def import_bank_file(db, contest_id: int, path: Path) -> int:
-    """Parses and imports one bank file; prints the report; returns the process exit code."""
-    from app.questions.importing import parse_bank_file
-    from app.questions.service import add_parsed_questions
+async def import_bank_file(db, contest_id: int, path: Path, progress=None) -> int:
+    """Imports one bank file into a contest (all or nothing) and prints the same Vietnamese report
+    as the organizer's page: the summary and every note on stdout, problems on stderr. Returns
+    the process exit code (1 when the file had problems and nothing was written)."""
+    from app.questions.bank import import_bank, limits_from_settings, report_lines
 
-    result = parse_bank_file(path.read_bytes(), path.name)
-    if result.problems:
-        print(f"{path.name}: không nhập được, {len(result.problems)} lỗi (chưa ghi câu nào):", file=sys.stderr)
-        for p in result.problems:
-            where = ", ".join(x for x in (f"dòng {p.row}" if p.row else "", f"cột {p.column}" if p.column else "") if x)
-            print(f"  - {where + ': ' if where else ''}{p.message}", file=sys.stderr)
-        return 1
-    summary = await add_parsed_questions(db, contest_id, result.questions)
-    print(f"{path.name}: thêm {summary.added} câu hỏi; {len(summary.duplicates_in_bank)} câu đã có trong ngân hàng; "
-          f"{len(result.duplicate_rows)} câu trùng trong tệp.")
-    return 0
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"Không đọc được tệp {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    report = await import_bank(db, contest_id, data, path.name, limits=limits_from_settings(get_settings()),
+                               progress=progress)
+    if progress is not None:
+        progress.close()
+    summary, *details = report_lines(report)
+    if report.ok:
+        print(summary)
+        for line in details:
+            print(line)
+        return 0
+    print(summary, file=sys.stderr)
+    for line in details:
+        print(line, file=sys.stderr)
+    return 1
 
 
 async def cmd_seed_demo(_args) -> int:
@@ -67,8 +76,10 @@ async def cmd_import_bank(args) -> int:
     engine, sessions = _sessionmaker()
     try:
         async with sessions() as db:
+            from app.questions.progress import ProgressBar
+
             contest = await _find_contest(db, args.contest)
-            return await import_bank_file(db, contest.id, Path(args.file))
+            return await import_bank_file(db, contest.id, Path(args.file), progress=ProgressBar())
     finally:
         await engine.dispose()
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="MAX_BODY_BYTES")
     max_upload_bytes: int = Field(default=20_000_000, validation_alias="MAX_UPLOAD_BYTES")
+    # Question-bank imports (app.questions.importing.ImportLimits): rows per file, characters per
+    # cell, and the decompressed size a .xlsx/.ods may reach before it is treated as a zip bomb.
+    bank_max_rows: int = Field(default=20_000, validation_alias="BANK_MAX_ROWS")
+    bank_max_cell_chars: int = Field(default=2_000, validation_alias="BANK_MAX_CELL_CHARS")
+    bank_max_uncompressed_bytes: int = Field(default=200_000_000, validation_alias="BANK_MAX_UNCOMPRESSED_BYTES")
 
     # Argon2id cost: OWASP's minimum recommendation (19 MiB, 2 passes); login is rate limited.
     argon2_time_cost: int = Field(default=2, validation_alias="ARGON2_TIME_COST")

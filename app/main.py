@@ -27,6 +27,8 @@ from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.redis import create_redis
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
+from app.questions.pages import router as bank_pages
+from app.questions.routes import router as bank_api
 from app.web.routes import router as pages
 
 log = logging.getLogger("app")
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leaderboard_api)
     app.include_router(pages)
     app.include_router(leaderboard_pages)
+    app.include_router(bank_api)
+    app.include_router(bank_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -16,7 +16,13 @@ class Question(Base):
     stops it being drawn while past attempts keep showing it as the participant saw it."""
 
     __tablename__ = "questions"
-    __table_args__ = (UniqueConstraint("contest_id", "text_key"),)
+    __table_args__ = (
+        # A text is unique among the contest's active questions only: an edit retires the question
+        # participants saw and adds its corrected copy, which may keep the same text.
+        Index("uq_questions_active_text", "contest_id", "text_key", unique=True,
+              postgresql_where=text("retired = false"), sqlite_where=text("retired = false")),
+        Index("ix_questions_contest_text_key", "contest_id", "text_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), index=True)
@@ -27,6 +33,9 @@ class Question(Base):
     difficulty: Mapped[int] = mapped_column(SmallInteger, default=2)
     explanation: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The question this one corrects (an edit of a question already used in attempts).
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     options: Mapped[list[Option]] = relationship(

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.questions.models import Option, Question
-from app.questions.textnorm import question_key
 
 
 @dataclass(frozen=True)
@@ -85,29 +84,14 @@ class ImportSummary:
     added: int = 0
     # (row in the file, id of the question already in the bank with the same text)
     duplicates_in_bank: list[tuple[int, int]] = field(default_factory=list)
+    retired_in_bank: list[tuple[int, int]] = field(default_factory=list)
 
 
 async def add_parsed_questions(db: AsyncSession, contest_id: int, parsed) -> ImportSummary:
     """Writes validated questions (see app.questions.importing) in one transaction. A question
     whose text is already in the bank is reported, not added: re-importing a file is a no-op."""
-    summary = ImportSummary()
-    keys = {question_key(q.text): q for q in parsed}
-    existing: dict[str, int] = {}
-    key_list = list(keys)
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start:start + 500]
-        rows = await db.execute(select(Question.text_key, Question.id)
-                                .where(Question.contest_id == contest_id, Question.text_key.in_(chunk)))
-        existing.update({r.text_key: r.id for r in rows})
-    for key, q in keys.items():
-        if key in existing:
-            summary.duplicates_in_bank.append((q.row, existing[key]))
-            continue
-        question = Question(contest_id=contest_id, text=q.text, text_key=key, topic=q.topic,
-                            difficulty=q.difficulty, explanation=q.explanation)
-        question.options = [Option(position=i, text=text, is_correct=(i == q.answer_index))
-                            for i, text in enumerate(q.options)]
-        db.add(question)
-        summary.added += 1
-    await db.commit()
-    return summary
+    from app.questions.bank import ImportReport, write_questions
+
+    report = ImportReport(filename="", format="")
+    await write_questions(db, contest_id, list(parsed), report)
+    return ImportSummary(report.added, report.duplicates_in_bank, report.retired_in_bank)

@@ -29,7 +29,7 @@ async def test_seed_demo_is_idempotent_and_opens_a_round(db, factory, capsys):
     first = {slug: await _count(db, slug) for slug in MINIMUM_QUESTIONS}
     assert await cmd_seed_demo(None) == 0  # the second run adds nothing
     assert {slug: await _count(db, slug) for slug in MINIMUM_QUESTIONS} == first
-    assert "thêm 0 câu hỏi" in capsys.readouterr().out
+    assert "Đã nhập 0 câu hỏi mới" in capsys.readouterr().out
 
     contest = await db.scalar(select(Contest).where(Contest.slug == "nghi-quyet-dai-hoi-xiii"))
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest.id))).all()

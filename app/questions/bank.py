@@ -1,0 +1,423 @@
+"""The organizer's view of a contest's bank: importing a file with its report, browsing and
+searching, editing, retiring, counts by topic and difficulty. Plain async functions; the API,
+the pages and the CLI all call these.
+
+Questions are never edited in place once they exist: an edit retires the question and adds its
+corrected copy (`replaces_id` points back), because a past attempt must keep showing exactly what
+the participant saw, and workers cache question texts by id (app.questions.service.ContentCache)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.admin import audit
+from app.admin.roles import StaffAccess
+from app.core.clock import utcnow
+from app.core.errors import Conflict, Invalid, NotFound
+from app.questions.importing import ImportLimits, ParsedQuestion, ParseResult, Problem, parse_bank_file
+from app.questions.importing.guards import format_count
+from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty
+from app.questions.models import DIFFICULTY_LABELS, Option, Question
+from app.questions.textnorm import clean_text, question_key
+
+FORMAT_LABELS = {"xlsx": "Excel (.xlsx)", "xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)",
+                 "csv": "CSV", "gift": "Moodle GIFT", "aiken": "Moodle Aiken"}
+ENCODING_LABELS = {"tcvn3": "TCVN3 (.VnTime)", "vni": "VNI (VNI-Times)"}
+_CHUNK = 500
+
+
+def limits_from_settings(settings) -> ImportLimits:
+    return ImportLimits(max_bytes=settings.max_upload_bytes, max_rows=settings.bank_max_rows,
+                        max_cell_chars=settings.bank_max_cell_chars,
+                        max_uncompressed_bytes=settings.bank_max_uncompressed_bytes)
+
+
+@dataclass
+class ImportReport:
+    """Everything an organizer needs to know about one upload, written or not."""
+    filename: str
+    format: str
+    written: bool = False            # True when questions were added (or would be, for a check)
+    dry_run: bool = False
+    added: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    converted_rows: list[int] = field(default_factory=list)
+    conversions: dict[str, int] = field(default_factory=dict)
+    duplicate_rows: list[tuple[int, int]] = field(default_factory=list)      # (row, first row) within the file
+    duplicates_in_bank: list[tuple[int, int]] = field(default_factory=list)  # (row, active question id)
+    retired_in_bank: list[tuple[int, int]] = field(default_factory=list)     # (row, retired question id)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        return {
+            "filename": self.filename, "format": self.format, "ok": self.ok, "dry_run": self.dry_run,
+            "added": self.added,
+            "problems": [_problem_json(p) for p in self.problems],
+            "notes": [_problem_json(p) for p in self.notes],
+            "converted_rows": self.converted_rows, "conversions": self.conversions,
+            "duplicate_rows": [{"row": r, "same_as_row": f} for r, f in self.duplicate_rows],
+            "duplicates_in_bank": [{"row": r, "question_id": q} for r, q in self.duplicates_in_bank],
+            "retired_in_bank": [{"row": r, "question_id": q} for r, q in self.retired_in_bank],
+            "summary": summary_line(self),
+        }
+
+
+def _problem_json(problem: Problem) -> dict:
+    return {"row": problem.row, "column": problem.column, "message": problem.message}
+
+
+def where(problem: Problem) -> str:
+    parts = [f"dòng {problem.row}" if problem.row else "", f"cột {problem.column}" if problem.column else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def summary_line(report: ImportReport) -> str:
+    if not report.ok:
+        return (f"Không nhập được tệp {report.filename}: có {format_count(len(report.problems))} lỗi cần sửa. "
+                f"Chưa có câu hỏi nào được ghi vào ngân hàng.")
+    verb = "Có thể nhập" if report.dry_run else "Đã nhập"
+    parts = [f"{verb} {format_count(report.added)} câu hỏi mới từ tệp {report.filename} "
+             f"({FORMAT_LABELS.get(report.format, report.format)})"]
+    if report.duplicates_in_bank:
+        parts.append(f"{format_count(len(report.duplicates_in_bank))} câu đã có trong ngân hàng nên bỏ qua")
+    if report.retired_in_bank:
+        parts.append(f"{format_count(len(report.retired_in_bank))} câu đã bị ngừng dùng nên không nhập lại")
+    if report.duplicate_rows:
+        parts.append(f"{format_count(len(report.duplicate_rows))} câu lặp lại trong tệp chỉ tính một lần")
+    return "; ".join(parts) + "."
+
+
+def report_lines(report: ImportReport) -> list[str]:
+    """The report as plain Vietnamese lines: what the CLI prints and the page lists."""
+    lines = [summary_line(report)]
+    for problem in report.problems:
+        lines.append(f"  - Lỗi {where(problem) + ': ' if where(problem) else ''}{problem.message}")
+    if report.converted_rows:
+        used = ", ".join(f"{ENCODING_LABELS[e]}: {format_count(n)} dòng" for e, n in report.conversions.items() if n)
+        lines.append(f"  * Đã chuyển {format_count(len(report.converted_rows))} dòng gõ bằng phông chữ cũ sang Unicode "
+                     f"({used}); các dòng: {_row_list(report.converted_rows)}.")
+    for row, first in report.duplicate_rows:
+        lines.append(f"  * Dòng {row}: trùng câu hỏi ở dòng {first} trong cùng tệp, chỉ nhập một lần.")
+    for row, question_id in report.duplicates_in_bank:
+        lines.append(f"  * Dòng {row}: đã có trong ngân hàng (câu #{question_id}), bỏ qua.")
+    for row, question_id in report.retired_in_bank:
+        lines.append(f"  * Dòng {row}: trùng câu #{question_id} đã bị ngừng dùng, không nhập lại. "
+                     f"Muốn dùng lại, hãy mở câu #{question_id} và chọn Dùng lại.")
+    for note in report.notes:
+        lines.append(f"  * {where(note) + ': ' if where(note) else ''}{note.message}")
+    return lines
+
+
+def _row_list(rows: list[int], shown: int = 30) -> str:
+    text = ", ".join(str(r) for r in rows[:shown])
+    return text + (f" … (và {format_count(len(rows) - shown)} dòng khác)" if len(rows) > shown else "")
+
+
+# --- importing ------------------------------------------------------------------------------
+
+async def _existing_by_key(db: AsyncSession, contest_id: int, keys: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """(active question id by text key, retired question id by text key) for these keys."""
+    active: dict[str, int] = {}
+    retired: dict[str, int] = {}
+    for start in range(0, len(keys), _CHUNK):
+        rows = await db.execute(select(Question.text_key, Question.id, Question.retired)
+                                .where(Question.contest_id == contest_id, Question.text_key.in_(keys[start:start + _CHUNK]))
+                                .order_by(Question.id))
+        for key, question_id, is_retired in rows:
+            (retired if is_retired else active)[key] = question_id
+    return active, retired
+
+
+async def write_questions(db: AsyncSession, contest_id: int, parsed: list[ParsedQuestion],
+                          report: ImportReport, progress: Callable[[int, int], None] | None = None,
+                          commit: bool = True) -> None:
+    """Adds the parsed questions not already in the bank, in one transaction. A text already
+    active in the bank is a duplicate; one only found retired is not brought back by an import
+    (the organizer retired it on purpose): importing the same file twice changes nothing."""
+    keyed = [(question_key(q.text), q) for q in parsed]
+    active, retired = await _existing_by_key(db, contest_id, [k for k, _ in keyed])
+    fresh: list[tuple[str, ParsedQuestion]] = []
+    for key, q in keyed:
+        if key in active:
+            report.duplicates_in_bank.append((q.row, active[key]))
+        elif key in retired:
+            report.retired_in_bank.append((q.row, retired[key]))
+        else:
+            fresh.append((key, q))
+    report.added = len(fresh)
+    if report.dry_run:
+        return
+    now = utcnow()
+    total = len(fresh)
+    for start in range(0, total, _CHUNK):
+        chunk = fresh[start:start + _CHUNK]
+        # Core bulk insert with RETURNING in parameter order: one round trip per chunk instead of
+        # an ORM flush per question, which is what keeps a 10,000-question import in seconds.
+        ids = (await db.execute(
+            insert(Question).returning(Question.id, sort_by_parameter_order=True),
+            [{"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
+              "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now}
+             for key, q in chunk])).scalars().all()
+        await db.execute(insert(Option), [
+            {"question_id": qid, "position": i, "text": text, "is_correct": i == q.answer_index}
+            for qid, (_, q) in zip(ids, chunk) for i, text in enumerate(q.options)])
+        if progress:
+            progress(min(start + _CHUNK, total), total)
+    report.written = bool(fresh)
+    if commit:
+        await db.commit()
+
+
+async def import_bank(db: AsyncSession, contest_id: int, data: bytes, filename: str, *,
+                      actor: StaffAccess | None = None, limits: ImportLimits = ImportLimits(),
+                      dry_run: bool = False, progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+    """Parses a bank file and, when it has no problem at all, writes its new questions. Nothing
+    is written when any row is invalid. `progress(stage, done, total)` is told how far it got."""
+    if progress:
+        progress("parse", 0, 1)
+    result: ParseResult = parse_bank_file(data, filename, limits)
+    if progress:
+        progress("parse", 1, 1)
+    report = ImportReport(filename=filename, format=result.format, dry_run=dry_run, problems=list(result.problems),
+                          notes=list(result.notes), converted_rows=list(result.converted_rows),
+                          conversions=dict(result.conversions), duplicate_rows=list(result.duplicate_rows))
+    if not result.ok:
+        return report
+    await write_questions(db, contest_id, result.questions, report, commit=False,
+                          progress=(lambda done, total: progress("write", done, total)) if progress else None)
+    if not dry_run:
+        audit.record(db, actor, "bank.import", contest_id=contest_id, target=f"contest:{contest_id}",
+                     after={"filename": filename, "format": report.format, "added": report.added,
+                            "duplicates_in_bank": len(report.duplicates_in_bank),
+                            "converted_rows": len(report.converted_rows)})
+        await db.commit()
+    return report
+
+
+# --- browsing -------------------------------------------------------------------------------
+
+ACTIVE, RETIRED, ALL = "active", "retired", "all"
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    items: list[Question]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+async def list_questions(db: AsyncSession, contest_id: int, *, search: str | None = None, topic: str | None = None,
+                         difficulty: int | None = None, status: str = ACTIVE, page: int = 1,
+                         per_page: int = 50) -> QuestionPage:
+    """A page of the bank, newest last, with its options. `search` matches words of the question
+    or its options (case-insensitive), or "#123" / "123" for a question id."""
+    conditions = [Question.contest_id == contest_id]
+    if status == ACTIVE:
+        conditions.append(Question.retired.is_(False))
+    elif status == RETIRED:
+        conditions.append(Question.retired.is_(True))
+    if topic:
+        conditions.append(Question.topic == topic)
+    if difficulty:
+        conditions.append(Question.difficulty == difficulty)
+    search = clean_text(search or "")
+    if search:
+        number = search.lstrip("#")
+        pattern = f"%{_escape_like(search.lower())}%"
+        matches = [func.lower(Question.text).like(pattern, escape="\\"),
+                   Question.id.in_(select(Option.question_id).where(func.lower(Option.text).like(pattern, escape="\\")))]
+        if number.isdigit():
+            matches.append(Question.id == int(number))
+        conditions.append(or_(*matches))
+    total = await db.scalar(select(func.count()).select_from(Question).where(*conditions))
+    page = max(1, page)
+    items = (await db.scalars(select(Question).where(*conditions).options(selectinload(Question.options))
+                              .order_by(Question.id).limit(per_page).offset((page - 1) * per_page))).all()
+    return QuestionPage(list(items), total or 0, page, per_page)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def get_question(db: AsyncSession, contest_id: int, question_id: int) -> Question:
+    question = await db.scalar(select(Question).where(Question.id == question_id, Question.contest_id == contest_id)
+                               .options(selectinload(Question.options)))
+    if question is None:
+        raise NotFound("question_not_found", "Không tìm thấy câu hỏi này trong ngân hàng của cuộc thi.")
+    return question
+
+
+@dataclass(frozen=True)
+class BankCounts:
+    active: int
+    retired: int
+    by_topic: dict[str, dict[int, int]]      # topic ("" = none) -> difficulty -> active questions
+    by_difficulty: dict[int, int]
+
+    def to_json(self) -> dict:
+        return {"active": self.active, "retired": self.retired,
+                "by_difficulty": {DIFFICULTY_LABELS[d]: n for d, n in sorted(self.by_difficulty.items())},
+                "by_topic": [{"topic": t or None, "total": sum(c.values()),
+                              **{DIFFICULTY_LABELS[d]: c.get(d, 0) for d in DIFFICULTY_LABELS}}
+                             for t, c in sorted(self.by_topic.items())]}
+
+
+async def bank_counts(db: AsyncSession, contest_id: int) -> BankCounts:
+    """Active questions by topic and difficulty: what round quotas can draw from."""
+    by_topic: dict[str, dict[int, int]] = {}
+    by_difficulty = {d: 0 for d in DIFFICULTY_LABELS}
+    active = 0
+    for topic, difficulty, count in await db.execute(
+            select(Question.topic, Question.difficulty, func.count())
+            .where(Question.contest_id == contest_id, Question.retired.is_(False))
+            .group_by(Question.topic, Question.difficulty)):
+        by_topic.setdefault(topic or "", {})[difficulty] = count
+        by_difficulty[difficulty] = by_difficulty.get(difficulty, 0) + count
+        active += count
+    retired = await db.scalar(select(func.count()).select_from(Question)
+                              .where(Question.contest_id == contest_id, Question.retired.is_(True)))
+    return BankCounts(active, retired or 0, by_topic, by_difficulty)
+
+
+async def topics(db: AsyncSession, contest_id: int) -> list[str]:
+    rows = await db.scalars(select(Question.topic).where(Question.contest_id == contest_id, Question.topic.is_not(None))
+                            .distinct().order_by(Question.topic))
+    return list(rows)
+
+
+# --- editing and retiring -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuestionInput:
+    text: str
+    options: list[str]
+    answer: str            # letter, "A".."F" (same forms as the Excel template)
+    topic: str | None = None
+    difficulty: str | int | None = None
+    explanation: str | None = None
+
+
+def validate_input(data: QuestionInput) -> tuple[ParsedQuestion | None, list[Problem]]:
+    """The same rules as a row of the Excel template; problems name the form's fields."""
+    problems: list[Problem] = []
+    text = clean_text(data.text or "")
+    if not text:
+        problems.append(Problem(None, "Câu hỏi", "Thiếu nội dung câu hỏi"))
+    options = [clean_text(o or "") or None for o in data.options][:len(LETTERS)]
+    while options and options[-1] is None:
+        options.pop()
+    for position, message in check_options(options):
+        problems.append(Problem(None, f"Phương án {LETTERS[position]}", message))
+    answer_index, message = parse_answer(clean_text(str(data.answer or "")), options)
+    if message:
+        problems.append(Problem(None, "Đáp án", message))
+    difficulty, message = parse_difficulty(clean_text(str(data.difficulty)) if data.difficulty not in (None, "") else None)
+    if message:
+        problems.append(Problem(None, "Mức độ", message))
+    topic = clean_text(data.topic or "") or None
+    if topic and len(topic) > 200:
+        problems.append(Problem(None, "Chủ đề", "Tên chủ đề tối đa 200 ký tự"))
+    if problems:
+        return None, problems
+    return ParsedQuestion(row=0, text=text, options=tuple(o for o in options if o), answer_index=answer_index,
+                          topic=topic, difficulty=difficulty, explanation=clean_text(data.explanation or "") or None), []
+
+
+def _snapshot(question: Question) -> dict:
+    return {"id": question.id, "text": question.text, "options": [o.text for o in question.options],
+            "answer": LETTERS[next(i for i, o in enumerate(question.options) if o.is_correct)],
+            "topic": question.topic, "difficulty": question.difficulty, "explanation": question.explanation,
+            "retired": question.retired}
+
+
+class InvalidQuestion(Invalid):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("invalid_question", "; ".join(f"{p.column}: {p.message}" for p in problems),
+                         details=[_problem_json(p) for p in problems])
+        self.problems = problems
+
+
+async def edit_question(db: AsyncSession, actor: StaffAccess | None, contest_id: int, question_id: int,
+                        data: QuestionInput) -> Question:
+    """Retires the question and adds the corrected copy, which is what participants draw from now
+    on. Past attempts keep the old question, exactly as they saw it."""
+    old = await get_question(db, contest_id, question_id)
+    if old.retired:
+        raise Conflict("question_retired", "Câu hỏi này đã ngừng dùng. Hãy chọn Dùng lại trước khi sửa.")
+    parsed, problems = validate_input(data)
+    if problems:
+        raise InvalidQuestion(problems)
+    before = _snapshot(old)
+    if (parsed.text, list(parsed.options), LETTERS[parsed.answer_index], parsed.topic, parsed.difficulty,
+            parsed.explanation) == (old.text, before["options"], before["answer"], old.topic, old.difficulty,
+                                    old.explanation):
+        return old  # nothing changed: no new version
+    key = question_key(parsed.text)
+    clash = await db.scalar(select(Question.id).where(Question.contest_id == contest_id, Question.text_key == key,
+                                                      Question.retired.is_(False), Question.id != old.id))
+    if clash is not None:
+        raise Conflict("duplicate_question", f"Ngân hàng đã có câu hỏi cùng nội dung (câu #{clash}).")
+    await _retire(db, old)
+    new = Question(contest_id=contest_id, text=parsed.text, text_key=key, topic=parsed.topic,
+                   difficulty=parsed.difficulty, explanation=parsed.explanation, replaces_id=old.id)
+    new.options = [Option(position=i, text=t, is_correct=i == parsed.answer_index) for i, t in enumerate(parsed.options)]
+    db.add(new)
+    await db.flush()
+    audit.record(db, actor, "question.edit", contest_id=contest_id, target=f"question:{old.id}",
+                 before=before, after={"id": new.id, **{k: v for k, v in _snapshot(new).items() if k != "id"}})
+    await db.commit()
+    return await get_question(db, contest_id, new.id)
+
+
+async def _retire(db: AsyncSession, question: Question) -> None:
+    # A plain UPDATE first: the partial unique index must see the old row retired before the
+    # corrected copy (which may keep the same text) is inserted.
+    await db.execute(update(Question).where(Question.id == question.id).values(retired=True, retired_at=utcnow()))
+    question.retired = True
+
+
+async def retire_question(db: AsyncSession, actor: StaffAccess | None, contest_id: int, question_id: int) -> Question:
+    """Never drawn again; attempts that already hold it are unchanged."""
+    question = await get_question(db, contest_id, question_id)
+    if not question.retired:
+        await _retire(db, question)
+        audit.record(db, actor, "question.retire", contest_id=contest_id, target=f"question:{question_id}",
+                     before={"retired": False}, after={"retired": True})
+        await db.commit()
+    return await get_question(db, contest_id, question_id)
+
+
+async def restore_question(db: AsyncSession, actor: StaffAccess | None, contest_id: int, question_id: int) -> Question:
+    question = await get_question(db, contest_id, question_id)
+    if question.retired:
+        clash = await db.scalar(select(Question.id).where(Question.contest_id == contest_id,
+                                                          Question.text_key == question.text_key,
+                                                          Question.retired.is_(False)))
+        if clash is not None:
+            raise Conflict("duplicate_question", f"Không dùng lại được: câu #{clash} đang dùng cùng nội dung "
+                                                 f"(thường là bản đã sửa của câu này).")
+        await db.execute(update(Question).where(Question.id == question_id).values(retired=False, retired_at=None))
+        audit.record(db, actor, "question.restore", contest_id=contest_id, target=f"question:{question_id}",
+                     before={"retired": True}, after={"retired": False})
+        await db.commit()
+    db.expire_all()
+    return await get_question(db, contest_id, question_id)
+
+
+async def all_active_questions(db: AsyncSession, contest_id: int) -> list[Question]:
+    return list((await db.scalars(select(Question).where(Question.contest_id == contest_id, Question.retired.is_(False))
+                                  .options(selectinload(Question.options)).order_by(Question.id))).all())
