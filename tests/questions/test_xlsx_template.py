@@ -1,0 +1,90 @@
+"""Item 1: the .xlsx importer for the shared template, judged on files an organizer could upload."""
+from __future__ import annotations
+
+import unicodedata
+
+from app.questions.importing import parse_bank_file
+from tests.questions.helpers import HEADERS, problems_of, questions, row, xlsx
+
+
+def test_headers_match_ignoring_case_accents_spacing_and_order():
+    headers = ["  stt ", "CAU HOI", "phương  án a", "Phuong an B:", "PHƯƠNG ÁN C", "Đáp Án ", "chu de", "Mức  độ"]
+    data = xlsx([[1, "Thủ đô của Việt Nam là thành phố nào?", "Hà Nội", "Huế", "Đà Nẵng", "a", "Địa lý", "Dễ"]],
+                headers=headers)
+    result = parse_bank_file(data, "bank.xlsx")
+    assert result.problems == []
+    [q] = result.questions
+    assert (q.text, q.options, q.answer_index, q.topic, q.difficulty) == (
+        "Thủ đô của Việt Nam là thành phố nào?", ("Hà Nội", "Huế", "Đà Nẵng"), 0, "Địa lý", 1)
+
+
+def test_two_to_six_options_and_every_answer_key_form():
+    rows = [row(1, "Hai phương án?", ("Có", "Không"), answer="B"),
+            row(2, "Sáu phương án?", ("1", "2", "3", "4", "5", "6"), answer=" f. "),
+            row(3, "Chữ thường?", ("x", "y", "z"), answer="c"),
+            row(4, "Có dấu chấm và khoảng trắng?", ("x", "y", "z"), answer=" A. "),
+            row(5, "Mức độ bằng số?", ("x", "y"), answer="(B)", difficulty="3")]
+    result = parse_bank_file(xlsx(rows), "bank.xlsx")
+    assert result.problems == []
+    assert [(len(q.options), q.answer_index, q.difficulty) for q in result.questions] == [
+        (2, 1, 1), (6, 5, 1), (3, 2, 1), (3, 0, 1), (2, 1, 3)]
+
+
+def test_every_problem_is_reported_in_one_pass_with_row_and_column_and_nothing_is_returned():
+    rows = [row(1, "Câu đúng mẫu?"),
+            row(2, "Chỉ một phương án?", ("Một",), answer="A"),                       # row 3
+            row(3, "Đáp án trỏ vào ô trống?", ("x", "y"), answer="D"),                # row 4
+            row(4, "", ("x", "y"), answer="A"),                                      # row 5
+            row(5, "Hai phương án trùng nhau?", ("Giống", "giống "), answer="A"),      # row 6
+            row(6, "Bỏ cách phương án?", ("x", None, "z"), answer="A"),               # row 7
+            row(7, "Đáp án không hợp lệ?", ("x", "y"), answer="G"),                   # row 8
+            row(8, "Nhiều đáp án?", ("x", "y", "z"), answer="A, B"),                  # row 9
+            row(9, "Mức độ lạ?", ("x", "y"), difficulty="Rất khó")]                   # row 10
+    result = parse_bank_file(xlsx(rows), "bank.xlsx")
+    assert result.questions == []  # all or nothing
+    found = {(r, c) for r, c, _ in problems_of(result)}
+    assert {(3, "Phương án B"), (4, "Đáp án"), (5, "Câu hỏi"), (6, "Phương án B"), (7, "Phương án B"),
+            (8, "Đáp án"), (9, "Đáp án"), (10, "Mức độ")} <= found
+    assert all(r != 2 for r, _, _ in problems_of(result))
+    messages = " ".join(m for _, _, m in problems_of(result))
+    for words in ("ít nhất 2 phương án", "trỏ tới phương án trống", "Thiếu nội dung câu hỏi", "trùng với phương án A",
+                  "không được bỏ cách", "không hợp lệ", "nhiều phương án", "Mức độ 'Rất khó'"):
+        assert words in messages, words
+
+
+def test_missing_required_column_is_named():
+    headers = [h for h in HEADERS if h != "Đáp án"]
+    result = parse_bank_file(xlsx([[1, "Câu?", "x", "y"]], headers=headers), "bank.xlsx")
+    assert any("Thiếu cột bắt buộc 'Đáp án'" in p.message for p in result.problems)
+    assert result.questions == []
+
+
+def test_duplicates_within_the_file_are_reported_once_and_kept_once():
+    rows = [row(1, "Đại hội XIII họp năm nào?", ("2021", "2016")),
+            row(2, "  đại hội   XIII họp năm nào ", ("2021", "2016")),   # same question: case, spaces, "?"
+            row(3, "Câu khác?")]
+    result = parse_bank_file(xlsx(rows), "bank.xlsx")
+    assert result.problems == []
+    assert [q.row for q in result.questions] == [2, 4]
+    assert result.duplicate_rows == [(3, 2)]
+
+
+def test_text_is_trimmed_nfc_normalized_and_cleaned_of_line_breaks_and_nbsp():
+    decomposed = unicodedata.normalize("NFD", "Nghị quyết")
+    assert decomposed != "Nghị quyết"
+    rows = [row(1, f"  {decomposed}\u00a0Đại hội\nXIII\r\n là\u200b gì?  ", (" Một\u00a0 ", "Hai\n"))]
+    [q] = parse_bank_file(xlsx(rows), "bank.xlsx").questions
+    assert q.text == "Nghị quyết Đại hội XIII là gì?"
+    assert unicodedata.is_normalized("NFC", q.text)
+    assert q.options == ("Một", "Hai")
+
+
+def test_numbers_and_dates_read_as_the_organizer_sees_them():
+    rows = [row(1, "Năm nào?", (2021, 2016.0, 45.5), answer="A")]
+    [q] = parse_bank_file(xlsx(rows), "bank.xlsx").questions
+    assert q.options == ("2021", "2016", "45.5")
+
+
+def test_a_large_bank_reads_every_row():
+    result = parse_bank_file(xlsx(questions(500)), "bank.xlsx")
+    assert result.problems == [] and len(result.questions) == 500
