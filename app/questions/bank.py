@@ -22,7 +22,7 @@ from app.questions.importing import ImportLimits, ParsedQuestion, ParseResult, P
 from app.questions.importing.guards import format_count
 from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
-from app.questions.textnorm import clean_text, question_key
+from app.questions.textnorm import clean_text, question_key, search_key, strip_accents
 
 FORMAT_LABELS = {"xlsx": "Excel (.xlsx)", "xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)",
                  "csv": "CSV", "gift": "Moodle GIFT", "aiken": "Moodle Aiken"}
@@ -164,7 +164,8 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
         ids = (await db.execute(
             insert(Question).returning(Question.id, sort_by_parameter_order=True),
             [{"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
-              "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now}
+              "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now,
+              "search_key": search_key(q.text, q.options)}
              for key, q in chunk])).scalars().all()
         await db.execute(insert(Option), [
             {"question_id": qid, "position": i, "text": text, "is_correct": i == q.answer_index}
@@ -236,9 +237,10 @@ async def list_questions(db: AsyncSession, contest_id: int, *, search: str | Non
     search = clean_text(search or "")
     if search:
         number = search.lstrip("#")
-        pattern = f"%{_escape_like(search.lower())}%"
-        matches = [func.lower(Question.text).like(pattern, escape="\\"),
-                   Question.id.in_(select(Option.question_id).where(func.lower(Option.text).like(pattern, escape="\\")))]
+        pattern = f"%{_escape_like(strip_accents(search).lower())}%"
+        matches = [Question.search_key.like(pattern, escape="\\"),
+                   # Rows written by other code paths without a search key.
+                   func.lower(Question.text).like(f"%{_escape_like(search.lower())}%", escape="\\")]
         if number.isdigit():
             matches.append(Question.id == int(number))
         conditions.append(or_(*matches))
@@ -373,7 +375,8 @@ async def edit_question(db: AsyncSession, actor: StaffAccess | None, contest_id:
         raise Conflict("duplicate_question", f"Ngân hàng đã có câu hỏi cùng nội dung (câu #{clash}).")
     await _retire(db, old)
     new = Question(contest_id=contest_id, text=parsed.text, text_key=key, topic=parsed.topic,
-                   difficulty=parsed.difficulty, explanation=parsed.explanation, replaces_id=old.id)
+                   difficulty=parsed.difficulty, explanation=parsed.explanation, replaces_id=old.id,
+                   search_key=search_key(parsed.text, parsed.options))
     new.options = [Option(position=i, text=t, is_correct=i == parsed.answer_index) for i, t in enumerate(parsed.options)]
     db.add(new)
     await db.flush()

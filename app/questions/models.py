@@ -34,6 +34,8 @@ class Question(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Lowercase, accent-free question and options (textnorm.search_key) for the bank search.
+    search_key: Mapped[str | None] = mapped_column(Text)
     # The question this one corrects (an edit of a question already used in attempts).
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

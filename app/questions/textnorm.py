@@ -41,3 +41,9 @@ def question_key(text: str) -> str:
     normalized = clean_text(text).casefold()
     normalized = re.sub(r"[\s\.\?:…]+$", "", normalized)
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def search_key(text: str, options=()) -> str:
+    """What an organizer's search matches: the question and its options, lowercase and without
+    accents, so "dai hoi" and "Đại hội" both find "ĐẠI HỘI" on SQLite as on PostgreSQL."""
+    return strip_accents(" ".join([clean_text(text), *(clean_text(o) for o in options)])).lower()

@@ -1,4 +1,5 @@
-"""question bank: a question's text is unique among the contest's *active* questions only
+"""question bank: a question's text is unique among the contest's *active* questions only;
+a search key (lowercase, without accents, question and options) for organizers' searches
 
 Editing a question that participants have already seen retires it and adds the corrected copy
 (so past attempts keep showing exactly what was seen); the copy may keep the same text, which the
@@ -25,11 +26,26 @@ def upgrade() -> None:
         batch_op.drop_constraint('uq_questions_contest_id_text_key', type_='unique')
         batch_op.add_column(sa.Column('replaces_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('search_key', sa.Text(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_questions_replaces_id_questions'), 'questions',
                                     ['replaces_id'], ['id'])
     op.create_index('uq_questions_active_text', 'questions', ['contest_id', 'text_key'], unique=True,
                     postgresql_where=ACTIVE, sqlite_where=ACTIVE)
     op.create_index('ix_questions_contest_text_key', 'questions', ['contest_id', 'text_key'])
+    _fill_search_keys()
+
+
+def _fill_search_keys() -> None:
+    from app.questions.textnorm import search_key
+
+    bind = op.get_bind()
+    options: dict[int, list[str]] = {}
+    for question_id, text in bind.execute(sa.text("SELECT question_id, text FROM options ORDER BY question_id, position")):
+        options.setdefault(question_id, []).append(text)
+    rows = [{"id": qid, "key": search_key(text, options.get(qid, []))}
+            for qid, text in bind.execute(sa.text("SELECT id, text FROM questions"))]
+    if rows:
+        bind.execute(sa.text("UPDATE questions SET search_key = :key WHERE id = :id"), rows)
 
 
 def downgrade() -> None:
@@ -38,5 +54,6 @@ def downgrade() -> None:
     with op.batch_alter_table('questions', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_questions_replaces_id_questions'), type_='foreignkey')
         batch_op.drop_column('retired_at')
+        batch_op.drop_column('search_key')
         batch_op.drop_column('replaces_id')
         batch_op.create_unique_constraint('uq_questions_contest_id_text_key', ['contest_id', 'text_key'])
