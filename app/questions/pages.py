@@ -111,6 +111,7 @@ async def question_save(contest_id: int, question_id: int, request: Request,
         new = await bank.edit_question(db, access, contest_id, question_id, data)
     except bank.InvalidQuestion as error:
         await db.rollback()
+        contest = await _contest(db, contest_id)  # reloaded: the rollback expired it
         question = question_out(await bank.get_question(db, contest_id, question_id))
         values = {"text": data.text, "options": data.options, "answer": data.answer, "topic": data.topic,
                   "difficulty": _int(data.difficulty) or 2, "explanation": data.explanation}
