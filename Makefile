@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench banks migrate clean
+.PHONY: run test bench bench-import banks migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m load_tests.bench
+
+# Importing a generated 10,000-question bank (see README, "Question bank import").
+bench-import: $(VENV)/.installed-dev
+	$(BIN)/python load_tests/bench_import.py
 
 banks: $(VENV)/.installed
 	$(BIN)/python question_banks/build.py

@@ -7,6 +7,7 @@ corrected copy (`replaces_id` points back), because a past attempt must keep sho
 the participant saw, and workers cache question texts by id (app.questions.service.ContentCache)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -159,17 +160,20 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
     total = len(fresh)
     for start in range(0, total, _CHUNK):
         chunk = fresh[start:start + _CHUNK]
-        # Core bulk insert with RETURNING in parameter order: one round trip per chunk instead of
-        # an ORM flush per question, which is what keeps a 10,000-question import in seconds.
-        ids = (await db.execute(
-            insert(Question).returning(Question.id, sort_by_parameter_order=True),
-            [{"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
-              "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now,
-              "search_key": search_key(q.text, q.options)}
-             for key, q in chunk])).scalars().all()
-        await db.execute(insert(Option), [
-            {"question_id": qid, "position": i, "text": text, "is_correct": i == q.answer_index}
-            for qid, (_, q) in zip(ids, chunk) for i, text in enumerate(q.options)])
+        # Core executemany, one round trip per chunk instead of an ORM flush per question. The new
+        # ids are then read back by text key, which is unique among the contest's active questions
+        # (RETURNING in parameter order makes SQLAlchemy fall back to one INSERT per row on SQLite).
+        await db.execute(insert(Question.__table__), [
+            {"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
+             "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now,
+             "search_key": search_key(q.text, q.options)}
+            for key, q in chunk])
+        ids = dict((await db.execute(
+            select(Question.text_key, Question.id).where(Question.contest_id == contest_id, Question.retired.is_(False),
+                                                         Question.text_key.in_([key for key, _ in chunk])))).all())
+        await db.execute(insert(Option.__table__), [
+            {"question_id": ids[key], "position": i, "text": text, "is_correct": i == q.answer_index}
+            for key, q in chunk for i, text in enumerate(q.options)])
         if progress:
             progress(min(start + _CHUNK, total), total)
     report.written = bool(fresh)
@@ -184,7 +188,9 @@ async def import_bank(db: AsyncSession, contest_id: int, data: bytes, filename: 
     is written when any row is invalid. `progress(stage, done, total)` is told how far it got."""
     if progress:
         progress("parse", 0, 1)
-    result: ParseResult = parse_bank_file(data, filename, limits)
+    # In a worker thread: reading a large file takes seconds of CPU, and the event loop must
+    # keep serving participants meanwhile.
+    result: ParseResult = await asyncio.to_thread(parse_bank_file, data, filename, limits)
     if progress:
         progress("parse", 1, 1)
     report = ImportReport(filename=filename, format=result.format, dry_run=dry_run, problems=list(result.problems),

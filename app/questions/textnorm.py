@@ -25,9 +25,15 @@ def clean_text(value: str) -> str:
     return " ".join(value.split())
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def strip_accents(value: str) -> str:
-    decomposed = unicodedata.normalize("NFD", value)
-    without = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    # A regex over the NFD form (C speed) rather than a per-character Python loop: this runs on
+    # every question and option of a 10,000-question import.
+    if value.isascii():
+        return value
+    without = _COMBINING.sub("", unicodedata.normalize("NFD", value))
     return without.replace("đ", "d").replace("Đ", "D")
 
 

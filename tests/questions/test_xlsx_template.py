@@ -88,3 +88,27 @@ def test_numbers_and_dates_read_as_the_organizer_sees_them():
 def test_a_large_bank_reads_every_row():
     result = parse_bank_file(xlsx(questions(500)), "bank.xlsx")
     assert result.problems == [] and len(result.questions) == 500
+
+
+def test_fast_reading_gives_the_cells_openpyxl_gives():
+    """The importer reads inline and shared strings its own faster way: same text as openpyxl."""
+    import io
+
+    from openpyxl import load_workbook
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    from app.questions.importing.xlsx import read_xlsx
+    from app.questions.importing.results import ImportLimits
+
+    def setup(_, sheet):
+        sheet["B3"] = CellRichText(["Chữ ", TextBlock(InlineFont(b=True), "đậm"), " và thường?"])
+        sheet["B4"] = "x005F_x000D_ và <thẻ> & \"ngoặc\""
+    data = xlsx([row(1, "Câu một?"), row(2, "tạm"), row(3, "tạm 2")], setup=setup)
+    ours = {n: cells for n, cells in read_xlsx(data, ImportLimits()).rows}
+    theirs = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+    for number, cells in enumerate(theirs.iter_rows(values_only=True), start=1):
+        expected = [None if v is None else str(v) for v in cells]
+        got = [None if v is None else str(v) for v in ours[number]]
+        assert (got + [None] * len(expected))[:len(expected)] == expected
+    assert ours[3][1] == "Chữ đậm và thường?"

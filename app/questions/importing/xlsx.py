@@ -15,8 +15,11 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 
+from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, WorkSheetParser
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse as openpyxl_iterparse
 
@@ -58,6 +61,20 @@ _T = f"{{{SHEET_MAIN_NS}}}t"
 _R = f"{{{SHEET_MAIN_NS}}}r"
 
 
+def _text_of(node) -> str:
+    """An <si> or <is> element's text as openpyxl's Text.content gives it: the plain <t> and the
+    <t> of each rich-text run, phonetic runs left out."""
+    parts = []
+    plain = node.find(_T)
+    if plain is not None and plain.text is not None:
+        parts.append(plain.text)
+    for run in node.findall(_R):
+        run_text = run.find(_T)
+        if run_text is not None and run_text.text is not None:
+            parts.append(run_text.text)
+    return "".join(parts)
+
+
 def read_shared_strings(source) -> list[str]:
     """The same strings as openpyxl's read_string_table (plain text plus rich-text runs, phonetic
     runs left out, its 'x005F_' unescaping), without building a Text object per string, which
@@ -65,17 +82,63 @@ def read_shared_strings(source) -> list[str]:
     strings = []
     for _, node in openpyxl_iterparse(source):
         if node.tag == _SI:
-            parts = []
-            plain = node.find(_T)
-            if plain is not None and plain.text is not None:
-                parts.append(plain.text)
-            for run in node.findall(_R):
-                run_text = run.find(_T)
-                if run_text is not None and run_text.text is not None:
-                    parts.append(run_text.text)
-            strings.append("".join(parts).replace("x005F_", ""))
+            strings.append(_text_of(node).replace("x005F_", ""))
             node.clear()
     return strings
+
+
+class _FastInlineStringParser(WorkSheetParser):
+    """openpyxl (and so our own export) writes every text as an inline string, <is><t>…</t></is>,
+    and its reader builds a Text object for each to get the same characters back: most of the
+    time of a 10,000-question import. Reads those cells directly; every other cell as openpyxl does."""
+
+    def parse_cell(self, element):
+        if element.get("t") != "inlineStr" or self.rich_text or (not self.data_only and element.find(FORMULA_TAG) is not None):
+            return super().parse_cell(element)
+        coordinate = element.get("r")
+        if coordinate:
+            row, column = coordinate_to_tuple(coordinate)
+            self.col_counter = column
+        else:
+            self.col_counter += 1
+            row, column = self.row_counter, self.col_counter
+        style_id = int(element.get("s", 0) or 0)
+        child = element.find(INLINE_STRING)
+        if child is None:
+            return {"row": row, "column": column, "value": None, "data_type": "inlineStr", "style_id": style_id}
+        return {"row": row, "column": column, "value": _text_of(child), "data_type": "s", "style_id": style_id}
+
+
+class _FastReadOnlyWorksheet(ReadOnlyWorksheet):
+    """ReadOnlyWorksheet whose row iteration uses _FastInlineStringParser (same rows, same
+    cells; the loop is openpyxl's own _cells_by_row)."""
+
+    def _cells_by_row(self, min_col, min_row, max_col, max_row, values_only=False):
+        filler = None if values_only else EMPTY_CELL
+        max_col = max_col or self.max_column
+        max_row = max_row or self.max_row
+        empty_row = []
+        if max_col is not None:
+            empty_row = (filler,) * (max_col + 1 - min_col)
+        counter = min_row
+        idx = 1
+        with self._get_source() as src:
+            parser = _FastInlineStringParser(src, self._shared_strings, data_only=self.parent.data_only,
+                                             epoch=self.parent.epoch, date_formats=self.parent._date_formats,
+                                             timedelta_formats=self.parent._timedelta_formats)
+            for idx, row in parser.parse():
+                if max_row is not None and idx > max_row:
+                    break
+                for _ in range(counter, idx):
+                    counter += 1
+                    yield empty_row
+                if counter <= idx:
+                    row = self._get_row(row, min_col, max_col, values_only)
+                    counter += 1
+                    yield row
+        if max_row is not None and max_row < idx:
+            for _ in range(counter, max_row + 1):
+                yield empty_row
 
 
 class _FastStringsExcelReader(ExcelReader):
@@ -102,6 +165,7 @@ def _read(data: bytes, archive: zipfile.ZipFile, limits: ImportLimits) -> RawShe
                 "Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi (chuột phải vào tên trang → Bỏ ẩn / Unhide)."))
             return sheet
         sheet.sheet_name = worksheet.title
+        worksheet.__class__ = _FastReadOnlyWorksheet
         formulas = _scan_sheet_xml(archive, worksheet._worksheet_path, sheet)  # noqa: SLF001 - see _scan_sheet_xml
         _read_rows(worksheet, formulas, sheet, limits)
         return sheet
