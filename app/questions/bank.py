@@ -124,16 +124,16 @@ def _row_list(rows: list[int], shown: int = 30) -> str:
 
 # --- importing ------------------------------------------------------------------------------
 
-async def _existing_by_key(db: AsyncSession, contest_id: int, keys: list[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """(active question id by text key, retired question id by text key) for these keys."""
+async def _existing_by_key(db: AsyncSession, contest_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """(active question id by text key, retired question id by text key) of the whole contest.
+    One query: a bank holds thousands of questions at most (about 100 bytes a row here), and
+    long IN lists per chunk are far slower on PostgreSQL, planned once on a still-empty table."""
     active: dict[str, int] = {}
     retired: dict[str, int] = {}
-    for start in range(0, len(keys), _CHUNK):
-        rows = await db.execute(select(Question.text_key, Question.id, Question.retired)
-                                .where(Question.contest_id == contest_id, Question.text_key.in_(keys[start:start + _CHUNK]))
-                                .order_by(Question.id))
-        for key, question_id, is_retired in rows:
-            (retired if is_retired else active)[key] = question_id
+    rows = await db.execute(select(Question.text_key, Question.id, Question.retired)
+                            .where(Question.contest_id == contest_id).order_by(Question.id))
+    for key, question_id, is_retired in rows:
+        (retired if is_retired else active)[key] = question_id
     return active, retired
 
 
@@ -144,7 +144,7 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
     active in the bank is a duplicate; one only found retired is not brought back by an import
     (the organizer retired it on purpose): importing the same file twice changes nothing."""
     keyed = [(question_key(q.text), q) for q in parsed]
-    active, retired = await _existing_by_key(db, contest_id, [k for k, _ in keyed])
+    active, retired = await _existing_by_key(db, contest_id)
     fresh: list[tuple[str, ParsedQuestion]] = []
     for key, q in keyed:
         if key in active:
@@ -158,24 +158,25 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
         return
     now = utcnow()
     total = len(fresh)
+    # Core executemany, one round trip per chunk instead of an ORM flush per question. The new ids
+    # are then read back by text key, unique among the contest's active questions (RETURNING in
+    # parameter order would make SQLAlchemy fall back to one INSERT per row on SQLite).
     for start in range(0, total, _CHUNK):
-        chunk = fresh[start:start + _CHUNK]
-        # Core executemany, one round trip per chunk instead of an ORM flush per question. The new
-        # ids are then read back by text key, which is unique among the contest's active questions
-        # (RETURNING in parameter order makes SQLAlchemy fall back to one INSERT per row on SQLite).
         await db.execute(insert(Question.__table__), [
             {"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
              "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now,
              "search_key": search_key(q.text, q.options)}
-            for key, q in chunk])
-        ids = dict((await db.execute(
-            select(Question.text_key, Question.id).where(Question.contest_id == contest_id, Question.retired.is_(False),
-                                                         Question.text_key.in_([key for key, _ in chunk])))).all())
-        await db.execute(insert(Option.__table__), [
-            {"question_id": ids[key], "position": i, "text": text, "is_correct": i == q.answer_index}
-            for key, q in chunk for i, text in enumerate(q.options)])
+            for key, q in fresh[start:start + _CHUNK]])
         if progress:
-            progress(min(start + _CHUNK, total), total)
+            progress(min(start + _CHUNK, total) // 2, total)
+    if fresh:
+        ids, _ = await _existing_by_key(db, contest_id)
+        for start in range(0, total, _CHUNK):
+            await db.execute(insert(Option.__table__), [
+                {"question_id": ids[key], "position": i, "text": text, "is_correct": i == q.answer_index}
+                for key, q in fresh[start:start + _CHUNK] for i, text in enumerate(q.options)])
+            if progress:
+                progress((total + min(start + _CHUNK, total)) // 2, total)
     report.written = bool(fresh)
     if commit:
         await db.commit()

@@ -46,8 +46,8 @@ def _put(sheet, row: int, column: int, value, bold: bool = False, wrap: bool = T
 
 
 def export_bank_xlsx(questions: Iterable, title: str) -> bytes:
-    # A normal (not write-only) workbook: it stores texts as shared strings, as Excel does, which
-    # openpyxl reads back several times faster than the inline strings of write-only mode.
+    # openpyxl writes texts as inline strings; the importer reads those directly
+    # (importing/xlsx.py, _FastInlineStringParser), so the round trip stays fast.
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_TITLE
