@@ -105,19 +105,23 @@ def report_lines(report: ImportReport) -> list[str]:
         used = ", ".join(f"{ENCODING_LABELS[e]}: {format_count(n)} dòng" for e, n in report.conversions.items() if n)
         lines.append(f"  * Đã chuyển {format_count(len(report.converted_rows))} dòng gõ bằng phông chữ cũ sang Unicode "
                      f"({used}); các dòng: {_row_list(report.converted_rows)}.")
-    for row, first in report.duplicate_rows:
-        lines.append(f"  * Dòng {row}: trùng câu hỏi ở dòng {first} trong cùng tệp, chỉ nhập một lần.")
-    for row, question_id in report.duplicates_in_bank:
-        lines.append(f"  * Dòng {row}: đã có trong ngân hàng (câu #{question_id}), bỏ qua.")
-    for row, question_id in report.retired_in_bank:
-        lines.append(f"  * Dòng {row}: trùng câu #{question_id} đã bị ngừng dùng, không nhập lại. "
-                     f"Muốn dùng lại, hãy mở câu #{question_id} và chọn Dùng lại.")
+    if report.duplicate_rows:
+        pairs = [f"{row} (trùng dòng {first})" for row, first in report.duplicate_rows]
+        lines.append(f"  * {format_count(len(pairs))} dòng lặp lại câu hỏi đã có ở dòng trước trong tệp, chỉ nhập một lần: "
+                     f"dòng {_row_list(pairs)}.")
+    if report.duplicates_in_bank:
+        lines.append(f"  * {format_count(len(report.duplicates_in_bank))} dòng đã có trong ngân hàng, bỏ qua: "
+                     f"dòng {_row_list([row for row, _ in report.duplicates_in_bank])}.")
+    if report.retired_in_bank:
+        pairs = [f"{row} (câu #{qid})" for row, qid in report.retired_in_bank]
+        lines.append(f"  * {format_count(len(pairs))} dòng trùng câu hỏi đã ngừng dùng, không nhập lại "
+                     f"(muốn dùng lại, hãy mở câu đó và chọn Dùng lại): dòng {_row_list(pairs)}.")
     for note in report.notes:
         lines.append(f"  * {where(note) + ': ' if where(note) else ''}{note.message}")
     return lines
 
 
-def _row_list(rows: list[int], shown: int = 30) -> str:
+def _row_list(rows: list, shown: int = 30) -> str:
     text = ", ".join(str(r) for r in rows[:shown])
     return text + (f" … (và {format_count(len(rows) - shown)} dòng khác)" if len(rows) > shown else "")
 
