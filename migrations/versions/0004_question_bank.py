@@ -49,6 +49,7 @@ def _fill_search_keys() -> None:
 
 
 def downgrade() -> None:
+    _unshare_retired_keys()
     op.drop_index('ix_questions_contest_text_key', table_name='questions')
     op.drop_index('uq_questions_active_text', table_name='questions')
     with op.batch_alter_table('questions', schema=None) as batch_op:
@@ -57,3 +58,23 @@ def downgrade() -> None:
         batch_op.drop_column('search_key')
         batch_op.drop_column('replaces_id')
         batch_op.create_unique_constraint('uq_questions_contest_id_text_key', ['contest_id', 'text_key'])
+
+
+def _unshare_retired_keys() -> None:
+    """The old constraint wants one row per (contest, text key), retired or not: a retired
+    question whose corrected copy kept its text gets a key of its own (sha256 of key and id)."""
+    import hashlib
+
+    bind = op.get_bind()
+    seen: set[tuple[int, str]] = set()
+    changes = []
+    rows = bind.execute(sa.text("SELECT id, contest_id, text_key, retired FROM questions "
+                                "ORDER BY retired, id"))  # active rows first keep their key
+    for question_id, contest_id, key, _ in rows:
+        if (contest_id, key) in seen:
+            changes.append({"id": question_id,
+                            "key": hashlib.sha256(f"{key}:{question_id}".encode()).hexdigest()})
+        else:
+            seen.add((contest_id, key))
+    if changes:
+        bind.execute(sa.text("UPDATE questions SET text_key = :key WHERE id = :id"), changes)
