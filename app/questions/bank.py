@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +30,7 @@ FORMAT_LABELS = {"xlsx": "Excel (.xlsx)", "xls": "Excel 97-2003 (.xls)", "ods": 
                  "csv": "CSV", "gift": "Moodle GIFT", "aiken": "Moodle Aiken"}
 ENCODING_LABELS = {"tcvn3": "TCVN3 (.VnTime)", "vni": "VNI (VNI-Times)"}
 _CHUNK = 500
+_BANK_LOCK_SPACE = 3  # first key of the PostgreSQL advisory lock that serializes imports per contest
 
 
 def limits_from_settings(settings) -> ImportLimits:
@@ -148,6 +150,12 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
     active in the bank is a duplicate; one only found retired is not brought back by an import
     (the organizer retired it on purpose): importing the same file twice changes nothing."""
     keyed = [(question_key(q.text), q) for q in parsed]
+    if db.bind.dialect.name == "postgresql":
+        # Two imports into one contest at once (two organizers, a double click) take turns, so
+        # the second sees the first's questions as duplicates instead of failing on the unique
+        # index. SQLite transactions already take turns (BEGIN IMMEDIATE, app/core/db.py).
+        await db.execute(text("SELECT pg_advisory_xact_lock(:space, :contest)"),
+                         {"space": _BANK_LOCK_SPACE, "contest": contest_id})
     active, retired = await _existing_by_key(db, contest_id)
     fresh: list[tuple[str, ParsedQuestion]] = []
     for key, q in keyed:
@@ -390,7 +398,13 @@ async def edit_question(db: AsyncSession, actor: StaffAccess | None, contest_id:
                    search_key=search_key(parsed.text, parsed.options))
     new.options = [Option(position=i, text=t, is_correct=i == parsed.answer_index) for i, t in enumerate(parsed.options)]
     db.add(new)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError as error:
+        # Someone else saved a question with this text (or corrected this one) a moment ago.
+        await db.rollback()
+        raise Conflict("question_changed", "Câu hỏi vừa được sửa ở nơi khác hoặc trùng nội dung với một câu "
+                                           "vừa thêm. Hãy tải lại trang và thử lại.") from error
     audit.record(db, actor, "question.edit", contest_id=contest_id, target=f"question:{old.id}",
                  before=before, after={"id": new.id, **{k: v for k, v in _snapshot(new).items() if k != "id"}})
     await db.commit()

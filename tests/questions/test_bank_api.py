@@ -188,3 +188,15 @@ async def test_reimport_does_not_bring_back_a_retired_question(app, factory, db)
     restored = await organizer.call("POST", bank_url(contest.id, f"/questions/{first['id']}/restore"))
     assert restored.status_code == 200 and not restored.json()["retired"]
     assert await count_questions(db, contest.id, retired=False) == 3
+
+
+async def test_two_uploads_of_the_same_file_at_once_add_it_once(app, factory, db):
+    import asyncio
+
+    contest = await factory.contest(questions=0)
+    organizer = await make_staff(app, factory, contest.id)
+    data = xlsx(questions(200))
+    first, second = await asyncio.gather(upload(organizer, contest.id, data), upload(organizer, contest.id, data))
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert sorted([first.json()["added"], second.json()["added"]]) == [0, 200]
+    assert await count_questions(db, contest.id) == 200
