@@ -112,3 +112,17 @@ def test_fast_reading_gives_the_cells_openpyxl_gives():
         got = [None if v is None else str(v) for v in ours[number]]
         assert (got + [None] * len(expected))[:len(expected)] == expected
     assert ours[3][1] == "Chữ đậm và thường?"
+
+
+def test_a_title_above_the_header_is_skipped_and_said():
+    def setup(_, sheet):
+        sheet.insert_rows(1, 2)
+        sheet["A1"] = "NGÂN HÀNG CÂU HỎI CUỘC THI TÌM HIỂU NGHỊ QUYẾT ĐẠI HỘI XIII"
+        sheet.merge_cells("A1:L1")  # the usual merged, centred title
+    result = parse_bank_file(xlsx([row(1, "Câu một?"), row(2, "Câu hai?", answer="")], setup=setup), "x.xlsx")
+    # Rows keep the numbers Excel shows: the header is on row 3, the bad question on row 5.
+    assert [(p.row, p.column) for p in result.problems] == [(5, "Đáp án")]
+    fixed = xlsx([row(1, "Câu một?"), row(2, "Câu hai?")], setup=setup)
+    result = parse_bank_file(fixed, "x.xlsx")
+    assert result.problems == [] and [q.row for q in result.questions] == [4, 5]
+    assert any("Dòng tiêu đề ở dòng 3" in n.message for n in result.notes)

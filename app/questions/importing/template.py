@@ -112,9 +112,7 @@ def _header_problems(columns: _Columns) -> list[Problem]:
 
 
 def _misplaced_header_row(rows: list[tuple[int, list[CellValue]]]) -> int | None:
-    for row_number, cells in rows[:HEADER_SEARCH_ROWS]:
-        if row_number == 1:
-            continue
+    for row_number, cells in rows[1:HEADER_SEARCH_ROWS]:
         columns, _, _ = _match_header(cells)
         if all(f in columns.index for f in REQUIRED_FIELDS):
             return row_number
@@ -134,23 +132,29 @@ def parse_table(format_name: str, sheet: RawSheet, limits: ImportLimits) -> Pars
         return ParseResult(format_name, [], [file_problem(
             "Tệp không có dữ liệu: trang tính đầu tiên đang trống. Hãy điền câu hỏi theo mẫu.")], notes=notes)
 
+    # The template puts the header on row 1, but offices often keep a title or a note above it
+    # ("NGÂN HÀNG CÂU HỎI ..."): a header found within the first rows is used, and said.
+    header_index = 0
     header_row_number, header_cells = rows[0]
-    columns, problems, unknown = _match_header(header_cells) if header_row_number == 1 else (_Columns(), [], [])
-    problems += _header_problems(columns)
+    columns, problems, unknown = _match_header(header_cells)
     if any(f not in columns.index for f in REQUIRED_FIELDS):
         found_at = _misplaced_header_row(rows)
         if found_at is not None:
-            return ParseResult(format_name, [], [file_problem(
-                f"Dòng tiêu đề phải là dòng 1, nhưng tiêu đề đang ở dòng {found_at}. "
-                f"Hãy xóa {found_at - 1} dòng phía trên dòng tiêu đề rồi tải lên lại.")], notes=notes)
+            header_index = next(i for i, (n, _) in enumerate(rows) if n == found_at)
+            header_row_number, header_cells = rows[header_index]
+            columns, problems, unknown = _match_header(header_cells)
+            notes.append(file_problem(
+                f"Dòng tiêu đề ở dòng {found_at} (mẫu đặt ở dòng 1): {header_index} dòng có nội dung phía trên "
+                f"(tên bảng, ghi chú) đã được bỏ qua."))
+    problems += _header_problems(columns)
     if problems:
         return ParseResult(format_name, [], problems, notes=notes)
     if unknown:
         notes.append(file_problem("Các cột không thuộc mẫu nên được bỏ qua: " + ", ".join(f"'{u}'" for u in unknown) + "."))
 
-    data_rows = rows[1:] if header_row_number == 1 else rows
+    data_rows = rows[header_index + 1:]
     used_fields = [f for f in (QUESTION, *OPTION_FIELDS, ANSWER, TOPIC, DIFFICULTY, EXPLANATION) if f in columns.index]
-    covered = _merged_cells_by_row(sheet, columns, problems)
+    covered = _merged_cells_by_row(sheet, columns, problems, header_row_number)
     table = _pick_fields(data_rows, columns, used_fields, covered)
     if not table:
         return ParseResult(format_name, [], problems or [file_problem(
@@ -185,20 +189,21 @@ def _encoding_names(encodings) -> str:
     return ", ".join({"tcvn3": "TCVN3/ABC", "vni": "VNI"}[e] for e in sorted(encodings))
 
 
-def _merged_cells_by_row(sheet: RawSheet, columns: _Columns, problems: list[Problem]) -> dict[int, set[int]]:
+def _merged_cells_by_row(sheet: RawSheet, columns: _Columns, problems: list[Problem],
+                         header_row_number: int = 1) -> dict[int, set[int]]:
     """Merged ranges touching template columns are problems; their cells are reported once here
     rather than again as 'missing question' on every row the merge covers."""
     used_columns = columns.field_at()
     covered: dict[int, set[int]] = {}
     for min_row, min_col, max_row, max_col in sheet.merged_ranges:
         touched = [c for c in range(min_col, max_col + 1) if c in used_columns and used_columns[c] != STT]
-        if not touched:
-            continue
+        if not touched or max_row <= header_row_number:
+            continue  # a merged title above the header (or a merged header cell) is no question's business
         ref = f"{column_letter(min_col)}{min_row}:{column_letter(max_col)}{max_row}"
         problems.append(Problem(min_row, columns.header(used_columns[touched[0]]),
                                 f"Có ô bị gộp (trộn ô) ở vùng {ref}. Hãy bỏ gộp ô (Trộn và căn giữa → Bỏ trộn ô / "
                                 f"Unmerge Cells) và điền đủ nội dung cho từng dòng."))
-        for row in range(max(min_row, 2), max_row + 1):
+        for row in range(max(min_row, header_row_number + 1), max_row + 1):
             covered.setdefault(row, set()).update(touched)
     return covered
 
