@@ -180,6 +180,10 @@ def ensure_database(url: str) -> None:
 
 def server_env(config: Config, secret: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGON2_", "DEADLINE_", "SWEEP_"))}
+    # Steady pools: overflow connections are closed when handed back, and a new PostgreSQL
+    # connection (a forked backend) costs far more than the queries it then runs.
+    env.setdefault("DB_POOL_SIZE", "20")
+    env.setdefault("DB_MAX_OVERFLOW", "0")
     env.update(DATABASE_URL=config.database_url, REDIS_URL=config.redis_url, SECRET_KEY=secret,
                VAR_DIR=str(config.out / "var"), PYTHONPATH=str(ROOT))
     return env
