@@ -184,6 +184,8 @@ def server_env(config: Config, secret: str) -> dict[str, str]:
     # connection (a forked backend) costs far more than the queries it then runs.
     env.setdefault("DB_POOL_SIZE", "20")
     env.setdefault("DB_MAX_OVERFLOW", "0")
+    # No round trip per pool checkout (README: "Load testing and capacity" explains the trade).
+    env.setdefault("DB_POOL_PRE_PING", "false")
     env.update(DATABASE_URL=config.database_url, REDIS_URL=config.redis_url, SECRET_KEY=secret,
                VAR_DIR=str(config.out / "var"), PYTHONPATH=str(ROOT))
     return env
@@ -509,18 +511,29 @@ def bench_workers(config: Config, workers: int, secret: str, groups_base: dict) 
         journeys = calibration.row(JOURNEY)
         if journeys and journeys.requests and calibration.errors == 0:
             duration = journeys.avg / 1000
-            # Journeys/s that would fill every core with the parties of this run (app, PostgreSQL,
-            # Redis, Locust); other people's load on a shared machine is left out of the estimate.
+            # Journeys/s that would fill the CPU left to this run: all cores on a quiet machine,
+            # less what other processes used during the calibration on a shared one.
             parties = sum(cpu_per_journey[k] for k in ("app", "postgres", "redis", "locust"))
-            full_rate = psutil.cpu_count() / parties
+            available = max(0.5, psutil.cpu_count() - calibration.cpu["other"])
+            full_rate = available / parties
+            last_ok = participants
             for share in config.levels:
                 participants = max(participants + 1, round(share * full_rate * duration))
                 level = run_locust(f"journeys-{participants}", ["Participant", "LeaderboardWatcher", "Organizer"],
                                    _total_users(participants), duration, config.level_seconds, **common)
                 levels.append(level)
-                _print_level(level, f"({share:.0%} of the estimated full-machine rate {full_rate:.1f}/s)")
-                if not _ok(level):
-                    break
+                _print_level(level, f"({share:.0%} of the estimated rate {full_rate:.1f}/s on "
+                                    f"{available:.1f} available cores)")
+                if _ok(level):
+                    last_ok = participants
+                    continue
+                middle = (last_ok + participants) // 2
+                if last_ok < middle < participants:  # one step back, halfway, then stop
+                    level = run_locust(f"journeys-{middle}", ["Participant", "LeaderboardWatcher", "Organizer"],
+                                       _total_users(middle), duration, config.level_seconds, **common)
+                    levels.append(level)
+                    _print_level(level, "(halfway back)")
+                break
         sustained = [lv for lv in levels if _ok(lv)]
         best = max(sustained, key=lambda lv: lv.row(JOURNEY).rps if lv.row(JOURNEY) else 0) if sustained else None
         if best is not None:
@@ -577,12 +590,29 @@ def _print_level(phase: Phase, note: str = "(calibration)") -> None:
         print(f"     ! {failure}")
 
 
+def argon2_login_ms() -> float:
+    """CPU of one password check at the app's default Argon2 cost (every login pays it once)."""
+    from argon2 import PasswordHasher
+
+    from app.config import Settings
+
+    defaults = Settings(_env_file=None)
+    hasher = PasswordHasher(time_cost=defaults.argon2_time_cost, memory_cost=defaults.argon2_memory_kib,
+                            parallelism=1)
+    stored = hasher.hash("mat-khau-thu")
+    started = time.process_time()
+    for _ in range(10):
+        hasher.verify(stored, "mat-khau-thu")
+    return (time.process_time() - started) * 100
+
+
 def _server_cpu(c: dict[str, float]) -> float:
     return c["app"] + c["postgres"] + c["redis"]
 
 
 def report(config: Config, results: list[WorkerResult]) -> str:
     cores = psutil.cpu_count()
+    argon2_ms = argon2_login_ms()
     load = os.getloadavg()
     lines = [f"# make bench, {datetime.now():%Y-%m-%d %H:%M}", "",
              f"Machine: {cores} cores shared by the app, PostgreSQL, Redis and Locust (load average at the end "
@@ -594,7 +624,11 @@ def report(config: Config, results: list[WorkerResult]) -> str:
              "what a save costs next to doing nothing. 'journeys' levels run whole participant journeys plus "
              "leaderboard watchers and an organizer; the highest level with 0 errors and save p99 < 250 ms is "
              "shown per endpoint. CPU per journey is measured per process (app workers, PostgreSQL, Redis), so "
-             "'journeys/s per core' holds even when the machine is shared.", ""]
+             "'journeys/s per core' holds even when the machine is shared.", "",
+             "App: uvicorn --workers N --loop uvloop --http httptools --no-access-log; "
+             + ", ".join(f"{k}={server_env(config, '')[k]}" for k in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_PRE_PING"))
+             + f"; PostgreSQL {urlparse(config.database_url).path.lstrip('/')!r} and Redis {config.redis_url} on loopback.",
+             ""]
     for r in results:
         lines.append(f"## {r.workers} worker process(es)")
         lines.append("")
@@ -625,7 +659,8 @@ def report(config: Config, results: list[WorkerResult]) -> str:
         server = _server_cpu(c)
         lines.append(f"- CPU per participant journey: app {c['app'] * 1000:.0f} ms, PostgreSQL "
                      f"{c['postgres'] * 1000:.0f} ms, Redis {c['redis'] * 1000:.0f} ms (server {server * 1000:.0f} ms)"
-                     f" -> **{1 / server:.1f} journeys/s per core**; Locust {c['locust'] * 1000:.0f} ms")
+                     f" -> **{1 / server:.1f} journeys/s per core**; Locust {c['locust'] * 1000:.0f} ms. Of the app's "
+                     f"share, the Argon2 password check of the login is about {argon2_ms:.0f} ms (measured apart)")
         lines.append("- journey levels: " + "; ".join(
             f"{lv.users} users: {lv.row(JOURNEY).rps if lv.row(JOURNEY) else 0:.2f}/s, save p99 "
             f"{lv.row(SAVE).p99 if lv.row(SAVE) else float('nan'):.0f} ms, errors {lv.errors}, "
