@@ -21,7 +21,8 @@ ratios measured in the same run: save throughput / ping throughput, and server C
 (journeys per second per core).
 
 Where it writes: a PostgreSQL database of its own (BENCH_DATABASE_URL, default
-postgresql://postgres@127.0.0.1:5432/bench, created if missing; never DATABASE_URL, so a configured
+postgresql://postgres@127.0.0.1:5432/bench, created empty for every run and marked as the bench's,
+so that only a database the bench made is ever dropped; never DATABASE_URL, so a configured
 database is never loaded by accident) and a redis-server it starts itself on a free loopback port
 (no persistence: the database is the record of every answer), unless BENCH_REDIS_URL points at
 another one. It refuses the shared `test` database and Redis DB 0.
@@ -161,21 +162,36 @@ def _wait(check, what: str, seconds: float = 30) -> None:
     raise SystemExit(f"{what} did not come up")
 
 
-def ensure_database(url: str) -> None:
+BENCH_MARK = "thitracnghiem make bench"
+
+
+def fresh_database(url: str) -> None:
+    """Every run starts from an empty database, so that earlier runs' leftovers (attempts the
+    sweeper would close mid-measurement, ever more rows) do not change the figures. Only a
+    database that carries the bench's own mark is dropped; one without it is used as it is."""
     import asyncpg
 
     parsed = urlparse(url.replace("postgresql+asyncpg", "postgresql"))
     name = parsed.path.lstrip("/")
 
-    async def create():
+    async def recreate():
         conn = await asyncpg.connect(parsed._replace(path="/postgres").geturl())
         try:
-            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-                await conn.execute(f'CREATE DATABASE "{name}"')
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            mark = await conn.fetchval("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                                       "WHERE datname = $1", name)
+            if exists and mark != BENCH_MARK:
+                print(f"note: database {name!r} was not created by make bench: used as it is, not emptied "
+                      f"(COMMENT ON DATABASE {name} IS '{BENCH_MARK}' lets the bench recreate it)", flush=True)
+                return
+            if exists:
+                await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{BENCH_MARK}'")
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    asyncio.run(recreate())
 
 
 def server_env(config: Config, secret: str) -> dict[str, str]:
@@ -241,7 +257,7 @@ def start_profiler(server: Server, prefix: Path, seconds: int) -> subprocess.Pop
                              "--output", f"{prefix}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def finish_profiler(profiler: subprocess.Popen, prefix: Path, top: int = 25) -> str:
+def finish_profiler(profiler: subprocess.Popen, prefix: Path, top: int = 25, routes_only: bool = False) -> str:
     """Where the samples fell: inclusive share per function of the app's own and its libraries'
     code (collapsed stacks in <prefix>.txt feed any flame graph tool)."""
     profiler.wait(60)
@@ -259,7 +275,10 @@ def finish_profiler(profiler: subprocess.Popen, prefix: Path, top: int = 25) -> 
         for frame in set(stack.split(";")):
             inclusive[frame] = inclusive.get(frame, 0) + n
     lines = [f"   py-spy, save phase: {total} samples; inclusive share of the busiest frames ({path}):"]
-    for frame, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+    frames = sorted(inclusive.items(), key=lambda kv: -kv[1])
+    if routes_only:  # where a journey's time goes, endpoint by endpoint
+        frames = [(f, n) for f, n in frames if re.search(r"\(app/[\w/]*(routes|pages)\.py", f)]
+    for frame, n in frames[:top]:
         lines.append(f"     {100 * n / max(total, 1):5.1f}%  {frame[:150]}")
     return "\n".join(lines)
 
@@ -503,10 +522,14 @@ def bench_workers(config: Config, workers: int, secret: str, groups_base: dict) 
         journey_seconds = 21 * config.mean_think + 1.0  # 20 answers + submit; refined by the first level
         spawn = journey_seconds  # users start over one journey's length: logins do not come in one burst
         participants = config.calibration_participants
+        profiler = (start_profiler(server, out / "profile-journeys", int(spawn + config.level_seconds))
+                    if config.profile else None)
         calibration = run_locust(f"journeys-{participants}", ["Participant", "LeaderboardWatcher", "Organizer"],
                                  _total_users(participants), spawn, config.level_seconds, **common)
         levels.append(calibration)
         _print_level(calibration)
+        if profiler:
+            print(finish_profiler(profiler, out / "profile-journeys", routes_only=True), flush=True)
         cpu_per_journey = _cpu_per_journey(calibration)
         journeys = calibration.row(JOURNEY)
         if journeys and journeys.requests and calibration.errors == 0:
@@ -719,7 +742,7 @@ def main() -> int:
     config.out.mkdir(parents=True, exist_ok=True)
     refuse_shared_targets(config)
     ensure_postgres(config)
-    ensure_database(config.database_url)
+    fresh_database(config.database_url)
     own_redis = None if config.redis_url else OwnRedis(config.out / "redis")
     try:
         if own_redis:
