@@ -16,11 +16,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from asyncpg import exceptions as pg
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.models import IN_PROGRESS, Attempt, AttemptAnswer
 from app.core.db import upsert_statement
+
+_CONNECTION_LOST = (OSError, pg.InterfaceError, pg.PostgresConnectionError, pg.AdminShutdownError,
+                    pg.CrashShutdownError, pg.CannotConnectNowError)
 
 _SAVE_PG = """
 WITH open_attempt AS (
@@ -47,12 +52,27 @@ async def _commit_answer_postgresql(db: AsyncSession, attempt_id: int, question_
     # Whatever the session read before (a cache refill) is finished: this statement is its own
     # transaction on a connection of its own, held for one round trip.
     await db.rollback()
-    # SQLAlchemy opens a transaction only for statements it executes itself; this one runs in
-    # asyncpg's implicit single-statement transaction, and the pool's reset on return is a no-op.
-    async with db.bind.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        saved = await driver.fetchval(_SAVE_PG, attempt_id, IN_PROGRESS, question_id, option_id, answered_at)
-        return saved is not None
+    for last_try in (False, True):
+        # SQLAlchemy opens a transaction only for statements it executes itself; this one runs in
+        # asyncpg's implicit single-statement transaction, and the pool's reset on return is a no-op.
+        async with db.bind.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            try:
+                saved = await driver.fetchval(_SAVE_PG, attempt_id, IN_PROGRESS, question_id, option_id,
+                                              answered_at)
+            except Exception as exc:
+                if not (isinstance(exc, _CONNECTION_LOST) or driver.is_closed()):
+                    raise
+                # The pooled connection was dead (database restarted, connection cut): SQLAlchemy
+                # never saw this statement, so discard the connection here. The statement is
+                # idempotent, so it runs once more on a fresh connection; a second failure is a
+                # database outage, answered 503 like any other (nothing acknowledged).
+                await conn.invalidate(exc)
+                if last_try:
+                    raise OperationalError(_SAVE_PG, None, exc) from exc
+                continue
+            return saved is not None
+    raise AssertionError("unreachable")
 
 
 async def _commit_answer_generic(db: AsyncSession, attempt_id: int, question_id: int, option_id: int,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from app.attempts.answers import commit_answer
 from app.attempts.models import Attempt, AttemptAnswer
 from app.core.clock import truncate_ms, utcnow
+from app.main import create_app
+from tests.attempts.helpers import correct_option
 from tests.attempts.test_attempt_rules import open_attempt
 
 
@@ -59,3 +62,29 @@ async def test_a_saved_answer_is_in_the_database_before_the_save_returns(factory
         assert await commit_answer(saver, attempt_id, question_id, option_id, truncate_ms(utcnow()))
     # Read on another connection: committed, not merely written in an open transaction.
     assert await _stored(app, attempt_id) == {question_id: option_id}
+
+
+async def test_a_save_on_a_connection_the_database_dropped_is_retried_on_a_fresh_one(factory, db, app, settings,
+                                                                                     is_postgres):
+    if not is_postgres:
+        pytest.skip("pooled server connections exist on PostgreSQL only")
+    round_ = await factory.round()
+    participant = await factory.participant()
+    attempt = await open_attempt(participant, round_.id)
+    q1, q2 = attempt["questions"][:2]
+    # A second app process configured as `make bench` runs production: no ping on pool checkout.
+    other = create_app(settings.model_copy(update={"db_pool_pre_ping": False}))
+    async with other.router.lifespan_context(other):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://t") as client:
+            url = f"/api/v1/attempts/{attempt['attempt_id']}/answers/"
+            first = await client.put(url + str(q1["id"]), json={"option_id": correct_option(q1)},
+                                     headers=participant.headers)
+            assert first.status_code == 200, first.text
+            async with other.state.engine.connect() as conn:  # the one pooled connection
+                backend = await conn.scalar(text("SELECT pg_backend_pid()"))
+            await db.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})  # as a restart would
+            await db.rollback()
+            second = await client.put(url + str(q2["id"]), json={"option_id": correct_option(q2)},
+                                      headers=participant.headers)
+    assert second.status_code == 200, second.text
+    assert set(await _stored(app, attempt["attempt_id"])) == {q1["id"], q2["id"]}
