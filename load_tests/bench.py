@@ -716,7 +716,8 @@ def _summary(results: list[WorkerResult]) -> list[str]:
     rate_needed = SEED_ROUND / (WINDOW_MINUTES * 60)
     cores_needed = rate_needed / min(per_core)
     lines.append(f"- a {SEED_ROUND:,}-participant round all taken within {WINDOW_MINUTES} minutes needs "
-                 f"{rate_needed:.1f} journeys/s on average; at {min(per_core):.1f}-{best_per_core:.1f} journeys/s per "
+                 f"{rate_needed:.1f} journeys/s on average; at "
+                 f"{_span(min(per_core), best_per_core)} journeys/s per "
                  f"core that is about {cores_needed:.1f} cores of app + PostgreSQL + Redis (double it for a peak "
                  f"twice the average). Each journey here includes one Argon2 login and, for 10 % of them, a "
                  f"registration.")
@@ -729,6 +730,10 @@ def _summary(results: list[WorkerResult]) -> list[str]:
                      f"through in about {minutes:.0f} minutes.")
     lines.append("")
     return lines
+
+
+def _span(low: float, high: float) -> str:
+    return f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f}-{high:.1f}"
 
 
 def _rate(r: WorkerResult) -> float:
