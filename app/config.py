@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, validation_alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(default=10, validation_alias="DB_MAX_OVERFLOW")
     db_echo: bool = Field(default=False, validation_alias="DB_ECHO")
+    # A round trip on every pool checkout to detect connections dropped by a database restart.
+    # Off: no extra round trip; a dropped connection then fails one request (503, Retry-After)
+    # and SQLAlchemy discards the whole pool. See README, "Load testing and capacity".
+    db_pool_pre_ping: bool = Field(default=True, validation_alias="DB_POOL_PRE_PING")
 
     session_ttl_seconds: int = Field(default=12 * 3600, validation_alias="SESSION_TTL_SECONDS")
     # Set behind TLS so cookies carry the Secure flag and HSTS is sent.

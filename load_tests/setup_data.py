@@ -29,6 +29,9 @@ from app import models  # noqa: F401  (registers every table)
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
 from app.accounts.sessions import create_session
+from app.admin.models import StaffAssignment
+from app.admin.roles import ORGANIZER
+from app.admin.staff import STAFF
 from app.contests.models import Contest, Round
 from app.core.clock import utcnow
 from app.questions.service import add_parsed_questions
@@ -59,6 +62,7 @@ class LoadTestData:
     first_account: int          # account k (0-based) logs in with phone account_phone(first_account + k)
     accounts: int
     session_tokens: list[str] = field(default_factory=list)  # logged-in participants for the save benchmark
+    organizer_token: str = ""   # a logged-in organizer of this contest, for the dashboard watcher
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,12 +140,17 @@ async def setup(sessionmaker, redis, *, users: int, sessions: int = 0, questions
     async with sessionmaker() as db:
         contest, round_ = await create_contest(db, questions=questions, **round_fields)
         password_hash = await hash_password(PASSWORD)  # once, shared by every generated account
-        first, ids = await create_participants(db, users + sessions, password_hash)
+        first, ids = await create_participants(db, users + sessions + 1, password_hash)
+        organizer_id = ids.pop()  # the last generated account becomes the contest's organizer
+        await db.execute(User.__table__.update().where(User.id == organizer_id).values(role=STAFF))
+        db.add(StaffAssignment(user_id=organizer_id, contest_id=contest.id, role=ORGANIZER))
+        await db.commit()
     tokens = []
     for user_id in ids[users:]:
         tokens.append((await create_session(redis, user_id, "participant", session_ttl, "Người Thử Tải")).token)
+    organizer = await create_session(redis, organizer_id, STAFF, session_ttl, "Ban Tổ chức thử tải")
     return LoadTestData(contest_id=contest.id, round_id=round_.id, password=PASSWORD, first_account=first,
-                        accounts=users, session_tokens=tokens)
+                        accounts=users, session_tokens=tokens, organizer_token=organizer.token)
 
 
 async def _main(args) -> LoadTestData:

@@ -20,7 +20,8 @@ from app.core.errors import ErrorResponses
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 
 
-def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> AttemptDeps:
+async def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> AttemptDeps:
+    # async: FastAPI would run a plain `def` dependency in a worker thread, on every request.
     state = request.app.state
     return AttemptDeps(db=db, cache=state.attempt_cache, tokens=state.option_tokens,
                        grace=timedelta(seconds=state.settings.deadline_grace_seconds))

@@ -16,13 +16,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attempts.answers import commit_answer
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.paper import draw_questions, order_options
 from app.attempts.tokens import OptionTokens
 from app.contests.service import get_round
 from app.core.clock import ms_between, truncate_ms, utcnow
-from app.core.db import is_unique_violation, upsert_statement
+from app.core.db import is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.leaderboard.recording import record_closed_attempt
 from app.questions.models import Option
@@ -155,20 +156,9 @@ async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question
     if option_id is None:
         raise Invalid("invalid_option", "Phương án trả lời không hợp lệ.")
     now = truncate_ms(utcnow())
-    db = deps.db
-    # The shared row lock orders this save against a concurrent submit or sweep: either the
-    # answer is committed before the attempt closes (and is graded), or the save is refused.
-    status = await db.scalar(select(Attempt.status).where(Attempt.id == attempt_id).with_for_update(read=True))
-    if status != IN_PROGRESS:
-        await db.rollback()
+    if not await commit_answer(deps.db, attempt_id, question_id, option_id, now):
         await deps.cache.forget(attempt_id)
         raise _closed_error(True)
-    await db.execute(upsert_statement(
-        db.bind.dialect.name, AttemptAnswer.__table__,
-        {"attempt_id": attempt_id, "question_id": question_id, "option_id": option_id, "answered_at": now},
-        ["attempt_id", "question_id"], ["option_id", "answered_at"],
-    ))
-    await db.commit()
     await deps.cache.set_answer(attempt_id, question_id, option_id)
     state.answers[question_id] = option_id
     return state, now

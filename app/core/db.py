@@ -57,7 +57,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_pre_ping,
         pool_recycle=1800,
     )
 

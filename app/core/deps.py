@@ -32,11 +32,14 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-async def page_session(request: Request, redis: Redis = Depends(get_redis)) -> Session | None:
+async def page_session(request: Request) -> Session | None:
     """The session from the cookie (or a bearer token). Page forms check CSRF themselves."""
+    # Redis straight from the app state: a plain-`def` dependency would cost a thread-pool hop on
+    # every request (FastAPI runs sync dependencies in a worker thread).
     if "session" not in request.state._state:
         token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
-        request.state.session = await load_session(redis, token, request.app.state.settings.session_ttl_seconds)
+        request.state.session = await load_session(request.app.state.redis, token,
+                                                   request.app.state.settings.session_ttl_seconds)
     return request.state.session
 
 

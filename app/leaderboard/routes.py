@@ -22,7 +22,7 @@ from app.leaderboard.schemas import (BoardOut, FinalizeIn, FinalizeOut, GroupsOu
 router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leaderboard"], responses=ErrorResponses)
 
 
-def read_context(request: Request, db: AsyncSession = Depends(get_db)) -> service.ReadContext:
+async def read_context(request: Request, db: AsyncSession = Depends(get_db)) -> service.ReadContext:
     return service.ReadContext(db, get_redis(request), request.app.state.settings.leaderboard_name_style)
 
 
