@@ -16,7 +16,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.views import Pane, Selection
 
@@ -25,6 +25,7 @@ from app.core.clock import to_local
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
 DATE_FORMAT = "dd/mm/yyyy"
+DATETIME_STYLE, DATE_STYLE = "Ngày giờ", "Ngày"
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 _TITLE_FONT = Font(bold=True, size=14)
@@ -49,6 +50,8 @@ class XlsxExport:
         self.title = title
         self.info_lines = info_lines
         self.book = Workbook(write_only=True)
+        for name, fmt in ((DATETIME_STYLE, DATETIME_FORMAT), (DATE_STYLE, DATE_FORMAT)):
+            self.book.add_named_style(NamedStyle(name=name, number_format=fmt))
 
     def sheet(self, name: str, columns: list[Column], rows: Iterable[Iterable]) -> int:
         sheet = self.open_sheet(name, columns)
@@ -94,19 +97,22 @@ class XlsxExport:
         if value is None or value == "":
             return None
         if column.kind == "text":
-            return self._cell(ws, value)
+            text = str(value)
+            # Fast path (the bulk of 100,000-row files): a plain string that cannot be read as a
+            # formula goes in as is; only risky or dirty text pays for a styled cell.
+            if text.startswith(FORMULA_PREFIXES) or ILLEGAL_CHARACTERS_RE.search(text):
+                return self._cell(ws, text)
+            return text
         if column.kind in ("datetime", "date"):
             cell = WriteOnlyCell(ws, value=excel_time(value) if column.kind == "datetime" else value)
-            cell.number_format = DATETIME_FORMAT if column.kind == "datetime" else DATE_FORMAT
+            cell.style = DATETIME_STYLE if column.kind == "datetime" else DATE_STYLE  # named: one lookup
             return cell
         if column.kind == "percent":
             cell = WriteOnlyCell(ws, value=value)
             cell.number_format = "0.0%"
             return cell
         if column.kind == "float":
-            cell = WriteOnlyCell(ws, value=value)
-            cell.number_format = "0.00"
-            return cell
+            return round(value, 3)
         return value  # int: plain values are the fast path of write-only mode
 
     def close(self) -> Path:
