@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, text, update
 
 from app.attempts.models import Attempt
+from app.core.clock import VN_TZ
 from app.exports import jobs
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.judging.snapshots import canonical_row, digest_of, verify
@@ -127,6 +128,12 @@ async def test_exports_are_readable_safe_and_carry_the_digest(factory, app, clie
     hostile = names['=HYPERLINK("http://x","bấm")']
     assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never evaluated
     assert "giờ Việt Nam (UTC+7)" in sheet_text(ws)
+    async with app.state.sessionmaker() as db:
+        first_attempt = await db.scalar(select(Attempt).where(Attempt.id == ws.cell(row=h + 1, column=13).value))
+    shown = ws.cell(row=h + 1, column=12)
+    assert shown.is_date and shown.number_format == "dd/mm/yyyy hh:mm:ss"
+    local = first_attempt.submitted_at.astimezone(VN_TZ).replace(tzinfo=None)
+    assert abs((shown.value - local).total_seconds()) < 0.01  # Vietnamese wall-clock time
     assert [ws.cell(row=r, column=1).value for r in range(h + 1, h + 5)] == [1, 2, 3, 4]
 
     prizes = await export(judge, round_.id, "prizes", app)
