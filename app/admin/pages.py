@@ -29,6 +29,7 @@ from app.questions.models import Option, Question
 from app.web.render import page, templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+public = APIRouter(include_in_schema=False)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -73,7 +74,11 @@ async def _contest_page(request: Request, db: AsyncSession, actor: StaffAccess, 
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest_id).order_by(Round.open_at))).all()
     total, topics, difficulties = await contest_admin.bank_counts(db, contest_id)
     now = utcnow()
+    from app.admin.models import ContestBanner
+
+    banner = await db.get(ContestBanner, contest_id)
     return page(request, "admin/contest.html", status=status, actor=actor, contest=contest, error=error, notice=notice,
+                banner=banner,
                 errors=errors or {}, rounds=[(r, round_status(r, now)) for r in rounds], bank_total=total,
                 topics=sorted(topics.items()), difficulties=difficulties,
                 units=await lists.contest_units(db, contest_id), staff=await staff.contest_staff(db, contest_id),
@@ -126,6 +131,33 @@ async def import_units(contest_id: int, request: Request, actor: StaffAccess = D
         count = await lists.replace_units(db, actor, contest_id, await _upload(form, "file"))
         return f"Đã nhập danh sách {count} đơn vị."
     return await _contest_action(request, db, actor, contest_id, action, "")
+
+
+@router.post("/contests/{contest_id}/banner")
+async def upload_banner(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                        db: AsyncSession = Depends(get_db)):
+    from app.admin.banner import set_banner
+
+    form = await checked_form(request)
+
+    async def action():
+        banner = await set_banner(db, actor, contest_id, await _upload(form, "file"))
+        return f"Đã cập nhật ảnh banner ({banner.width}×{banner.height})."
+    return await _contest_action(request, db, actor, contest_id, action, "")
+
+
+@public.get("/contests/{contest_id}/banner")
+async def banner_image(contest_id: int, db: AsyncSession = Depends(get_db)):
+    """Public: the contest pages may show it."""
+    from fastapi import Response
+
+    from app.admin.models import ContestBanner
+
+    banner = await db.get(ContestBanner, contest_id)
+    if banner is None:
+        raise NotFound("banner_not_found", "Cuộc thi chưa có ảnh banner.")
+    return Response(banner.data, media_type=banner.content_type,
+                    headers={"cache-control": "public, max-age=300", "etag": f'"{banner.sha256}"'})
 
 
 @router.post("/contests/{contest_id}/localities")

@@ -115,3 +115,63 @@ async def test_live_dashboard_shows_server_figures_as_inline_svg(factory, app, c
     assert fragment.status_code == 200 and fragment.text.count("<svg") == 4 and "<html" not in fragment.text
     script = (await client.get("/static/dashboard.js")).text
     assert "setTimeout" in script and "data-src" in script
+
+
+async def test_locality_list_feeds_statistics_with_places_nobody_came_from(factory, app, client, tmp_path):
+    from app.admin.lists import ListInvalid, parse_localities
+
+    contest = await factory.contest()
+    organizer = await make_staff(app, client, roles={contest.id: "organizer"})
+    data = xlsx([["Tỉnh", "Huyện", "Xã"], ["Thừa Thiên Huế", "Phong Điền", "Phong An"], ["Hà Nội", "Ba Đình", ""],
+                 ["Thừa Thiên Huế", "Phong Điền", "Phong An"]])
+    assert parse_localities(data) == [("Thừa Thiên Huế", "Phong Điền", "Phong An"), ("Hà Nội", "Ba Đình", "")]
+    response = await organizer.call("POST", f"/admin/contests/{contest.id}/localities", data={"csrf_token": "t"},
+                                    cookies={"csrftoken": "t"}, files={"file": ("dia-ban.xlsx", data)})
+    assert response.status_code == 303
+    round_ = await factory.round(contest)
+    await take_attempt(await factory.participant(province="Hà Nội"), round_.id, 5)
+    from openpyxl import load_workbook
+
+    from app.exports.reports import write_participation
+
+    async with app.state.sessionmaker() as db:
+        await write_participation(db, round_.id, tmp_path / "tk.xlsx")
+    sheet = list(load_workbook(tmp_path / "tk.xlsx")["Theo tỉnh"].iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(sheet) if r[0] == "Tỉnh/Thành phố")
+    rows = {r[0]: r[1] for r in sheet[header + 1:]}
+    assert rows == {"Hà Nội": 1, "Thừa Thiên Huế": 0}
+    try:
+        parse_localities(xlsx([["Huyện"], ["Phong Điền"]]))
+    except ListInvalid as exc:
+        assert "thiếu cột" in exc.message
+    else:
+        raise AssertionError("a list without the province column must be refused")
+    try:
+        parse_localities(b"not a spreadsheet")
+    except ListInvalid as exc:
+        assert "không phải bảng tính" in exc.message
+    else:
+        raise AssertionError("garbage must be refused")
+
+
+async def test_banner_is_checked_by_its_bytes_and_served(factory, app, client):
+    import struct
+    import zlib
+
+    contest = await factory.contest()
+    organizer = await make_staff(app, client, roles={contest.id: "organizer"})
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 3 for _ in range(2))
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    url = f"/admin/contests/{contest.id}/banner"
+    fake = await organizer.call("POST", url, data={"csrf_token": "t"}, cookies={"csrftoken": "t"},
+                                files={"file": ("banner.png", b"GIF89a not really")})
+    assert fake.status_code == 422 and "PNG hoặc JPEG" in fake.text
+    done = await organizer.call("POST", url, data={"csrf_token": "t"}, cookies={"csrftoken": "t"},
+                                files={"file": ("banner.png", png)})
+    assert done.status_code == 303
+    served = await client.get(f"/contests/{contest.id}/banner")
+    assert served.status_code == 200 and served.content == png and served.headers["content-type"] == "image/png"
+    page = await organizer.call("GET", f"/admin/contests/{contest.id}")
+    assert 'width="3" height="2"' in page.text and "Đổi ảnh banner" in page.text
