@@ -20,7 +20,7 @@ from app.contests.service import round_status
 from app.core.clock import utcnow
 from app.core.deps import get_db
 from app.core.errors import AppError, NotFound
-from app.dashboard.service import dashboard
+from app.dashboard.service import cached_dashboard as dashboard
 from app.dashboard.svg import column_chart, hbar_chart
 from app.exports import jobs
 from app.exports.reports import EXPORTS, export_kind

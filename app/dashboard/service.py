@@ -68,3 +68,20 @@ async def dashboard(db: AsyncSession, round_: Round) -> Dashboard:
         per_minute=[(to_local(m).strftime("%H:%M"), n) for m, n in buckets.items()],
         by_province=await _grouped(db, rid, User.province), by_unit=await _grouped(db, rid, User.unit),
         score_distribution=[(score, histogram.get(score, 0)) for score in range(0, top + 1)])
+
+
+_recent: dict[int, tuple[float, Dashboard]] = {}
+CACHE_SECONDS = 2.0
+
+
+async def cached_dashboard(db: AsyncSession, round_: Round) -> Dashboard:
+    """Many organizers watching one round, each page refreshing every 5 s: one worker computes the
+    figures at most every CACHE_SECONDS and hands the same ones to everybody in between."""
+    import time
+
+    hit = _recent.get(round_.id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    data = await dashboard(db, round_)
+    _recent[round_.id] = (time.monotonic() + CACHE_SECONDS, data)
+    return data
