@@ -15,6 +15,9 @@ from app.exports.reports import export_kind
 
 log = logging.getLogger("app.exports")
 JOB_TTL_SECONDS = 24 * 3600
+# A job still "running" after this long lost its worker (restart, crash): say so instead of
+# letting the progress page refresh forever. The biggest export takes seconds, not minutes.
+STALE_SECONDS = 15 * 60
 _tasks: set[asyncio.Task] = set()  # strong references: the loop only keeps weak ones
 
 
@@ -111,6 +114,8 @@ async def get(redis, job_id: str) -> ExportJob | None:
     if not data:
         return None
     d = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in data.items()}
+    if d["status"] == "running" and time.time() - float(d["started"]) > STALE_SECONDS:
+        d["status"], d["error"] = "failed", "Việc xuất tệp bị gián đoạn (máy chủ khởi động lại). Hãy xuất lại."
     return ExportJob(id=job_id, kind=d["kind"], round_id=int(d["round"]), user_id=int(d["user"]), status=d["status"],
                      done=int(d["done"]), total=int(d["total"]), filename=d["filename"], path=d["path"], error=d["error"],
                      started=float(d["started"]), finished=float(d["finished"]))

@@ -31,7 +31,14 @@ class Staff:
         return {"Authorization": f"Bearer {self.token}"}
 
     async def call(self, method: str, url: str, **kwargs) -> httpx.Response:
-        return await self.client.request(method, url, headers=self.headers, **kwargs)
+        cookies = kwargs.pop("cookies", None)
+        if cookies:  # a console form: the CSRF cookie its hidden field must echo
+            self.client.cookies.update(cookies)
+        try:
+            return await self.client.request(method, url, headers=self.headers, **kwargs)
+        finally:
+            if cookies:
+                self.client.cookies.clear()
 
 
 async def make_staff(app, client, *, admin: bool = False, roles: dict[int, str] | None = None,

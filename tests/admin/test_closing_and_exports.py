@@ -202,3 +202,13 @@ async def test_cli_export_writes_the_file_with_a_progress_bar(factory, app, clie
                               str(tmp_path / "x.xlsx")], cwd=ROOT, env=dict(os.environ), capture_output=True,
                              text=True, timeout=120)
     assert missing.returncode == 1 and "Không tìm thấy đợt thi" in missing.stderr
+
+
+async def test_an_export_whose_worker_died_is_reported_as_failed(app):
+    import time
+
+    await app.state.redis.hset("export:stale-job", mapping={
+        "kind": "ranking", "round": 1, "user": 1, "status": "running", "done": 10, "total": 100, "filename": "x.xlsx",
+        "path": "/nonexistent", "error": "", "started": time.time() - jobs.STALE_SECONDS - 1, "finished": 0})
+    job = await jobs.get(app.state.redis, "stale-job")
+    assert job.status == "failed" and "Hãy xuất lại" in job.error
