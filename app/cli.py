@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
+    _add_console_commands(sub)
     return parser
 
 
@@ -152,3 +153,93 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "is_async", False):
         return asyncio.run(args.func(args))
     return args.func(args)
+
+
+# --- consoles (organizers, judges) -----------------------------------------------------------------
+
+async def cmd_create_admin(args) -> int:
+    import getpass
+    import os
+
+    from app.admin.staff import create_admin
+    from app.core.errors import AppError
+
+    password = args.password or os.environ.get("ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass("Mật khẩu: ")
+        if getpass.getpass("Nhập lại mật khẩu: ") != password:
+            print("Mật khẩu nhập lại không khớp.", file=sys.stderr)
+            return 2
+    engine, sessions = _sessionmaker()
+    try:
+        async with sessions() as db:
+            try:
+                user, created = await create_admin(db, args.phone, args.name, password)
+            except AppError as exc:
+                print(exc.message, file=sys.stderr)
+                return 2
+        print(("Đã tạo" if created else "Đã cấp quyền quản trị cho") + f" tài khoản #{user.id} ({user.phone}). "
+              "Đăng nhập bằng số điện thoại này rồi mở /admin.")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+class ProgressBar:
+    """A text progress bar on stderr (redrawn in place on a terminal, a line per 10 % otherwise)."""
+
+    def __init__(self, label: str, stream=None, width: int = 30):
+        self.label, self.stream, self.width = label, stream or sys.stderr, width
+        self.last_decile = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = int(self.width * share)
+        line = f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} ({share:.0%})"
+        if self.stream.isatty():
+            self.stream.write("\r" + line)
+            self.stream.flush()
+        elif int(share * 10) != self.last_decile:
+            self.last_decile = int(share * 10)
+            print(line, file=self.stream)
+
+    def close(self) -> None:
+        if self.stream.isatty():
+            self.stream.write("\n")
+
+
+async def cmd_export(args) -> int:
+    from app.core.errors import AppError
+    from app.exports.reports import export_kind
+
+    kind = export_kind(args.kind)
+    out = Path(args.out or f"{kind.filename}-dot-{args.round}.xlsx")
+    engine, sessions = _sessionmaker()
+    bar = ProgressBar(kind.label)
+    try:
+        async with sessions() as db:
+            try:
+                rows = await kind.writer(db, args.round, out, bar)
+            except AppError as exc:
+                print(exc.message, file=sys.stderr)
+                return 1
+        bar.close()
+        print(f"Đã xuất {rows} dòng vào {out}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _add_console_commands(sub) -> None:
+    admin = sub.add_parser("create-admin", help="create (or promote) the first admin account")
+    admin.add_argument("--phone", required=True)
+    admin.add_argument("--name", default="Quản trị hệ thống")
+    admin.add_argument("--password", help="default: $ADMIN_PASSWORD, else asked for")
+    admin.set_defaults(func=cmd_create_admin, is_async=True)
+    from app.exports.reports import EXPORTS
+
+    export = sub.add_parser("export", help="write one of a round's Excel exports, with a progress bar")
+    export.add_argument("kind", choices=sorted(EXPORTS))
+    export.add_argument("--round", type=int, required=True, help="round id")
+    export.add_argument("--out", help="output .xlsx path")
+    export.set_defaults(func=cmd_export, is_async=True)

@@ -15,6 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from app import models  # noqa: F401  (registers every table)
 from app.accounts.routes import router as accounts_api
+from app.admin.pages import public as console_public
+from app.admin.pages import router as console_pages
+from app.admin.routes import router as console_api
 from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
@@ -98,6 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(leaderboard_pages)
     app.include_router(bank_api)
     app.include_router(bank_pages)
+    app.include_router(console_api)
+    app.include_router(console_pages)
+    app.include_router(console_public)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)

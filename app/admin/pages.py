@@ -1,0 +1,354 @@
+"""Console pages (/admin/...) for organizers, judges and admins. Thin: every rule and role check
+is in the service functions; a refused action re-renders the page with the Vietnamese message."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin import audit, contest_admin, lists, staff
+from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS, FormInvalid
+from app.admin.deps import checked_form, page_staff
+from app.admin.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
+                             VIEW_DASHBOARD, StaffAccess)
+from app.admin.timeinput import to_input
+from app.attempts.routes import attempt_deps
+from app.attempts.service import AttemptDeps
+from app.contests.models import Contest, Round
+from app.contests.service import round_status
+from app.core.clock import utcnow
+from app.core.deps import get_db
+from app.core.errors import AppError, NotFound
+from app.dashboard.service import cached_dashboard as dashboard
+from app.dashboard.svg import column_chart, hbar_chart
+from app.exports import jobs
+from app.exports.reports import EXPORTS, export_kind
+from app.judging import snapshots
+from app.questions.models import Option, Question
+from app.web.render import page, templates
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+public = APIRouter(include_in_schema=False)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("")
+async def console_home(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+    query = select(Contest).order_by(Contest.created_at.desc())
+    if not actor.is_admin:
+        query = query.where(Contest.id.in_(actor.contest_ids() or {-1}))
+    contests = (await db.scalars(query)).all()
+    return page(request, "admin/home.html", actor=actor, contests=contests, error=None, notice=None)
+
+
+@router.post("/contests")
+async def create_contest(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+    try:
+        contest = await contest_admin.create_contest(db, actor, contest_admin.contest_data_from_form(form))
+    except AppError as exc:
+        contests = (await db.scalars(select(Contest).order_by(Contest.created_at.desc()))).all()
+        return page(request, "admin/home.html", status=exc.status, actor=actor, contests=contests, error=exc.message,
+                    notice=None)
+    return redirect(f"/admin/contests/{contest.id}")
+
+
+@router.post("/staff")
+async def create_staff(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+    await staff.create_staff_account(db, actor, str(form.get("phone", "")), str(form.get("full_name", "")),
+                                     str(form.get("password", "")))
+    return redirect("/admin?created=1")
+
+
+# --- contest ------------------------------------------------------------------------------------
+
+async def _contest_page(request: Request, db: AsyncSession, actor: StaffAccess, contest_id: int, *, status: int = 200,
+                        error: str | None = None, notice: str | None = None, round_values: dict | None = None,
+                        errors: dict | None = None):
+    contest = await contest_admin.get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
+    rounds = (await db.scalars(select(Round).where(Round.contest_id == contest_id).order_by(Round.open_at))).all()
+    total, topics, difficulties = await contest_admin.bank_counts(db, contest_id)
+    now = utcnow()
+    from app.admin.models import ContestBanner
+
+    banner = await db.get(ContestBanner, contest_id)
+    return page(request, "admin/contest.html", status=status, actor=actor, contest=contest, error=error, notice=notice,
+                banner=banner,
+                errors=errors or {}, rounds=[(r, round_status(r, now)) for r in rounds], bank_total=total,
+                topics=sorted(topics.items()), difficulties=difficulties,
+                units=await lists.contest_units(db, contest_id), staff=await staff.contest_staff(db, contest_id),
+                log=await audit.recent(db, contest_id=contest_id, limit=50), labels=audit.ACTION_LABELS,
+                round_values=round_values or {"questions_per_attempt": 20, "time_limit_minutes": 15,
+                                              "attempts_allowed": 2, "prediction_enabled": True,
+                                              **{f"prize_{t}": v for t, v in zip(PRIZE_TIERS, (1, 2, 3, 10))}},
+                prize_labels=PRIZE_LABELS, can_edit=actor.can(EDIT_CONTEST, contest_id),
+                can_bank=actor.can(EDIT_BANK, contest_id))
+
+
+@router.get("/contests/{contest_id}")
+async def contest_console(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                          db: AsyncSession = Depends(get_db)):
+    return await _contest_page(request, db, actor, contest_id, notice=request.query_params.get("notice"))
+
+
+async def _contest_action(request, db, actor, contest_id, action, success: str):
+    try:
+        message = await action()
+    except AppError as exc:
+        fields = getattr(exc, "fields", None)
+        return await _contest_page(request, db, actor, contest_id, status=exc.status, error=exc.message, errors=fields)
+    return redirect(f"/admin/contests/{contest_id}?notice={message or success}")
+
+
+@router.post("/contests/{contest_id}")
+async def edit_contest(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                       db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+
+    async def action():
+        await contest_admin.update_contest(db, actor, contest_id, contest_admin.contest_data_from_form(form))
+    return await _contest_action(request, db, actor, contest_id, action, "Đã lưu cuộc thi.")
+
+
+async def _upload(form, name: str) -> bytes:
+    item = form.get(name)
+    if item is None or isinstance(item, str):
+        raise AppError("file_required", "Hãy chọn tệp để tải lên.", 422)
+    return await item.read()
+
+
+@router.post("/contests/{contest_id}/units")
+async def import_units(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                       db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+
+    async def action():
+        count = await lists.replace_units(db, actor, contest_id, await _upload(form, "file"))
+        return f"Đã nhập danh sách {count} đơn vị."
+    return await _contest_action(request, db, actor, contest_id, action, "")
+
+
+@router.post("/contests/{contest_id}/banner")
+async def upload_banner(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                        db: AsyncSession = Depends(get_db)):
+    from app.admin.banner import set_banner
+
+    form = await checked_form(request)
+
+    async def action():
+        banner = await set_banner(db, actor, contest_id, await _upload(form, "file"))
+        return f"Đã cập nhật ảnh banner ({banner.width}×{banner.height})."
+    return await _contest_action(request, db, actor, contest_id, action, "")
+
+
+@public.get("/contests/{contest_id}/banner")
+async def banner_image(contest_id: int, db: AsyncSession = Depends(get_db)):
+    """Public: the contest pages may show it."""
+    from fastapi import Response
+
+    from app.admin.models import ContestBanner
+
+    banner = await db.get(ContestBanner, contest_id)
+    if banner is None:
+        raise NotFound("banner_not_found", "Cuộc thi chưa có ảnh banner.")
+    return Response(banner.data, media_type=banner.content_type,
+                    headers={"cache-control": "public, max-age=300", "etag": f'"{banner.sha256}"'})
+
+
+@router.post("/contests/{contest_id}/localities")
+async def import_localities(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                            db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+
+    async def action():
+        count = await lists.replace_localities(db, actor, contest_id, await _upload(form, "file"))
+        return f"Đã nhập danh sách {count} địa bàn."
+    return await _contest_action(request, db, actor, contest_id, action, "")
+
+
+@router.post("/contests/{contest_id}/rounds")
+async def create_round(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                       db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+    try:
+        round_ = await contest_admin.create_round(db, actor, contest_id, contest_admin.round_data_from_form(form))
+    except AppError as exc:
+        return await _contest_page(request, db, actor, contest_id, status=exc.status, error=exc.message,
+                                   errors=getattr(exc, "fields", None),
+                                   round_values={k: str(v) for k, v in form.items() if k != "csrf_token"})
+    return redirect(f"/admin/rounds/{round_.id}?notice=Đã tạo đợt thi.")
+
+
+@router.post("/contests/{contest_id}/staff")
+async def assign_staff(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                       db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+
+    async def action():
+        await staff.assign_role(db, actor, contest_id, str(form.get("phone", "")), str(form.get("role", "")))
+        return "Đã phân quyền."
+    return await _contest_action(request, db, actor, contest_id, action, "")
+
+
+# --- round --------------------------------------------------------------------------------------
+
+async def _round_page(request: Request, db: AsyncSession, actor: StaffAccess, round_id: int, *, status: int = 200,
+                      error: str | None = None, values: dict | None = None, errors: dict | None = None):
+    round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
+    contest = await db.get(Contest, round_.contest_id)
+    plan = await contest_admin.prize_plan(db, round_id)
+    shots = await snapshots.snapshots_of(db, round_id)
+    if values is None:
+        values = {"name": round_.name, "open_at": to_input(round_.open_at), "close_at": to_input(round_.close_at),
+                  "questions_per_attempt": round_.questions_per_attempt,
+                  "time_limit_minutes": round_.time_limit_seconds // 60, "attempts_allowed": round_.attempts_allowed,
+                  "quotas": contest_admin.quotas_text(round_.quotas), "prediction_enabled": round_.prediction_enabled,
+                  "prediction_question": round_.prediction_question,
+                  **{f"prize_{t}": getattr(plan, t) for t in PRIZE_TIERS}}
+    suggested = None
+    now = utcnow()
+    if not shots and now > round_.close_at and actor.can(CLOSE_ROUND, round_.contest_id):
+        from app.leaderboard.final import compute_truth
+        suggested = await compute_truth(db, round_id)
+    questions = []
+    if shots and actor.can(REGRADE, round_.contest_id):
+        rows = await db.execute(select(Question.id, Question.text).where(Question.contest_id == round_.contest_id)
+                                .order_by(Question.id).limit(2000))
+        questions = [(qid, text[:90]) for qid, text in rows]
+    cid = round_.contest_id
+    exports = [k for k in EXPORTS.values() if actor.can(k.permission, cid)]
+    return page(request, "admin/round.html", status=status, actor=actor, round=round_, contest=contest, error=error,
+                notice=request.query_params.get("notice"), values=values, errors=errors or {}, snapshots=shots,
+                status_label={"upcoming": "Sắp mở", "open": "Đang mở", "closed": "Đã đóng"}[round_status(round_, now)],
+                suggested=suggested, questions=questions, exports=exports, prize_labels=PRIZE_LABELS,
+                can_edit=actor.can(EDIT_CONTEST, cid), can_close=actor.can(CLOSE_ROUND, cid),
+                can_regrade=actor.can(REGRADE, cid), closed=now > round_.close_at,
+                can_results=actor.can(EXPORT_RESULTS, cid), can_stats=actor.can(EXPORT_STATISTICS, cid))
+
+
+@router.get("/rounds/{round_id}")
+async def round_console(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                        db: AsyncSession = Depends(get_db)):
+    return await _round_page(request, db, actor, round_id)
+
+
+@router.post("/rounds/{round_id}")
+async def edit_round(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                     db: AsyncSession = Depends(get_db)):
+    form = await checked_form(request)
+    try:
+        await contest_admin.update_round(db, actor, round_id, contest_admin.round_data_from_form(form))
+    except AppError as exc:
+        return await _round_page(request, db, actor, round_id, status=exc.status, error=exc.message,
+                                 errors=getattr(exc, "fields", None),
+                                 values={k: str(v) for k, v in form.items() if k != "csrf_token"})
+    return redirect(f"/admin/rounds/{round_id}?notice=Đã lưu đợt thi.")
+
+
+def _optional_int(raw) -> int | None:
+    text = str(raw or "").strip().replace(".", "")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise AppError("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.", 422)
+    return int(text)
+
+
+@router.post("/rounds/{round_id}/close")
+async def close_round(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                      deps: AttemptDeps = Depends(attempt_deps)):
+    form = await checked_form(request)
+    try:
+        if form.get("confirm") != "1":
+            raise AppError("confirm_required", "Hãy đánh dấu ô xác nhận trước khi chốt kết quả.", 422)
+        snapshot = await snapshots.close_round(deps, request.app.state.redis, actor, round_id,
+                                               _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
+    except AppError as exc:
+        return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
+    return redirect(f"/admin/rounds/{round_id}?notice=Đã chốt kết quả (lần {snapshot.version}).")
+
+
+@router.post("/rounds/{round_id}/regrade")
+async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                  deps: AttemptDeps = Depends(attempt_deps)):
+    form = await checked_form(request)
+    try:
+        question_id = _optional_int(form.get("question_id"))
+        letter = str(form.get("answer", "")).strip().upper()[:1]
+        if question_id is None or letter not in "ABCDEF" or not letter:
+            raise AppError("invalid_regrade", "Hãy chọn câu hỏi và đáp án đúng mới (A–F).", 422)
+        option = await deps.db.scalar(select(Option).where(Option.question_id == question_id,
+                                                           Option.position == "ABCDEF".index(letter)))
+        if option is None:
+            raise AppError("invalid_option", f"Câu hỏi này không có phương án {letter}.", 422)
+        snapshot = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, question_id, option.id,
+                                           _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
+    except AppError as exc:
+        return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
+    return redirect(f"/admin/rounds/{round_id}?notice=Đã chấm lại và chốt bảng kết quả mới (lần {snapshot.version}).")
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+@router.post("/rounds/{round_id}/exports/{kind}")
+async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(page_staff),
+                       db: AsyncSession = Depends(get_db)):
+    await checked_form(request)
+    await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
+    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id)
+    return redirect(f"/admin/exports/{job_id}")
+
+
+async def _job(request, job_id, actor, db):
+    from app.admin.routes import owned_job
+
+    return await owned_job(request, job_id, actor, db)
+
+
+@router.get("/exports/{job_id}")
+async def export_page(job_id: str, request: Request, actor: StaffAccess = Depends(page_staff),
+                      db: AsyncSession = Depends(get_db)):
+    job = await _job(request, job_id, actor, db)
+    return page(request, "admin/export.html", job=job, kind=export_kind(job.kind), actor=actor)
+
+
+@router.get("/exports/{job_id}/file")
+async def export_file(job_id: str, request: Request, actor: StaffAccess = Depends(page_staff),
+                      db: AsyncSession = Depends(get_db)):
+    job = await _job(request, job_id, actor, db)
+    if job.status != "done":
+        raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
+    return FileResponse(job.path, filename=job.filename,
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# --- live dashboard -----------------------------------------------------------------------------
+
+def _charts(data) -> dict:
+    return {"per_minute": column_chart(data.per_minute, "Số bài nộp mỗi phút (30 phút gần nhất)", label_every=5),
+            "by_province": hbar_chart(data.by_province, "Số người dự thi theo tỉnh/thành phố"),
+            "by_unit": hbar_chart(data.by_unit, "Số người dự thi theo đơn vị"),
+            "scores": column_chart([(str(s), n) for s, n in data.score_distribution], "Phân bố số câu đúng")}
+
+
+@router.get("/rounds/{round_id}/dashboard")
+async def dashboard_page(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                         db: AsyncSession = Depends(get_db)):
+    round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
+    data = await dashboard(db, round_)
+    return page(request, "admin/dashboard.html", round=round_, data=data, charts=_charts(data), actor=actor)
+
+
+@router.get("/rounds/{round_id}/dashboard/live")
+async def dashboard_fragment(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                             db: AsyncSession = Depends(get_db)):
+    """The dashboard's body alone, which the page's small script swaps in every few seconds."""
+    round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
+    data = await dashboard(db, round_)
+    html = templates.get_template("admin/_live.html").render(data=data, charts=_charts(data))
+    return HTMLResponse(html, headers={"cache-control": "no-store"})

@@ -1,0 +1,202 @@
+"""JSON API of the consoles (/api/v1/admin/...): everything the console pages do. Thin: every
+rule and every role check lives in the service functions, which take the caller's StaffAccess."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin import audit, contest_admin, staff
+from app.admin.contest_admin import ContestData, RoundData
+from app.admin.deps import api_staff
+from app.admin.roles import VIEW_DASHBOARD, StaffAccess
+from app.attempts.routes import attempt_deps
+from app.attempts.service import AttemptDeps
+from app.core.deps import get_db
+from app.core.errors import ErrorResponses, NotFound
+from app.dashboard.service import dashboard
+from app.exports import jobs
+from app.exports.reports import export_kind
+from app.judging import snapshots
+
+router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
+
+
+class ContestIn(BaseModel):
+    title: str = Field(max_length=300)
+    rules_text: str = Field(default="", max_length=50_000)
+    description: str = Field(default="", max_length=5_000)
+    organizer_name: str | None = Field(default=None, max_length=300)
+    slug: str | None = Field(default=None, max_length=80)
+    published: bool = True
+
+
+class QuotaIn(BaseModel):
+    topic: str | None = Field(default=None, max_length=200)
+    difficulty: int | None = Field(default=None, ge=1, le=3)
+    count: int = Field(ge=1, le=50)
+
+
+class RoundIn(BaseModel):
+    name: str = Field(max_length=200)
+    open_at: str | datetime = Field(description="Local time in Asia/Ho_Chi_Minh unless an offset is given")
+    close_at: str | datetime
+    questions_per_attempt: int = 20
+    time_limit_minutes: int = 15
+    attempts_allowed: int = 2
+    quotas: list[QuotaIn] = Field(default_factory=list, max_length=30)
+    prediction_enabled: bool = True
+    prediction_question: str | None = Field(default=None, max_length=1000)
+    prizes: dict[str, int] = Field(default_factory=lambda: {"first": 1, "second": 2, "third": 3, "consolation": 10})
+
+    def data(self) -> RoundData:
+        return RoundData(**{**self.model_dump(exclude={"quotas"}), "quotas": [q.model_dump() for q in self.quotas]})
+
+
+class CloseIn(BaseModel):
+    truth: int | None = Field(default=None, ge=0, description="T confirmed by the judge; null: the computed value")
+    note: str = Field(default="", max_length=2000)
+
+
+class RegradeIn(BaseModel):
+    question_id: int
+    correct_option_id: int
+    truth: int | None = Field(default=None, ge=0)
+    note: str = Field(max_length=2000)
+
+
+class StaffIn(BaseModel):
+    phone: str = Field(max_length=20)
+    full_name: str = Field(max_length=120)
+    password: str = Field(max_length=200)
+
+
+class AssignIn(BaseModel):
+    phone: str = Field(max_length=20)
+    role: str = Field(description="organizer | judge")
+
+
+def _snapshot_out(s) -> dict:
+    return {"id": s.id, "round_id": s.round_id, "version": s.version, "reason": s.reason, "truth": s.truth,
+            "suggested_truth": s.suggested_truth, "participants": s.row_count, "digest": s.digest, "note": s.note,
+            "created_at": s.created_at, "created_by": s.created_by_name}
+
+
+def _round_out(r) -> dict:
+    return {"id": r.id, "contest_id": r.contest_id, "name": r.name, "open_at": r.open_at, "close_at": r.close_at,
+            "questions_per_attempt": r.questions_per_attempt, "time_limit_seconds": r.time_limit_seconds,
+            "attempts_allowed": r.attempts_allowed, "quotas": r.quotas, "prediction_enabled": r.prediction_enabled,
+            "prediction_truth": r.prediction_truth}
+
+
+@router.post("/contests", status_code=201, summary="Create a contest (admin)")
+async def create_contest(body: ContestIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+    contest = await contest_admin.create_contest(db, actor, ContestData(**body.model_dump()))
+    return {"id": contest.id, "slug": contest.slug, "title": contest.title}
+
+
+@router.put("/contests/{contest_id}", summary="Edit a contest (organizer)")
+async def update_contest(contest_id: int, body: ContestIn, actor: StaffAccess = Depends(api_staff),
+                         db: AsyncSession = Depends(get_db)):
+    contest = await contest_admin.update_contest(db, actor, contest_id, ContestData(**body.model_dump()))
+    return {"id": contest.id, "slug": contest.slug, "title": contest.title}
+
+
+@router.post("/contests/{contest_id}/rounds", status_code=201, summary="Create a round (organizer)")
+async def create_round(contest_id: int, body: RoundIn, actor: StaffAccess = Depends(api_staff),
+                       db: AsyncSession = Depends(get_db)):
+    return _round_out(await contest_admin.create_round(db, actor, contest_id, body.data()))
+
+
+@router.put("/rounds/{round_id}", summary="Edit a round (organizer)")
+async def update_round(round_id: int, body: RoundIn, actor: StaffAccess = Depends(api_staff),
+                       db: AsyncSession = Depends(get_db)):
+    return _round_out(await contest_admin.update_round(db, actor, round_id, body.data()))
+
+
+@router.get("/contests/{contest_id}/audit", summary="Audit log of a contest")
+async def audit_log(contest_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+    actor.require(VIEW_DASHBOARD, contest_id)
+    return [{"id": e.id, "at": e.created_at, "actor": e.actor_name, "actor_id": e.actor_id, "action": e.action,
+             "round_id": e.round_id, "target": e.target, "before": e.before, "after": e.after}
+            for e in await audit.recent(db, contest_id=contest_id)]
+
+
+@router.get("/rounds/{round_id}/dashboard", summary="Live figures of a round")
+async def round_dashboard(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+    round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
+    return (await dashboard(db, round_)).as_json()
+
+
+@router.post("/rounds/{round_id}/close", status_code=201, summary="Close a round: confirm T, freeze the ranking (judge)")
+async def close_round(round_id: int, body: CloseIn, request: Request, actor: StaffAccess = Depends(api_staff),
+                      deps: AttemptDeps = Depends(attempt_deps)):
+    snapshot = await snapshots.close_round(deps, request.app.state.redis, actor, round_id, body.truth, body.note)
+    return _snapshot_out(snapshot)
+
+
+@router.post("/rounds/{round_id}/regrade", status_code=201, summary="Change a question's key and re-freeze (judge)")
+async def regrade(round_id: int, body: RegradeIn, request: Request, actor: StaffAccess = Depends(api_staff),
+                  deps: AttemptDeps = Depends(attempt_deps)):
+    snapshot = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, body.question_id,
+                                       body.correct_option_id, body.truth, body.note)
+    return _snapshot_out(snapshot)
+
+
+@router.get("/rounds/{round_id}/snapshots", summary="Frozen rankings of a round, newest first")
+async def list_snapshots(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+    await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
+    return [_snapshot_out(s) | {"intact": await snapshots.verify(db, s)} for s in await snapshots.snapshots_of(db, round_id)]
+
+
+@router.post("/rounds/{round_id}/exports/{kind}", status_code=202, summary="Start an Excel export")
+async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(api_staff),
+                       db: AsyncSession = Depends(get_db)):
+    await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
+    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id)
+    return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
+
+
+async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: AsyncSession) -> jobs.ExportJob:
+    job = await jobs.get(request.app.state.redis, job_id)
+    if job is None or (job.user_id != actor.user_id and not actor.is_admin):
+        raise NotFound("export_not_found", "Không tìm thấy tệp xuất (tệp chỉ được giữ trong 24 giờ).")
+    await contest_admin.get_round_for(db, actor, job.round_id, export_kind(job.kind).permission)
+    return job
+
+
+@router.get("/exports/{job_id}", summary="Progress of an export")
+async def export_status(job_id: str, request: Request, actor: StaffAccess = Depends(api_staff),
+                        db: AsyncSession = Depends(get_db)):
+    job = await owned_job(request, job_id, actor, db)
+    return {"status": job.status, "done": job.done, "total": job.total, "percent": job.percent, "error": job.error,
+            "seconds": job.seconds,
+            "download_url": f"/api/v1/admin/exports/{job_id}/file" if job.status == "done" else None}
+
+
+@router.get("/exports/{job_id}/file", summary="Download a finished export")
+async def export_file(job_id: str, request: Request, actor: StaffAccess = Depends(api_staff),
+                      db: AsyncSession = Depends(get_db)):
+    job = await owned_job(request, job_id, actor, db)
+    if job.status != "done":
+        raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
+    return FileResponse(job.path, filename=job.filename,
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@router.post("/staff", status_code=201, summary="Create a staff account (admin)")
+async def create_staff(body: StaffIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+    user = await staff.create_staff_account(db, actor, body.phone, body.full_name, body.password)
+    return {"id": user.id, "phone": user.phone}
+
+
+@router.post("/contests/{contest_id}/staff", status_code=201, summary="Give a role on a contest (admin)")
+async def assign(contest_id: int, body: AssignIn, actor: StaffAccess = Depends(api_staff),
+                 db: AsyncSession = Depends(get_db)):
+    a = await staff.assign_role(db, actor, contest_id, body.phone, body.role)
+    return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}
+
+
