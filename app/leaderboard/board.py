@@ -179,12 +179,14 @@ class RoundBoard:
                 return outcome == 1
         raise BoardContention(f"board {k.base} kept changing under user {uid}")
 
-    async def replace_all(self, entries: list[BoardEntry]) -> None:
-        """Makes the board hold exactly `entries` (one per participant). Readers see the old
-        board until the new one is complete, then the new one at once."""
+    async def replace_all(self, entries: list[BoardEntry], meta: dict[str, str] | None = None) -> None:
+        """Makes the board hold exactly `entries` (one per participant) and `meta`. Readers see
+        the old board until the new one is complete, then the new one at once."""
         staging = RoundBoard(self.redis, self.keys.staged())
         await staging.delete()
         await staging._write(entries)
+        if meta:
+            await self.redis.hset(staging.keys.meta, mapping=meta)
         for _ in range(_MAX_RETRIES):
             if await self._swap_in(staging.keys):
                 return
@@ -238,6 +240,9 @@ class RoundBoard:
             await self.redis.delete(*keys[start:start + 500])
 
     # --- reading -----------------------------------------------------------------------------
+
+    async def meta(self) -> dict[str, str]:
+        return await self.redis.hgetall(self.keys.meta)
 
     async def version(self) -> str | None:
         return await self.redis.get(self.keys.version)

@@ -73,7 +73,10 @@ async def publish_final_board(db: AsyncSession, redis, round_id: int, truth: int
     board = RoundBoard(redis, BoardKeys(round_id, FINAL))
     async with _Lock(redis, board.keys.lock):
         ranking = await final_ranking(db, round_id, truth)
-        await board.replace_all([final_entry(e) for e in ranking])
+        # T travels with the board (swapped in with it), so a reader never sees one T's order
+        # under another T's header, whatever process it asks.
+        meta = {"truth": str(truth)} if truth is not None else None
+        await board.replace_all([final_entry(e) for e in ranking], meta)
         return len(ranking)
 
 
@@ -81,6 +84,7 @@ async def rebuild_boards(db: AsyncSession, redis, round_id: int) -> RebuildRepor
     """What the admin console and `python -m app rebuild-board` call: the live board, and the
     final board too once T is stored on the round."""
     live = await rebuild_live_board(db, redis, round_id)
+    db.expire_all()  # T may have been stored since this session first read the round
     round_ = await get_round(db, round_id)
     final = None
     if round_.prediction_truth is not None:

@@ -93,8 +93,12 @@ async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, 
             pages.put(key, data)
     participants, lines = data
     final = phase == FINAL
+    truth = None
+    if final:
+        stored = (await board.meta()).get("truth")
+        truth = int(stored) if stored is not None else round_.prediction_truth
     return BoardOut(round_id=round_id, phase=phase, scope=scope.kind, scope_name=scope.name,
-                    participants=participants, prediction_truth=round_.prediction_truth if final else None,
+                    participants=participants, prediction_truth=truth,
                     offset=offset, limit=limit, rows=[row_out(x, style, viewer_id, final) for x in lines])
 
 
