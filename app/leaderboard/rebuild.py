@@ -3,6 +3,7 @@ publish the final board."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,18 +32,27 @@ class RebuildReport:
     final_participants: int | None  # None: no final board (T not stored yet)
 
 
+# Deletes the lock only if it is still ours: after an overlong rebuild (lock expired, another
+# rebuild took it) a plain DEL would free someone else's lock.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class _Lock:
     """One rebuild per board at a time (two would swap half-built copies into each other)."""
 
     def __init__(self, redis, key: str):
         self.redis, self.key = redis, key
+        self.token = secrets.token_hex(8)
 
     async def __aenter__(self):
-        if not await self.redis.set(self.key, "1", nx=True, ex=_LOCK_SECONDS):
+        if not await self.redis.set(self.key, self.token, nx=True, ex=_LOCK_SECONDS):
             raise RebuildInProgress()
 
     async def __aexit__(self, *exc):
-        await self.redis.delete(self.key)
+        await self.redis.eval(_RELEASE, 1, self.key, self.token)
 
 
 async def _current_results(db: AsyncSession, round_id: int) -> list[Result]:
