@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.config import Settings
 
-_OPTIONS = dict(decode_responses=True, socket_connect_timeout=2, socket_timeout=5, retry_on_timeout=True)
+_OPTIONS = dict(decode_responses=True, socket_connect_timeout=2, socket_timeout=5)
 
 
 def create_board_redis(settings: Settings, default):
@@ -23,4 +23,4 @@ def create_board_redis(settings: Settings, default):
         return RedisCluster.from_url(url, **_OPTIONS)
     from redis.asyncio import Redis
 
-    return Redis.from_url(url, health_check_interval=30, **_OPTIONS)
+    return Redis.from_url(url, health_check_interval=30, retry_on_timeout=True, **_OPTIONS)
