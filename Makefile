@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench banks migrate clean
+.PHONY: run test bench bench-leaderboard banks migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m load_tests.bench
+
+# Leaderboard: 1,000,000-member board (rank, top 100) and 10,000 concurrent submits (README).
+bench-leaderboard: $(VENV)/.installed-dev
+	$(BIN)/python -m load_tests.bench_leaderboard
 
 banks: $(VENV)/.installed
 	$(BIN)/python question_banks/build.py

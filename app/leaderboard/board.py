@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from app.leaderboard.encoding import user_of_member
 from app.leaderboard.entries import BoardEntry, BoardLine
@@ -179,7 +181,7 @@ class RoundBoard:
                 return outcome == 1
         raise BoardContention(f"board {k.base} kept changing under user {uid}")
 
-    async def replace_all(self, entries: list[BoardEntry], meta: dict[str, str] | None = None) -> None:
+    async def replace_all(self, entries: Iterable[BoardEntry], meta: dict[str, str] | None = None) -> None:
         """Makes the board hold exactly `entries` (one per participant) and `meta`. Readers see
         the old board until the new one is complete, then the new one at once."""
         staging = RoundBoard(self.redis, self.keys.staged())
@@ -192,12 +194,14 @@ class RoundBoard:
                 return
         raise BoardContention(f"board {self.keys.base} kept changing during a rebuild")
 
-    async def _write(self, entries: list[BoardEntry]) -> None:
+    async def _write(self, entries: Iterable[BoardEntry]) -> None:
+        """Bulk write in pipelined chunks; `entries` may be a generator (a million participants
+        need not be held in memory at once)."""
         k = self.keys
         unit_counts: Counter[str] = Counter()
         province_counts: Counter[str] = Counter()
-        for start in range(0, len(entries), _BULK_CHUNK):
-            chunk = entries[start:start + _BULK_CHUNK]
+        iterator = iter(entries)
+        while chunk := list(islice(iterator, _BULK_CHUNK)):
             pipe = self.redis.pipeline(transaction=False)
             pipe.zadd(k.all, {e.member: e.score for e in chunk})
             pipe.hset(k.rows, mapping={str(e.user_id): e.row_json for e in chunk})
@@ -237,7 +241,9 @@ class RoundBoard:
         suffixes = await self.redis.smembers(k.registry)
         keys = k.fixed() + [k.board(s) for s in suffixes]
         for start in range(0, len(keys), 500):
-            await self.redis.delete(*keys[start:start + 500])
+            # UNLINK: a board of a million members is freed in the background, not while every
+            # other client waits.
+            await self.redis.unlink(*keys[start:start + 500])
 
     # --- reading -----------------------------------------------------------------------------
 
