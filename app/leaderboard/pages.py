@@ -28,13 +28,14 @@ AROUND = 2
 async def leaderboard_page(round_id: int, request: Request, session: Session | None = Depends(page_session),
                            ctx: service.ReadContext = Depends(read_context)):
     round_ = await get_round(ctx.db, round_id)
+    access = await load_access(ctx.db, session.user_id) if session else None
+    await service.end_reads(ctx.db)
     params = request.query_params
     scope = service.scope_of(params.get("unit", "")[:200], params.get("province", "")[:80])
     board = await service.board_out(ctx, round_id, scope, 0, PAGE_SIZE, session.user_id if session else None)
     standing = await service.my_standing_out(ctx, round_id, session.user_id, AROUND) if session else None
     units = await service.groups_out(ctx, round_id, "unit", 0, 300)
     provinces = await service.groups_out(ctx, round_id, "province", 0, 100)
-    access = await load_access(ctx.db, session.user_id) if session else None
     can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
     rebuilt = params.get("rebuilt")
     notice = f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi." if rebuilt and rebuilt.isdigit() else None

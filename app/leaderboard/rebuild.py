@@ -57,7 +57,12 @@ class _Lock:
 
 async def _current_results(db: AsyncSession, round_id: int) -> list[Result]:
     await db.commit()  # end any open transaction: read what is committed now
-    return await load_results(db, round_id)
+    try:
+        return await load_results(db, round_id)
+    finally:
+        # No transaction stays open while Redis is written: on SQLite (embedded default) an open
+        # transaction holds the write lock and every submit would wait for the whole rebuild.
+        await db.commit()
 
 
 async def rebuild_live_board(db: AsyncSession, redis, round_id: int) -> int:
@@ -83,6 +88,7 @@ async def publish_final_board(db: AsyncSession, redis, round_id: int, truth: int
     board = RoundBoard(redis, BoardKeys(round_id, FINAL))
     async with _Lock(redis, board.keys.lock):
         ranking = await final_ranking(db, round_id, truth)
+        await db.commit()  # see _current_results
         # T travels with the board (swapped in with it), so a reader never sees one T's order
         # under another T's header, whatever process it asks.
         meta = {"truth": str(truth)} if truth is not None else None
@@ -96,6 +102,7 @@ async def rebuild_boards(db: AsyncSession, redis, round_id: int) -> RebuildRepor
     live = await rebuild_live_board(db, redis, round_id)
     db.expire_all()  # T may have been stored since this session first read the round
     round_ = await get_round(db, round_id)
+    await db.commit()
     final = None
     if round_.prediction_truth is not None:
         final = await publish_final_board(db, redis, round_id, round_.prediction_truth)

@@ -117,6 +117,7 @@ async def test_judge_finalizes_a_closed_round_and_the_final_board_is_published(f
     db.expire_all()
     assert (await db.get(Round, round_.id)).prediction_truth == 3
     assert (await db.scalar(select(Attempt.status).where(Attempt.user_id == late))) == "submitted"
+    await db.commit()  # (SQLite: a test's open transaction would hold the write lock)
 
     board = (await client.get(f"/api/v1/rounds/{round_.id}/leaderboard?limit=10")).json()
     assert board["phase"] == "final" and board["prediction_truth"] == 3 and board["participants"] == 6
@@ -131,5 +132,6 @@ async def test_judge_finalizes_a_closed_round_and_the_final_board_is_published(f
     assert board["rows"][0]["name"] == "Phạm T. C." and board["rows"][0]["distance"] == 0
     expected = [e.user_id for e in await final_ranking(db, round_.id, 4)]
     assert expected[0] == u["Phạm Thị Cúc"]
+    await db.commit()
     page = await client.get(f"/rounds/{round_.id}/leaderboard")
     assert "Kết quả chính thức" in page.text and "Phạm T. C." in page.text

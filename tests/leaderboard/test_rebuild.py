@@ -60,6 +60,7 @@ async def test_cli_rebuild_after_flushdb_gives_the_identical_board(factory, seed
     before = await snapshot(redis, round_.id)
     assert [int(m.rsplit(":", 1)[1]) for m in before["scopes"]["all"]] == expected_users(
         await load_results(db, round_.id))
+    await db.commit()  # (SQLite: a test's open transaction would hold the write lock)
 
     await redis.flushdb()
     assert await RoundBoard(redis, BoardKeys(round_.id, LIVE)).size() == 0
@@ -117,6 +118,7 @@ async def test_submits_racing_a_rebuild_are_not_lost(factory, seed, db, app, red
     monkeypatch.setattr(RoundBoard, "replace_all", original)
     members = await RoundBoard(redis, BoardKeys(round_.id, LIVE)).members()
     assert [int(m.rsplit(":", 1)[1]) for m in members] == expected_users(await load_results(db, round_.id))
+    await db.commit()  # (SQLite: a test's open transaction would hold the write lock)
 
     finished = asyncio.Event()
 
