@@ -114,8 +114,7 @@ async def cmd_rebuild_board(args) -> int:
         print(f"Đã dựng lại bảng xếp hạng đợt thi #{args.round}: {report.live_participants} người dự thi{final}.")
         return 0
     finally:
-        if boards is not redis:
-            await boards.aclose()
+        await boards.aclose()
         await redis.aclose()
         await engine.dispose()
 

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # empty: the app's Redis.
     leaderboard_redis_url: str = Field(default="", validation_alias="LEADERBOARD_REDIS_URL")
     leaderboard_redis_cluster: bool = Field(default=False, validation_alias="LEADERBOARD_REDIS_CLUSTER")
+    leaderboard_redis_max_connections: int = Field(default=50, validation_alias="LEADERBOARD_REDIS_MAX_CONNECTIONS")
 
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="MAX_BODY_BYTES")

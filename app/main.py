@@ -76,8 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
-            if state.board_redis is not state.redis:
-                await state.board_redis.aclose()
+            await state.board_redis.aclose()
             await state.redis.aclose()
             await state.engine.dispose()
 

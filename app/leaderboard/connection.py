@@ -13,14 +13,21 @@ _OPTIONS = dict(decode_responses=True, socket_connect_timeout=2, socket_timeout=
 
 
 def create_board_redis(settings: Settings, default):
-    """The client the boards use; `default` (the app's client) unless configured otherwise."""
-    url = settings.leaderboard_redis_url
-    if not url:
-        return default
-    if settings.leaderboard_redis_cluster:
+    """The boards' own client, on LEADERBOARD_REDIS_URL or else on the app's Redis.
+
+    Own, even on the app's Redis, for its pool: a blocking pool, so that in a burst of submits a
+    board update waits a moment for a connection instead of failing (redis-py's default pool
+    raises "Too many connections" at once, and the board would miss a submit until a rebuild)."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    from app.core.redis import redis_url
+
+    size = settings.leaderboard_redis_max_connections
+    if settings.leaderboard_redis_url and settings.leaderboard_redis_cluster:
         from redis.asyncio.cluster import RedisCluster
 
-        return RedisCluster.from_url(url, **_OPTIONS)
-    from redis.asyncio import Redis
-
-    return Redis.from_url(url, health_check_interval=30, retry_on_timeout=True, **_OPTIONS)
+        return RedisCluster.from_url(settings.leaderboard_redis_url, max_connections=size, **_OPTIONS)
+    url = settings.leaderboard_redis_url or redis_url(settings)
+    pool = BlockingConnectionPool.from_url(url, max_connections=size, timeout=10, health_check_interval=30,
+                                           retry_on_timeout=True, **_OPTIONS)
+    return Redis.from_pool(pool)  # closes the pool with the client

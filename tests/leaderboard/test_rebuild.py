@@ -150,6 +150,13 @@ async def test_rebuild_through_the_api_and_the_staff_button(factory, seed, clien
     done = await staff.call("POST", url)
     assert done.status_code == 200
     assert done.json() == {"round_id": round_.id, "live_participants": 5, "final_participants": None}
+    # A rebuild already running (its lock held) is not doubled: two would swap into each other.
+    lock = BoardKeys(round_.id, LIVE).lock
+    await redis.set(lock, "another rebuild", ex=60)
+    busy = await staff.call("POST", url)
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "board_rebuild_in_progress"
+    assert await redis.get(lock) == "another rebuild"  # not released by the refused one
+    await redis.delete(lock)
 
     # The button on the board page: a form post with the CSRF token, shown only to staff.
     await redis.flushdb()
