@@ -121,5 +121,8 @@ async def test_the_page_without_javascript(factory, client):
     mine = await b.call("GET", f"/rounds/{round_.id}/leaderboard", params={"province": "Hải Phòng"})
     assert "Thứ hạng của bạn" in mine.text and "hạng <strong>2</strong>/2" in mine.text
     assert 'class="lb-me"' in mine.text and '<strong id="lb-count">1</strong>' in mine.text
+    around = mine.text[mine.text.index('id="lb-around"'):]
+    around = around[:around.index("</table>")]
+    assert around.index("Nguyễn T. H.") < around.index("Bùi V. T.") and "(bạn)" in around
     contest = await client.get(f"/contests/{round_.contest_id}")
     assert f'href="/rounds/{round_.id}/leaderboard"' in contest.text

@@ -53,6 +53,10 @@ async def test_the_board_refreshes_in_place_as_results_come_in(factory, live_ser
         assert "Hoàng T. L. (bạn)" in await rows.nth(1).inner_text()
         assert "lb-me" in await rows.nth(1).get_attribute("class")
         await phone.wait_for_selector("#my-standing:has-text('hạng 2/2')", timeout=20_000)
+        neighbours = phone.locator("#lb-around tr")
+        assert await neighbours.count() == 2
+        assert await neighbours.nth(0).locator(".lb-name").inner_text() == "Đinh V. Q."
+        assert "lb-me" in await neighbours.nth(1).get_attribute("class")
         assert await phone.evaluate("window.__sameDocument === true")
         assert "Cập nhật lúc" in await phone.inner_text("#lb-updated")
         assert await no_horizontal_scroll(phone)
