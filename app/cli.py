@@ -106,18 +106,26 @@ async def cmd_sweep(_args) -> int:
 
 
 async def cmd_rebuild_board(args) -> int:
+    from app.core.errors import AppError
     from app.core.redis import create_redis
+    from app.leaderboard.connection import create_board_redis
     from app.leaderboard.rebuild import rebuild_boards
 
     engine, sessions = _sessionmaker()
     redis = create_redis(get_settings())
+    boards = create_board_redis(get_settings(), redis)
     try:
         async with sessions() as db:
-            report = await rebuild_boards(db, redis, args.round)
+            try:
+                report = await rebuild_boards(db, boards, args.round)
+            except AppError as exc:  # unknown round, a rebuild already running
+                print(exc.message, file=sys.stderr)
+                return 1
         final = "" if report.final_participants is None else f"; bảng kết quả chính thức: {report.final_participants} người"
         print(f"Đã dựng lại bảng xếp hạng đợt thi #{args.round}: {report.live_participants} người dự thi{final}.")
         return 0
     finally:
+        await boards.aclose()
         await redis.aclose()
         await engine.dispose()
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # How public leaderboards show names unless the organizer chose otherwise for a round:
     # "initials" (Nguyễn V. A.), "full" or "hidden".
     leaderboard_name_style: str = Field(default="initials", validation_alias="LEADERBOARD_NAME_STYLE")
+    # Leaderboards on their own Redis or Redis Cluster (see app/leaderboard/connection.py);
+    # empty: the app's Redis.
+    leaderboard_redis_url: str = Field(default="", validation_alias="LEADERBOARD_REDIS_URL")
+    leaderboard_redis_cluster: bool = Field(default=False, validation_alias="LEADERBOARD_REDIS_CLUSTER")
+    leaderboard_redis_max_connections: int = Field(default=50, validation_alias="LEADERBOARD_REDIS_MAX_CONNECTIONS")
 
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="MAX_BODY_BYTES")

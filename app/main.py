@@ -28,6 +28,7 @@ from app.core import handlers
 from app.core.db import create_engine, make_sessionmaker
 from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.redis import create_redis
+from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
 from app.questions.pages import router as bank_pages
@@ -50,7 +51,7 @@ async def _sweep_forever(app: FastAPI) -> None:
                 continue
             async with state.sessionmaker() as db:
                 deps = AttemptDeps(db, state.attempt_cache, state.option_tokens,
-                                   timedelta(seconds=state.settings.deadline_grace_seconds))
+                                   timedelta(seconds=state.settings.deadline_grace_seconds), state.board_redis)
                 closed = await close_all_expired(deps)
             if closed:
                 log.info("sweep closed %d expired attempts", closed)
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.engine = create_engine(settings)
         state.sessionmaker = make_sessionmaker(state.engine)
         state.redis = create_redis(settings)
+        state.board_redis = create_board_redis(settings, state.redis)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await state.board_redis.aclose()
             await state.redis.aclose()
             await state.engine.dispose()
 

@@ -24,7 +24,8 @@ async def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> 
     # async: FastAPI would run a plain `def` dependency in a worker thread, on every request.
     state = request.app.state
     return AttemptDeps(db=db, cache=state.attempt_cache, tokens=state.option_tokens,
-                       grace=timedelta(seconds=state.settings.deadline_grace_seconds))
+                       grace=timedelta(seconds=state.settings.deadline_grace_seconds),
+                       board_redis=getattr(state, "board_redis", None))
 
 
 async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:

@@ -36,6 +36,7 @@ class AttemptDeps:
     cache: AttemptCache
     tokens: OptionTokens
     grace: timedelta
+    board_redis: object | None = None  # where the leaderboards live; None: the cache's Redis
 
 
 class AttemptClosed(Conflict):
@@ -211,7 +212,7 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
         return False
     closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
     await db.commit()
-    await record_closed_attempt(db, deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
+    await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
     await deps.cache.forget(attempt_id)
     return closed
 
@@ -228,7 +229,7 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
         await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto)
         await db.commit()
-        await record_closed_attempt(db, deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
+        await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from app.leaderboard.encoding import user_of_member
 from app.leaderboard.entries import BoardEntry, BoardLine
@@ -179,23 +181,27 @@ class RoundBoard:
                 return outcome == 1
         raise BoardContention(f"board {k.base} kept changing under user {uid}")
 
-    async def replace_all(self, entries: list[BoardEntry]) -> None:
-        """Makes the board hold exactly `entries` (one per participant). Readers see the old
-        board until the new one is complete, then the new one at once."""
+    async def replace_all(self, entries: Iterable[BoardEntry], meta: dict[str, str] | None = None) -> None:
+        """Makes the board hold exactly `entries` (one per participant) and `meta`. Readers see
+        the old board until the new one is complete, then the new one at once."""
         staging = RoundBoard(self.redis, self.keys.staged())
         await staging.delete()
         await staging._write(entries)
+        if meta:
+            await self.redis.hset(staging.keys.meta, mapping=meta)
         for _ in range(_MAX_RETRIES):
             if await self._swap_in(staging.keys):
                 return
         raise BoardContention(f"board {self.keys.base} kept changing during a rebuild")
 
-    async def _write(self, entries: list[BoardEntry]) -> None:
+    async def _write(self, entries: Iterable[BoardEntry]) -> None:
+        """Bulk write in pipelined chunks; `entries` may be a generator (a million participants
+        need not be held in memory at once)."""
         k = self.keys
         unit_counts: Counter[str] = Counter()
         province_counts: Counter[str] = Counter()
-        for start in range(0, len(entries), _BULK_CHUNK):
-            chunk = entries[start:start + _BULK_CHUNK]
+        iterator = iter(entries)
+        while chunk := list(islice(iterator, _BULK_CHUNK)):
             pipe = self.redis.pipeline(transaction=False)
             pipe.zadd(k.all, {e.member: e.score for e in chunk})
             pipe.hset(k.rows, mapping={str(e.user_id): e.row_json for e in chunk})
@@ -235,9 +241,14 @@ class RoundBoard:
         suffixes = await self.redis.smembers(k.registry)
         keys = k.fixed() + [k.board(s) for s in suffixes]
         for start in range(0, len(keys), 500):
-            await self.redis.delete(*keys[start:start + 500])
+            # UNLINK: a board of a million members is freed in the background, not while every
+            # other client waits.
+            await self.redis.unlink(*keys[start:start + 500])
 
     # --- reading -----------------------------------------------------------------------------
+
+    async def meta(self) -> dict[str, str]:
+        return await self.redis.hgetall(self.keys.meta)
 
     async def version(self) -> str | None:
         return await self.redis.get(self.keys.version)

@@ -62,8 +62,12 @@ class BoardKeys:
     def group_board(self, kind: str, name: str) -> str:
         return self.board(group_suffix(kind, name))
 
+    @property
+    def meta(self) -> str:  # hash: facts about the board as a whole (the final board's T)
+        return f"{self.base}:meta"
+
     def fixed(self) -> list[str]:
-        return [self.rows, self.all, self.units, self.provinces, self.registry]
+        return [self.rows, self.all, self.units, self.provinces, self.registry, self.meta]
 
     # Outside the staged set: they survive a swap (see board.py).
     @property

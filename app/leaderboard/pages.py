@@ -2,13 +2,19 @@
 leaderboard.js then refreshes the table from the JSON API every few seconds."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
 
 from app.accounts.sessions import Session
+from app.admin.deps import checked_form, load_access, page_staff
+from app.admin.roles import VIEW_DASHBOARD, StaffAccess
 from app.contests.service import get_round
 from app.core.deps import page_session
 from app.leaderboard import service
-from app.leaderboard.routes import read_context
+from app.leaderboard.rebuild import rebuild_boards
+from app.leaderboard.routes import board_redis, read_context
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -22,11 +28,28 @@ AROUND = 2
 async def leaderboard_page(round_id: int, request: Request, session: Session | None = Depends(page_session),
                            ctx: service.ReadContext = Depends(read_context)):
     round_ = await get_round(ctx.db, round_id)
+    access = await load_access(ctx.db, session.user_id) if session else None
+    await service.end_reads(ctx.db)
     params = request.query_params
     scope = service.scope_of(params.get("unit", "")[:200], params.get("province", "")[:80])
     board = await service.board_out(ctx, round_id, scope, 0, PAGE_SIZE, session.user_id if session else None)
     standing = await service.my_standing_out(ctx, round_id, session.user_id, AROUND) if session else None
     units = await service.groups_out(ctx, round_id, "unit", 0, 300)
     provinces = await service.groups_out(ctx, round_id, "province", 0, 100)
+    can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
+    rebuilt = params.get("rebuilt")
+    notice = f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi." if rebuilt and rebuilt.isdigit() else None
     return page(request, "leaderboard.html", round=round_, board=board, standing=standing, units=units.groups,
-                provinces=provinces.groups, refresh_seconds=REFRESH_SECONDS, around=AROUND)
+                provinces=provinces.groups, refresh_seconds=REFRESH_SECONDS, around=AROUND,
+                can_rebuild=can_rebuild, notice=notice)
+
+
+@router.post("/rounds/{round_id}/leaderboard/rebuild")
+async def rebuild_action(round_id: int, request: Request, staff: StaffAccess = Depends(page_staff),
+                         form=Depends(checked_form), ctx: service.ReadContext = Depends(read_context)):
+    """The organizers' and judges' button: rebuild this round's boards from the database."""
+    round_ = await get_round(ctx.db, round_id)
+    staff.require(VIEW_DASHBOARD, round_.contest_id)
+    report = await rebuild_boards(ctx.db, board_redis(request), round_id)
+    query = urlencode({"rebuilt": report.live_participants})
+    return RedirectResponse(f"/rounds/{round_id}/leaderboard?{query}", status_code=303)

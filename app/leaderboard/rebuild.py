@@ -3,6 +3,7 @@ publish the final board."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,23 +32,37 @@ class RebuildReport:
     final_participants: int | None  # None: no final board (T not stored yet)
 
 
+# Deletes the lock only if it is still ours: after an overlong rebuild (lock expired, another
+# rebuild took it) a plain DEL would free someone else's lock.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class _Lock:
     """One rebuild per board at a time (two would swap half-built copies into each other)."""
 
     def __init__(self, redis, key: str):
         self.redis, self.key = redis, key
+        self.token = secrets.token_hex(8)
 
     async def __aenter__(self):
-        if not await self.redis.set(self.key, "1", nx=True, ex=_LOCK_SECONDS):
+        if not await self.redis.set(self.key, self.token, nx=True, ex=_LOCK_SECONDS):
             raise RebuildInProgress()
 
     async def __aexit__(self, *exc):
-        await self.redis.delete(self.key)
+        await self.redis.eval(_RELEASE, 1, self.key, self.token)
 
 
 async def _current_results(db: AsyncSession, round_id: int) -> list[Result]:
     await db.commit()  # end any open transaction: read what is committed now
-    return await load_results(db, round_id)
+    try:
+        return await load_results(db, round_id)
+    finally:
+        # No transaction stays open while Redis is written: on SQLite (embedded default) an open
+        # transaction holds the write lock and every submit would wait for the whole rebuild.
+        await db.commit()
 
 
 async def rebuild_live_board(db: AsyncSession, redis, round_id: int) -> int:
@@ -73,7 +88,11 @@ async def publish_final_board(db: AsyncSession, redis, round_id: int, truth: int
     board = RoundBoard(redis, BoardKeys(round_id, FINAL))
     async with _Lock(redis, board.keys.lock):
         ranking = await final_ranking(db, round_id, truth)
-        await board.replace_all([final_entry(e) for e in ranking])
+        await db.commit()  # see _current_results
+        # T travels with the board (swapped in with it), so a reader never sees one T's order
+        # under another T's header, whatever process it asks.
+        meta = {"truth": str(truth)} if truth is not None else None
+        await board.replace_all([final_entry(e) for e in ranking], meta)
         return len(ranking)
 
 
@@ -81,7 +100,9 @@ async def rebuild_boards(db: AsyncSession, redis, round_id: int) -> RebuildRepor
     """What the admin console and `python -m app rebuild-board` call: the live board, and the
     final board too once T is stored on the round."""
     live = await rebuild_live_board(db, redis, round_id)
+    db.expire_all()  # T may have been stored since this session first read the round
     round_ = await get_round(db, round_id)
+    await db.commit()
     final = None
     if round_.prediction_truth is not None:
         final = await publish_final_board(db, redis, round_id, round_.prediction_truth)

@@ -11,7 +11,7 @@ from app.admin.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAcce
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.service import get_round
-from app.core.deps import get_db, get_redis, optional_session, require_session
+from app.core.deps import get_db, optional_session, require_session
 from app.core.errors import ErrorResponses
 from app.leaderboard import privacy, service
 from app.leaderboard.finalize import finalize_round
@@ -22,8 +22,14 @@ from app.leaderboard.schemas import (BoardOut, FinalizeIn, FinalizeOut, GroupsOu
 router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leaderboard"], responses=ErrorResponses)
 
 
+def board_redis(request: Request):
+    """The Redis (or Redis Cluster) holding the boards: app/leaderboard/connection.py."""
+    state = request.app.state
+    return getattr(state, "board_redis", None) or state.redis
+
+
 async def read_context(request: Request, db: AsyncSession = Depends(get_db)) -> service.ReadContext:
-    return service.ReadContext(db, get_redis(request), request.app.state.settings.leaderboard_name_style)
+    return service.ReadContext(db, board_redis(request), request.app.state.settings.leaderboard_name_style)
 
 
 async def _require(db: AsyncSession, access: StaffAccess, permission: str, round_id: int) -> None:
@@ -80,7 +86,7 @@ async def put_settings(round_id: int, body: SettingsIn, staff: StaffAccess = Dep
 async def finalize(round_id: int, request: Request, body: FinalizeIn | None = None,
                    staff: StaffAccess = Depends(api_staff), deps: AttemptDeps = Depends(attempt_deps)):
     await _require(deps.db, staff, CLOSE_ROUND, round_id)
-    outcome = await finalize_round(deps, get_redis(request), round_id, body.prediction_truth if body else None)
+    outcome = await finalize_round(deps, board_redis(request), round_id, body.prediction_truth if body else None)
     return FinalizeOut(round_id=round_id, prediction_truth=outcome.prediction_truth,
                        computed_truth=outcome.computed_truth, participants=outcome.participants)
 
@@ -89,6 +95,6 @@ async def finalize(round_id: int, request: Request, body: FinalizeIn | None = No
 async def rebuild(round_id: int, request: Request, staff: StaffAccess = Depends(api_staff),
                   db: AsyncSession = Depends(get_db)):
     await _require(db, staff, VIEW_DASHBOARD, round_id)
-    report = await rebuild_boards(db, get_redis(request), round_id)
+    report = await rebuild_boards(db, board_redis(request), round_id)
     return RebuildOut(round_id=round_id, live_participants=report.live_participants,
                       final_participants=report.final_participants)

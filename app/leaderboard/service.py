@@ -29,6 +29,14 @@ def scope_of(unit: str | None, province: str | None) -> Scope:
     return ALL
 
 
+async def end_reads(db: AsyncSession) -> None:
+    """Ends the request's read transaction before Redis is asked: on SQLite (the embedded
+    default) every transaction holds the write lock, and submits must not wait on board reads.
+    A commit, not a rollback: loaded objects stay usable (expire_on_commit is off)."""
+    if db.in_transaction():
+        await db.commit()
+
+
 async def current_board(redis, round_id: int) -> tuple[str, RoundBoard, str | None]:
     """(phase, board, version): the final board once published, else the live one."""
     final, live = BoardKeys(round_id, FINAL), BoardKeys(round_id, LIVE)
@@ -84,6 +92,7 @@ async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, 
                     viewer_id: int | None = None) -> BoardOut:
     round_ = await round_cache.get(ctx.db, round_id)  # 404 for an unknown round
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
+    await end_reads(ctx.db)
     phase, board, version = await current_board(ctx.redis, round_id)
     key = (round_id, phase, version, scope, offset, limit)
     data = pages.get(key) if version is not None else None
@@ -93,14 +102,19 @@ async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, 
             pages.put(key, data)
     participants, lines = data
     final = phase == FINAL
+    truth = None
+    if final:
+        stored = (await board.meta()).get("truth")
+        truth = int(stored) if stored is not None else round_.prediction_truth
     return BoardOut(round_id=round_id, phase=phase, scope=scope.kind, scope_name=scope.name,
-                    participants=participants, prediction_truth=round_.prediction_truth if final else None,
+                    participants=participants, prediction_truth=truth,
                     offset=offset, limit=limit, rows=[row_out(x, style, viewer_id, final) for x in lines])
 
 
 async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around: int) -> MyStandingOut:
     await round_cache.get(ctx.db, round_id)
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
+    await end_reads(ctx.db)
     phase, board, _ = await current_board(ctx.redis, round_id)
     mine = await board.line_of(user_id)
     if mine is None:
@@ -122,6 +136,7 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
 
 async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
     await round_cache.get(ctx.db, round_id)
+    await end_reads(ctx.db)
     phase, board, _ = await current_board(ctx.redis, round_id)
     total, groups = await board.groups(kind, offset, limit)
     return GroupsOut(round_id=round_id, phase=phase, kind=kind, participants=await board.size(), groups_total=total,

@@ -91,6 +91,17 @@
       list.appendChild(item);
     });
     standingEl.appendChild(list);
+    if (!me.standings.length) return;
+    // Neighbours in the whole round: a few above and below the visitor.
+    var wrap = el("div", "lb-wrap");
+    var table = el("table", "lb-table lb-around");
+    table.id = "lb-around";
+    table.setAttribute("aria-label", "Những người xếp hạng gần bạn");
+    var body = el("tbody");
+    me.standings[0].rows.forEach(function (row) { body.appendChild(rowOf(row, me.phase === "final")); });
+    table.appendChild(body);
+    wrap.appendChild(table);
+    standingEl.appendChild(wrap);
   }
 
   function getJson(url) {
