@@ -49,7 +49,8 @@ class UTCDateTime(TypeDecorator):
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 30})
+        # hide_parameters: a failed statement's values (phone, CCCD, password hash) never reach a log.
+        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 30}, hide_parameters=True)
         _make_sqlite_serializable(engine)
         return engine
     return create_async_engine(
@@ -59,6 +60,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,
+        # Fail fast when PostgreSQL is unreachable: the participant gets "try again" in seconds,
+        # not a hung request (asyncpg's default connect timeout is 60 s).
+        connect_args={"timeout": 5},
     )
 
 
