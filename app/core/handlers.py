@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError
@@ -35,6 +35,21 @@ def render_error(request: Request, error: AppError):
     from app.web.render import render_error_page  # pages import this module; avoid a cycle
 
     return render_error_page(request, error)
+
+
+def is_disconnect(exc: DBAPIError) -> bool:
+    """A lost or refused database connection (PostgreSQL restarting, a network cut), as opposed
+    to a bug: the participant is told to try again, nothing was half-written (the transaction
+    died with the connection)."""
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    cause, seen = exc.orig, set()
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError) or "connection" in type(cause).__name__.lower():
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return "connection was closed" in str(exc) or "connection is closed" in str(exc)
 
 
 def install(app: FastAPI) -> None:
@@ -66,10 +81,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError):
-        if exc.connection_invalidated:
+        if is_disconnect(exc):
+            log.error("database unavailable: %s", type(exc.orig).__name__)
             return render_error(request, UNAVAILABLE)
         log.exception("database error")
         return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
+
+    @app.exception_handler(OSError)
+    async def _connection_lost(request: Request, exc: OSError):
+        # A dependency's connection refused, reset or timed out (ConnectionError and TimeoutError
+        # are OSErrors). Handled here rather than by the catch-all below, which Starlette re-raises
+        # after answering (a full traceback in the log for every request during an outage).
+        log.error("dependency unavailable: %s", type(exc).__name__)
+        return render_error(request, UNAVAILABLE)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
