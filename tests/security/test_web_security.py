@@ -196,3 +196,9 @@ async def test_participant_typed_text_is_escaped_on_every_page_that_shows_it(app
         # The JSON carries the text as data (the page script writes it with textContent).
         board = (await c.get(f"/api/v1/rounds/{round_.id}/leaderboard")).json()
         assert board["rows"][0]["unit"] == hostile
+
+
+async def test_a_hostile_csrf_header_is_refused_not_crashed(logged_in):
+    for value in ("é" * 10, "\x00", "a" * 5000):
+        r = await logged_in.post("/api/v1/auth/logout", headers={"X-CSRF-Token": value.encode("latin-1")})
+        assert r.status_code == 403
