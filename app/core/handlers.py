@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError
@@ -20,6 +20,7 @@ HTTP_MESSAGES = {
     405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
     413: ("body_too_large", "Dữ liệu gửi lên quá lớn."),
 }
+OUT_OF_RANGE = AppError("invalid_request", "Dữ liệu gửi lên không hợp lệ (số quá lớn).", 422)
 UNAVAILABLE = AppError("service_unavailable",
                        "Hệ thống đang tạm thời gián đoạn. Các câu trả lời đã lưu không bị mất; "
                        "vui lòng thử lại sau ít phút.", 503, headers={"Retry-After": "5"})
@@ -86,6 +87,17 @@ def install(app: FastAPI) -> None:
             return render_error(request, UNAVAILABLE)
         log.exception("database error")
         return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
+
+    @app.exception_handler(OverflowError)
+    async def _too_big(request: Request, exc: OverflowError):
+        # An id or number beyond what the database can store (SQLite's 64-bit integers): such a
+        # thing cannot exist, so it is bad input, not a server fault.
+        return render_error(request, OUT_OF_RANGE)
+
+    @app.exception_handler(DataError)
+    async def _bad_value(request: Request, exc: DataError):
+        # PostgreSQL refusing a value (an id out of the integer range, say) before running anything.
+        return render_error(request, OUT_OF_RANGE)
 
     @app.exception_handler(OSError)
     async def _connection_lost(request: Request, exc: OSError):

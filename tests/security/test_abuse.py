@@ -214,3 +214,16 @@ async def test_no_key_or_correctness_hint_in_any_response_while_the_round_runs(f
     text = "\n".join(bodies)
     for hint in ('"is_correct"', '"answer_index"', '"explanation"', '"key"', '"correct_option"', "Giải thích"):
         assert hint not in text
+
+
+async def test_a_huge_declared_body_is_refused_before_it_is_sent(live_server):
+    """A client announcing 500 MB gets 413 at once, after sending a few bytes: the server does
+    not wait for (or buffer) the rest."""
+    host, port = live_server.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 500000000\r\n\r\n{\"login\": ")
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    assert status_line.split()[1] == b"413"

@@ -90,4 +90,4 @@ async def test_openapi_fuzzing_finds_no_server_error(factory, live_server):
            "question_id": attempt["questions"][0]["id"]}
     failures, calls = await asyncio.to_thread(fuzz, live_server, token, ids)
     assert calls >= 150  # the run really exercised the API
-    assert failures == []
+    assert failures == [], "\n".join(failures)
