@@ -42,6 +42,9 @@ class MaskingFilter(logging.Filter):
     """Renders the message once, masked, and drops the arguments (they may hold the raw data)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        if record.name == "app.access":  # method, route template, status: nothing personal, skip the regexes
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string must not lose the line
@@ -50,7 +53,6 @@ class MaskingFilter(logging.Filter):
         if record.exc_info:
             record.exc_text = mask("".join(traceback.format_exception(*record.exc_info)).rstrip())
             record.exc_info = None
-        record.request_id = request_id.get()
         return True
 
 
