@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -69,6 +69,16 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
         return render_error(request, AppError(code, message, exc.status_code, headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(ResponseError)
+    async def _redis_refused(request: Request, exc: ResponseError):
+        # Redis answered but refused the command: a value out of range (an offset beyond 64 bits,
+        # say) is bad input; anything else (a read-only replica, a full disk) is an outage.
+        text = str(exc).lower()
+        if "out of range" in text or "not an integer" in text or "not a valid float" in text:
+            return render_error(request, OUT_OF_RANGE)
+        log.error("redis refused a command: %s", type(exc).__name__)  # READONLY, MISCONF…: an outage
+        return render_error(request, UNAVAILABLE)
 
     @app.exception_handler(RedisError)
     async def _redis_down(request: Request, exc: RedisError):
