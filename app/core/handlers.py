@@ -95,6 +95,9 @@ def install(app: FastAPI) -> None:
         if is_disconnect(exc):
             log.error("database unavailable: %s", type(exc.orig).__name__)
             return render_error(request, UNAVAILABLE)
+        if "invalid input for query argument" in str(exc) or "out of range" in str(exc):
+            # asyncpg refusing a value before sending it (an id beyond PostgreSQL's integer): bad input.
+            return render_error(request, OUT_OF_RANGE)
         log.exception("database error")
         return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
 
