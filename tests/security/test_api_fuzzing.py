@@ -51,7 +51,7 @@ def fuzz(base: str, token: str, ids: dict[str, int]) -> tuple[list[str], int]:
                         headers_ = {k: v for k, v in (kwargs.get("headers") or {}).items()
                                     if k.lower() not in ("content-length", "transfer-encoding", "host", "connection")}
                         request = dict(headers=headers_, params=kwargs.get("params"),
-                                       cookies=kwargs.get("cookies"), json=kwargs.get("json"),
+                                       json=kwargs.get("json"),
                                        content=data if isinstance(data, (bytes, str)) else None)
                         for attempt in (1, 2):  # once more on a fresh connection: a keep-alive race is
                             try:                # the client's problem, a second failure is the server's
