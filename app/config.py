@@ -61,6 +61,28 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, validation_alias="ARGON2_TIME_COST")
     argon2_memory_kib: int = Field(default=19 * 1024, validation_alias="ARGON2_MEMORY_KIB")
 
+    # --- abuse limits (issue 7). "N/S" = at most N hits per S seconds, counted in Redis so they
+    # hold across workers and hosts. Per IP limits are generous: a whole office or a mobile
+    # carrier's NAT can share one address.
+    rate_login_per_ip: str = Field(default="300/60", validation_alias="RATE_LOGIN_PER_IP")
+    rate_login_per_account: str = Field(default="20/300", validation_alias="RATE_LOGIN_PER_ACCOUNT")
+    rate_register_per_ip: str = Field(default="100/60", validation_alias="RATE_REGISTER_PER_IP")
+    rate_register_per_account: str = Field(default="10/3600", validation_alias="RATE_REGISTER_PER_ACCOUNT")
+    rate_open_attempt_per_ip: str = Field(default="600/60", validation_alias="RATE_OPEN_ATTEMPT_PER_IP")
+    rate_open_attempt_per_account: str = Field(default="30/60", validation_alias="RATE_OPEN_ATTEMPT_PER_ACCOUNT")
+    # After this many failed logins for one phone/CCCD within the window, that login is locked
+    # for the window (also for unknown logins, so a lock-out reveals nothing).
+    login_lockout_failures: int = Field(default=5, validation_alias="LOGIN_LOCKOUT_FAILURES")
+    login_lockout_seconds: int = Field(default=900, validation_alias="LOGIN_LOCKOUT_SECONDS")
+    # Operations: JSON log lines (one per request with its id) or plain text for a terminal.
+    log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    # One JSON line per request costs ~20 µs on the answer-save hot path: off unless asked for
+    # (the reverse proxy usually keeps the access log; errors always carry the request id).
+    access_log: bool = Field(default=False, validation_alias="ACCESS_LOG")
+    # Seconds a database or Redis check may take in /readyz before the dependency counts as down.
+    ready_timeout_seconds: float = Field(default=2.0, validation_alias="READY_TIMEOUT_SECONDS")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -26,7 +26,10 @@ from app.config import Settings, get_settings
 from app.contests.routes import router as contests_api
 from app.core import handlers
 from app.core.db import create_engine, make_sessionmaker
+from app.core.logs import configure_logging
 from app.core.middleware import BodyLimit, SecurityHeaders
+from app.core.observability import Observe
+from app.core.observability import router as operations
 from app.core.redis import create_redis
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
@@ -63,6 +66,7 @@ async def _sweep_forever(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level, settings.access_log)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -107,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_api)
     app.include_router(console_pages)
     app.include_router(console_public)
+    app.include_router(operations)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
@@ -123,10 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = body[:start] + '<script src="/static/docs-init.js"></script>' + body[end:]
         return HTMLResponse(body)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz():
-        return {"status": "ok"}
-
     @app.get("/api/v1/ping", include_in_schema=False)
     async def ping():
         # The cheapest JSON answer through the whole stack (middleware, routing, serialization):
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     return app
 
 

@@ -19,6 +19,11 @@ os.environ.setdefault("SWEEP_INTERVAL_SECONDS", "0")
 # Cheap hashing in tests; production cost is a setting (see app/config.py).
 os.environ.setdefault("ARGON2_TIME_COST", "1")
 os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
+# Abuse limits far above what any test does; tests of the limits tighten them (tests/security/).
+for _name in ("RATE_LOGIN_PER_IP", "RATE_LOGIN_PER_ACCOUNT", "RATE_REGISTER_PER_IP", "RATE_REGISTER_PER_ACCOUNT",
+              "RATE_OPEN_ATTEMPT_PER_IP", "RATE_OPEN_ATTEMPT_PER_ACCOUNT"):
+    os.environ.setdefault(_name, "100000/60")
+os.environ.setdefault("LOGIN_LOCKOUT_FAILURES", "1000")
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

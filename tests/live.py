@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,13 +27,17 @@ def running_server(extra_env: dict | None = None, workers: int = 1):
     env = {**os.environ, **(extra_env or {})}
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
                "--no-access-log", "--workers", str(workers)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Output to a file, not a pipe: nobody reads a pipe while tests run, and a server whose log
+    # lines fill the pipe's buffer blocks on its next write (every request logs a line).
+    output = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError("server exited:\n" + process.stdout.read().decode(errors="replace"))
+                output.seek(0)
+                raise RuntimeError("server exited:\n" + output.read().decode(errors="replace"))
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
@@ -48,3 +53,4 @@ def running_server(extra_env: dict | None = None, workers: int = 1):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        output.close()

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import service
+from app.accounts import service, throttle
 from app.accounts.cookies import clear_login_cookies, set_login_cookies
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.accounts.sessions import Session, create_session, delete_session
@@ -29,6 +29,7 @@ async def start_session(request: Request, response: Response, redis: Redis, user
 @router.post("/auth/register", response_model=LoginOut, status_code=201, summary="Register and log in")
 async def register(body: RegisterIn, request: Request, response: Response, db: AsyncSession = Depends(get_db),
                    redis: Redis = Depends(get_redis), old: Session | None = Depends(page_session)):
+    await throttle.check_register(request, body)
     user = await service.register(db, body)
     token = await start_session(request, response, redis, user, old)
     return LoginOut(user=UserOut.model_validate(user), token=token)
@@ -37,7 +38,7 @@ async def register(body: RegisterIn, request: Request, response: Response, db: A
 @router.post("/auth/login", response_model=LoginOut, summary="Log in with phone number or CCCD")
 async def login(body: LoginIn, request: Request, response: Response, db: AsyncSession = Depends(get_db),
                 redis: Redis = Depends(get_redis), old: Session | None = Depends(page_session)):
-    user = await service.authenticate(db, body.login, body.password)
+    user = await throttle.authenticate(request, db, body.login, body.password)
     token = await start_session(request, response, redis, user, old)
     return LoginOut(user=UserOut.model_validate(user), token=token)
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import throttle
 from app.accounts.sessions import Session
 from app.attempts import service
 from app.attempts.schemas import (AnswerIn, AnswerOut, AttemptOut, PredictionIn, ResultOut,
@@ -38,8 +39,9 @@ async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
 
 @router.post("/rounds/{round_id}/attempts", response_model=AttemptOut, status_code=201,
              summary="Open an attempt (or get the one in progress, with 200)")
-async def open_attempt(round_id: int, response: Response, session: Session = Depends(require_session),
-                       deps: AttemptDeps = Depends(attempt_deps)):
+async def open_attempt(round_id: int, request: Request, response: Response,
+                       session: Session = Depends(require_session), deps: AttemptDeps = Depends(attempt_deps)):
+    await throttle.check_open_attempt(request, session.user_id)
     state, created = await service.open_attempt(deps, session.user_id, round_id)
     if not created:
         response.status_code = 200

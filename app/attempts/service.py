@@ -25,6 +25,7 @@ from app.contests.service import get_round
 from app.core.clock import ms_between, truncate_ms, utcnow
 from app.core.db import is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
+from app.core.observability import ANSWERS, SUBMISSIONS
 from app.leaderboard.recording import record_closed_attempt
 from app.questions.models import Option
 from app.questions.service import content_cache, load_pool
@@ -160,6 +161,7 @@ async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question
     if not await commit_answer(deps.db, attempt_id, question_id, option_id, now):
         await deps.cache.forget(attempt_id)
         raise _closed_error(True)
+    ANSWERS.inc()
     await deps.cache.set_answer(attempt_id, question_id, option_id)
     state.answers[question_id] = option_id
     return state, now
@@ -212,6 +214,8 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
         return False
     closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
     await db.commit()
+    if closed:
+        SUBMISSIONS.labels("deadline").inc()
     await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
     await deps.cache.forget(attempt_id)
     return closed
@@ -227,8 +231,10 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
             raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
         now = truncate_ms(utcnow())
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
-        await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto)
+        closed = await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto)
         await db.commit()
+        if closed:
+            SUBMISSIONS.labels("timer" if auto else "manual").inc()
         await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
     db.expire_all()

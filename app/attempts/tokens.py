@@ -17,7 +17,9 @@ class OptionTokens:
         return base64.urlsafe_b64encode(digest[:9]).decode()
 
     def resolve(self, attempt_id: int, candidates: list[int], token: str) -> int | None:
+        # Bytes, not str: compare_digest refuses non-ASCII str (a 500 for a hostile client).
+        given = token.encode("utf-8", "surrogatepass")
         for option_id in candidates:
-            if hmac.compare_digest(self.token(attempt_id, option_id), token):
+            if hmac.compare_digest(self.token(attempt_id, option_id).encode(), given):
                 return option_id
         return None

@@ -1,6 +1,7 @@
 """SQLAlchemy engine, sessions and column types shared by every feature."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
@@ -48,17 +49,24 @@ class UTCDateTime(TypeDecorator):
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
+    if settings.db_echo:
+        # Through the app's own log handler (JSON, masked), not SQLAlchemy's echo handler.
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 30})
+        # hide_parameters: a failed statement's values (phone, CCCD, password hash) never reach a log.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _make_sqlite_serializable(engine)
         return engine
     return create_async_engine(
         url,
-        echo=settings.db_echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=settings.db_pool_pre_ping,
         pool_recycle=1800,
+        hide_parameters=True,
+        # Fail fast when PostgreSQL is unreachable: the participant gets "try again" in seconds,
+        # not a hung request (asyncpg's default connect timeout is 60 s).
+        connect_args={"timeout": 5},
     )
 
 

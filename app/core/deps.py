@@ -60,5 +60,6 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     """Double-submit check: a cookie-authenticated write must echo the csrftoken cookie, which a
     page on another site can neither read nor set."""
     expected = request.cookies.get(CSRF_COOKIE)
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    if not expected or not submitted or not hmac.compare_digest(
+            expected.encode("utf-8", "surrogatepass"), str(submitted).encode("utf-8", "surrogatepass")):
         raise AppError("csrf_failed", "Phiên làm việc đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.", 403)

@@ -21,18 +21,24 @@ class SecurityHeaders:
             (b"referrer-policy", b"same-origin"),
             (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         ]
+        self.hsts = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
         if hsts:
-            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+            self.headers.append(self.hsts)
+        self.https_headers = [*self.headers, self.hsts] if not hsts else self.headers
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id") or secrets.token_hex(8)  # set by Observe when present
+        state["request_id"] = request_id
+        # HSTS whenever the request came over TLS (uvicorn --proxy-headers turns a trusted proxy's
+        # X-Forwarded-Proto into the scheme), and always with COOKIE_SECURE.
+        headers = self.https_headers if scope.get("scheme") == "https" else self.headers
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers,
+                message["headers"] = [*message.get("headers", []), *headers,
                                       (b"x-request-id", request_id.encode())]
             await send(message)
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.leaderboard.board import RoundBoard
 from app.leaderboard.entries import live_entry
 from app.leaderboard.keys import LIVE, BoardKeys
+from app.leaderboard.repair import repair_if_lost
 from app.leaderboard.results import load_result
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> Non
             await db.commit()
         if found is not None:
             round_id, result = found
+            async with AsyncSession(db.bind, expire_on_commit=False) as own:
+                if await repair_if_lost(own, redis, round_id):
+                    return  # the rebuild read this attempt from the database
             await RoundBoard(redis, BoardKeys(round_id, LIVE)).record(live_entry(result))
     except Exception:
         log.exception("live board not updated for attempt %s (rebuild-board repairs it)", attempt_id)

@@ -15,6 +15,7 @@ from app.leaderboard.errors import OneScopeOnly
 from app.leaderboard.keys import FINAL, LIVE, BoardKeys
 from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
+from app.leaderboard.repair import repair_if_lost
 from app.leaderboard.schemas import (BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut)
 
 
@@ -88,12 +89,20 @@ class ReadContext:
     default_name_style: str
 
 
+async def healed_board(ctx: ReadContext, round_id: int) -> tuple[str, RoundBoard, str | None]:
+    """current_board, rebuilt from the database first if Redis lost it (see repair.py)."""
+    found = await current_board(ctx.redis, round_id)
+    if found[2] is None and await repair_if_lost(ctx.db, ctx.redis, round_id):
+        found = await current_board(ctx.redis, round_id)
+    return found
+
+
 async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int,
                     viewer_id: int | None = None) -> BoardOut:
     round_ = await round_cache.get(ctx.db, round_id)  # 404 for an unknown round
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
-    phase, board, version = await current_board(ctx.redis, round_id)
+    phase, board, version = await healed_board(ctx, round_id)
     key = (round_id, phase, version, scope, offset, limit)
     data = pages.get(key) if version is not None else None
     if data is None:
@@ -115,7 +124,7 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
     await round_cache.get(ctx.db, round_id)
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
-    phase, board, _ = await current_board(ctx.redis, round_id)
+    phase, board, _ = await healed_board(ctx, round_id)
     mine = await board.line_of(user_id)
     if mine is None:
         return MyStandingOut(round_id=round_id, phase=phase, on_board=False, standings=[])
@@ -137,7 +146,7 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
 async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
     await round_cache.get(ctx.db, round_id)
     await end_reads(ctx.db)
-    phase, board, _ = await current_board(ctx.redis, round_id)
+    phase, board, _ = await healed_board(ctx, round_id)
     total, groups = await board.groups(kind, offset, limit)
     return GroupsOut(round_id=round_id, phase=phase, kind=kind, participants=await board.size(), groups_total=total,
                      offset=offset, limit=limit, groups=[GroupOut(name=n, participants=c) for n, c in groups])

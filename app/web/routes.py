@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
+from app.accounts import throttle
 from app.accounts.cookies import clear_login_cookies
 from app.accounts.localities import PROVINCES
 from app.accounts.routes import start_session
@@ -36,6 +37,13 @@ def redirect(url: str) -> RedirectResponse:
 
 def login_redirect(request: Request) -> RedirectResponse:
     return redirect(f"/login?next={request.url.path}")
+
+
+def with_headers(response, error: AppError):
+    # A refused login keeps the form on screen, with the error's headers (Retry-After on 429).
+    for key, value in error.headers.items():
+        response.headers[key] = value
+    return response
 
 
 def safe_next(value: str | None) -> str:
@@ -98,10 +106,11 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
     if errors:
         return page(request, "register.html", status=422, provinces=PROVINCES, values=values, errors=errors)
     try:
+        await throttle.check_register(request, data)
         user = await accounts.register(db, data)
     except AppError as exc:
-        return page(request, "register.html", status=exc.status, provinces=PROVINCES, values=values,
-                    errors={"form": exc.message})
+        return with_headers(page(request, "register.html", status=exc.status, provinces=PROVINCES, values=values,
+                                 errors={"form": exc.message}), exc)
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
     return response
@@ -135,9 +144,10 @@ async def login_submit(request: Request, db: AsyncSession = Depends(get_db), red
     login = str(form.get("login", ""))[:40]
     target = safe_next(str(form.get("next", "/")))
     try:
-        user = await accounts.authenticate(db, login, str(form.get("password", ""))[:200])
+        user = await throttle.authenticate(request, db, login, str(form.get("password", ""))[:200])
     except AppError as exc:
-        return page(request, "login.html", status=exc.status, next=target, error=exc.message, login=login)
+        return with_headers(page(request, "login.html", status=exc.status, next=target, error=exc.message,
+                                 login=login), exc)
     response = redirect(target)
     await start_session(request, response, redis, user, session)
     return response
@@ -164,6 +174,7 @@ async def start_attempt(round_id: int, request: Request, session: Session | None
     check_csrf(request, form.get("csrf_token"))
     if session is None:
         return login_redirect(request)
+    await throttle.check_open_attempt(request, session.user_id)
     state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     return redirect(f"/attempts/{state.id}")
 

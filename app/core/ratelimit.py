@@ -1,0 +1,112 @@
+"""Rate limits and login lock-out, counted in Redis so they hold across workers and hosts.
+
+Fixed windows (one INCR per hit, the window starting at the first hit): cheap, one round trip,
+and good enough against password guessing and scripted registrations; a participant clicking
+normally never comes near the limits. A refusal is a 429 with Retry-After in seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from fastapi import Request
+
+from app.core.errors import AppError
+
+# Counts a hit; returns {count, milliseconds left in the window}.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+"""
+# Reads a counter without counting: {count, milliseconds left}.
+_PEEK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {n, redis.call('PTTL', KEYS[1])}
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    hits: int
+    seconds: int
+
+
+@lru_cache(maxsize=64)
+def parse_limit(text: str) -> Limit:
+    """"30/60" -> at most 30 hits per 60 seconds. "0/..." or "" disables the limit."""
+    if not text:
+        return Limit(0, 1)
+    hits, _, seconds = text.partition("/")
+    return Limit(int(hits), max(1, int(seconds or 60)))
+
+
+class TooManyRequests(AppError):
+    status = 429
+
+    def __init__(self, retry_after_ms: int, code: str = "rate_limited", message: str | None = None):
+        seconds = max(1, math.ceil(retry_after_ms / 1000))
+        super().__init__(code, message or f"Bạn thao tác quá nhanh. Vui lòng thử lại sau {_human(seconds)}.",
+                         headers={"Retry-After": str(seconds)})
+        self.retry_after = seconds
+
+
+def _human(seconds: int) -> str:
+    return f"{seconds} giây" if seconds < 120 else f"{math.ceil(seconds / 60)} phút"
+
+
+def identity(value: str) -> str:
+    # Keys hold a hash, not the phone/CCCD itself: a Redis dump does not list who tried to log in.
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
+
+
+def client_ip(request: Request) -> str:
+    # uvicorn --proxy-headers has already replaced the peer by X-Forwarded-For from trusted proxies.
+    return request.client.host if request.client else "unknown"
+
+
+class Limiter:
+    def __init__(self, redis):
+        self.redis = redis
+        self._hit = redis.register_script(_HIT)
+        self._peek = redis.register_script(_PEEK)
+
+    async def hit(self, action: str, who: str, limit: Limit) -> None:
+        """Counts one `action` by `who`; raises TooManyRequests once over the limit."""
+        if limit.hits <= 0:
+            return
+        count, ttl = await self._hit(keys=[f"rl:{action}:{who}"], args=[limit.seconds * 1000])
+        if int(count) > limit.hits:
+            raise TooManyRequests(int(ttl))
+
+    async def peek(self, action: str, who: str) -> tuple[int, int]:
+        count, ttl = await self._peek(keys=[f"rl:{action}:{who}"])
+        return int(count), int(ttl)
+
+    async def fail(self, action: str, who: str, window_seconds: int) -> int:
+        count, _ = await self._hit(keys=[f"rl:{action}:{who}"], args=[window_seconds * 1000])
+        return int(count)
+
+    async def reset(self, action: str, who: str) -> None:
+        await self.redis.delete(f"rl:{action}:{who}")
+
+
+def limiter(request: Request) -> Limiter:
+    state = request.app.state
+    found = getattr(state, "limiter", None)
+    if found is None or found.redis is not state.redis:
+        found = state.limiter = Limiter(state.redis)
+    return found
+
+
+async def check(request: Request, action: str, *, ip_limit: str, account: str | None = None,
+                account_limit: str = "") -> None:
+    """One hit per IP and (if given) per account for `action`; 429 when either is over."""
+    lim = limiter(request)
+    await lim.hit(action + ":ip", identity(client_ip(request)), parse_limit(ip_limit))
+    if account:
+        await lim.hit(action + ":acct", identity(account), parse_limit(account_limit))
