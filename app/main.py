@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import models  # noqa: F401  (registers every table)
 from app.accounts.routes import router as accounts_api
+from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.redis = create_redis(settings)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
+        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache)  # group commit of answer saves
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await state.answer_writer.drain()  # saves in flight are committed and answered
             await state.redis.aclose()
             await state.engine.dispose()
 

@@ -78,7 +78,12 @@ class AttemptCache:
         self._set_if_cached = redis.register_script(_SET_IF_CACHED)
 
     async def get(self, attempt_id: int) -> AttemptState | None:
-        data = await self.redis.hgetall(attempt_key(attempt_id))
+        return self.parse(attempt_id, await self.redis.hgetall(attempt_key(attempt_id)))
+
+    @staticmethod
+    def parse(attempt_id: int, data: dict) -> AttemptState | None:
+        """The state from the hash's fields (read by `get`, or by the answer save in the same
+        pipeline as the session); None if the attempt is not cached."""
         if "uid" not in data:
             return None
         answers = {int(k[2:]): int(v) for k, v in data.items() if k.startswith("a:")}
