@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import orjson
+
 from redis.asyncio import Redis
 
 from app.attempts.models import Attempt
@@ -91,7 +93,7 @@ class AttemptCache:
         return AttemptState(
             id=attempt_id, round_id=int(data["rid"]), user_id=int(data["uid"]), seq=int(data["seq"]),
             status=data["st"], started_at=_dt(data["sa"]), deadline=_dt(data["dl"]),
-            paper=json.loads(data["paper"]), prediction=int(prediction) if prediction not in (None, "") else None,
+            paper=orjson.loads(data["paper"]), prediction=int(prediction) if prediction not in (None, "") else None,
             answers=answers,
         )
 
