@@ -46,23 +46,23 @@ async def load_session(redis: Redis, token: str | None, ttl: int) -> Session | N
     return Session(token, int(data["uid"]), data.get("role", "participant"), data.get("name", ""))
 
 
-async def load_session_and_hashes(redis: Redis, token: str | None, ttl: int,
-                                  keys: list[str]) -> tuple[Session | None, list[dict]]:
-    """`load_session` plus HGETALL of other keys the request names, in the same round trip (the
-    answer save reads its attempt this way). The hashes are read whatever the session is: the
-    caller ignores them when there is no session."""
+async def load_session_with(redis: Redis, token: str | None, ttl: int, *commands: tuple) -> tuple[Session | None, list]:
+    """`load_session` plus other reads the request names (e.g. `("HMGET", key, field, ...)`), in the
+    same round trip: the answer save reads its attempt this way. The other replies come back
+    whatever the session is (None for all of them without a token): the caller ignores them when
+    there is no session."""
     if not token or len(token) > 100:
-        return None, [{} for _ in keys]
+        return None, [None] * len(commands)
     key = _key(token)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(key)
         pipe.expire(key, ttl)
-        for other in keys:
-            pipe.hgetall(other)
-        data, _, *hashes = await pipe.execute()
+        for command in commands:
+            pipe.execute_command(*command)
+        data, _, *replies = await pipe.execute()
     if not data:
-        return None, hashes
-    return Session(token, int(data["uid"]), data.get("role", "participant"), data.get("name", "")), hashes
+        return None, replies
+    return Session(token, int(data["uid"]), data.get("role", "participant"), data.get("name", "")), replies
 
 
 async def delete_session(redis: Redis, token: str) -> None:

@@ -7,9 +7,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sessions import Session, load_session_and_hashes
+from app.accounts.sessions import Session, load_session_with
 from app.attempts import service
-from app.attempts.cache import AttemptCache, attempt_key
+from app.attempts.cache import AttemptCache
 from app.attempts.schemas import (AnswerIn, AnswerOut, AttemptOut, PredictionIn, ResultOut,
                                   RoundProgressOut, SubmitIn, parse_answer)
 from app.attempts.service import AttemptDeps
@@ -60,20 +60,20 @@ _ANSWER_BODY = {"requestBody": {"required": True, "content": {"application/json"
 @router.put("/attempts/{attempt_id}/answers/{question_id}", response_model=AnswerOut, summary="Save one answer",
             openapi_extra=_ANSWER_BODY)
 async def put_answer(attempt_id: int, question_id: int, request: Request):
-    # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree, the
-    # session and the cached attempt in one Redis round trip, the small body parsed by orjson,
-    # the answer serialized by orjson.
+    # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree; the
+    # session and the attempt's needed fields in one Redis round trip; the small body parsed by
+    # pydantic-core straight from the bytes; the answer serialized by orjson.
     app_state = request.app.state
     token, bearer = session_token(request)
-    session, (cached,) = await load_session_and_hashes(app_state.redis, token, app_state.settings.session_ttl_seconds,
-                                                       [attempt_key(attempt_id)])
+    session, (cached,) = await load_session_with(app_state.redis, token, app_state.settings.session_ttl_seconds,
+                                                 AttemptCache.save_read(attempt_id, question_id))
     session = api_session(request, session, bearer)
     option_token = parse_answer(await request.body())
     async with app_state.sessionmaker() as db:  # used only when the attempt is not cached
         deps = AttemptDeps(db, app_state.attempt_cache, app_state.option_tokens,
                            timedelta(seconds=app_state.settings.deadline_grace_seconds), app_state.answer_writer)
         state, saved_at = await service.save_answer(deps, session.user_id, attempt_id, question_id, option_token,
-                                                    AttemptCache.parse(attempt_id, cached))
+                                                    AttemptCache.parse_save_read(attempt_id, question_id, cached))
     remaining = max(0, int((state.deadline - saved_at).total_seconds() * 1000))
     return Response(orjson.dumps({"question_id": question_id, "option_id": option_token, "saved_at": saved_at,
                                   "remaining_ms": remaining}, option=orjson.OPT_UTC_Z),
