@@ -121,6 +121,7 @@ class AnswerWriter:
         """Durably records the answer; False (nothing written) if the attempt is no longer in
         progress. Raises AnswersNotSaved (503) if its batch could not be committed."""
         done = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_retrieved)  # a request that went away leaves no "never retrieved" noise
         self._pending.append(_Save(attempt_id, question_id, option_id, answered_at, done))
         self._start_flusher()
         # shield: a client that hangs up must not cancel the commit other requests wait for.
@@ -237,6 +238,11 @@ async def commit_batch_in(db: AsyncSession, batch: list[_Save]) -> set[tuple[int
                                                           "answered_at": stmt.excluded.answered_at}))
     await db.commit()
     return {(r["attempt_id"], r["question_id"]) for r in rows}
+
+
+def _retrieved(done: asyncio.Future) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _settle(done: asyncio.Future, *, result=None, exception: BaseException | None = None) -> None:
