@@ -18,6 +18,7 @@ from app.accounts.routes import router as accounts_api
 from app.admin.pages import public as console_public
 from app.admin.pages import router as console_pages
 from app.admin.routes import router as console_api
+from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.board_redis = create_board_redis(settings, state.redis)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
+        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache)  # group commit of answer saves
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await state.answer_writer.drain()  # saves in flight are committed and answered
             await state.board_redis.aclose()
             await state.redis.aclose()
             await state.engine.dispose()

@@ -519,13 +519,26 @@ def bench_workers(config: Config, workers: int, secret: str, groups_base: dict) 
         print(f"   save/ping throughput ratio: {save.row(SAVE).rps / ping.row(PING).rps:.2f}", flush=True)
 
         levels: list[Phase] = []
+        used_accounts = [0]
+
+        def run_journeys(participants: int, spawn_seconds: float) -> Phase:
+            # Each level starts past the accounts earlier levels logged in with: an account allows
+            # `attempts_allowed` attempts, and reusing one a third time is refused (409).
+            level_env = {**env, "TTN_ACCOUNT_OFFSET": str(used_accounts[0])}
+            phase = run_locust(f"journeys-{participants}", ["Participant", "LeaderboardWatcher", "Organizer"],
+                               _total_users(participants), spawn_seconds, config.level_seconds,
+                               **{**common, "env": level_env})
+            used_accounts[0] += participants + sum(
+                row.requests for name, row in phase.rows.items() if name.startswith(("/api/v1/auth/login",
+                                                                                    "/api/v1/auth/register")))
+            return phase
+
         journey_seconds = 21 * config.mean_think + 1.0  # 20 answers + submit; refined by the first level
         spawn = journey_seconds  # users start over one journey's length: logins do not come in one burst
         participants = config.calibration_participants
         profiler = (start_profiler(server, out / "profile-journeys", int(spawn + config.level_seconds))
                     if config.profile else None)
-        calibration = run_locust(f"journeys-{participants}", ["Participant", "LeaderboardWatcher", "Organizer"],
-                                 _total_users(participants), spawn, config.level_seconds, **common)
+        calibration = run_journeys(participants, spawn)
         levels.append(calibration)
         _print_level(calibration)
         if profiler:
@@ -542,8 +555,7 @@ def bench_workers(config: Config, workers: int, secret: str, groups_base: dict) 
             last_ok = participants
             for share in config.levels:
                 participants = max(participants + 1, round(share * full_rate * duration))
-                level = run_locust(f"journeys-{participants}", ["Participant", "LeaderboardWatcher", "Organizer"],
-                                   _total_users(participants), duration, config.level_seconds, **common)
+                level = run_journeys(participants, duration)
                 levels.append(level)
                 _print_level(level, f"({share:.0%} of the estimated rate {full_rate:.1f}/s on "
                                     f"{available:.1f} available cores)")
@@ -552,8 +564,7 @@ def bench_workers(config: Config, workers: int, secret: str, groups_base: dict) 
                     continue
                 middle = (last_ok + participants) // 2
                 if last_ok < middle < participants:  # one step back, halfway, then stop
-                    level = run_locust(f"journeys-{middle}", ["Participant", "LeaderboardWatcher", "Organizer"],
-                                       _total_users(middle), duration, config.level_seconds, **common)
+                    level = run_journeys(middle, duration)
                     levels.append(level)
                     _print_level(level, "(halfway back)")
                 break

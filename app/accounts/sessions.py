@@ -46,5 +46,24 @@ async def load_session(redis: Redis, token: str | None, ttl: int) -> Session | N
     return Session(token, int(data["uid"]), data.get("role", "participant"), data.get("name", ""))
 
 
+async def load_session_with(redis: Redis, token: str | None, ttl: int, *commands: tuple) -> tuple[Session | None, list]:
+    """`load_session` plus other reads the request names (e.g. `("HMGET", key, field, ...)`), in the
+    same round trip: the answer save reads its attempt this way. The other replies come back
+    whatever the session is (None for all of them without a token): the caller ignores them when
+    there is no session."""
+    if not token or len(token) > 100:
+        return None, [None] * len(commands)
+    key = _key(token)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(key)
+        pipe.expire(key, ttl)
+        for command in commands:
+            pipe.execute_command(*command)
+        data, _, *replies = await pipe.execute()
+    if not data:
+        return None, replies
+    return Session(token, int(data["uid"]), data.get("role", "participant"), data.get("name", "")), replies
+
+
 async def delete_session(redis: Redis, token: str) -> None:
     await redis.delete(_key(token))

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import orjson
+
 from redis.asyncio import Redis
 
 from app.attempts.models import Attempt
@@ -78,7 +80,11 @@ class AttemptCache:
         self._set_if_cached = redis.register_script(_SET_IF_CACHED)
 
     async def get(self, attempt_id: int) -> AttemptState | None:
-        data = await self.redis.hgetall(attempt_key(attempt_id))
+        return self.parse(attempt_id, await self.redis.hgetall(attempt_key(attempt_id)))
+
+    @staticmethod
+    def parse(attempt_id: int, data: dict) -> AttemptState | None:
+        """The state from the whole hash; None if the attempt is not cached."""
         if "uid" not in data:
             return None
         answers = {int(k[2:]): int(v) for k, v in data.items() if k.startswith("a:")}
@@ -86,14 +92,35 @@ class AttemptCache:
         return AttemptState(
             id=attempt_id, round_id=int(data["rid"]), user_id=int(data["uid"]), seq=int(data["seq"]),
             status=data["st"], started_at=_dt(data["sa"]), deadline=_dt(data["dl"]),
-            paper=json.loads(data["paper"]), prediction=int(prediction) if prediction not in (None, "") else None,
+            paper=orjson.loads(data["paper"]), prediction=int(prediction) if prediction not in (None, "") else None,
             answers=answers,
         )
+
+    @staticmethod
+    def save_read(attempt_id: int, question_id: int) -> tuple:
+        """The Redis command that reads what an answer save needs, and nothing more: the owner,
+        status, times and this one question's options (not the whole paper and every answer)."""
+        return ("HMGET", attempt_key(attempt_id), "uid", "rid", "seq", "st", "sa", "dl", f"q:{question_id}")
+
+    @staticmethod
+    def parse_save_read(attempt_id: int, question_id: int, values: list | None) -> AttemptState | None:
+        """The state for a save from `save_read`'s reply: its paper holds only that question, its
+        answers are not read. None when the attempt is not cached, or the question is not in its
+        paper (or the entry predates the per-question fields): the caller then reads it all."""
+        if not values:
+            return None
+        uid, rid, seq, status, started, deadline, options = values
+        if uid is None or options is None:
+            return None
+        return AttemptState(attempt_id, int(rid), int(uid), int(seq), status, _dt(started), _dt(deadline),
+                            [[question_id, [int(o) for o in options.split(",")]]], None)
 
     async def put(self, state: AttemptState) -> None:
         args: list = ["uid", state.user_id, "rid", state.round_id, "seq", state.seq, "st", state.status, "sa", _ms(state.started_at),
                       "dl", _ms(state.deadline), "paper", json.dumps(state.paper, separators=(",", ":")),
                       "pred", "" if state.prediction is None else state.prediction]
+        for qid, option_ids in state.paper:  # what a save reads (save_read)
+            args += [f"q:{qid}", ",".join(map(str, option_ids))]
         for qid, oid in state.answers.items():
             args += [f"a:{qid}", oid]
         await self._fill(keys=[attempt_key(state.id)], args=[*args, self.ttl])

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import throttle
-from app.accounts.sessions import Session
+from app.accounts.sessions import Session, load_session_with
 from app.attempts import service
+from app.attempts.cache import AttemptCache
 from app.attempts.schemas import (AnswerIn, AnswerOut, AttemptOut, PredictionIn, ResultOut,
-                                  RoundProgressOut, SubmitIn)
+                                  RoundProgressOut, SubmitIn, parse_answer)
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
 from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
-from app.core.deps import get_db, require_session
+from app.core.deps import api_session, get_db, require_session, session_token
 from app.core.errors import ErrorResponses
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
@@ -26,7 +28,7 @@ async def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> 
     state = request.app.state
     return AttemptDeps(db=db, cache=state.attempt_cache, tokens=state.option_tokens,
                        grace=timedelta(seconds=state.settings.deadline_grace_seconds),
-                       board_redis=getattr(state, "board_redis", None))
+                       board_redis=getattr(state, "board_redis", None), answers=state.answer_writer)
 
 
 async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
@@ -54,13 +56,30 @@ async def get_attempt(attempt_id: int, session: Session = Depends(require_sessio
     return await _attempt_response(deps, await service.load_state(deps, session.user_id, attempt_id))
 
 
-@router.put("/attempts/{attempt_id}/answers/{question_id}", response_model=AnswerOut, summary="Save one answer")
-async def put_answer(attempt_id: int, question_id: int, body: AnswerIn, session: Session = Depends(require_session),
-                     deps: AttemptDeps = Depends(attempt_deps)):
-    state, saved_at = await service.save_answer(deps, session.user_id, attempt_id, question_id, body.option_id)
-    remaining = int((state.deadline - saved_at).total_seconds() * 1000)
-    return AnswerOut(question_id=question_id, option_id=body.option_id, saved_at=saved_at,
-                     remaining_ms=max(0, remaining))
+_ANSWER_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": AnswerIn.model_json_schema()}}}}
+
+
+@router.put("/attempts/{attempt_id}/answers/{question_id}", response_model=AnswerOut, summary="Save one answer",
+            openapi_extra=_ANSWER_BODY)
+async def put_answer(attempt_id: int, question_id: int, request: Request):
+    # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree; the
+    # session and the attempt's needed fields in one Redis round trip; the small body parsed by
+    # pydantic-core straight from the bytes; the answer serialized by orjson.
+    app_state = request.app.state
+    token, bearer = session_token(request)
+    session, (cached,) = await load_session_with(app_state.redis, token, app_state.settings.session_ttl_seconds,
+                                                 AttemptCache.save_read(attempt_id, question_id))
+    session = api_session(request, session, bearer)
+    option_token = parse_answer(await request.body())
+    async with app_state.sessionmaker() as db:  # used only when the attempt is not cached
+        deps = AttemptDeps(db, app_state.attempt_cache, app_state.option_tokens,
+                           timedelta(seconds=app_state.settings.deadline_grace_seconds), app_state.answer_writer)
+        state, saved_at = await service.save_answer(deps, session.user_id, attempt_id, question_id, option_token,
+                                                    AttemptCache.parse_save_read(attempt_id, question_id, cached))
+    remaining = max(0, int((state.deadline - saved_at).total_seconds() * 1000))
+    return Response(orjson.dumps({"question_id": question_id, "option_id": option_token, "saved_at": saved_at,
+                                  "remaining_ms": remaining}, option=orjson.OPT_UTC_Z),
+                    media_type="application/json")
 
 
 @router.put("/attempts/{attempt_id}/prediction", status_code=204, summary="Save the prediction before submitting")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.attempts.answers import commit_answer
+from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.paper import draw_questions, order_options
@@ -38,6 +38,7 @@ class AttemptDeps:
     tokens: OptionTokens
     grace: timedelta
     board_redis: object | None = None  # where the leaderboards live; None: the cache's Redis
+    answers: AnswerWriter | None = None  # the worker's group commit (app.state.answer_writer)
 
 
 class AttemptClosed(Conflict):
@@ -67,9 +68,11 @@ async def _state_from_db(deps: AttemptDeps, attempt: Attempt) -> AttemptState:
     return state
 
 
-async def load_state(deps: AttemptDeps, user_id: int, attempt_id: int) -> AttemptState:
-    """The attempt as its owner may see it; closes it first if its deadline has passed."""
-    state = await deps.cache.get(attempt_id)
+async def load_state(deps: AttemptDeps, user_id: int, attempt_id: int,
+                     cached: AttemptState | None = None) -> AttemptState:
+    """The attempt as its owner may see it; closes it first if its deadline has passed.
+    `cached`: the cache entry, when the caller has just read it (None: read it here)."""
+    state = cached or await deps.cache.get(attempt_id)
     if state is None:
         attempt = await deps.db.get(Attempt, attempt_id)
         if attempt is None or attempt.user_id != user_id:
@@ -147,8 +150,8 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
 
 
 async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question_id: int,
-                      option_token: str) -> tuple[AttemptState, datetime]:
-    state = await load_state(deps, user_id, attempt_id)
+                      option_token: str, cached: AttemptState | None = None) -> tuple[AttemptState, datetime]:
+    state = await load_state(deps, user_id, attempt_id, cached)
     if state.status != IN_PROGRESS:
         raise _closed_error(state.status == SUBMITTED and utcnow() > state.deadline)
     candidates = state.options_of(question_id)
@@ -158,11 +161,14 @@ async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question
     if option_id is None:
         raise Invalid("invalid_option", "Phương án trả lời không hợp lệ.")
     now = truncate_ms(utcnow())
-    if not await commit_answer(deps.db, attempt_id, question_id, option_id, now):
-        await deps.cache.forget(attempt_id)
+    if deps.db.in_transaction():
+        await deps.db.rollback()  # a cache refill's read is done: hand its connection back while we wait
+    # Acknowledged only once committed, in this worker's next batch; the writer also updates (or,
+    # for a closed attempt, drops) the cached attempt before it answers.
+    writer = deps.answers or AnswerWriter(deps.db.bind, deps.cache)
+    if not await writer.save(attempt_id, question_id, option_id, now):
         raise _closed_error(True)
     ANSWERS.inc()
-    await deps.cache.set_answer(attempt_id, question_id, option_id)
     state.answers[question_id] = option_id
     return state, now
 

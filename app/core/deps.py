@@ -56,6 +56,22 @@ async def require_session(session: Session | None = Depends(optional_session)) -
     return session
 
 
+def session_token(request: Request) -> tuple[str | None, bool]:
+    """(token, is_bearer) for a route that loads the session itself (the answer save reads it in
+    one Redis round trip with the attempt); `api_session` then applies the usual checks."""
+    bearer = _bearer(request)
+    return (bearer, True) if bearer else (request.cookies.get(SESSION_COOKIE), False)
+
+
+def api_session(request: Request, session: Session | None, bearer: bool) -> Session:
+    """What `require_session` checks, for a session loaded by the route."""
+    if session is not None and not bearer and request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+    if session is None:
+        raise Unauthorized("not_logged_in", "Bạn cần đăng nhập để tiếp tục.")
+    return session
+
+
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Double-submit check: a cookie-authenticated write must echo the csrftoken cookie, which a
     page on another site can neither read nor set."""

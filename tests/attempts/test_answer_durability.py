@@ -1,15 +1,17 @@
 """An answer is acknowledged only once committed, and never committed into a closed attempt:
-the single-statement save (app.attempts.answers) against a submit that is closing the attempt
-at that very moment, in a transaction of its own on the real database."""
+the group-committed save (app.attempts.answers.AnswerWriter) against a submit that is closing the
+attempt at that very moment, in a transaction of its own on the real database; batches that mix
+several attempts keep every request's own result; a batch that fails acknowledges nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
 from sqlalchemy import select, text, update
 
-from app.attempts.answers import commit_answer
+from app.attempts.answers import AnswersNotSaved
 from app.attempts.models import Attempt, AttemptAnswer
 from app.core.clock import truncate_ms, utcnow
 from app.main import create_app
@@ -40,15 +42,15 @@ async def test_a_save_waits_for_a_closing_submit_and_is_refused_or_kept(factory,
     async with app.state.engine.connect() as closer:
         # The submit's transaction has closed the attempt but not committed yet.
         await closer.execute(update(Attempt).where(Attempt.id == attempt_id).values(status="submitted"))
-        async with app.state.sessionmaker() as saver:
-            save = asyncio.create_task(commit_answer(saver, attempt_id, question_id, option_id, truncate_ms(utcnow())))
-            done, _ = await asyncio.wait({save}, timeout=0.5)
-            assert not done, "the save must wait for the closing transaction, not slip past it"
-            if closer_commits:
-                await closer.commit()
-            else:
-                await closer.rollback()
-            accepted = await asyncio.wait_for(save, 30)
+        save = asyncio.create_task(app.state.answer_writer.save(attempt_id, question_id, option_id,
+                                                                truncate_ms(utcnow())))
+        done, _ = await asyncio.wait({save}, timeout=0.5)
+        assert not done, "the save must wait for the closing transaction, not slip past it"
+        if closer_commits:
+            await closer.commit()
+        else:
+            await closer.rollback()
+        accepted = await asyncio.wait_for(save, 30)
     stored = await _stored(app, attempt_id)
     if closer_commits:
         assert accepted is False and stored == {}  # refused (409 to the client), nothing half-written
@@ -58,8 +60,7 @@ async def test_a_save_waits_for_a_closing_submit_and_is_refused_or_kept(factory,
 
 async def test_a_saved_answer_is_in_the_database_before_the_save_returns(factory, db, app):
     attempt_id, question_id, option_id = await _paper(factory, db)
-    async with app.state.sessionmaker() as saver:
-        assert await commit_answer(saver, attempt_id, question_id, option_id, truncate_ms(utcnow()))
+    assert await app.state.answer_writer.save(attempt_id, question_id, option_id, truncate_ms(utcnow()))
     # Read on another connection: committed, not merely written in an open transaction.
     assert await _stored(app, attempt_id) == {question_id: option_id}
 
@@ -88,3 +89,125 @@ async def test_a_save_on_a_connection_the_database_dropped_is_retried_on_a_fresh
                                       headers=participant.headers)
     assert second.status_code == 200, second.text
     assert set(await _stored(app, attempt["attempt_id"])) == {q1["id"], q2["id"]}
+
+
+async def _papers(factory, db, count: int) -> list[tuple[int, list]]:
+    """`count` attempts in progress with their papers: [(attempt_id, [[question_id, [option_id, ...]], ...])]."""
+    round_ = await factory.round()
+    papers = []
+    for _ in range(count):
+        participant = await factory.participant()
+        attempt_id = (await open_attempt(participant, round_.id))["attempt_id"]
+        papers.append((attempt_id, (await db.get(Attempt, attempt_id)).paper))
+        await db.rollback()  # on SQLite every transaction holds the write lock (BEGIN IMMEDIATE)
+    return papers
+
+
+async def test_one_batch_of_several_attempts_keeps_each_result_and_refuses_only_the_closed_one(factory, db, app):
+    papers = await _papers(factory, db, 4)
+    closed_id = papers[1][0]
+    writer = app.state.answer_writer
+    # Each attempt answers every question, each with a different option position, so an answer
+    # written under the wrong attempt or question would show.
+    sent = {(attempt_id, qid): options[(i + n) % len(options)]
+            for n, (attempt_id, paper) in enumerate(papers) for i, (qid, options) in enumerate(paper)}
+    async with app.state.engine.connect() as closer:
+        # A submit closes one attempt and has not committed yet when the batch arrives.
+        await closer.execute(update(Attempt).where(Attempt.id == closed_id).values(status="submitted"))
+        batches = writer.batches
+        now = truncate_ms(utcnow())
+        saves = asyncio.gather(*[writer.save(a, q, o, now) for (a, q), o in sent.items()])
+        done, _ = await asyncio.wait({saves}, timeout=0.5)
+        assert not done, "the batch holding the closing attempt's saves waits for the submit"
+        await closer.commit()
+        results = await asyncio.wait_for(saves, 30)
+    assert writer.batches == batches + 1, "all of them were committed by one statement"
+    acknowledged = {key: option for (key, option), ok in zip(sent.items(), results) if ok}
+    assert {key for key in sent if key not in acknowledged} == {key for key in sent if key[0] == closed_id}
+    async with app.state.sessionmaker() as reader:
+        rows = await reader.execute(select(AttemptAnswer.attempt_id, AttemptAnswer.question_id,
+                                           AttemptAnswer.option_id))
+        stored = {(a, q): o for a, q, o in rows if a in {p[0] for p in papers}}
+    assert stored == acknowledged
+
+
+async def test_saves_of_several_participants_racing_a_submit_through_the_api(factory, db):
+    round_ = await factory.round(questions_per_attempt=15)
+    people = [await factory.participant() for _ in range(3)]
+    attempts = [await open_attempt(p, round_.id) for p in people]
+
+    async def put(person, attempt, question):
+        option = correct_option(question)
+        response = await person.call("PUT", f"/api/v1/attempts/{attempt['attempt_id']}/answers/{question['id']}",
+                                     json={"option_id": option})
+        return attempt["attempt_id"], question["id"], option, response
+
+    calls = [put(p, a, q) for p, a in zip(people, attempts) for q in a["questions"]]
+    submit = people[0].call("POST", f"/api/v1/attempts/{attempts[0]['attempt_id']}/submit", json={"prediction": 3})
+    *saves, submitted = await asyncio.gather(*calls, submit)
+    assert submitted.status_code == 200
+    assert all(r.status_code in (200, 409) for *_, r in saves)
+    for attempt_id, question_id, option, response in saves:
+        if response.status_code == 200:  # the answer echoed is the one this request sent
+            assert (response.json()["question_id"], response.json()["option_id"]) == (question_id, option)
+        else:
+            assert attempt_id == attempts[0]["attempt_id"], "only the submitted attempt refuses saves"
+    for attempt in attempts:
+        stored = set((await db.scalars(select(AttemptAnswer.question_id)
+                                       .where(AttemptAnswer.attempt_id == attempt["attempt_id"]))).all())
+        acknowledged = {q for a, q, _, r in saves if a == attempt["attempt_id"] and r.status_code == 200}
+        assert acknowledged <= stored
+        if attempt is not attempts[0]:
+            assert stored == {q["id"] for q in attempt["questions"]}
+    await db.rollback()
+    assert submitted.json()["correct"] == len(set((await db.scalars(
+        select(AttemptAnswer.question_id).where(AttemptAnswer.attempt_id == attempts[0]["attempt_id"]))).all()))
+
+
+@contextlib.asynccontextmanager
+async def _refusing_option(app, is_postgres: bool, option_id: int):
+    """Makes the database itself refuse one answer (as a failing statement would), then undoes it."""
+    async with app.state.engine.begin() as conn:
+        if is_postgres:
+            await conn.execute(text(f"ALTER TABLE attempt_answers ADD CONSTRAINT test_refuse CHECK (option_id <> {option_id})"))
+        else:
+            await conn.execute(text(f"CREATE TRIGGER test_refuse BEFORE INSERT ON attempt_answers WHEN NEW.option_id = "
+                                    f"{option_id} BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+    try:
+        yield
+    finally:
+        async with app.state.engine.begin() as conn:
+            if is_postgres:
+                await conn.execute(text("ALTER TABLE attempt_answers DROP CONSTRAINT test_refuse"))
+            else:
+                await conn.execute(text("DROP TRIGGER test_refuse"))
+
+
+async def test_a_batch_whose_statement_fails_acknowledges_none_of_its_saves(factory, db, app, client, is_postgres):
+    papers = await _papers(factory, db, 3)
+    writer = app.state.answer_writer
+    poisoned = papers[0][1][0][1][0]  # the first option of the first attempt's first question
+    now = truncate_ms(utcnow())
+    items = [(attempt_id, qid, options[0]) for attempt_id, paper in papers for qid, options in paper[:3]]
+    async with _refusing_option(app, is_postgres, poisoned):
+        batches = writer.batches
+        results = await asyncio.gather(*[writer.save(a, q, o, now) for a, q, o in items], return_exceptions=True)
+        assert writer.batches == batches + 1
+    assert all(isinstance(r, AnswersNotSaved) and r.status == 503 for r in results)
+    for attempt_id, _ in papers:
+        assert await _stored(app, attempt_id) == {}
+    # Over HTTP: 503 with Retry-After and the error shape, and nothing pretends to be saved.
+    round_ = await factory.round()
+    participant = await factory.participant()
+    attempt = await open_attempt(participant, round_.id)
+    question = attempt["questions"][0]
+    async with app.state.sessionmaker() as reader:
+        paper = (await reader.get(Attempt, attempt["attempt_id"])).paper
+    async with _refusing_option(app, is_postgres, next(o for q, opts in paper if q == question["id"] for o in opts[:1])):
+        response = await participant.call("PUT", f"/api/v1/attempts/{attempt['attempt_id']}/answers/{question['id']}",
+                                          json={"option_id": question["options"][0]["id"]})
+    assert response.status_code == 503 and response.headers["retry-after"]
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert await _stored(app, attempt["attempt_id"]) == {}
+    resumed = (await participant.call("GET", f"/api/v1/attempts/{attempt['attempt_id']}")).json()
+    assert resumed["answers"] == {}
