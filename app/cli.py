@@ -22,7 +22,7 @@ def _sessionmaker():
 async def _find_contest(db, ref: str):
     from app.contests.models import Contest
 
-    query = select(Contest).where(Contest.id == int(ref)) if ref.isdigit() else select(Contest).where(Contest.slug == ref)
+    query = select(Contest).where(Contest.id == int(ref)) if ref.isascii() and ref.isdigit() else select(Contest).where(Contest.slug == ref)
     contest = await db.scalar(query)
     if contest is None:
         raise SystemExit(f"Không tìm thấy cuộc thi '{ref}'.")

@@ -254,7 +254,7 @@ def _optional_int(raw) -> int | None:
     text = str(raw or "").strip().replace(".", "")
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise AppError("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.", 422)
     return int(text)
 

@@ -73,7 +73,7 @@ async def put_answer(attempt_id: int, question_id: int, request: Request):
     option_token = parse_answer(await request.body())
     async with app_state.sessionmaker() as db:  # used only when the attempt is not cached
         deps = AttemptDeps(db, app_state.attempt_cache, app_state.option_tokens,
-                           timedelta(seconds=app_state.settings.deadline_grace_seconds), app_state.answer_writer)
+                           timedelta(seconds=app_state.settings.deadline_grace_seconds), answers=app_state.answer_writer)
         state, saved_at = await service.save_answer(deps, session.user_id, attempt_id, question_id, option_token,
                                                     AttemptCache.parse_save_read(attempt_id, question_id, cached))
     remaining = max(0, int((state.deadline - saved_at).total_seconds() * 1000))

@@ -60,7 +60,7 @@ class BodyLimit:
         is_upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
         limit = self.max_upload_bytes if is_upload else self.max_bytes
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
             return await _too_large(scope, send)
         received = 0
 

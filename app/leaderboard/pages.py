@@ -38,7 +38,7 @@ async def leaderboard_page(round_id: int, request: Request, session: Session | N
     provinces = await service.groups_out(ctx, round_id, "province", 0, 100)
     can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
     rebuilt = params.get("rebuilt")
-    notice = f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi." if rebuilt and rebuilt.isdigit() else None
+    notice = f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi." if rebuilt and rebuilt.isascii() and rebuilt.isdigit() else None
     return page(request, "leaderboard.html", round=round_, board=board, standing=standing, units=units.groups,
                 provinces=provinces.groups, refresh_seconds=REFRESH_SECONDS, around=AROUND,
                 can_rebuild=can_rebuild, notice=notice)

@@ -260,7 +260,7 @@ async def list_questions(db: AsyncSession, contest_id: int, *, search: str | Non
         matches = [Question.search_key.like(pattern, escape="\\"),
                    # Rows written by other code paths without a search key.
                    func.lower(Question.text).like(f"%{_escape_like(search.lower())}%", escape="\\")]
-        if number.isdigit():
+        if number.isascii() and number.isdigit() and len(number) < 10:
             matches.append(Question.id == int(number))
         conditions.append(or_(*matches))
     total = await db.scalar(select(func.count()).select_from(Question).where(*conditions))

@@ -36,7 +36,7 @@ def _back(contest_id: int, message: str | None = None) -> RedirectResponse:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 @router.get("")

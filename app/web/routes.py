@@ -228,7 +228,7 @@ def _parse_prediction(raw) -> int | None:
     text = str(raw or "").strip().replace(".", "").replace(",", "").replace(" ", "")
     if not text:
         return None
-    if not text.isdigit() or len(text) > 10:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:  # "²".isdigit() is True
         raise AppError("invalid_prediction", "Số dự đoán phải là số nguyên không âm.", 422)
     return int(text)
 
