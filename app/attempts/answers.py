@@ -82,8 +82,8 @@ class AnswersNotSaved(AppError):
 
     def __init__(self):
         super().__init__("service_unavailable",
-                         "Hệ thống đang tạm thời gián đoạn: câu trả lời này chưa được lưu, vui lòng chọn lại "
-                         "sau ít giây. Các câu trả lời đã lưu trước đó không bị mất.", 503,
+                         "Hệ thống đang tạm thời gián đoạn: câu trả lời này chưa được lưu, vui lòng thử lại "
+                         "(chọn lại phương án) sau ít giây. Các câu trả lời đã lưu trước đó không bị mất.", 503,
                          headers={"Retry-After": "5"})
 
 
