@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     # PostgreSQL pool per process; total connections = workers * (pool_size + max_overflow).
     db_pool_size: int = Field(default=10, validation_alias="DB_POOL_SIZE")
+    # How long a request waits for a pooled connection before it is answered 503 "try again".
+    db_pool_timeout_seconds: float = Field(default=10.0, validation_alias="DB_POOL_TIMEOUT_SECONDS")
     db_max_overflow: int = Field(default=10, validation_alias="DB_MAX_OVERFLOW")
     db_echo: bool = Field(default=False, validation_alias="DB_ECHO")
     # A round trip on every pool checkout to detect connections dropped by a database restart.
@@ -44,6 +46,9 @@ class Settings(BaseSettings):
     leaderboard_name_style: str = Field(default="initials", validation_alias="LEADERBOARD_NAME_STYLE")
     # Leaderboards on their own Redis or Redis Cluster (see app/leaderboard/connection.py);
     # empty: the app's Redis.
+    # Per process; a request waits up to the timeout for a free connection, then gets a 503.
+    redis_max_connections: int = Field(default=200, validation_alias="REDIS_MAX_CONNECTIONS")
+    redis_pool_timeout_seconds: float = Field(default=5.0, validation_alias="REDIS_POOL_TIMEOUT_SECONDS")
     leaderboard_redis_url: str = Field(default="", validation_alias="LEADERBOARD_REDIS_URL")
     leaderboard_redis_cluster: bool = Field(default=False, validation_alias="LEADERBOARD_REDIS_CLUSTER")
     leaderboard_redis_max_connections: int = Field(default=50, validation_alias="LEADERBOARD_REDIS_MAX_CONNECTIONS")

@@ -61,6 +61,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=settings.db_pool_pre_ping,
         pool_recycle=1800,
         hide_parameters=True,

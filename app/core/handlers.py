@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError
@@ -83,6 +84,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RedisError)
     async def _redis_down(request: Request, exc: RedisError):
         log.error("redis unavailable: %s", type(exc).__name__)
+        return render_error(request, UNAVAILABLE)
+
+    @app.exception_handler(PoolTimeout)
+    async def _db_pool_exhausted(request: Request, exc: PoolTimeout):
+        # Every pooled connection stayed busy for pool_timeout: overload, a clear "try again".
+        log.error("database pool exhausted")
         return render_error(request, UNAVAILABLE)
 
     @app.exception_handler(OperationalError)
