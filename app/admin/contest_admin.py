@@ -19,6 +19,7 @@ from app.admin.roles import EDIT_CONTEST, StaffAccess
 from app.admin.timeinput import parse_local
 from app.attempts.models import Attempt
 from app.contests.models import Contest, Round
+from app.attempts.paper import describe_quota
 from app.contests.service import round_cache
 from app.core.errors import Conflict, Invalid, NotFound
 from app.questions.models import DIFFICULTY_LABELS
@@ -157,15 +158,6 @@ def _int_in(errors: dict, name: str, value, low: int, high: int, label: str) -> 
     return number
 
 
-def _quota_label(quota: dict) -> str:
-    parts = []
-    if quota.get("topic"):
-        parts.append(f"chủ đề “{quota['topic']}”")
-    if quota.get("difficulty"):
-        parts.append(f"mức độ {DIFFICULTY_LABELS[int(quota['difficulty'])]}")
-    return ", ".join(parts) or "mọi câu hỏi"
-
-
 def _normalize_quotas(errors: dict, raw: list[dict]) -> list[dict]:
     quotas = []
     for i, item in enumerate(raw or [], start=1):
@@ -202,7 +194,7 @@ def quota_problems(pool: list[PoolEntry], count: int, quotas: list[dict]) -> lis
     for quota in quotas:
         have = sum(1 for e in pool if _matches(e, quota))
         if have < quota["count"]:
-            problems.append(f"Cơ cấu đề cần {quota['count']} câu {_quota_label(quota)} "
+            problems.append(f"Cơ cấu đề cần {quota['count']} câu {describe_quota(quota, 'mọi câu hỏi')} "
                             f"nhưng ngân hàng chỉ có {have} câu đang dùng.")
     if len(quotas) > 1 and not problems:
         union = sum(1 for e in pool if any(_matches(e, q) for q in quotas))

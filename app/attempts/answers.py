@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.attempts.cache import AttemptCache, attempt_key
+from app.attempts.cache import SET_IF_CACHED, AttemptCache, attempt_key
 from app.attempts.models import IN_PROGRESS, Attempt, AttemptAnswer
 from app.core.errors import AppError
 
@@ -67,14 +67,6 @@ DO UPDATE SET option_id = EXCLUDED.option_id, answered_at = EXCLUDED.answered_at
 RETURNING attempt_id, question_id
 """
 
-# Only touch a cached attempt: writing into a missing key would create a partial hash.
-_SET_IF_CACHED = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return 1
-end
-return 0
-"""
 
 
 class AnswersNotSaved(AppError):
@@ -217,7 +209,7 @@ class AnswerWriter:
             for item in batch:
                 key = attempt_key(item.attempt_id)
                 if item.key in saved:
-                    pipe.eval(_SET_IF_CACHED, 1, key, f"a:{item.question_id}", item.option_id)
+                    pipe.eval(SET_IF_CACHED, 1, key, f"a:{item.question_id}", item.option_id)
                 elif item.attempt_id not in refused:
                     refused.add(item.attempt_id)
                     pipe.delete(key)  # closed: the next read refills it from the database

@@ -63,7 +63,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
 return 1
 """
 # Only touch a cached attempt: writing into a missing key would create a partial hash.
-_SET_IF_CACHED = """
+SET_IF_CACHED = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   return 1
@@ -77,7 +77,7 @@ class AttemptCache:
         self.redis = redis
         self.ttl = ttl_seconds
         self._fill = redis.register_script(_FILL)
-        self._set_if_cached = redis.register_script(_SET_IF_CACHED)
+        self._set_if_cached = redis.register_script(SET_IF_CACHED)
 
     async def get(self, attempt_id: int) -> AttemptState | None:
         return self.parse(attempt_id, await self.redis.hgetall(attempt_key(attempt_id)))

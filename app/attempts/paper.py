@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from app.core.errors import AppError
+from app.questions.models import DIFFICULTY_LABELS
 from app.questions.service import PoolEntry
 
 _rng = random.SystemRandom()  # papers must not be predictable from earlier ones
@@ -36,7 +37,7 @@ def draw_questions(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict]
         if len(matching) < need:
             raise BankTooSmall("bank_too_small", (
                 f"Ngân hàng chỉ có {len(matching)} câu hỏi thuộc "
-                f"{_describe(quota)}, không đủ {need} câu theo cơ cấu đề."))
+                f"{describe_quota(quota)}, không đủ {need} câu theo cơ cấu đề."))
         picked = rng.sample(matching, need)
         used.update(picked)
         chosen.extend(picked)
@@ -56,13 +57,14 @@ def _matches(entry: PoolEntry, quota: dict) -> bool:
     return (topic is None or entry.topic == topic) and (difficulty is None or entry.difficulty == int(difficulty))
 
 
-def _describe(quota: dict) -> str:
+def describe_quota(quota: dict, everything: str = "cơ cấu này") -> str:
+    """A quota in the organizer's words: "chủ đề “…”, mức độ Khó"."""
     parts = []
     if quota.get("topic"):
         parts.append(f"chủ đề “{quota['topic']}”")
     if quota.get("difficulty"):
-        parts.append(f"mức độ {['', 'Dễ', 'Trung bình', 'Khó'][int(quota['difficulty'])]}")
-    return ", ".join(parts) or "cơ cấu này"
+        parts.append(f"mức độ {DIFFICULTY_LABELS[int(quota['difficulty'])]}")
+    return ", ".join(parts) or everything
 
 
 def order_options(options: dict[int, str], rng: random.Random = _rng) -> list[int]:
