@@ -195,6 +195,17 @@ async def assign_staff(contest_id: int, request: Request, actor: StaffAccess = D
     return await _contest_action(request, db, actor, contest_id, action, "")
 
 
+@router.post("/contests/{contest_id}/staff/{assignment_id}/remove")
+async def unassign_staff(contest_id: int, assignment_id: int, request: Request,
+                         actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+    await checked_form(request)
+
+    async def action():
+        await staff.remove_assignment(db, actor, assignment_id, contest_id)
+        return "Đã thu hồi quyền."
+    return await _contest_action(request, db, actor, contest_id, action, "")
+
+
 # --- round --------------------------------------------------------------------------------------
 
 async def _round_page(request: Request, db: AsyncSession, actor: StaffAccess, round_id: int, *, status: int = 200,

@@ -83,10 +83,13 @@ async def assign_role(db: AsyncSession, actor: StaffAccess, contest_id: int, pho
     return assignment
 
 
-async def remove_assignment(db: AsyncSession, actor: StaffAccess, assignment_id: int) -> None:
+async def remove_assignment(db: AsyncSession, actor: StaffAccess, assignment_id: int,
+                            contest_id: int | None = None) -> None:
+    """Takes a contest role away; it stops working on the holder's very next request (roles are
+    read from the database on every staff request)."""
     actor.require_admin()
     assignment = await db.get(StaffAssignment, assignment_id)
-    if assignment is None:
+    if assignment is None or (contest_id is not None and assignment.contest_id != contest_id):
         raise NotFound("assignment_not_found", "Không tìm thấy phân quyền.")
     audit.record(db, actor, "staff.unassign", contest_id=assignment.contest_id, target=f"user:{assignment.user_id}",
                  before={"role": assignment.role})

@@ -2,6 +2,8 @@
 with before/after; the first admin comes from `python -m app create-admin`."""
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import os
 import subprocess
 import sys
@@ -60,12 +62,22 @@ async def test_a_revoked_role_stops_working_at_once(factory, client, app, db):
     assert (await organizer.call("GET", f"/admin/contests/{round_.contest_id}")).status_code == 200
     from app.admin.models import StaffAssignment
 
-    assignment = await db.scalar(select(StaffAssignment).where(StaffAssignment.user_id == organizer.user_id))
-    from app.admin.deps import load_access
-    from app.admin.staff import remove_assignment
-
-    await remove_assignment(db, await load_access(db, admin.user_id), assignment.id)
-    assert (await organizer.call("GET", f"/admin/contests/{round_.contest_id}")).status_code == 403
+    assignment_id = await db.scalar(select(StaffAssignment.id).where(StaffAssignment.user_id == organizer.user_id))
+    await db.rollback()  # SQLite: every transaction holds the write lock
+    console = f"/admin/contests/{round_.contest_id}"
+    assert f"/staff/{assignment_id}/remove" in (await admin.call("GET", console)).text  # the admin's button
+    # Only an admin may revoke, and only with the form's CSRF token.
+    form = {"data": {"csrf_token": "t"}, "cookies": {"csrftoken": "t"}}
+    assert (await organizer.call("POST", f"{console}/staff/{assignment_id}/remove", **form)).status_code == 403
+    refused = await admin.call("POST", f"{console}/staff/{assignment_id}/remove", data={"csrf_token": "x"},
+                               cookies={"csrftoken": "t"})
+    assert refused.status_code == 403
+    assert (await organizer.call("GET", console)).status_code == 200
+    revoked = await admin.call("POST", f"{console}/staff/{assignment_id}/remove", **form)
+    assert revoked.status_code == 303 and "Đã thu hồi quyền" in unquote(revoked.headers["location"])
+    assert (await organizer.call("GET", console)).status_code == 403
+    log = (await admin.call("GET", f"/api/v1/admin/contests/{round_.contest_id}/audit")).json()
+    assert any(e["action"] == "staff.unassign" and e["before"] == {"role": "organizer"} for e in log)
 
 
 async def test_staff_actions_are_logged_with_before_and_after(factory, client, app, db):
