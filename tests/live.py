@@ -53,4 +53,15 @@ def running_server(extra_env: dict | None = None, workers: int = 1):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        _report_server_errors(output)
         output.close()
+
+
+def _report_server_errors(output) -> None:
+    """Prints the server's error lines (tracebacks) to the test's captured output, so that a
+    failing test shows why the server answered 500 instead of only that it did."""
+    output.seek(0)
+    errors = [line for line in output.read().decode(errors="replace").splitlines()
+              if '"level":"ERROR"' in line or "Traceback" in line or line.startswith(("E ", "  File"))]
+    if errors:
+        print("--- app server errors ---", *errors[-60:], sep="\n", file=sys.stderr)
