@@ -20,7 +20,7 @@ from app.admin.timeinput import parse_local
 from app.attempts.models import Attempt
 from app.contests.models import Contest, Round
 from app.attempts.paper import describe_quota
-from app.contests.service import round_cache
+from app.contests.service import get_round, round_cache
 from app.core.errors import Conflict, Invalid, NotFound
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.service import PoolEntry, load_pool
@@ -264,9 +264,7 @@ async def create_round(db: AsyncSession, actor: StaffAccess, contest_id: int, da
 
 
 async def get_round_for(db: AsyncSession, actor: StaffAccess, round_id: int, permission: str) -> Round:
-    round_ = await db.get(Round, round_id)
-    if round_ is None:
-        raise NotFound("round_not_found", "Không tìm thấy đợt thi.")
+    round_ = await get_round(db, round_id)
     actor.require(permission, round_.contest_id)
     return round_
 

@@ -3,15 +3,16 @@ is in the service functions; a refused action re-renders the page with the Vietn
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin import audit, contest_admin, lists, staff
-from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS, FormInvalid
+from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS
 from app.admin.deps import checked_form, page_staff
 from app.admin.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
                              VIEW_DASHBOARD, StaffAccess)
+from app.admin.routes import export_download, owned_job
 from app.admin.timeinput import to_input
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
@@ -315,27 +316,17 @@ async def start_export(round_id: int, kind: str, request: Request, actor: StaffA
     return redirect(f"/admin/exports/{job_id}")
 
 
-async def _job(request, job_id, actor, db):
-    from app.admin.routes import owned_job
-
-    return await owned_job(request, job_id, actor, db)
-
-
 @router.get("/exports/{job_id}")
 async def export_page(job_id: str, request: Request, actor: StaffAccess = Depends(page_staff),
                       db: AsyncSession = Depends(get_db)):
-    job = await _job(request, job_id, actor, db)
+    job = await owned_job(request, job_id, actor, db)
     return page(request, "admin/export.html", job=job, kind=export_kind(job.kind), actor=actor)
 
 
 @router.get("/exports/{job_id}/file")
 async def export_file(job_id: str, request: Request, actor: StaffAccess = Depends(page_staff),
                       db: AsyncSession = Depends(get_db)):
-    job = await _job(request, job_id, actor, db)
-    if job.status != "done":
-        raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
-    return FileResponse(job.path, filename=job.filename,
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return export_download(await owned_job(request, job_id, actor, db))
 
 
 # --- live dashboard -----------------------------------------------------------------------------

@@ -168,6 +168,14 @@ async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: Async
     return job
 
 
+def export_download(job: jobs.ExportJob) -> FileResponse:
+    """The finished .xlsx of an export job (the page and the API serve the same file)."""
+    if job.status != "done":
+        raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
+    return FileResponse(job.path, filename=job.filename,
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 @router.get("/exports/{job_id}", summary="Progress of an export")
 async def export_status(job_id: str, request: Request, actor: StaffAccess = Depends(api_staff),
                         db: AsyncSession = Depends(get_db)):
@@ -180,11 +188,7 @@ async def export_status(job_id: str, request: Request, actor: StaffAccess = Depe
 @router.get("/exports/{job_id}/file", summary="Download a finished export")
 async def export_file(job_id: str, request: Request, actor: StaffAccess = Depends(api_staff),
                       db: AsyncSession = Depends(get_db)):
-    job = await owned_job(request, job_id, actor, db)
-    if job.status != "done":
-        raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
-    return FileResponse(job.path, filename=job.filename,
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return export_download(await owned_job(request, job_id, actor, db))
 
 
 @router.post("/staff", status_code=201, summary="Create a staff account (admin)")

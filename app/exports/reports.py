@@ -21,6 +21,7 @@ from app.admin.lists import contest_units, name_key
 from app.admin.models import ContestLocality
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.contests.models import Contest, Round
+from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
 from app.core.errors import Conflict, NotFound
 from app.exports.xlsx import Column, XlsxExport
@@ -60,9 +61,7 @@ class Context:
 
 
 async def context_of(db: AsyncSession, round_id: int, snapshot_id: int | None = None) -> Context:
-    round_ = await db.get(Round, round_id)
-    if round_ is None:
-        raise NotFound("round_not_found", "Không tìm thấy đợt thi.")
+    round_ = await get_round(db, round_id)
     contest = await db.get(Contest, round_.contest_id)
     if snapshot_id is not None:
         snapshot = await get_snapshot(db, snapshot_id)

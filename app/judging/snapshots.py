@@ -21,6 +21,7 @@ from app.admin.roles import CLOSE_ROUND, REGRADE, StaffAccess
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.service import AttemptDeps
 from app.contests.models import Round
+from app.contests.service import get_round
 from app.core.errors import Conflict, Invalid, NotFound
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
@@ -143,9 +144,7 @@ async def close_round(deps: AttemptDeps, redis, actor: StaffAccess, round_id: in
     """The judge closes the round: T confirmed (None = the computed value), final board published,
     ranking frozen. A round is closed once; corrections go through `regrade`."""
     db = deps.db
-    round_ = await db.get(Round, round_id)
-    if round_ is None:
-        raise NotFound("round_not_found", "Không tìm thấy đợt thi.")
+    round_ = await get_round(db, round_id)
     actor.require(CLOSE_ROUND, round_.contest_id)
     if truth is not None and truth < 0:
         raise Invalid("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.")
@@ -168,9 +167,7 @@ async def regrade(deps: AttemptDeps, redis, actor: StaffAccess, round_id: int, q
     this round that had the question is re-scored, T re-confirmed, and a new snapshot frozen.
     Earlier snapshots stay exactly as they were."""
     db = deps.db
-    round_ = await db.get(Round, round_id)
-    if round_ is None:
-        raise NotFound("round_not_found", "Không tìm thấy đợt thi.")
+    round_ = await get_round(db, round_id)
     actor.require(REGRADE, round_.contest_id)
     if not note.strip():
         raise Invalid("note_required", "Hãy ghi lý do chấm lại (ví dụ: đáp án câu hỏi bị sai).")

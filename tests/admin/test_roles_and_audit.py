@@ -11,7 +11,6 @@ import sys
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.admin.models import AuditEntry
 from tests.admin.helpers import make_staff
 from tests.live import ROOT
 
