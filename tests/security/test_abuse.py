@@ -7,6 +7,7 @@ import asyncio
 import json
 import random
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -173,17 +174,24 @@ async def test_one_attempt_in_progress_across_devices(app, factory):
     assert progress["attempts_used"] == 1
 
 
+async def _sleep_until(moment: datetime) -> None:
+    await asyncio.sleep(max(0.0, (moment - datetime.now(timezone.utc)).total_seconds()))
+
+
 async def test_nothing_is_accepted_after_deadline_plus_grace(app, factory, tighten):
-    tighten(deadline_grace_seconds=0.3)  # read per request: the configured grace
+    tighten(deadline_grace_seconds=1.0)  # read per request: the configured grace
     round_ = await factory.round(time_limit_seconds=1)
     participant = await factory.participant()
     attempt = (await participant.call("POST", f"/api/v1/rounds/{round_.id}/attempts")).json()
+    deadline = datetime.fromisoformat(attempt["deadline"].replace("Z", "+00:00"))
     q0, q1 = attempt["questions"][:2]
     url = f"/api/v1/attempts/{attempt['attempt_id']}"
     assert (await participant.call("PUT", f"{url}/answers/{q0['id']}", json={"option_id": correct_option(q0)})).status_code == 200
-    await asyncio.sleep(1.1)  # past the deadline, inside the grace: a slow phone's click still counts
+    # Timed from the server's deadline, not from this test's own steps (a slow first save on a
+    # busy machine must not push the "inside the grace" click past it).
+    await _sleep_until(deadline + timedelta(seconds=0.3))  # past the deadline, inside the grace
     assert (await participant.call("PUT", f"{url}/answers/{q1['id']}", json={"option_id": correct_option(q1)})).status_code == 200
-    await asyncio.sleep(0.5)  # past the grace
+    await _sleep_until(deadline + timedelta(seconds=1.3))  # past the grace
     late = await participant.call("PUT", f"{url}/answers/{q1['id']}", json={"option_id": q1["options"][1]["id"]})
     assert late.status_code == 409 and late.json()["error"]["code"] == "attempt_closed"
     result = await participant.call("POST", f"{url}/submit", json={"prediction": 5})
