@@ -2,7 +2,7 @@
 Every page works without JavaScript; the attempt page adds a countdown and autosave on top."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -219,7 +219,7 @@ async def attempt_form(attempt_id: int, request: Request, session: Session | Non
         await attempts.submit(deps, session.user_id, attempt_id, None,
                               prediction_required=round_.prediction_enabled and action == "submit",
                               # Only a countdown that really ran out counts as automatic.
-                              auto=action == "timeout" and utcnow() >= state.deadline - timedelta(seconds=2))
+                              auto=action == "timeout" and attempts.timer_ran_out(state))
         return redirect(f"/attempts/{attempt_id}/result")
     return redirect(f"/attempts/{attempt_id}?saved=1")
 
