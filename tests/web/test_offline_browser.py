@@ -229,3 +229,32 @@ async def test_unsent_choices_survive_an_expired_login_and_are_sent_after_loggin
     await phone.wait_for_url(f"**/attempts/{attempt_id}")
     await status_says(phone, "Đã lưu tất cả")
     assert await stored(app, attempt_id) == {ids[0]: first, ids[1]: second, ids[2]: third}
+
+
+async def test_a_phone_that_died_offline_is_told_after_the_deadline_which_choices_did_not_count(live_server, phone,
+                                                                                               factory, app):
+    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=4)
+    await register(phone, live_server)
+    attempt_id, ids = await start(phone, live_server, round_)
+    await choose(phone, 0, "Đúng")
+    await status_says(phone, "Đã lưu")
+    await phone.context.set_offline(True)
+    await choose(phone, 2, "Đúng")
+    await status_says(phone, "Mất kết nối mạng")
+    context = phone.context
+    await phone.close()  # the battery dies; the attempt is graded without this phone
+    for _ in range(150):
+        if (await attempt_row(app, attempt_id)).status == "submitted":
+            break
+        await asyncio.sleep(0.1)
+
+    await context.set_offline(False)
+    later = await context.new_page()
+    await later.goto(f"{live_server}/attempts/{attempt_id}")  # closed: the result page
+    await later.wait_for_url("**/result")
+    note = later.locator("#local-outcome")
+    await note.wait_for(state="visible", timeout=10_000)
+    text = await note.inner_text()
+    assert "1 lựa chọn trên máy này chưa kịp gửi" in text and "câu 3" in text
+    assert await later.inner_text("#score") == "1/3"
+    assert await later.evaluate(f"localStorage.getItem('ttn.attempt.{attempt_id}')") is None
