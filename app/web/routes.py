@@ -3,9 +3,10 @@ Every page works without JavaScript; the attempt page adds a countdown and autos
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -191,6 +192,14 @@ async def attempt_page(attempt_id: int, request: Request, session: Session | Non
     view = await attempt_out(deps, state, round_, utcnow())
     return page(request, "attempt.html", attempt=view, round=round_,
                 notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+
+
+@router.get("/attempt-sw.js")
+async def attempt_service_worker():
+    # Served from the root, not /static/: a service worker may only control pages under its own
+    # path, and this one keeps offline copies of /attempts/{id} (see the file).
+    return FileResponse(Path(__file__).parent / "static" / "attempt-sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/attempts/{attempt_id}")

@@ -57,33 +57,59 @@ async def status_says(page, text: str, timeout: float = 15_000) -> str:
     return await page.inner_text("#save-status")
 
 
+async def offline_copy_kept(page) -> None:
+    """Waits until the service worker holds this attempt page's copy (it registers on first load)."""
+    for _ in range(100):
+        if await page.evaluate("caches.open('ttn-attempt-pages-v1').then(c => c.match(location.pathname))"
+                               ".then(Boolean)"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("no offline copy of the attempt page")
+
+
 async def test_choices_made_offline_survive_a_reload_and_are_saved_when_back_online(live_server, phone, factory, app):
     round_ = await factory.round(questions_per_attempt=4, time_limit_seconds=600)
     await register(phone, live_server)
     attempt_id, ids = await start(phone, live_server, round_)
     first = await choose(phone, 0, "Đúng")
     await status_says(phone, "Đã lưu")
+    await offline_copy_kept(phone)
 
     await phone.context.set_offline(True)
     changed = await choose(phone, 0, "Sai")  # a saved answer changed offline
     second = await choose(phone, 1, "Đúng")
-    third = await choose(phone, 2, "Sai")
     text = await status_says(phone, "Mất kết nối mạng")
-    assert "3 câu trả lời chưa lên máy chủ" in text and "tự động gửi khi có mạng" in text
-    assert await phone.locator(f"{QUESTIONS}.unsent").count() == 3
+    assert "2 câu trả lời chưa lên máy chủ" in text and "tự động gửi khi có mạng" in text
+    assert await phone.locator(f"{QUESTIONS}.unsent").count() == 2
     await phone.screenshot(path="/tmp/offline-status-360.png")
     assert await stored(app, attempt_id) == {ids[0]: first}  # the server has only what was sent online
 
-    with pytest.raises(BrowserError):
-        await phone.reload()  # offline: the browser cannot even load the page (a phone's "no internet")
-    await phone.context.set_offline(False)
-    await phone.goto(f"{live_server}/attempts/{attempt_id}")  # the person opens the attempt again
-    await status_says(phone, "Đã lưu tất cả")
-    assert await stored(app, attempt_id) == {ids[0]: changed, ids[1]: second, ids[2]: third}
-    await phone.reload()  # and the page shows what the server has, with nothing left to send
-    for index, text in ((0, changed), (1, second), (2, third)):
+    # Reload without signal: the phone's copy of the page, with every choice kept on the phone.
+    await phone.reload()
+    assert await phone.get_attribute("#attempt-form", "data-offline-copy") == "1"
+    text = await status_says(phone, "Mất kết nối mạng")
+    assert "2 câu trả lời chưa lên máy chủ" in text and "bản lưu trên máy" in text
+    for index, text in ((0, changed), (1, second)):
         assert await phone.locator(QUESTIONS).nth(index).locator(f"label.option:has-text('{text}') input").is_checked()
-    assert await phone.evaluate(f"localStorage.getItem('ttn.attempt.{attempt_id}')") is None
+    third = await choose(phone, 2, "Sai")  # and go on answering
+    await phone.screenshot(path="/tmp/offline-copy-360.png")
+
+    # The browser is closed and reopened, still without signal: a new tab shows the copy too.
+    context = phone.context
+    await phone.close()
+    tab = await context.new_page()
+    await tab.goto(f"{live_server}/attempts/{attempt_id}")
+    await status_says(tab, "3 câu trả lời chưa lên máy chủ")
+    assert await stored(app, attempt_id) == {ids[0]: first}
+
+    await context.set_offline(False)  # back online: everything is sent without a touch
+    await status_says(tab, "Đã lưu tất cả")
+    assert await stored(app, attempt_id) == {ids[0]: changed, ids[1]: second, ids[2]: third}
+    await tab.reload()  # and the page shows what the server has, with nothing left to send
+    assert await tab.get_attribute("#attempt-form", "data-offline-copy") == "0"
+    for index, text in ((0, changed), (1, second), (2, third)):
+        assert await tab.locator(QUESTIONS).nth(index).locator(f"label.option:has-text('{text}') input").is_checked()
+    assert await tab.evaluate(f"localStorage.getItem('ttn.attempt.{attempt_id}')") is None
 
 
 async def test_a_submit_pressed_offline_is_sent_when_the_connection_returns(live_server, phone, factory, app):

@@ -17,6 +17,8 @@
 (function () {
   "use strict";
   var PREFIX = "ttn.attempt.";
+  var SEEN = "ttn.seen.";                   // + attempt id: what this phone last saw of the server
+  var PAGE_CACHE = "ttn-attempt-pages-v1";  // the service worker's copies (attempt-sw.js)
   var MAX_DELAY_MS = 30000;
   var REQUEST_TIMEOUT_MS = 20000;
 
@@ -55,7 +57,10 @@
     try {
       for (var i = localStorage.length - 1; i >= 0; i--) {
         var key = localStorage.key(i);
-        if (key && key.indexOf(PREFIX) === 0 && Date.now() - (load(key).t || 0) > 3 * 86400000) localStorage.removeItem(key);
+        if (!key || (key.indexOf(PREFIX) !== 0 && key.indexOf(SEEN) !== 0)) continue;
+        var written = 0;
+        try { written = (JSON.parse(localStorage.getItem(key)) || {}).t || 0; } catch (e) { written = 0; }
+        if (Date.now() - written > 3 * 86400000) localStorage.removeItem(key);
       }
     } catch (e) { /* housekeeping only */ }
   }
@@ -84,9 +89,17 @@
 
   function count(n, what) { return n + " " + what; }
 
+  function forgetCopy(attemptId) { // closed: no offline copy of its page, no record of it
+    try { localStorage.removeItem(SEEN + attemptId); } catch (e) { /* nothing kept */ }
+    if (window.caches) caches.open(PAGE_CACHE).then(function (cache) {
+      return cache.delete("/attempts/" + attemptId);
+    }).catch(function () { /* nothing kept */ });
+  }
+
   // --- the result page: choices left on this phone when the attempt closed elsewhere ------------
   var localOutcome = document.getElementById("local-outcome");
   if (localOutcome) {
+    forgetCopy(localOutcome.dataset.attemptId);
     var resultKey = PREFIX + localOutcome.dataset.attemptId;
     var leftover = load(resultKey);
     if (Object.keys(leftover.q).length) {
@@ -120,6 +133,9 @@
   var outcomeEl = document.getElementById("outcome");
   var predictionEl = document.getElementById("prediction");
   var deadline = performance.now() + parseInt(countdownEl.dataset.remainingMs, 10);
+  // Served by the service worker from its copy (no network): the rendered answers and remaining
+  // time are those of when the copy was made; what the phone saw last is in SEEN.
+  var offlineCopy = form.dataset.offlineCopy === "1";
 
   var fieldsets = {};   // question id -> its fieldset
   var known = {};       // question id -> option token the server has ("" none), as last seen
@@ -169,6 +185,7 @@
     var rec = load(KEY);
     Object.keys(fieldsets).forEach(function (qid) { show(qid, rec.q[qid] ? rec.q[qid].o : known[qid]); });
     if (lostTo.length) notes = notes.concat(lostTo);
+    remember();
     return rec;
   }
 
@@ -188,6 +205,7 @@
       text = "Mất kết nối mạng. " + (n ? waiting + " và sẽ tự động gửi khi có mạng." : "Các câu đã chọn đều đã được lưu.");
       if (rec.submit && !rec.submit.auto) text += " Bài sẽ được nộp tự động khi có mạng trở lại (nếu vẫn còn trong giờ làm bài).";
       if (ended && n) text += " Đã hết giờ: máy chủ chỉ nhận các câu đến kịp trong vài giây sau giờ nộp.";
+      if (offlineCopy) text += " (Trang đang mở từ bản lưu trên máy.)";
     } else if (trouble === "server") {
       text = "Máy chủ đang bận. " + (n ? waiting + " và sẽ tự động gửi lại." : "Đang thử lại…");
     } else if (rec.submit) {
@@ -223,6 +241,15 @@
 
   function setRemaining(ms) { // the server's clock: every reply refreshes the countdown
     if (!ended && typeof ms === "number" && ms >= 0) deadline = performance.now() + ms;
+    remember();
+  }
+
+  function remember() { // for a copy of this page opened offline later (the time is for display only)
+    if (!storageWorks) return;
+    try {
+      localStorage.setItem(SEEN + attemptId, JSON.stringify({
+        known: known, t: Date.now(), deadlineAt: Date.now() + Math.max(0, deadline - performance.now()) }));
+    } catch (e) { /* the copy then shows what it was rendered with */ }
   }
 
   function failed(response, body) {
@@ -370,6 +397,7 @@
     var server = data.answers || {};
     var lost = Object.keys(rec.q).filter(function (qid) { return server[qid] !== rec.q[qid].o && qid in fieldsets; });
     save(KEY, blank());
+    forgetCopy(attemptId);
     Object.keys(fieldsets).forEach(function (qid) {
       show(qid, server[qid] || "");
       fieldsets[qid].classList.remove("unsent");
@@ -527,8 +555,35 @@
   });
   window.addEventListener("pageshow", function (event) { if (event.persisted) { needResync = true; now(); } });
 
+  // --- the offline copy of this page (attempt-sw.js) ------------------------------------------------
+  function keepOfflineCopy() {
+    if (offlineCopy || !("serviceWorker" in navigator) || !window.caches) return;
+    navigator.serviceWorker.register("/attempt-sw.js", { scope: "/attempts/" }).then(function () {
+      return caches.open(PAGE_CACHE);
+    }).then(function (cache) {
+      return cache.match(location.pathname).then(function (hit) {
+        if (hit) return;  // the worker refreshes it on every load it serves
+        // The first visit was not served by the worker yet: one more GET makes the copy.
+        return fetch(location.pathname, { credentials: "same-origin", redirect: "manual", cache: "no-store" })
+          .then(function (response) {
+            if (response.ok && response.type === "basic" && !response.redirected) return cache.put(location.pathname, response);
+          });
+      });
+    }).catch(function () { /* no copy: the page still works while it stays open */ });
+  }
+
   // --- start: restore what this phone kept, against what the server rendered -----------------------
   pruneOld();
+  if (offlineCopy) {
+    var seen = null;
+    try { seen = JSON.parse(localStorage.getItem(SEEN + attemptId) || "null"); } catch (e) { seen = null; }
+    if (seen && seen.known) {
+      Object.keys(fieldsets).forEach(function (qid) { if (qid in seen.known) known[qid] = seen.known[qid]; });
+      deadline = performance.now() + Math.max(0, seen.deadlineAt - Date.now());
+    }
+    trouble = "offline";
+    needResync = true;
+  }
   var restored = reconcile(known);
   if (restored.submit && restored.submit.auto && parseInt(countdownEl.dataset.remainingMs, 10) > 2000) {
     update(function (rec) { rec.submit = null; });  // a stale automatic submit: the server says time is left
@@ -537,4 +592,5 @@
   if (!navigator.onLine) trouble = "offline";
   tick();
   drive();
+  keepOfflineCopy();
 })();
