@@ -57,6 +57,17 @@ async def status_says(page, text: str, timeout: float = 15_000) -> str:
     return await page.inner_text("#save-status")
 
 
+async def begin(page, base: str, factory, questions: int, seconds: int) -> tuple[dict, int, list[int], str]:
+    """Registers, opens an attempt and answers question 1 (saved while online): (person, attempt
+    id, question ids in page order, text of the saved option)."""
+    round_ = await factory.round(questions_per_attempt=questions, time_limit_seconds=seconds)
+    person = await register(page, base)
+    attempt_id, ids = await start(page, base, round_)
+    first = await choose(page, 0, "Đúng")
+    await status_says(page, "Đã lưu")
+    return person, attempt_id, ids, first
+
+
 async def offline_copy_kept(page) -> None:
     """Waits until the service worker holds this attempt page's copy (it registers on first load)."""
     for _ in range(100):
@@ -68,11 +79,7 @@ async def offline_copy_kept(page) -> None:
 
 
 async def test_choices_made_offline_survive_a_reload_and_are_saved_when_back_online(live_server, phone, factory, app):
-    round_ = await factory.round(questions_per_attempt=4, time_limit_seconds=600)
-    await register(phone, live_server)
-    attempt_id, ids = await start(phone, live_server, round_)
-    first = await choose(phone, 0, "Đúng")
-    await status_says(phone, "Đã lưu")
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 4, 600)
     await offline_copy_kept(phone)
 
     await phone.context.set_offline(True)
@@ -113,11 +120,7 @@ async def test_choices_made_offline_survive_a_reload_and_are_saved_when_back_onl
 
 
 async def test_a_submit_pressed_offline_is_sent_when_the_connection_returns(live_server, phone, factory, app):
-    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=600)
-    await register(phone, live_server)
-    attempt_id, ids = await start(phone, live_server, round_)
-    await choose(phone, 0, "Đúng")
-    await status_says(phone, "Đã lưu")
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 600)
 
     await phone.context.set_offline(True)
     await choose(phone, 1, "Đúng")
@@ -141,11 +144,7 @@ async def test_a_submit_pressed_offline_is_sent_when_the_connection_returns(live
 
 
 async def test_offline_past_the_deadline_and_grace_the_page_explains_what_counted(live_server, phone, factory, app):
-    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=5)
-    await register(phone, live_server)
-    attempt_id, ids = await start(phone, live_server, round_)
-    first = await choose(phone, 0, "Đúng")
-    await status_says(phone, "Đã lưu")
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 5)
     await phone.context.set_offline(True)
     await choose(phone, 1, "Đúng")
     await status_says(phone, "Đã hết giờ", timeout=10_000)  # the countdown ran out while offline
@@ -170,11 +169,7 @@ async def test_offline_past_the_deadline_and_grace_the_page_explains_what_counte
 
 
 async def test_stale_queued_choices_do_not_overwrite_a_second_devices_newer_ones(live_server, phone, factory, app):
-    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=600)
-    person = await register(phone, live_server)
-    attempt_id, ids = await start(phone, live_server, round_)
-    await choose(phone, 0, "Đúng")
-    await status_says(phone, "Đã lưu")
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 600)
 
     await phone.context.set_offline(True)  # this phone loses signal; the person goes on here...
     mine = await choose(phone, 0, "Sai")
@@ -235,11 +230,7 @@ async def test_a_choice_whose_acknowledgement_was_lost_is_not_taken_for_another_
 
 
 async def test_unsent_choices_survive_an_expired_login_and_are_sent_after_logging_in(live_server, phone, factory, app):
-    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=600)
-    person = await register(phone, live_server)
-    attempt_id, ids = await start(phone, live_server, round_)
-    first = await choose(phone, 0, "Đúng")
-    await status_says(phone, "Đã lưu")
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 600)
     session = next(c["value"] for c in await phone.context.cookies() if c["name"] == "sid")
     await delete_session(app.state.redis, session)  # the login expired on the server
 
@@ -259,11 +250,7 @@ async def test_unsent_choices_survive_an_expired_login_and_are_sent_after_loggin
 
 async def test_a_phone_that_died_offline_is_told_after_the_deadline_which_choices_did_not_count(live_server, phone,
                                                                                                factory, app):
-    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=4)
-    await register(phone, live_server)
-    attempt_id, ids = await start(phone, live_server, round_)
-    await choose(phone, 0, "Đúng")
-    await status_says(phone, "Đã lưu")
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 5)
     await phone.context.set_offline(True)
     await choose(phone, 2, "Đúng")
     await status_says(phone, "Mất kết nối mạng")
