@@ -271,3 +271,25 @@ async def test_a_phone_that_died_offline_is_told_after_the_deadline_which_choice
     assert "1 lựa chọn trên máy này chưa kịp gửi" in text and "câu 3" in text
     assert await later.inner_text("#score") == "1/3"
     assert await later.evaluate(f"localStorage.getItem('ttn.attempt.{attempt_id}')") is None
+
+
+async def test_a_busy_server_is_retried_without_a_touch_and_the_person_is_told(live_server, phone, factory, app):
+    person, attempt_id, ids, first = await begin(phone, live_server, factory, 2, 600)
+    refusals = {"left": 2, "seen": 0}
+
+    async def busy_then_fine(route):
+        if refusals["left"]:
+            refusals["left"] -= 1
+            refusals["seen"] += 1
+            await route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json",
+                                body='{"error": {"code": "service_unavailable", "message": "Bận"}}')
+        else:
+            await route.continue_()
+
+    await phone.route("**/api/v1/attempts/*/answers/*", busy_then_fine)
+    second = await choose(phone, 1, "Sai")
+    text = await status_says(phone, "Máy chủ đang bận")
+    assert "1 câu trả lời chưa lên máy chủ" in text and "tự động gửi lại" in text
+    await status_says(phone, "Đã lưu tất cả")
+    assert refusals["seen"] == 2
+    assert await stored(app, attempt_id) == {ids[0]: first, ids[1]: second}

@@ -35,9 +35,9 @@ function networkFirst(request, key, isPage) {
     if (response.ok && response.type === "basic" && !response.redirected) {
       var copy = response.clone();
       caches.open(CACHE).then(function (cache) { return cache.put(key, copy); });
-    } else if (isPage && (response.type === "opaqueredirect" || response.status === 404)) {
-      caches.open(CACHE).then(function (cache) { return cache.delete(key); });  // closed or gone
-    }
+    } else if (isPage && response.status === 404) {
+      caches.open(CACHE).then(function (cache) { return cache.delete(key); });  // not this person's
+    }  // a redirect (closed: to the result page, which drops the copy; or to the login) keeps it
     return response;
   });
   var copy = function () {

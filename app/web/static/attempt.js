@@ -112,7 +112,7 @@
           save(resultKey, blank());
           if (!lost.length) return;
           localOutcome.textContent = count(lost.length, "lựa chọn") + " trên máy này chưa kịp gửi đến máy chủ trước khi " +
-            "hết giờ nên không được tính (câu " + lost.map(function (q) { return numbers[q]; }).join(", ") +
+            "bài được chấm nên không được tính (câu " + lost.map(function (q) { return numbers[q]; }).join(", ") +
             "). Kết quả dưới đây chỉ tính các câu trả lời đã lưu trên máy chủ.";
           localOutcome.hidden = false;
         });
@@ -417,7 +417,7 @@
       says.push("Bài thi này đã được nộp (từ thiết bị khác hoặc từ một lần bấm Nộp bài trước đó).");
     }
     if (lost.length) {
-      says.push(count(lost.length, "lựa chọn") + " trên máy này chưa kịp gửi đến máy chủ trước khi hết giờ nên không được tính: câu " +
+      says.push(count(lost.length, "lựa chọn") + " trên máy này chưa kịp gửi đến máy chủ trước khi bài được chấm nên không được tính: câu " +
         lost.map(numberOf).join(", ") + " (đánh dấu bên dưới). Các câu hiển thị dưới đây là những câu đã được tính.");
     } else {
       says.push("Mọi câu trả lời bạn đã chọn đều đã được lưu và được tính.");
@@ -507,6 +507,11 @@
     var message = answered < total
       ? "Bạn còn " + (total - answered) + " câu chưa trả lời. Bạn chắc chắn muốn nộp bài?"
       : "Bạn chắc chắn muốn nộp bài?";
+    if (predictionEl && readPrediction() === null) { // asked now, not after the connection returns
+      statusEl.textContent = "Vui lòng trả lời câu hỏi dự đoán (một số nguyên không âm) trước khi nộp bài.";
+      predictionEl.focus();
+      return;
+    }
     if (!window.confirm(message)) return;
     clearTimeout(predictionTimer);
     update(function (rec) {
@@ -585,7 +590,7 @@
     needResync = true;
   }
   var restored = reconcile(known);
-  if (restored.submit && restored.submit.auto && parseInt(countdownEl.dataset.remainingMs, 10) > 2000) {
+  if (restored.submit && restored.submit.auto && deadline - performance.now() > 2000) {
     update(function (rec) { rec.submit = null; });  // a stale automatic submit: the server says time is left
   }
   if (predictionEl && restored.pred !== null) predictionEl.value = restored.pred;
