@@ -253,9 +253,12 @@ async def test_a_phone_that_died_offline_is_told_after_the_deadline_which_choice
     person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 5)
     await phone.context.set_offline(True)
     await choose(phone, 2, "Đúng")
-    await status_says(phone, "Mất kết nối mạng")
+    await phone.fill("#prediction", "5")
+    phone.once("dialog", lambda dialog: dialog.accept())
+    await phone.click("#submit-button")  # pressed offline, kept on the phone...
+    await status_says(phone, "Bài sẽ được nộp tự động khi có mạng trở lại")
     context = phone.context
-    await phone.close()  # the battery dies; the attempt is graded without this phone
+    await phone.close()  # ...but the battery dies: the attempt is graded at its deadline without this phone
     for _ in range(150):
         if (await attempt_row(app, attempt_id)).status == "submitted":
             break
@@ -268,6 +271,7 @@ async def test_a_phone_that_died_offline_is_told_after_the_deadline_which_choice
     note = later.locator("#local-outcome")
     await note.wait_for(state="visible", timeout=10_000)
     text = await note.inner_text()
+    assert "Yêu cầu nộp bài trên máy này chưa kịp gửi đến máy chủ trước khi hết giờ" in text
     assert "1 lựa chọn trên máy này chưa kịp gửi" in text and "câu 3" in text
     assert await later.inner_text("#score") == "1/3"
     assert await later.evaluate(f"localStorage.getItem('ttn.attempt.{attempt_id}')") is None

@@ -102,21 +102,33 @@
     forgetCopy(localOutcome.dataset.attemptId);
     var resultKey = PREFIX + localOutcome.dataset.attemptId;
     var leftover = load(resultKey);
-    if (Object.keys(leftover.q).length) {
+    var pressed = leftover.submit && !leftover.submit.auto;
+    if (Object.keys(leftover.q).length || pressed) {
       request("GET", "/api/v1/attempts/" + localOutcome.dataset.attemptId).then(function (response) {
         if (!response.ok) return;
         return json(response).then(function (data) {
-          var lost = Object.keys(leftover.q).filter(function (qid) { return data.answers[qid] !== leftover.q[qid].o; });
+          var answers = data.answers || {};
+          var lost = Object.keys(leftover.q).filter(function (qid) { return answers[qid] !== leftover.q[qid].o; });
           var numbers = {};
           (data.questions || []).forEach(function (q) { numbers[q.id] = q.number; });
           save(resultKey, blank());
-          if (!lost.length) return;
-          localOutcome.textContent = count(lost.length, "lựa chọn") + " trên máy này chưa kịp gửi đến máy chủ trước khi " +
-            "bài được chấm nên không được tính (câu " + lost.map(function (q) { return numbers[q]; }).join(", ") +
-            "). Kết quả dưới đây chỉ tính các câu trả lời đã lưu trên máy chủ.";
+          var says = [];
+          if (pressed && data.result && data.result.auto_submitted) {
+            says.push("Yêu cầu nộp bài trên máy này chưa kịp gửi đến máy chủ trước khi hết giờ: bài đã được tự " +
+                      "động nộp lúc hết giờ với các câu trả lời đã lưu trên máy chủ.");
+          }
+          if (lost.length) {
+            says.push(count(lost.length, "lựa chọn") + " trên máy này chưa kịp gửi đến máy chủ trước khi bài được " +
+                      "chấm nên không được tính (câu " + lost.map(function (q) { return numbers[q]; }).join(", ") +
+                      "). Kết quả dưới đây chỉ tính các câu trả lời đã lưu trên máy chủ.");
+          }
+          if (!says.length) return;
+          localOutcome.textContent = says.join(" ");
           localOutcome.hidden = false;
         });
       }).catch(function () { /* shown next time */ });
+    } else {
+      save(resultKey, blank());
     }
     pruneOld();
   }
