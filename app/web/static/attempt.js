@@ -148,6 +148,9 @@
   // Served by the service worker from its copy (no network): the rendered answers and remaining
   // time are those of when the copy was made; what the phone saw last is in SEEN.
   var offlineCopy = form.dataset.offlineCopy === "1";
+  // The page as the server sent it (before this script checks or marks anything): the offline copy
+  // of a first visit, which the service worker did not serve yet, without asking the server again.
+  var pristine = offlineCopy ? "" : "<!doctype html>\n" + document.documentElement.outerHTML;
 
   var fieldsets = {};   // question id -> its fieldset
   var known = {};       // question id -> option token the server has ("" none), as last seen
@@ -580,11 +583,7 @@
     }).then(function (cache) {
       return cache.match(location.pathname).then(function (hit) {
         if (hit) return;  // the worker refreshes it on every load it serves
-        // The first visit was not served by the worker yet: one more GET makes the copy.
-        return fetch(location.pathname, { credentials: "same-origin", redirect: "manual", cache: "no-store" })
-          .then(function (response) {
-            if (response.ok && response.type === "basic" && !response.redirected) return cache.put(location.pathname, response);
-          });
+        return cache.put(location.pathname, new Response(pristine, { headers: { "Content-Type": "text/html; charset=utf-8" } }));
       });
     }).catch(function () { /* no copy: the page still works while it stays open */ });
   }
