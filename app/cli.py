@@ -63,7 +63,8 @@ async def cmd_seed_demo(_args) -> int:
     status = 0
     try:
         async with sessions() as db:
-            for demo in DEMO_CONTESTS:
+            # The first demo is created last: the home page lists the newest contest first.
+            for demo in reversed(DEMO_CONTESTS):
                 contest, created = await ensure_demo_contest(db, demo)
                 print(("Đã tạo" if created else "Đã có") + f" cuộc thi mẫu #{contest.id}: {contest.title}")
                 status |= await import_bank_file(db, contest.id, demo.bank)

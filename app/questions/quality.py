@@ -94,7 +94,7 @@ class QualityReport:
         pairs = len(self.near_duplicates) if self.near_duplicates_checked else "chưa so"
         return (f"{self.total} câu; đáp án {'/'.join(self.key_expected)} = {keys}; "
                 f"phương án dài nhất là đáp án: {self.longest_is_key} ({self.longest_share:.0%}); "
-                f"\"tất cả các phương án trên\": {self.all_of_the_above_key}/{self.all_of_the_above} là đáp án; "
+                f"“tất cả các phương án trên”: {self.all_of_the_above_key}/{self.all_of_the_above} là đáp án; "
                 f"cặp câu gần trùng: {pairs}; có nguồn: {self.with_source}/{self.total}")
 
     def to_json(self) -> dict:
@@ -175,7 +175,7 @@ def _warn(report: QualityReport, judge_shares: bool) -> None:
                             f"({report.longest_share:.0%}, nên không quá {LONGEST_KEY_MAX_SHARE:.0%}): người thi chọn "
                             f"câu dài nhất sẽ đúng nhiều. Hãy viết các phương án nhiễu dài tương đương.")
     if report.all_of_the_above and report.all_of_the_above_key > report.all_of_the_above * ALL_OF_THE_ABOVE_MAX_KEY_SHARE:
-        warnings.append(f"Phương án kiểu \"Tất cả các phương án trên\" là đáp án ở {report.all_of_the_above_key}/"
+        warnings.append(f"Phương án kiểu “Tất cả các phương án trên” là đáp án ở {report.all_of_the_above_key}/"
                         f"{report.all_of_the_above} câu có phương án này: người thi sẽ chọn nó mà không cần đọc. "
                         f"Hãy dùng nó cả làm phương án sai, hoặc bỏ đi.")
     if report.near_duplicates:
@@ -187,7 +187,7 @@ def _warn(report: QualityReport, judge_shares: bool) -> None:
         warnings.append(f"Ngân hàng có hơn {MAX_ITEMS_FOR_NEAR_DUPLICATES} câu nên chưa so các câu gần trùng; "
                         f"hãy nhập thành nhiều tệp nhỏ hơn để được kiểm tra.")
     if report.with_source < total:
-        warnings.append(f"{total - report.with_source}/{total} câu chưa ghi nguồn (cột \"Nguồn\": văn kiện, mục, "
+        warnings.append(f"{total - report.with_source}/{total} câu chưa ghi nguồn (cột “Nguồn”: văn kiện, mục, "
                         f"hoặc bài báo và địa chỉ trang).")
 
 
