@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -48,8 +49,9 @@ def build(source: Path, target: Path) -> int:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     wb.properties.title = bank["title"]
-    wb.properties.description = "; ".join(
-        part for part in (f"Soạn ngày {bank['prepared']}" if bank.get("prepared") else "", bank.get("source")) if part)
+    wb.properties.description = bank.get("source")   # the title block: documents used, date of preparation
+    if bank.get("prepared"):
+        wb.properties.created = datetime.strptime(bank["prepared"], "%Y-%m-%d")
     wb.properties.creator = "Thi trắc nghiệm"
     wb.save(target)
     return len(bank["questions"])

@@ -188,8 +188,8 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
     for start in range(0, total, _CHUNK):
         await db.execute(insert(Question.__table__), [
             {"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
-             "difficulty": q.difficulty, "explanation": q.explanation, "source": q.source, "retired": False,
-             "created_at": now,
+             "difficulty": q.difficulty, "explanation": q.explanation, "source": getattr(q, "source", None),
+             "retired": False, "created_at": now,
              "search_key": search_key(q.text, q.options)}
             for key, q in fresh[start:start + _CHUNK]])
         if progress:
