@@ -30,15 +30,7 @@ def test_bank_file_matches_its_source(name, minimum):
         assert parsed.source == wanted.get("source")
 
 
-# The two older banks are being edited under issue 14 (sources, distractors, near-duplicates);
-# strict: once they pass, this test fails until they are taken off this list.
-BEING_EDITED = {"chi-thi-05-ct-tw.json", "nghi-quyet-dai-hoi-xiii.json"}
-
-
-@pytest.mark.parametrize("source", [
-    pytest.param(path, id=path.stem, marks=[pytest.mark.xfail(strict=True, reason="bank being edited (issue 14)")]
-                 if path.name in BEING_EDITED else [])
-    for path in sorted((BANKS / "sources").glob("*.json"))])
+@pytest.mark.parametrize("source", sorted((BANKS / "sources").glob("*.json")), ids=lambda path: path.stem)
 def test_bank_passes_the_editorial_checks(source):
     from app.questions.quality import check_source_file
 
