@@ -38,7 +38,7 @@ from app.core.clock import to_local, utcnow
 from app.integrity.models import REGISTER, AccountEvent, ResultExclusion
 from app.judging.snapshots import iter_rows, latest_snapshot
 from app.leaderboard.final import final_ranking
-from app.questions.textnorm import clean_text
+from app.questions.textnorm import header_key
 
 STRONG, MEDIUM, WEAK = 3, 2, 1
 STRENGTH_LABELS = {STRONG: "Mạnh", MEDIUM: "Trung bình", WEAK: "Yếu"}
@@ -190,9 +190,7 @@ class Report:
 
 
 def _name_key(name: str) -> str:
-    from app.admin.lists import name_key
-
-    return name_key(clean_text(name or ""))
+    return header_key(name or "")
 
 
 def _sequence_runs(items: list[tuple[tuple, int, int]]) -> list[list[int]]:
@@ -288,8 +286,9 @@ def find_signals(members: list[Member], events: list[tuple[int, str, str | None,
             names[(_name_key(m.full_name), m.date_of_birth)].append(idx)
     for (_, born), idxs in names.items():
         if len(idxs) > 1:
+            spelled = " / ".join(dict.fromkeys(f"“{members[i].full_name}”" for i in idxs))
             found.append((STRONG, idxs, "name_dob",
-                          f"{len(idxs)} tài khoản cùng tên “{members[idxs[0]].full_name}”, sinh ngày "
+                          f"{len(idxs)} tài khoản cùng tên {spelled} (không tính dấu, hoa thường), sinh ngày "
                           f"{born:%d/%m/%Y}, với {len(idxs)} số CCCD khác nhau."))
 
     cccds = [((m.citizen_id[:6],), int(m.citizen_id[6:]), idx) for idx, m in enumerate(members)
