@@ -22,8 +22,10 @@ O(n log n) in participants and events, never a comparison of every pair.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -36,7 +38,8 @@ from app.contests.models import Round
 from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
 from app.integrity.models import REGISTER, AccountEvent, ResultExclusion
-from app.judging.snapshots import iter_rows, latest_snapshot
+from app.judging.models import SnapshotRow
+from app.judging.snapshots import latest_snapshot
 from app.leaderboard.final import final_ranking
 from app.questions.textnorm import header_key
 
@@ -189,7 +192,9 @@ class Report:
         return sum(len(c.members) for c in self.clusters)
 
 
+@lru_cache(maxsize=65536)
 def _name_key(name: str) -> str:
+    """Accents, case and spacing ignored (names repeat a lot: cached)."""
     return header_key(name or "")
 
 
@@ -362,7 +367,16 @@ async def _positions(db: AsyncSession, round_: Round) -> tuple[dict[int, int], i
     """Position of each ranked account: the latest frozen version, or the ranking as it stands."""
     snapshot = await latest_snapshot(db, round_.id)
     if snapshot is not None:
-        return {row.user_id: row.position async for row in iter_rows(db, snapshot.id)}, snapshot.truth
+        positions, last = {}, 0
+        while True:  # only the user id of each frozen row is needed: no full parse
+            rows = (await db.execute(select(SnapshotRow.position, SnapshotRow.payload)
+                                     .where(SnapshotRow.snapshot_id == snapshot.id, SnapshotRow.position > last)
+                                     .order_by(SnapshotRow.position).limit(10_000))).all()
+            if not rows:
+                return positions, snapshot.truth
+            for position, payload in rows:
+                positions[json.loads(payload)["user_id"]] = position
+            last = rows[-1][0]
     ranking = await final_ranking(db, round_.id, round_.prediction_truth)
     return {e.user_id: e.position for e in ranking}, round_.prediction_truth
 

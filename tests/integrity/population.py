@@ -21,6 +21,9 @@ GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", 
          "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Ngân", "Nhung", "Phong", "Phúc", "Phương", "Quân", "Quỳnh",
          "Sơn", "Tâm", "Thảo", "Thắng", "Thủy", "Trang", "Trung", "Tuấn", "Tú", "Uyên", "Việt", "Vinh", "Yến", "Hòa"]
 CODES = sorted(CCCD_PROVINCE_CODES)
+# Phones and CCCDs handed out by earlier calls in this test session (both are unique in the table).
+_USED_PHONES: set[str] = set()
+_USED_CCCDS: set[str] = set()
 
 
 @dataclass
@@ -52,8 +55,13 @@ def _ip(rng: random.Random) -> str:
 async def populate(app, round_id: int, *, normal: int = 5000, ring: int = 30, seed: int = 16) -> Population:
     rng = random.Random(seed)
     now = utcnow()
-    used_cccd: set[str] = set()
-    phones = [f"03{n:08d}" for n in rng.sample(range(10**8), normal + ring)]
+    used_cccd = _USED_CCCDS
+    phones = []
+    while len(phones) < normal + ring:  # random over the whole range: no accidental sequences
+        phone = f"03{rng.randrange(10**8):08d}"
+        if phone not in _USED_PHONES:
+            _USED_PHONES.add(phone)
+            phones.append(phone)
     people = []
     for i in range(normal + ring):
         person = _person(rng, used_cccd)
