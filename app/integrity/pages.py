@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.contest_admin import get_round_for
 from app.admin.deps import checked_form, page_staff
+from app.admin.pages import _optional_int  # the round page's T field, same rules
 from app.admin.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
@@ -22,13 +23,9 @@ from app.web.render import page
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
-def _truth(raw) -> int | None:
-    text = str(raw or "").strip().replace(".", "")
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise AppError("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.", 422)
-    return int(text)
+def _done(round_id: int, message: str, outcome) -> RedirectResponse:
+    version = f" Bảng kết quả mới: lần {outcome.snapshot.version}." if outcome.snapshot else ""
+    return RedirectResponse(f"/admin/rounds/{round_id}/integrity?notice={message}{version}", status_code=303)
 
 
 async def _report_page(request: Request, db: AsyncSession, actor: StaffAccess, round_id: int, *, status: int = 200,
@@ -57,12 +54,10 @@ async def exclude(round_id: int, request: Request, actor: StaffAccess = Depends(
         if not (raw_user.isascii() and raw_user.isdigit()) or len(raw_user) > 12:
             raise AppError("invalid_user", "Hãy chọn tài khoản cần loại.", 422)
         outcome = await exclusions.exclude(deps, request.app.state.redis, actor, round_id, int(raw_user),
-                                           str(form.get("reason", ""))[:2000], _truth(form.get("truth")))
+                                           str(form.get("reason", ""))[:2000], _optional_int(form.get("truth")))
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
-    version = f" Bảng kết quả mới: lần {outcome.snapshot.version}." if outcome.snapshot else ""
-    return RedirectResponse(f"/admin/rounds/{round_id}/integrity?notice=Đã loại tài khoản mã {outcome.exclusion.user_id} "
-                            f"khỏi kết quả.{version}", status_code=303)
+    return _done(round_id, f"Đã loại tài khoản mã {outcome.exclusion.user_id} khỏi kết quả.", outcome)
 
 
 @router.post("/exclusions/{exclusion_id}/reinstate")
@@ -75,9 +70,7 @@ async def reinstate(exclusion_id: int, request: Request, actor: StaffAccess = De
     round_id = exclusion.round_id
     try:
         outcome = await exclusions.reinstate(deps, request.app.state.redis, actor, exclusion_id,
-                                             str(form.get("reason", ""))[:2000], _truth(form.get("truth")))
+                                             str(form.get("reason", ""))[:2000], _optional_int(form.get("truth")))
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
-    version = f" Bảng kết quả mới: lần {outcome.snapshot.version}." if outcome.snapshot else ""
-    return RedirectResponse(f"/admin/rounds/{round_id}/integrity?notice=Đã khôi phục tài khoản "
-                            f"mã {outcome.exclusion.user_id} vào kết quả.{version}", status_code=303)
+    return _done(round_id, f"Đã khôi phục tài khoản mã {outcome.exclusion.user_id} vào kết quả.", outcome)
