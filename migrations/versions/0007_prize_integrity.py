@@ -2,7 +2,7 @@
 suspicious-accounts report) and exclusions of accounts from a round's results
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0010
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
