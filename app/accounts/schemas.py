@@ -4,10 +4,12 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.schemas import StrictIn
 
-class RegisterIn(BaseModel):
+
+class RegisterIn(StrictIn):
     full_name: str = Field(max_length=200, examples=["Nguyễn Văn An"])
-    date_of_birth: date = Field(examples=["1990-05-19"])
+    date_of_birth: date = Field(strict=False, examples=["1990-05-19"])
     gender: str = Field(description="male | female | other", examples=["male"])
     phone: str = Field(max_length=20, examples=["0912345678"])
     citizen_id: str = Field(max_length=20, description="CCCD, 12 digits", examples=["001090012345"])
@@ -19,7 +21,7 @@ class RegisterIn(BaseModel):
     password: str = Field(max_length=200)
 
 
-class LoginIn(BaseModel):
+class LoginIn(StrictIn):
     login: str = Field(max_length=40, description="Phone number or CCCD", examples=["0912345678"])
     password: str = Field(max_length=200)
 

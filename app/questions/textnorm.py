@@ -7,7 +7,10 @@ import unicodedata
 
 _SPACES = re.compile(r"\s+")
 # NBSP, narrow NBSP, zero-width space/joiners, BOM: seen in banks pasted from Word and web pages.
-_INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": "", "\u200c": "",
+# A zero-width space marks a break between words (web editors put it where a space was), so it
+# becomes a space: deleting it would join "Nguyễn\u200bVăn" into "NguyễnVăn". Joiners and the BOM
+# join or mark nothing in Vietnamese text and are dropped.
+_INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": " ", "\u200c": "",
                             "\u200d": "", "\ufeff": ""})
 
 
