@@ -28,7 +28,8 @@ def content(parsed) -> list[tuple]:
 async def test_upload_reports_and_reimport_changes_nothing(app, factory, db):
     contest = await factory.contest(questions=0)
     organizer = await make_staff(app, factory, contest.id)
-    data = xlsx(questions(30) + [row(31, "Câu hỏi mẫu số 1: đâu là phương án đúng?")])  # a duplicate row
+    data = xlsx(questions(30) + [row(31, "Câu hỏi mẫu số 1: đâu là phương án đúng?",  # a duplicate row
+                                     ("Đúng 1", "Sai 1a", "Sai 1b"))])
     checked = await upload(organizer, contest.id, data, dry_run="true")
     assert checked.status_code == 200 and checked.json()["added"] == 30 and checked.json()["dry_run"]
     assert await count_questions(db, contest.id) == 0  # a check writes nothing
@@ -165,8 +166,8 @@ async def test_edit_creates_a_corrected_copy_and_validates_like_the_template(app
     assert fields == {"Câu hỏi", "Phương án B", "Đáp án"}
 
     clash = await organizer.call("PUT", bank_url(contest.id, f"/questions/{new['id']}"), json={
-        "text": other["text"], "options": ["x", "y"], "answer": "A"})
-    assert clash.status_code == 409
+        "text": other["text"], "options": ["Sai 3", "Đúng", "Sai 1", "Sai 2"], "answer": "B"})
+    assert clash.status_code == 409  # the same question as `other` (same wording and options)
     # Bringing back the wrong version while its correction is active would duplicate the text.
     restore = await organizer.call("POST", bank_url(contest.id, f"/questions/{wrong['id']}/restore"))
     assert restore.status_code == 409
