@@ -44,11 +44,11 @@ async def login(body: LoginIn, request: Request, response: Response, db: AsyncSe
 
 
 @router.post("/auth/logout", status_code=204, summary="Log out (ends the server-side session)")
-async def logout(response: Response, redis: Redis = Depends(get_redis),
+async def logout(request: Request, response: Response, redis: Redis = Depends(get_redis),
                  session: Session | None = Depends(optional_session)):
     if session is not None:
         await delete_session(redis, session.token)
-    clear_login_cookies(response)
+    clear_login_cookies(request, response)
     response.status_code = 204
     return response
 
