@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import service, throttle
+from app.accounts import lockout, service, throttle
 from app.accounts.cookies import clear_login_cookies, set_login_cookies
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.accounts.sessions import Session, create_session, delete_session
@@ -23,6 +23,7 @@ async def start_session(request: Request, response: Response, redis: Redis, user
     session = await create_session(redis, user.id, user.role, request.app.state.settings.session_ttl_seconds,
                                    user.full_name)
     set_login_cookies(request, response, session.token)
+    lockout.remember_device(request, response, user.id)
     return session.token
 
 

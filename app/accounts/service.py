@@ -99,14 +99,24 @@ def _login_lookup(login: str):
         return None
 
 
-async def authenticate(db: AsyncSession, login: str, password: str) -> User:
+async def find_login(db: AsyncSession, login: str) -> User | None:
+    """The account a typed phone or CCCD names, if any."""
     condition = _login_lookup(login)
-    user = await db.scalar(select(User).where(condition)) if condition is not None else None
+    return await db.scalar(select(User).where(condition)) if condition is not None else None
+
+
+async def check_password(user: User | None, password: str) -> User:
+    """`user` when the password is theirs; the same refusal, after the same work, for a wrong
+    password and for an account that does not exist."""
     if user is None:
         await burn_verification_time(password or "")
     elif await verify_password(user.password_hash, password or ""):
         return user
     raise Unauthorized("invalid_credentials", "Số điện thoại/CCCD hoặc mật khẩu không đúng.")
+
+
+async def authenticate(db: AsyncSession, login: str, password: str) -> User:
+    return await check_password(await find_login(db, login), password)
 
 
 async def get_user(db: AsyncSession, user_id: int) -> User | None:
