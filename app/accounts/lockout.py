@@ -18,7 +18,6 @@ database, and never a way to shut the owner out of their own account.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
@@ -28,11 +27,12 @@ from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import LoginFailure, User
+from app.core import signing
 from app.core.ratelimit import identity
 
 FIRST_WAIT_SECONDS = 30
 FAILURE_MEMORY = timedelta(days=1)   # a count with no new failure for a day starts over
-DEVICE_COOKIE, SECURE_DEVICE_COOKIE = "ttn_device", "__Host-ttn_device"
+DEVICE_COOKIE = "ttn_device"
 DEVICE_COOKIE_SECONDS = 400 * 86400  # the longest browsers keep a cookie
 
 
@@ -87,15 +87,11 @@ async def forget_failures(db: AsyncSession, key: str) -> None:
 # --- the device cookie ------------------------------------------------------------------------
 
 def _device_cookie(settings) -> str:
-    return SECURE_DEVICE_COOKIE if settings.cookie_secure else DEVICE_COOKIE
+    return signing.cookie_name(settings, DEVICE_COOKIE)
 
 
 def _key(request: Request) -> bytes:
-    state = request.app.state
-    key = getattr(state, "device_key", None)
-    if key is None:
-        key = state.device_key = hashlib.sha256(("login-device:" + state.settings.effective_secret_key).encode()).digest()
-    return key
+    return signing.derived_key(request, "login-device")
 
 
 def _sign(request: Request, user_id: int, device: str) -> str:

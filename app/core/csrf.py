@@ -14,30 +14,25 @@ by this very host over HTTPS for path /, so a subdomain cannot plant one."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 
 from fastapi import Request, Response
 
 from app.accounts.sessions import SESSION_COOKIE
+from app.core import signing
 from app.core.errors import AppError
 
-PLAIN_COOKIE, HOST_COOKIE = "csrftoken", "__Host-csrftoken"
+COOKIE = "csrftoken"
 HEADER = "x-csrf-token"
 
 
 def cookie_name(settings) -> str:
-    return HOST_COOKIE if settings.cookie_secure else PLAIN_COOKIE
+    return signing.cookie_name(settings, COOKIE)
 
 
 def _key(request: Request) -> bytes:
-    state = request.app.state
-    key = getattr(state, "csrf_key", None)
-    if key is None:
-        secret = state.settings.effective_secret_key
-        key = state.csrf_key = hashlib.sha256(("csrf:" + secret).encode()).digest()
-    return key
+    return signing.derived_key(request, "csrf")
 
 
 def session_token(request: Request, session_id: str) -> str:
