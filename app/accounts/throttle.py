@@ -15,8 +15,8 @@ from app.accounts import validation as v
 from app.accounts.models import User
 from app.accounts.schemas import RegisterIn
 from app.core import ratelimit
-from app.core.errors import Unauthorized
 from app.core.clock import utcnow
+from app.core.errors import Unauthorized
 from app.core.ratelimit import TooManyRequests, identity
 
 LOCKED_MESSAGE = ("Đăng nhập sai nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa trên thiết bị mới. "
