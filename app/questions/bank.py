@@ -275,6 +275,7 @@ async def list_questions(db: AsyncSession, contest_id: int, *, search: str | Non
         conditions.append(Question.retired.is_(False))
     elif status == RETIRED:
         conditions.append(Question.retired.is_(True))
+    topic = clean_text(topic or "")  # as topics are stored (and without NUL, which PostgreSQL refuses)
     if topic:
         conditions.append(Question.topic == topic)
     if difficulty:

@@ -10,12 +10,12 @@ _SPACES = re.compile(r"\s+")
 # NBSP, narrow NBSP, zero-width space/joiners, BOM: seen in banks pasted from Word and web pages.
 # A zero-width space marks a break between words (web editors put it where a space was), so it
 # becomes a space: deleting it would join "Nguyễn\u200bVăn" into "NguyễnVăn". Joiners and the BOM
-# join or mark nothing in Vietnamese text and are dropped.
+# join or mark nothing in Vietnamese text and are dropped; so is NUL, which PostgreSQL text refuses.
 _INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": " ", "\u200c": "",
-                            "\u200d": "", "\ufeff": ""})
+                            "\u200d": "", "\ufeff": "", "\x00": ""})
 
 
-_HAS_INVISIBLE = re.compile("[\u00a0\u202f\u2007\u200b\u200c\u200d\ufeff]")
+_HAS_INVISIBLE = re.compile("[\u00a0\u202f\u2007\u200b\u200c\u200d\ufeff\x00]")
 
 
 def clean_text(value: str) -> str:
