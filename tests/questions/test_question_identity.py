@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from sqlalchemy import select
 
 from app.questions.importing import parse_bank_file
@@ -120,3 +121,16 @@ async def test_an_edit_may_share_the_wording_of_another_question(app, factory, d
     clash = await organizer.call("PUT", bank_url(contest.id, f"/questions/{edited.json()['id']}"),
                                  json={"text": GENERIC, "options": list(FIRST[2:5]), "answer": "B"})
     assert clash.status_code == 409 and f"câu #{ids[0]}" in clash.json()["error"]["message"]
+
+
+async def test_adding_parsed_questions_never_drops_a_contradicting_one_silently(app, factory, db):
+    from app.core.errors import Invalid
+    from app.questions.service import add_parsed_questions
+
+    contest = await factory.contest(questions=0)
+    [first] = parse_bank_file(xlsx([FIRST]), "x.xlsx").questions
+    assert (await add_parsed_questions(db, contest.id, [first])).added == 1
+    [other_key] = parse_bank_file(xlsx([row(1, GENERIC, FIRST[2:5], answer="C")]), "x.xlsx").questions
+    with pytest.raises(Invalid, match="đáp án khác"):
+        await add_parsed_questions(db, contest.id, [other_key])
+    assert await count_questions(db, contest.id) == 1
