@@ -32,7 +32,7 @@ from app.core.ratelimit import identity
 
 FIRST_WAIT_SECONDS = 30
 FAILURE_MEMORY = timedelta(days=1)   # a count with no new failure for a day starts over
-DEVICE_COOKIE = "ttn_device"
+DEVICE_COOKIE = "ttn_login"  # (app.integrity keeps its own per-browser "ttn_device" id, unsigned)
 DEVICE_COOKIE_SECONDS = 400 * 86400  # the longest browsers keep a cookie
 
 

@@ -77,7 +77,7 @@ class StaffIn(StrictIn):
 
 class AssignIn(StrictIn):
     phone: str = Field(max_length=20)
-    role: str = Field(description="organizer | judge")
+    role: str = Field(description="organizer | judge | secretariat")
 
 
 def _snapshot_out(s) -> dict:

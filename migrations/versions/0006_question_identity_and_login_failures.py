@@ -8,7 +8,7 @@
   until which the next try must wait, where a Redis flush cannot erase them.
 
 Revision ID: 0006
-Revises: 0010
+Revises: 0007
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0010'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

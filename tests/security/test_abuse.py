@@ -175,7 +175,7 @@ async def test_someone_else_failing_cannot_shut_the_owner_out_of_their_own_devic
             assert (await owner.post("/api/v1/auth/login", json={**right, "password": "sai"})).status_code == 401
         assert_429(await owner.post("/api/v1/auth/login", json=right), "login_locked")
         # A forged device cookie (another account's, or tampered) is not trusted.
-        owner.cookies.set("ttn_device", f"{participant.user['id']}.abc.{'0' * 36}")
+        owner.cookies.set("ttn_login", f"{participant.user['id']}.abc.{'0' * 36}")
         assert_429(await owner.post("/api/v1/auth/login", json=right), "login_locked")
 
 
