@@ -59,13 +59,18 @@ STAFF = {
     ("PUT", "/api/v1/contests/{contest_id}/bank/questions/{question_id}"): {ORGANIZER, ADMIN},
     ("POST", "/api/v1/contests/{contest_id}/bank/questions/{question_id}/retire"): {ORGANIZER, ADMIN},
     ("POST", "/api/v1/contests/{contest_id}/bank/questions/{question_id}/restore"): {ORGANIZER, ADMIN},
+    ("GET", "/api/v1/admin/rounds/{round_id}/suspicious-accounts"): {JUDGE, ADMIN},
+    ("GET", "/api/v1/admin/rounds/{round_id}/exclusions"): {JUDGE, ADMIN},
+    ("POST", "/api/v1/admin/rounds/{round_id}/exclusions"): {JUDGE, ADMIN},
+    ("POST", "/api/v1/admin/exclusions/{exclusion_id}/reinstate"): {JUDGE, ADMIN},
+    ("POST", "/api/v1/admin/contests/{contest_id}/staff/override"): {ADMIN},
 }
 PARTICIPANT_PREFIXES = ("/api/v1/auth/", "/api/v1/me", "/api/v1/contests", "/api/v1/rounds/", "/api/v1/attempts/")
 
 
 def may_reach(role: str, method: str, path: str, parameters: dict) -> bool:
     allowed = STAFF[(method, path)]
-    if path.endswith("/exports/{kind}") and parameters.get("kind") in ("ranking", "prizes"):
+    if path.endswith("/exports/{kind}") and parameters.get("kind") in ("ranking", "prizes", "integrity"):
         allowed = {JUDGE, ADMIN}
     return role in allowed
 
