@@ -165,7 +165,7 @@ async def logout(request: Request, redis: Redis = Depends(get_redis), session: S
     if session is not None:
         await delete_session(redis, session.token)
     response = redirect("/")
-    clear_login_cookies(response)
+    clear_login_cookies(request, response)
     return response
 
 
