@@ -84,6 +84,16 @@ def account_citizen_id(index: int) -> str:
     return f"{1 + index // 10**6:03d}090{index % 10**6:06d}"
 
 
+def register_profile(seq: int, password: str) -> dict:
+    """A new participant's registration form, unique per `seq` (phone and CCCD derived from it)."""
+    return {
+        "full_name": "Trần Thị Bình", "date_of_birth": "1995-03-04", "gender": "female",
+        "phone": f"03{seq % 10**8:08d}", "citizen_id": f"{100 + seq // 10**6 % 900:03d}195{seq % 10**6:06d}",
+        "province": "Hà Nội", "district": None, "commune": "Phường Ba Đình", "unit": "Đơn vị thử tải (đăng ký)",
+        "party_member": False, "password": password,
+    }
+
+
 def bank(count: int) -> list[_Question]:
     """Questions of realistic length (the attempt page carries 20 of them)."""
     items = []
