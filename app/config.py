@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # Argon2id cost: OWASP's minimum recommendation (19 MiB, 2 passes); login is rate limited.
     argon2_time_cost: int = Field(default=2, validation_alias="ARGON2_TIME_COST")
     argon2_memory_kib: int = Field(default=19 * 1024, validation_alias="ARGON2_MEMORY_KIB")
+    # Password hashes computed at once per process, and how many more may wait their turn before
+    # a login or registration is refused with 429 "try again" (app/accounts/passwords.py): a login
+    # burst then takes at most this many cores from the answer saves.
+    password_hash_threads: int = Field(default=1, validation_alias="PASSWORD_HASH_THREADS")
+    password_hash_queue: int = Field(default=8, validation_alias="PASSWORD_HASH_QUEUE")
 
     # The waiting room (app/attempts/waiting_room.py): attempts opened per second across the whole
     # deployment before newcomers queue (0: no waiting room). Default from `make bench`'s per-step

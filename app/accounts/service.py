@@ -55,6 +55,7 @@ async def register(db: AsyncSession, data: RegisterIn) -> User:
         select(User.id).where(or_(User.phone == profile["phone"], User.citizen_id == profile["citizen_id"]))
     )
     if taken is None:
+        await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
         user = User(**profile, password_hash=await hash_password(password))
         db.add(user)
         try:
@@ -84,6 +85,7 @@ def _login_lookup(login: str):
 async def authenticate(db: AsyncSession, login: str, password: str) -> User:
     condition = _login_lookup(login)
     user = await db.scalar(select(User).where(condition)) if condition is not None else None
+    await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
     if user is None:
         await burn_verification_time(password or "")
     elif await verify_password(user.password_hash, password or ""):
