@@ -34,6 +34,7 @@ from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
 from app.core.redis import create_redis
+from app.core.routing import index_routes
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
+    index_routes(app)  # last: every route is known (app/core/routing.py)
     return app
 
 
