@@ -85,9 +85,11 @@ class Config:
     calibration_participants: int = 12
     out: Path = Path(_env("BENCH_OUT", "var/bench"))
     profile: bool = _env("BENCH_PROFILE", "0") == "1"
-    # BENCH_ONLY=steps: only the per-step table (load_tests/steps.py); =phases: only the Locust phases.
+    # BENCH_ONLY=steps: only the per-step table (load_tests/steps.py); =phases: only the Locust phases;
+    # =storm: only the round-opening storm and the login burst (load_tests/storm.py).
     steps: bool = os.environ.get("BENCH_ONLY", "") in ("", "steps")
     phases: bool = os.environ.get("BENCH_ONLY", "") in ("", "phases")
+    storm: bool = os.environ.get("BENCH_ONLY", "") == "storm"  # `make bench-storm` (load_tests/storm.py)
 
     @property
     def mean_think(self) -> float:
@@ -789,10 +791,15 @@ def main() -> int:
 
             step_tables = steps.run(config, secret, dict(groups))
         results = [bench_workers(config, w, secret, dict(groups)) for w in config.workers] if config.phases else []
+        storm_text = ""
+        if config.storm:
+            from load_tests import storm
+
+            storm_text = storm.run(config, secret)
     finally:
         if own_redis:
             own_redis.stop()
-    text = report(config, results, step_tables)
+    text = report(config, results, step_tables) + ("\n" + storm_text + "\n" if storm_text else "")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     (config.out / f"results-{stamp}.md").write_text(text)
     (config.out / f"results-{stamp}.json").write_text(json.dumps([asdict(r) for r in results], indent=1, default=str))

@@ -240,12 +240,22 @@ def run(config: Config, secret: str, groups: dict) -> list[StepTable]:
     try:
         for i, (label, root) in enumerate(versions):
             server = Server(workers, {**env, "PYTHONPATH": str(root)}, out / f"server-{i}.log", cwd=root)
+            profiler = None
+            if config.profile and root == ROOT and not any(t.label == label for t in tables.values()):
+                from load_tests.bench import start_profiler
+
+                profiler = start_profiler(server, out / "profile-steps", 60)
             try:
                 accounts = range(i * per_table, (i + 1) * per_table)
                 registrations = range(int(time.time()) * 100 + i * per_table, int(time.time()) * 100 + (i + 1) * per_table)
                 table = measure_steps(label, server, data, accounts, registrations, groups, requests, bare.url,
                                       psutil.Process(bare.process.pid))
             finally:
+                if profiler:
+                    from load_tests.bench import finish_profiler
+
+                    profiler.send_signal(2)  # SIGINT: py-spy writes what it sampled
+                    print(finish_profiler(profiler, out / "profile-steps", top=70), flush=True)
                 server.stop()
             print(format_tables([table]), flush=True)
             kept = tables.setdefault(label, table)
