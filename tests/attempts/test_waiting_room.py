@@ -91,9 +91,14 @@ async def test_people_inside_an_attempt_are_never_queued(factory, room):
                                   json={"option_id": correct_option(question)})
         assert saved.status_code == 200, saved.text
     assert (await inside.call("GET", f"/api/v1/attempts/{attempt['attempt_id']}")).status_code == 200
-    # Pressing "start" again (another tab) hands back the running attempt instead of a place in line.
+    # Pressing "start" again (another tab) hands back the running attempt instead of a place in line,
+    # also once the place they were admitted with has expired (a long attempt).
     again = await _open(inside, round_.id)
     assert again.status_code == 200 and again.json()["attempt_id"] == attempt["attempt_id"]
+    await room.redis.delete(ticket_key(inside.user["id"], round_.id))
+    again = await _open(inside, round_.id)
+    assert again.status_code == 200 and again.json()["attempt_id"] == attempt["attempt_id"]
+    assert not await room.redis.exists(ticket_key(inside.user["id"], round_.id))  # no place taken from others
     submitted = await inside.call("POST", f"/api/v1/attempts/{attempt['attempt_id']}/submit", json={"prediction": 3})
     assert submitted.status_code == 200 and submitted.json()["correct"] == 3
     assert _place(await _open(waiting, round_.id)) == 1  # still waiting: time has not moved
