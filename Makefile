@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-import bench-leaderboard bench-export banks banks-check migrate clean
+.PHONY: run test bench bench-steps bench-storm bench-import bench-leaderboard bench-export banks banks-check migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m load_tests.bench
+
+# Only the per-step CPU table (README, "Load testing and capacity"); BENCH_BASELINE=main adds main's.
+bench-steps: $(VENV)/.installed-dev
+	BENCH_ONLY=steps $(BIN)/python -m load_tests.bench
+
+# The round-opening storm (BENCH_STORM_K participants press start at once) and a login burst.
+bench-storm: $(VENV)/.installed-dev
+	BENCH_ONLY=storm $(BIN)/python -m load_tests.bench
 
 # Importing a generated 10,000-question bank (see README, "Question bank import").
 bench-import: $(VENV)/.installed-dev

@@ -65,6 +65,22 @@ class Settings(BaseSettings):
     # Argon2id cost: OWASP's minimum recommendation (19 MiB, 2 passes); login is rate limited.
     argon2_time_cost: int = Field(default=2, validation_alias="ARGON2_TIME_COST")
     argon2_memory_kib: int = Field(default=19 * 1024, validation_alias="ARGON2_MEMORY_KIB")
+    # Password hashes computed at once per process, and how many more may wait their turn before
+    # a login or registration is refused with 429 "try again" (app/accounts/passwords.py): a login
+    # burst then takes at most this many cores from the answer saves.
+    password_hash_threads: int = Field(default=1, validation_alias="PASSWORD_HASH_THREADS")
+    password_hash_queue: int = Field(default=8, validation_alias="PASSWORD_HASH_QUEUE")
+
+    # The waiting room (app/attempts/waiting_room.py): attempts opened per second across the whole
+    # deployment before newcomers queue (0: no waiting room). Default from `make bench`'s per-step
+    # table: an open costs ~6-8 ms of server CPU and a 2-core host should keep most of its CPU for
+    # people already answering; raise it with the cores (README, "Load testing and capacity").
+    admit_opens_per_second: float = Field(default=60.0, validation_alias="ADMIT_OPENS_PER_SECOND")
+    # Opens let straight in when the room has been idle (0: one second's worth).
+    admit_opens_burst: int = Field(default=0, validation_alias="ADMIT_OPENS_BURST")
+    # A place in line is kept this long after the person's last visit (the waiting screen comes
+    # back well before); whoever gives up leaves nothing behind.
+    waiting_room_ticket_seconds: int = Field(default=120, validation_alias="WAITING_ROOM_TICKET_SECONDS")
 
     # --- abuse limits (issue 7). "N/S" = at most N hits per S seconds, counted in Redis so they
     # hold across workers and hosts. Per IP limits are generous: a whole office or a mobile

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
 from app.attempts.tokens import OptionTokens
+from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
 from app.contests.routes import router as contests_api
 from app.core import handlers
@@ -32,6 +34,7 @@ from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
 from app.core.redis import create_redis
+from app.core.routing import index_routes
 from app.integrity.pages import router as integrity_pages
 from app.integrity.routes import router as integrity_api
 from app.leaderboard.connection import create_board_redis
@@ -81,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
         state.answer_writer = AnswerWriter(state.engine, state.attempt_cache)  # group commit of answer saves
+        state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
+                                         burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
+                                         ticket_ttl=settings.waiting_room_ticket_seconds)
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
@@ -144,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
+    index_routes(app)  # last: every route is known (app/core/routing.py)
     return app
 
 

@@ -85,6 +85,11 @@ class Config:
     calibration_participants: int = 12
     out: Path = Path(_env("BENCH_OUT", "var/bench"))
     profile: bool = _env("BENCH_PROFILE", "0") == "1"
+    # BENCH_ONLY=steps: only the per-step table (load_tests/steps.py); =phases: only the Locust phases;
+    # =storm: only the round-opening storm and the login burst (load_tests/storm.py).
+    steps: bool = os.environ.get("BENCH_ONLY", "") in ("", "steps")
+    phases: bool = os.environ.get("BENCH_ONLY", "") in ("", "phases")
+    storm: bool = os.environ.get("BENCH_ONLY", "") == "storm"  # `make bench-storm` (load_tests/storm.py)
 
     @property
     def mean_think(self) -> float:
@@ -218,15 +223,15 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, workers: int, env: dict[str, str], log: Path):
+    def __init__(self, workers: int, env: dict[str, str], log: Path, app: str = "app.main:app", cwd: Path = ROOT):
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.command = [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
+        self.command = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(self.port),
                         "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
                         "--no-access-log", "--log-level", "warning"]
         self._log = open(log, "w")
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(self.command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         _wait(self._healthy, "the app server", 60)
         time.sleep(0.5)  # every worker up, not just the first
@@ -235,7 +240,7 @@ class Server:
         if self.process.poll() is not None:
             raise SystemExit(f"the app server exited: see {self._log.name}")
         try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+            with urllib.request.urlopen(self.url + "/api/v1/ping", timeout=1) as response:
                 return response.status == 200
         except OSError:
             return False
@@ -648,7 +653,7 @@ def _server_cpu(c: dict[str, float]) -> float:
     return c["app"] + c["postgres"] + c["redis"]
 
 
-def report(config: Config, results: list[WorkerResult]) -> str:
+def report(config: Config, results: list[WorkerResult], step_tables: list | None = None) -> str:
     cores = psutil.cpu_count()
     argon2_ms = argon2_login_ms()
     load = os.getloadavg()
@@ -667,6 +672,11 @@ def report(config: Config, results: list[WorkerResult]) -> str:
              + ", ".join(f"{k}={server_env(config, '')[k]}" for k in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_PRE_PING"))
              + f"; PostgreSQL {urlparse(config.database_url).path.lstrip('/')!r} and Redis {config.redis_url} on loopback.",
              ""]
+    if step_tables:
+        from load_tests.steps import format_tables
+
+        lines += ["## CPU per request, step by step (one client, one request at a time)", "",
+                  format_tables(step_tables), ""]
     for r in results:
         lines.append(f"## {r.workers} worker process(es)")
         lines.append("")
@@ -713,7 +723,8 @@ def report(config: Config, results: list[WorkerResult]) -> str:
         for failure in (r.best or shown).failures[:5] if shown else []:
             lines.append(f"  - ! {failure}")
         lines.append("")
-    lines += _summary(results)
+    if results:
+        lines += _summary(results)
     return "\n".join(lines)
 
 
@@ -774,11 +785,21 @@ def main() -> int:
         database = urlparse(config.database_url).path.lstrip("/")
         groups = {"postgres": PgBackends(postmaster, database) if postmaster else None,
                   "redis": _redis_server(config.redis_url) if _is_local(config.redis_url) else None}
-        results = [bench_workers(config, w, secret, dict(groups)) for w in config.workers]
+        step_tables = []
+        if config.steps:
+            from load_tests import steps
+
+            step_tables = steps.run(config, secret, dict(groups))
+        results = [bench_workers(config, w, secret, dict(groups)) for w in config.workers] if config.phases else []
+        storm_text = ""
+        if config.storm:
+            from load_tests import storm
+
+            storm_text = storm.run(config, secret)
     finally:
         if own_redis:
             own_redis.stop()
-    text = report(config, results)
+    text = report(config, results, step_tables) + ("\n" + storm_text + "\n" if storm_text else "")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     (config.out / f"results-{stamp}.md").write_text(text)
     (config.out / f"results-{stamp}.json").write_text(json.dumps([asdict(r) for r in results], indent=1, default=str))

@@ -28,6 +28,7 @@ from sqlalchemy import func, insert, select
 from app import models  # noqa: F401  (registers every table)
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
+from app.accounts.validation import CCCD_PROVINCE_CODES
 from app.accounts.sessions import create_session
 from app.admin.models import StaffAssignment
 from app.admin.roles import ORGANIZER
@@ -83,6 +84,21 @@ def account_phone(index: int) -> str:
 def account_citizen_id(index: int) -> str:
     # PPP (province code) G (0: male born 19xx) YY (birth year 1990) NNNNNN: matches the profile below.
     return f"{1 + index // 10**6:03d}090{index % 10**6:06d}"
+
+
+_PROVINCE_CODES = sorted(CCCD_PROVINCE_CODES)
+
+
+def register_profile(seq: int, password: str) -> dict:
+    """A new participant's registration form, unique per `seq` (phone and CCCD derived from it)."""
+    return {
+        "full_name": "Trần Thị Bình", "date_of_birth": "1995-03-04", "gender": "female",
+        "phone": f"03{seq % 10**8:08d}",
+        # a real province code: registration checks the CCCD's first three digits
+        "citizen_id": f"{_PROVINCE_CODES[seq // 10**6 % len(_PROVINCE_CODES)]}195{seq % 10**6:06d}",
+        "province": "Hà Nội", "district": None, "commune": "Phường Ba Đình", "unit": "Đơn vị thử tải (đăng ký)",
+        "party_member": False, "password": password,
+    }
 
 
 def bank(count: int) -> list[_Question]:

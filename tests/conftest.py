@@ -24,6 +24,9 @@ for _name in ("RATE_LOGIN_PER_IP", "RATE_LOGIN_PER_ACCOUNT", "RATE_REGISTER_PER_
               "RATE_OPEN_ATTEMPT_PER_IP", "RATE_OPEN_ATTEMPT_PER_ACCOUNT"):
     os.environ.setdefault(_name, "100000/60")
 os.environ.setdefault("LOGIN_LOCKOUT_FAILURES", "1000")
+# The waiting room far above what any test opens; tests of the room make their own (tests/attempts/).
+os.environ.setdefault("ADMIT_OPENS_PER_SECOND", "100000")
+os.environ.setdefault("PASSWORD_HASH_QUEUE", "100000")  # tests register crowds at once; its own test tightens it
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

@@ -53,6 +53,7 @@ async def register(db: AsyncSession, data: RegisterIn) -> User:
     password = profile.pop("password")
     taken = await _taken_fields(db, profile)
     if taken is None:
+        await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
         user = User(**profile, password_hash=await hash_password(password))
         db.add(user)
         try:
@@ -116,7 +117,9 @@ async def check_password(user: User | None, password: str) -> User:
 
 
 async def authenticate(db: AsyncSession, login: str, password: str) -> User:
-    return await check_password(await find_login(db, login), password)
+    user = await find_login(db, login)
+    await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
+    return await check_password(user, password)
 
 
 async def get_user(db: AsyncSession, user_id: int) -> User | None:

