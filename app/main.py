@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.board_redis = create_board_redis(settings, state.redis)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
-        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache)  # group commit of answer saves
+        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
+                                          grace=timedelta(seconds=settings.deadline_grace_seconds))
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield

@@ -113,10 +113,27 @@ async def write_ranking(db: AsyncSession, round_id: int, path: Path, progress: P
         if progress and sheet.count % 2000 == 0:
             progress(sheet.count, snapshot.row_count)
     sheet.finish()
+    export.sheet(CHECK_SHEET, CHECK_COLUMNS, check_rows(ctx.round.id, snapshot))
     export.close()
     if progress:
         progress(sheet.count, snapshot.row_count)
     return sheet.count
+
+
+# What `python -m app verify-export` needs besides the ranking sheet (app/judging/verify_export.py).
+CHECK_SHEET = "Kiểm tra"
+CHECK_COLUMNS = [Column("Khóa", 10), Column("Giá trị", 68), Column("Ý nghĩa", 60)]
+
+
+def check_rows(round_id: int, snapshot: RankingSnapshot) -> list[tuple]:
+    fmt = snapshot.canonical_format or 1
+    how = ("Tính lại từ chính tệp này: python -m app verify-export <tệp .xlsx> (cách tính: app/judging/canonical.py)"
+           if fmt >= 2 else "Bảng chốt theo định dạng cũ (1): chỉ kiểm tra được trong hệ thống, không từ tệp.")
+    return [("format", str(fmt), "Định dạng chuẩn của mã kiểm tra"), ("round", str(round_id), "Mã đợt thi"),
+            ("version", str(snapshot.version), "Lần chốt kết quả"),
+            ("truth", "-" if snapshot.truth is None else str(snapshot.truth), "T: số người trả lời đúng tất cả"),
+            ("rows", str(snapshot.row_count), "Số người trong bảng xếp hạng"),
+            ("sha256", snapshot.digest, "Mã kiểm tra SHA-256 của bảng xếp hạng"), ("how", how, "Cách kiểm tra")]
 
 
 # --- prizes ---------------------------------------------------------------------------------
