@@ -21,13 +21,13 @@ from app.attempts.cache import AttemptCache
 from app.attempts.models import Attempt
 from app.attempts.service import cap_open_deadlines
 from app.contests.models import Contest, Round
-from app.attempts.paper import describe_quota
+from app.attempts.paper import quota_problems
 from app.contests.service import get_round, round_cache
 from app.core.clock import to_local, utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.judging.frozen import require_not_frozen
 from app.questions.models import DIFFICULTY_LABELS
-from app.questions.service import PoolEntry, load_pool
+from app.questions.service import load_pool
 from app.questions.textnorm import clean_text, strip_accents
 
 # Limits from the domain (typical values and their ranges).
@@ -180,34 +180,6 @@ def _normalize_quotas(errors: dict, raw: list[dict]) -> list[dict]:
             continue
         quotas.append({"topic": topic, "difficulty": difficulty, "count": count})
     return quotas
-
-
-def _matches(entry: PoolEntry, quota: dict) -> bool:
-    return ((quota["topic"] is None or entry.topic == quota["topic"])
-            and (quota["difficulty"] is None or entry.difficulty == quota["difficulty"]))
-
-
-def quota_problems(pool: list[PoolEntry], count: int, quotas: list[dict]) -> list[str]:
-    """Why the bank cannot fill a paper of `count` questions under `quotas`, with the numbers.
-    Checks each quota, every group of quotas that compete for the same questions (their
-    matching questions together must cover their counts) and the paper as a whole."""
-    problems = []
-    wanted = sum(q["count"] for q in quotas)
-    if wanted > count:
-        problems.append(f"Tổng số câu theo cơ cấu đề là {wanted}, vượt quá {count} câu của một lượt thi.")
-    for quota in quotas:
-        have = sum(1 for e in pool if _matches(e, quota))
-        if have < quota["count"]:
-            problems.append(f"Cơ cấu đề cần {quota['count']} câu {describe_quota(quota, 'mọi câu hỏi')} "
-                            f"nhưng ngân hàng chỉ có {have} câu đang dùng.")
-    if len(quotas) > 1 and not problems:
-        union = sum(1 for e in pool if any(_matches(e, q) for q in quotas))
-        if union < wanted:
-            problems.append(f"Các cơ cấu đề cần tổng cộng {wanted} câu nhưng ngân hàng chỉ có {union} câu "
-                            f"thuộc các cơ cấu đó (các cơ cấu trùng nhau).")
-    if len(pool) < count:
-        problems.append(f"Mỗi lượt thi cần {count} câu nhưng ngân hàng chỉ có {len(pool)} câu đang dùng.")
-    return problems
 
 
 async def _check_round(db: AsyncSession, contest_id: int, data: RoundData) -> dict:
