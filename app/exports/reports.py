@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS, prize_plan
-from app.admin.lists import contest_units, name_key
+from app.admin.lists import contest_units
 from app.admin.models import ContestLocality
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.contests.models import Contest, Round
@@ -29,6 +29,7 @@ from app.judging.models import RankingSnapshot
 from app.judging.snapshots import FrozenRow, get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import final_ranking
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
+from app.questions.textnorm import clean_text, group_key
 
 Progress = Callable[[int, int], None]
 LETTERS = "ABCDEF"
@@ -189,38 +190,57 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
 UNIT_COLUMNS = [Column("Hạng", 7, "int"), Column("Đơn vị", 36), Column("Tỉnh/Thành phố", 16),
                 Column("Số người dự thi", 12, "int"), Column("Điểm trung bình (số câu đúng)", 14, "float"),
                 Column("Số người đúng tất cả", 12, "int"), Column("Trong danh sách đơn vị", 12)]
+NO_UNIT = "(không ghi đơn vị — không xếp hạng tập thể)"
 
 
-async def unit_table(db: AsyncSession, ctx: Context) -> list[dict]:
-    official = {name_key(u.name): u for u in await contest_units(db, ctx.contest.id)}
+def _display_name(variants: Counter) -> str:
+    """The name a group without an official entry is shown by: its most typed spelling."""
+    return min(variants.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+async def unit_table(db: AsyncSession, ctx: Context) -> tuple[list[dict], dict | None]:
+    """(units, participants without a unit). Units are grouped by `group_key` (case, spacing,
+    NFC) and shown by their official name when the contest's unit list has them; participants
+    who gave no unit are counted apart and never ranked as a unit."""
+    official = {group_key(u.name): u for u in await contest_units(db, ctx.contest.id)}
     groups: dict[str, dict] = {}
     for row in await counted_rows(db, ctx):
-        raw = (row.unit or "").strip() or "(không ghi đơn vị)"
-        key = name_key(raw)
-        unit = official.get(key)
-        g = groups.setdefault(key, {"name": unit.name if unit else raw, "province": unit.province if unit else None,
-                                    "people": 0, "score": 0, "perfect": 0, "official": unit is not None})
+        key = group_key(row.unit)
+        g = groups.setdefault(key, {"people": 0, "score": 0, "perfect": 0, "variants": Counter()})
         g["people"] += 1
         g["score"] += row.correct
         g["perfect"] += int(row.total > 0 and row.correct == row.total)
-    for key, unit in official.items():
-        groups.setdefault(key, {"name": unit.name, "province": unit.province, "people": 0, "score": 0,
-                                "perfect": 0, "official": True})
-    for g in groups.values():
+        g["variants"][clean_text(row.unit or "")] += 1
+    for key in official:
+        groups.setdefault(key, {"people": 0, "score": 0, "perfect": 0, "variants": Counter()})
+    for key, g in groups.items():
+        unit = official.get(key)
+        g["name"] = unit.name if unit else (_display_name(g["variants"]) if key else NO_UNIT)
+        g["province"] = unit.province if unit else None
+        g["official"] = unit is not None
         g["average"] = g["score"] / g["people"] if g["people"] else 0.0
-    return list(groups.values())
+    unassigned = groups.pop("", None)
+    return list(groups.values()), unassigned
 
 
 async def write_units(db: AsyncSession, round_id: int, path: Path, progress: Progress | None = None) -> int:
     ctx = await context_of(db, round_id)
-    table = await unit_table(db, ctx)
-    export = XlsxExport(path, f"XẾP HẠNG TẬP THỂ CÁC ĐƠN VỊ — {ctx.round.name}", ctx.info_lines())
+    table, unassigned = await unit_table(db, ctx)
+    export = XlsxExport(path, f"XẾP HẠNG TẬP THỂ CÁC ĐƠN VỊ — {ctx.round.name}", ctx.info_lines() + [
+        "Đơn vị được gộp theo tên không phân biệt chữ hoa/thường và khoảng trắng; tên chính thức theo danh sách "
+        "đơn vị của Ban tổ chức. Người dự thi không ghi đơn vị được liệt kê riêng ở cuối, không xếp hạng."])
     orders = [("Theo số người dự thi", lambda g: (-g["people"], -g["average"], g["name"])),
               ("Theo điểm trung bình", lambda g: (-g["average"], -g["people"], g["name"]))]
+
+    def cells(rank, g):
+        return (rank, g["name"], g["province"], g["people"], round(g["average"], 2), g["perfect"],
+                "Có" if g["official"] else "Không")
+
     for name, key in orders:
-        export.sheet(name, UNIT_COLUMNS, ((i, g["name"], g["province"], g["people"], round(g["average"], 2),
-                                           g["perfect"], "Có" if g["official"] else "Không")
-                                          for i, g in enumerate(sorted(table, key=key), start=1)))
+        rows = [cells(i, g) for i, g in enumerate(sorted(table, key=key), start=1)]
+        if unassigned:
+            rows.append(cells(None, unassigned))
+        export.sheet(name, UNIT_COLUMNS, rows)
     export.close()
     if progress:
         progress(len(table), len(table))

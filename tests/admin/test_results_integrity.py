@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import cli
@@ -18,6 +18,7 @@ from app.contests.service import round_cache
 from app.core.clock import to_local, utcnow
 from app.exports.reports import EXPORTS
 from app.judging.frozen import iter_rows, latest_snapshot
+from app.judging.snapshots import verify
 from app.leaderboard.board import ALL, RoundBoard
 from app.leaderboard.keys import FINAL, BoardKeys
 from app.leaderboard.rebuild import rebuild_boards
@@ -294,3 +295,90 @@ async def test_verify_export_recomputes_the_digest_from_the_file_alone(factory, 
         assert "KHÔNG KHỚP" in capsys.readouterr().err
     # A re-grade's new version verifies the same way.
     assert cli.main(["verify-export", str(tmp_path / "missing.xlsx")]) == 1
+
+
+async def test_regrading_rescores_every_round_that_used_the_question(factory, app, client, db):
+    """A 10-question bank and 10-question papers: every attempt of every round has every question."""
+    contest = await factory.contest(questions=10)
+    judge = await make_staff(app, client, roles={contest.id: "judge"})
+    frozen_a, frozen_b, running = [await factory.round(contest=contest, questions_per_attempt=10) for _ in range(3)]
+    people = [await factory.participant() for _ in range(3)]
+    for r in (frozen_a, frozen_b, running):
+        for right, p in zip((10, 6, 2), people):
+            await take_attempt(p, r.id, right, prediction=1)
+    for r in (frozen_a, frozen_b):
+        async with app.state.sessionmaker() as s:
+            (await s.get(Round, r.id)).close_at = utcnow() - timedelta(seconds=5)
+            await s.commit()
+        round_cache.clear()
+        assert (await judge.call("POST", f"/api/v1/admin/rounds/{r.id}/close", json={})).status_code == 201
+    from app.questions.models import Option
+    question_id = (await db.scalar(select(Attempt).where(Attempt.round_id == frozen_a.id))).paper[0][0]
+    wrong = await db.scalar(select(Option.id).where(Option.question_id == question_id, Option.is_correct.is_(False)))
+    await db.rollback()
+    regraded = await judge.call("POST", f"/api/v1/admin/rounds/{frozen_a.id}/regrade",
+                                json={"question_id": question_id, "correct_option_id": wrong, "note": "Đáp án sai"})
+    assert regraded.status_code == 201, regraded.text
+    body = regraded.json()
+    assert body["version"] == 2
+    assert {(r["round_id"], r["rescored_attempts"], r["snapshot_version"]) for r in body["rounds"]} == \
+        {(frozen_a.id, 3, 2), (frozen_b.id, 3, 2), (running.id, 3, None)}
+    # Every submitted attempt of every round is scored with the new key...
+    async with app.state.sessionmaker() as s:
+        for a in (await s.scalars(select(Attempt).where(Attempt.round_id.in_([frozen_a.id, frozen_b.id, running.id])))).all():
+            from app.attempts.models import AttemptAnswer
+            recount = await s.scalar(select(func.count()).select_from(AttemptAnswer)
+                                     .join(Option, Option.id == AttemptAnswer.option_id)
+                                     .where(AttemptAnswer.attempt_id == a.id, Option.is_correct.is_(True)))
+            assert a.correct == recount
+        # ...the other frozen round has a new, intact version whose rows say so, and its public
+        # final board follows the new version; each round has its audit entry.
+        snap_b = await latest_snapshot(s, frozen_b.id)
+        assert snap_b.version == 2 and snap_b.reason == "regrade" and await verify(s, snap_b)
+        rows_b = [r async for r in iter_rows(s, snap_b.id)]
+        stored = {a.id: a.correct for a in (await s.scalars(select(Attempt).where(Attempt.round_id == frozen_b.id))).all()}
+        assert all(r.correct == stored[r.attempt_id] for r in rows_b)
+    board = (await client.get(f"/api/v1/rounds/{frozen_b.id}/leaderboard?limit=10")).json()
+    assert [(x["rank"], x["correct"]) for x in board["rows"]] == [(r.position, r.correct) for r in rows_b]
+    log = (await judge.call("GET", f"/api/v1/admin/contests/{contest.id}/audit")).json()
+    assert {e["round_id"] for e in log if e["action"] == "question.regrade"} == {frozen_a.id, frozen_b.id, running.id}
+
+
+async def test_collective_rankings_group_units_by_a_normalized_key_and_never_rank_people_without_one(
+        factory, app, client, redis, tmp_path):
+    round_ = await factory.round(questions_per_attempt=10)
+    async with app.state.sessionmaker() as s:
+        from app.admin.lists import name_key
+        from app.admin.models import ContestUnit
+        s.add(ContestUnit(contest_id=round_.contest_id, name="Sở Tư pháp", name_key=name_key("Sở Tư pháp"),
+                          province="Hà Nội"))
+        await s.commit()
+    for unit, right in (("sở tư pháp", 9), ("Sở  Tư Pháp", 8), ("SỞ TƯ PHÁP ", 7), ("Sở Y tế", 10),
+                        ("", 5), ("", 4), ("", 3), ("", 2)):
+        await take_attempt(await factory.participant(unit=unit), round_.id, right, prediction=1)
+
+    async def check_board():
+        groups = (await client.get(f"/api/v1/rounds/{round_.id}/leaderboard/units")).json()["groups"]
+        assert sorted((g["name"], g["participants"]) for g in groups) == [("Sở Tư pháp", 3), ("Sở Y tế", 1)]
+        board = (await client.get(f"/api/v1/rounds/{round_.id}/leaderboard", params={"unit": "sở tư  pháp"})).json()
+        assert [r["correct"] for r in board["rows"]] == [9, 8, 7]
+
+    await check_board()
+    await redis.flushdb()
+    if app.state.board_redis is not redis:
+        await app.state.board_redis.flushdb()
+    async with app.state.sessionmaker() as s:
+        await rebuild_boards(s, app.state.board_redis, round_.id)
+    await check_board()
+    judge = await make_staff(app, client, roles={round_.contest_id: "judge"})  # sessions went with the flush
+    async with app.state.sessionmaker() as s:
+        (await s.get(Round, round_.id)).close_at = utcnow() - timedelta(seconds=5)
+        await s.commit()
+    round_cache.clear()
+    assert (await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/close", json={})).status_code == 201
+    header, rows = table(await exported(app, "units", round_.id, tmp_path / "u.xlsx"), "Theo số người dự thi", "Hạng")
+    shown = [(r[0], r[1], r[header.index("Số người dự thi")]) for r in rows]
+    # The four people without a unit are the biggest "group", yet listed apart, last, unranked.
+    assert shown == [(1, "Sở Tư pháp", 3), (2, "Sở Y tế", 1),
+                     (None, "(không ghi đơn vị — không xếp hạng tập thể)", 4)]
+
