@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict
 from app.judging.models import RankingSnapshot, SnapshotRow
+from app.leaderboard.final import RankedEntry
 
 
 async def frozen_version(db: AsyncSession, round_id: int) -> int | None:
@@ -39,23 +40,8 @@ async def require_not_frozen(db: AsyncSession, round_id: int, what: str | None =
 
 
 @dataclass(frozen=True)
-class FrozenRow:
+class FrozenRow(RankedEntry):
     """One ranked participant as stored in a snapshot row's payload (JSON)."""
-
-    position: int
-    user_id: int
-    full_name: str
-    unit: str | None
-    province: str | None
-    district: str | None
-    commune: str | None
-    attempt_id: int
-    correct: int
-    total: int
-    prediction: int | None
-    distance: int | None
-    time_ms: int
-    submitted_at: datetime
 
     @classmethod
     def parse(cls, payload: str) -> FrozenRow:

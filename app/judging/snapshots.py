@@ -24,16 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin import audit
 from app.admin.roles import CLOSE_ROUND, REGRADE, StaffAccess
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
-from app.attempts.service import AttemptDeps, close_open_attempts, record_and_forget
+from app.attempts.service import AttemptDeps, record_and_forget
 from app.contests.models import Round
 from app.contests.service import get_round, round_cache
-from app.core.clock import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.judging import canonical
 from app.judging.frozen import FrozenRow, iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
-from app.leaderboard.errors import RoundNotClosed
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
+from app.leaderboard.finalize import end_round
 from app.leaderboard.rebuild import publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
 
@@ -124,16 +123,12 @@ async def close_round(deps: AttemptDeps, redis, actor: StaffAccess, round_id: in
                                                "hệ thống tạo một bảng kết quả mới, bảng cũ vẫn được giữ.")
     if await latest_snapshot(db, round_id) is not None:
         raise already
-    if utcnow() <= round_.close_at + deps.grace:
-        raise RoundNotClosed()
-    closed = await close_open_attempts(db, round_id, round_.close_at)
-    computed = await compute_truth(db, round_id)
-    value = computed if truth is None else truth
-    await db.execute(update(Round).where(Round.id == round_id).values(prediction_truth=value))
-    snapshot = await _freeze(db, actor, round_, value, computed, "close", note)
+    end = await end_round(deps, round_, truth)
+    snapshot = await _freeze(db, actor, round_, end.prediction_truth, end.computed_truth, "close", note)
     audit.record(db, actor, "round.close", contest_id=round_.contest_id, round_id=round_id,
                  target=f"snapshot:{snapshot.id}",
-                 after={"truth": snapshot.truth, "computed_truth": computed, "closed_open_attempts": len(closed),
+                 after={"truth": snapshot.truth, "computed_truth": end.computed_truth,
+                        "closed_open_attempts": len(end.closed_attempts),
                         "participants": snapshot.row_count, "digest": snapshot.digest, "version": snapshot.version})
     try:
         await db.commit()
@@ -141,8 +136,8 @@ async def close_round(deps: AttemptDeps, redis, actor: StaffAccess, round_id: in
         await db.rollback()
         raise already from exc
     round_cache.clear()
-    await record_and_forget(deps, closed)
-    await publish_final_board(db, redis, round_id, value)
+    await record_and_forget(deps, end.closed_attempts)
+    await publish_final_board(db, redis, round_id, end.prediction_truth)
     return snapshot
 
 

@@ -23,6 +23,26 @@ class FinalizeOutcome:
     participants: int
 
 
+@dataclass(frozen=True)
+class RoundEnd:
+    closed_attempts: list[int]  # closed here: after the commit, `record_and_forget` them
+    computed_truth: int
+    prediction_truth: int
+
+
+async def end_round(deps: AttemptDeps, round_: Round, truth: int | None) -> RoundEnd:
+    """In the caller's transaction, once the round's close (+ grace) has passed: closes every
+    attempt still open (at its deadline, with its saved answers: what the sweep would do, and T
+    must see them), computes T and stores `truth` (None: the computed T) on the round."""
+    if utcnow() <= round_.close_at + deps.grace:
+        raise RoundNotClosed()
+    closed = await close_open_attempts(deps.db, round_.id, round_.close_at)
+    computed = await compute_truth(deps.db, round_.id)
+    value = computed if truth is None else truth
+    await deps.db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=value))
+    return RoundEnd(closed, computed, value)
+
+
 async def finalize_round(deps: AttemptDeps, redis, round_id: int, truth: int | None) -> FinalizeOutcome:
     """Stores T (the organizer's value, or the computed one when `truth` is None) and publishes
     the final board. May be repeated (a corrected T re-publishes) until the judges freeze the
@@ -30,17 +50,9 @@ async def finalize_round(deps: AttemptDeps, redis, round_id: int, truth: int | N
     db = deps.db
     round_ = await get_round(db, round_id)
     await require_not_frozen(db, round_id, "công bố lại bảng xếp hạng với T khác")
-    if utcnow() <= round_.close_at + deps.grace:
-        raise RoundNotClosed()
-    # Attempts whose owners never came back and the sweep has not reached yet: closing them now
-    # (at their deadline, with their saved answers) is what the sweep would do, and T must see
-    # them; in the same transaction as T.
-    leftovers = await close_open_attempts(db, round_id, round_.close_at)
-    computed = await compute_truth(db, round_id)
-    value = computed if truth is None else truth
-    await db.execute(update(Round).where(Round.id == round_id).values(prediction_truth=value))
+    end = await end_round(deps, round_, truth)
     await db.commit()
     round_cache.clear()
-    await record_and_forget(deps, leftovers)
-    participants = await publish_final_board(db, redis, round_id, value)
-    return FinalizeOutcome(round_id, value, computed, participants)
+    await record_and_forget(deps, end.closed_attempts)
+    participants = await publish_final_board(db, redis, round_id, end.prediction_truth)
+    return FinalizeOutcome(round_id, end.prediction_truth, end.computed_truth, participants)
