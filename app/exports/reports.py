@@ -256,15 +256,25 @@ STAT_COLUMNS = [Column("Số người dự thi", 12, "int"), Column("Số lượ
 async def write_participation(db: AsyncSession, round_id: int, path: Path, progress: Progress | None = None) -> int:
     ctx = await context_of(db, round_id)
     counted = {r.user_id: r for r in await counted_rows(db, ctx)}
-    rows = await db.execute(select(Attempt.user_id, Attempt.started_at, Attempt.submitted_at, Attempt.status,
-                                   User.province, User.district, User.unit)
-                            .join(User, User.id == Attempt.user_id).where(Attempt.round_id == round_id))
+    rows = (await db.execute(select(Attempt.user_id, Attempt.started_at, Attempt.submitted_at, Attempt.status,
+                                    User.province, User.district, User.unit)
+                             .join(User, User.id == Attempt.user_id).where(Attempt.round_id == round_id))).all()
+    # Units grouped as in the collective ranking (unit_table): one key, the official or most typed name.
+    official = {group_key(u.name): u.name for u in await contest_units(db, ctx.contest.id)}
+    variants: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        variants[group_key(row.unit)][clean_text(row.unit or "")] += 1
+
+    def unit_name(unit: str | None) -> str:
+        key = group_key(unit)
+        return official.get(key) or (_display_name(variants[key]) if key else "(không ghi đơn vị)")
+
     people: dict[int, tuple] = {}
     attempts_by: dict[tuple, Counter] = defaultdict(Counter)
     days: dict[date, dict] = defaultdict(lambda: {"attempts": 0, "submitted": 0, "people": set(), "new": 0})
     first_day: dict[int, date] = {}
     for user_id, started, submitted, status, province, district, unit in rows:
-        where = (province or "(không rõ)", district or "(không rõ)", (unit or "").strip() or "(không ghi đơn vị)")
+        where = (province or "(không rõ)", district or "(không rõ)", unit_name(unit))
         people[user_id] = where
         for level, key in enumerate((where[:1], where[:2], (where[2],))):
             attempts_by[(level, key)]["attempts"] += 1

@@ -193,6 +193,7 @@ async def test_a_frozen_round_cannot_be_reopened_or_edited_nor_republished(facto
         assert "chốt kết quả" in error["message"]
     # The console page says it in Vietnamese, on the round's page.
     page = await organizer.client.get(f"/admin/rounds/{round_.id}", headers=organizer.headers)
+    assert "đã được Ban giám khảo chốt kết quả" in page.text
     csrf = organizer.client.cookies.get("csrftoken") or page.cookies.get("csrftoken")
     form = {k: str(v) for k, v in round_body(fresh).items() if k not in ("quotas", "prizes")}
     form |= {"open_at": to_local(fresh.open_at).strftime("%d/%m/%Y %H:%M"),
@@ -381,4 +382,7 @@ async def test_collective_rankings_group_units_by_a_normalized_key_and_never_ran
     # The four people without a unit are the biggest "group", yet listed apart, last, unranked.
     assert shown == [(1, "Sở Tư pháp", 3), (2, "Sở Y tế", 1),
                      (None, "(không ghi đơn vị — không xếp hạng tập thể)", 4)]
+    # Participation statistics group units the same way.
+    header, rows = table(await exported(app, "participation", round_.id, tmp_path / "t.xlsx"), "Theo đơn vị", "Đơn vị")
+    assert sorted((r[0], r[1]) for r in rows) == [("(không ghi đơn vị)", 4), ("Sở Tư pháp", 3), ("Sở Y tế", 1)]
 
