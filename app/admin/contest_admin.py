@@ -23,7 +23,7 @@ from app.attempts.service import cap_open_deadlines
 from app.contests.models import Contest, Round
 from app.attempts.paper import quota_problems
 from app.contests.service import get_round, round_cache
-from app.core.clock import to_local, utcnow
+from app.core.clock import to_local, truncate_ms, utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.judging.frozen import require_not_frozen
 from app.questions.models import DIFFICULTY_LABELS
@@ -255,7 +255,8 @@ async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data
     """Edits a round. Its results are never left behind by its times:
     - a frozen round (results closed by the judges) is not edited at all (`RoundFrozen`);
     - once someone has sat it, its paper settings stay, its opening cannot move after the first
-      attempt began, and its close cannot move into the past;
+      attempt began, and a close typed in the past means "now" (nothing accepted so far ends up
+      after the close);
     - moving the close earlier CAPS the deadline of every attempt still open at the new close,
       in the same transaction: those participants keep what they saved, may go on answering until
       the new close, and are then closed with their saved answers like any attempt at its deadline.
@@ -281,10 +282,11 @@ async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data
         if values["open_at"] > first_start:
             raise FormInvalid({"open_at": "Đã có người bắt đầu thi lúc "
                                           f"{to_local(first_start):%H:%M:%S %d/%m/%Y}: thời điểm mở không thể muộn hơn."})
-        if values["close_at"] != round_.close_at and values["close_at"] < utcnow():
-            raise FormInvalid({"close_at": "Đợt thi đã có người thi: không thể dời thời điểm đóng về quá khứ. "
-                                           "Muốn kết thúc ngay, hãy đặt thời điểm đóng là bây giờ hoặc vài phút tới; "
-                                           "các bài đang làm sẽ được nộp lúc đó với các câu đã trả lời."})
+        now = truncate_ms(utcnow())
+        if values["close_at"] != round_.close_at and values["close_at"] < now:
+            # "End it now", typed to the minute (already begun): the round closes NOW, never
+            # before answers that were accepted and submissions that were made.
+            values["close_at"] = now
         if values["close_at"] < round_.close_at:
             capped = await cap_open_deadlines(db, round_id, values["close_at"])
     for name, value in values.items():

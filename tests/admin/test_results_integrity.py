@@ -128,16 +128,26 @@ async def test_the_database_refuses_a_save_past_the_stored_deadline_even_with_a_
     assert closed.correct in (None, 1) and closed.submitted_at in (None, closed.deadline)
 
 
-async def test_the_close_cannot_move_into_the_past_nor_the_opening_after_the_first_attempt(factory, app, client):
+async def test_a_close_typed_in_the_past_ends_the_round_now_and_the_opening_cannot_follow_the_first_attempt(
+        factory, app, client):
     round_ = await factory.round()
     organizer = await make_staff(app, client, roles={round_.contest_id: "organizer"})
-    await open_and_answer(await factory.participant(), round_.id, 0)
+    participant = await factory.participant()
+    attempt = await open_and_answer(participant, round_.id, 2)
+    before = utcnow()
     past = await organizer.call("PUT", f"/api/v1/admin/rounds/{round_.id}",
                                 json=round_body(round_, close_at=utcnow() - timedelta(minutes=1)))
-    assert past.status_code == 422 and "close_at" in past.json()["error"]["details"]["fields"]
+    assert past.status_code == 200, past.text
+    (stored,) = await attempts_of(app, round_.id)
+    async with app.state.sessionmaker() as s:
+        close_at = (await s.get(Round, round_.id)).close_at
+    # Closed now, not a minute ago: the two answers accepted before stay inside the round.
+    assert before - timedelta(milliseconds=1) <= close_at <= utcnow() and stored.deadline == close_at
+    await assert_no_attempt_outlives_its_round(app, round_.id)
     later_open = await organizer.call("PUT", f"/api/v1/admin/rounds/{round_.id}",
                                       json=round_body(round_, open_at=utcnow() + timedelta(minutes=1)))
     assert later_open.status_code == 422 and "open_at" in later_open.json()["error"]["details"]["fields"]
+    assert attempt
 
 
 async def closed_and_frozen(factory, app, client):
