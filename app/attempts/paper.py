@@ -143,17 +143,16 @@ def draw_questions(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict 
     from the whole pool, then the order is shuffled. Refuses (409) exactly the configurations
     `quota_problems` reports."""
     quotas = [Quota.of(q) for q in quotas]
-    problems = quota_problems(pool, count, quotas)
-    if problems:
-        raise BankTooSmall("bank_too_small", " ".join(problems))
-    flow, kinds, _ = _allocate(pool, quotas, rng)
-    free = {k: rng.sample(ids, len(ids)) for k, ids in kinds.items()}
-    chosen: list[int] = []
+    flow, kinds, short = _allocate(pool, quotas, rng)
+    if short or sum(q.count for q in quotas) > count or len(pool) < count:  # what quota_problems checks
+        raise BankTooSmall("bank_too_small", " ".join(quota_problems(pool, count, quotas)))
+    per_kind: dict[tuple, int] = {}
     for (_, kind), n in flow.items():
-        chosen.extend(free[kind][:n])
-        del free[kind][:n]
-    rest = [qid for ids in free.values() for qid in ids]
-    chosen.extend(rng.sample(rest, count - len(chosen)))
+        per_kind[kind] = per_kind.get(kind, 0) + n
+    chosen = [qid for kind, n in per_kind.items() if n for qid in rng.sample(kinds[kind], n)]
+    if len(chosen) < count:
+        used = set(chosen)
+        chosen.extend(rng.sample([e.id for e in pool if e.id not in used], count - len(chosen)))
     rng.shuffle(chosen)
     return chosen
 
