@@ -396,3 +396,29 @@ async def test_collective_rankings_group_units_by_a_normalized_key_and_never_ran
     header, rows = table(await exported(app, "participation", round_.id, tmp_path / "t.xlsx"), "Theo đơn vị", "Đơn vị")
     assert sorted((r[0], r[1]) for r in rows) == [("(không ghi đơn vị)", 4), ("Sở Tư pháp", 3), ("Sở Y tế", 1)]
 
+
+
+async def test_a_snapshot_frozen_in_the_old_format_keeps_verifying_by_its_own_format(factory, app, tmp_path, capsys):
+    """Snapshots frozen before format 2 hashed rows with user ids: their digest never changes,
+    the app still verifies them, and verify-export says such a file is checked in the app."""
+    from app.judging.models import RankingSnapshot, SnapshotRow
+    from app.judging.snapshots import canonical_row, digest_of
+    from app.leaderboard.final import RankedEntry
+
+    round_ = await factory.round()
+    entries = [RankedEntry(position=i, user_id=100 + i, full_name=f"Người {i}", unit="Sở Y tế", province="Huế",
+                           district=None, commune=None, attempt_id=900 + i, correct=10 - i, total=10, prediction=3,
+                           distance=1, time_ms=60_000 + i, submitted_at=utcnow()) for i in (1, 2)]
+    payloads = [canonical_row(e) for e in entries]
+    async with app.state.sessionmaker() as s:
+        old = RankingSnapshot(round_id=round_.id, version=1, reason="close", truth=2, suggested_truth=2, row_count=2,
+                              canonical_format=1, digest=digest_of(round_.id, 1, 2, payloads), created_by_name="cũ")
+        s.add(old)
+        await s.flush()
+        await s.execute(SnapshotRow.__table__.insert(),
+                        [{"snapshot_id": old.id, "position": i + 1, "payload": p} for i, p in enumerate(payloads)])
+        await s.commit()
+        assert await verify(s, old)
+    path = await exported(app, "ranking", round_.id, tmp_path / "cu.xlsx")
+    assert cli.main(["verify-export", str(path)]) == 1
+    assert "định dạng 1" in capsys.readouterr().err
