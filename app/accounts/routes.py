@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import service, throttle
+from app.accounts import lockout, service, throttle
 from app.accounts.cookies import clear_login_cookies, set_login_cookies
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.accounts.sessions import Session, create_session, delete_session
@@ -25,6 +25,7 @@ async def start_session(request: Request, response: Response, redis: Redis, user
     session = await create_session(redis, user.id, user.role, request.app.state.settings.session_ttl_seconds,
                                    user.full_name)
     set_login_cookies(request, response, session.token)
+    lockout.remember_device(request, response, user.id)
     return session.token
 
 
@@ -48,11 +49,11 @@ async def login(body: LoginIn, request: Request, response: Response, db: AsyncSe
 
 
 @router.post("/auth/logout", status_code=204, summary="Log out (ends the server-side session)")
-async def logout(response: Response, redis: Redis = Depends(get_redis),
+async def logout(request: Request, response: Response, redis: Redis = Depends(get_redis),
                  session: Session | None = Depends(optional_session)):
     if session is not None:
         await delete_session(redis, session.token)
-    clear_login_cookies(response)
+    clear_login_cookies(request, response)
     response.status_code = 204
     return response
 

@@ -4,14 +4,16 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.schemas import StrictIn
+
 DEVICE_ID_HELP = ("A random id (16–64 characters A–Z a–z 0–9 _ -) the client keeps for good and sends with every "
                   "registration and login (or as the X-Device-Id header). Used only by the jury's "
                   "suspicious-accounts report, stored as a keyed hash.")
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(StrictIn):
     full_name: str = Field(max_length=200, examples=["Nguyễn Văn An"])
-    date_of_birth: date = Field(examples=["1990-05-19"])
+    date_of_birth: date = Field(strict=False, examples=["1990-05-19"])
     gender: str = Field(description="male | female | other", examples=["male"])
     phone: str = Field(max_length=20, examples=["0912345678"])
     citizen_id: str = Field(max_length=20, description="CCCD, 12 digits", examples=["001090012345"])
@@ -24,7 +26,7 @@ class RegisterIn(BaseModel):
     device_id: str | None = Field(default=None, max_length=100, description=DEVICE_ID_HELP)
 
 
-class LoginIn(BaseModel):
+class LoginIn(StrictIn):
     login: str = Field(max_length=40, description="Phone number or CCCD", examples=["0912345678"])
     password: str = Field(max_length=200)
     device_id: str | None = Field(default=None, max_length=100, description=DEVICE_ID_HELP)

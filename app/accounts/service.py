@@ -51,9 +51,7 @@ def validate_registration(data: RegisterIn) -> dict:
 async def register(db: AsyncSession, data: RegisterIn) -> User:
     profile = validate_registration(data)
     password = profile.pop("password")
-    taken = await db.scalar(
-        select(User.id).where(or_(User.phone == profile["phone"], User.citizen_id == profile["citizen_id"]))
-    )
+    taken = await _taken_fields(db, profile)
     if taken is None:
         user = User(**profile, password_hash=await hash_password(password))
         db.add(user)
@@ -64,9 +62,29 @@ async def register(db: AsyncSession, data: RegisterIn) -> User:
             await db.rollback()
             if not is_unique_violation(exc):
                 raise
-    # One message for phone and CCCD alike: the form must not reveal which one is registered.
-    raise AppError("already_registered",
-                   "Số điện thoại hoặc số CCCD này đã được đăng ký. Nếu là bạn, hãy đăng nhập.", 409)
+        taken = await _taken_fields(db, profile) or {"citizen_id": TAKEN_CITIZEN_ID}
+    # A citizen must learn that their CCCD (or phone) is already registered — by them earlier, or
+    # by someone else, which they must take up with the organizers. So this says an account
+    # exists; what limits probing is the rate limit per address and per phone/CCCD tried
+    # (throttle.check_register). Login answers alike for unknown accounts and wrong passwords.
+    raise AppError("already_registered", " ".join(dict.fromkeys(taken.values())), 409, details={"fields": taken})
+
+
+TAKEN_CITIZEN_ID = ("Số CCCD này đã được đăng ký. Nếu là bạn, hãy đăng nhập; "
+                    "nếu không phải bạn, hãy báo Ban tổ chức.")
+TAKEN_PHONE = "Số điện thoại này đã được đăng ký. Nếu là bạn, hãy đăng nhập; nếu không, hãy dùng số khác."
+
+
+async def _taken_fields(db: AsyncSession, profile: dict) -> dict[str, str] | None:
+    """{field: message} for the phone and CCCD already registered, None when both are free."""
+    rows = (await db.execute(select(User.phone, User.citizen_id).where(
+        or_(User.phone == profile["phone"], User.citizen_id == profile["citizen_id"])))).all()
+    fields = {}
+    if any(citizen_id == profile["citizen_id"] for _, citizen_id in rows):
+        fields["citizen_id"] = TAKEN_CITIZEN_ID
+    if any(phone == profile["phone"] for phone, _ in rows):
+        fields["phone"] = TAKEN_PHONE
+    return fields or None
 
 
 def _login_lookup(login: str):
@@ -81,14 +99,24 @@ def _login_lookup(login: str):
         return None
 
 
-async def authenticate(db: AsyncSession, login: str, password: str) -> User:
+async def find_login(db: AsyncSession, login: str) -> User | None:
+    """The account a typed phone or CCCD names, if any."""
     condition = _login_lookup(login)
-    user = await db.scalar(select(User).where(condition)) if condition is not None else None
+    return await db.scalar(select(User).where(condition)) if condition is not None else None
+
+
+async def check_password(user: User | None, password: str) -> User:
+    """`user` when the password is theirs; the same refusal, after the same work, for a wrong
+    password and for an account that does not exist."""
     if user is None:
         await burn_verification_time(password or "")
     elif await verify_password(user.password_hash, password or ""):
         return user
     raise Unauthorized("invalid_credentials", "Số điện thoại/CCCD hoặc mật khẩu không đúng.")
+
+
+async def authenticate(db: AsyncSession, login: str, password: str) -> User:
+    return await check_password(await find_login(db, login), password)
 
 
 async def get_user(db: AsyncSession, user_id: int) -> User | None:

@@ -1,8 +1,8 @@
 """Abuse limits around login and registration, shared by the API and the pages.
 
-- login: per IP and per login (phone/CCCD), and a lock-out after repeated failures for one login.
-  Unknown logins are counted and locked exactly like real ones, so neither the messages nor the
-  lock-out tell whether an account exists.
+- login: per IP and per login (phone/CCCD), and a growing delay after repeated failures, counted
+  per account in the database (app.accounts.lockout). Unknown logins are counted and delayed
+  exactly like real ones, so neither the messages nor the lock-out tell whether an account exists.
 - register: per IP, and per phone/CCCD being registered (probing which CCCDs are taken).
 """
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import service
+from app.accounts import lockout, service
 from app.accounts import validation as v
 from app.accounts.models import User
 from app.accounts.schemas import RegisterIn
 from app.core import ratelimit
+from app.core.clock import utcnow
 from app.core.errors import Unauthorized
-from app.core.ratelimit import TooManyRequests, identity, limiter
+from app.core.ratelimit import TooManyRequests, identity
 
-LOCKED_MESSAGE = ("Bạn đã đăng nhập sai quá nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa. "
-                  "Vui lòng thử lại sau {wait}.")
+LOCKED_MESSAGE = ("Đăng nhập sai nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa trên thiết bị mới. "
+                  "Vui lòng thử lại sau {wait}. Trên điện thoại hoặc máy tính bạn đã đăng nhập thành công "
+                  "trước đây, bạn vẫn đăng nhập được bình thường.")
 
 
 def login_identity(login: str) -> str:
@@ -36,19 +38,24 @@ def login_identity(login: str) -> str:
 async def authenticate(request: Request, db: AsyncSession, login: str, password: str) -> User:
     settings = request.app.state.settings
     who = login_identity(login)
-    await ratelimit.check(request, "login", ip_limit=settings.rate_login_per_ip, account=who,
-                          account_limit=settings.rate_login_per_account)
-    lim, key = limiter(request), identity(who)
-    failures, ttl = await lim.peek("loginfail", key)
-    if settings.login_lockout_failures and failures >= settings.login_lockout_failures:
-        seconds = max(1, (ttl + 999) // 1000)
-        raise TooManyRequests(ttl, "login_locked", LOCKED_MESSAGE.format(wait=ratelimit._human(seconds)))
+    await ratelimit.check(request, "login", ip_limit=settings.rate_login_per_ip)
+    user = await service.find_login(db, login)
+    device = lockout.trusted_device(request, user.id) if user is not None else None
+    if device is None:  # the owner's own browser is not held back by tries made elsewhere
+        await ratelimit.limiter(request).hit("login:acct", identity(who),
+                                             ratelimit.parse_limit(settings.rate_login_per_account))
+    key = lockout.failure_key(user, who, device)
+    now = utcnow()
+    wait = await lockout.seconds_to_wait(db, key, now)
+    if wait is not None and wait > 0:
+        raise TooManyRequests(wait * 1000, "login_locked", LOCKED_MESSAGE.format(wait=ratelimit._human(wait)))
     try:
-        user = await service.authenticate(db, login, password)
+        user = await service.check_password(user, password)
     except Unauthorized:
-        await lim.fail("loginfail", key, settings.login_lockout_seconds)
+        await lockout.record_failure(db, key, settings, now)
         raise
-    await lim.reset("loginfail", key)
+    if wait is not None:  # failures on record: a success forgets them
+        await lockout.forget_failures(db, key)
     return user
 
 

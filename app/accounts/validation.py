@@ -98,8 +98,9 @@ def normalize_full_name(raw: str) -> str:
     value = clean_text(raw or "")
     if not (2 <= len(value) <= 120) or not _NAME.match(value):
         raise FieldError("full_name", "Họ và tên chỉ gồm chữ cái và khoảng trắng, từ 2 đến 120 ký tự.")
-    # "nguyễn văn an" -> "Nguyễn Văn An": ranking and prize lists print names as typed here.
-    return " ".join(part[:1].upper() + part[1:] for part in value.split(" "))
+    # Kept as typed apart from spaces (clean_text): re-casing turned "Quản trị" into "Quản Trị";
+    # prize lists print what the person wrote.
+    return value
 
 
 def check_birth_date(value: date, today: date) -> date:

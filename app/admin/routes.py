@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin import audit, contest_admin, staff
@@ -17,6 +17,7 @@ from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses, NotFound
+from app.core.schemas import StrictIn
 from app.dashboard.service import dashboard
 from app.exports import jobs
 from app.exports.reports import export_kind
@@ -25,7 +26,7 @@ from app.judging import snapshots
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
 
-class ContestIn(BaseModel):
+class ContestIn(StrictIn):
     title: str = Field(max_length=300)
     rules_text: str = Field(default="", max_length=50_000)
     description: str = Field(default="", max_length=5_000)
@@ -34,13 +35,13 @@ class ContestIn(BaseModel):
     published: bool = True
 
 
-class QuotaIn(BaseModel):
+class QuotaIn(StrictIn):
     topic: str | None = Field(default=None, max_length=200)
     difficulty: int | None = Field(default=None, ge=1, le=3)
     count: int = Field(ge=1, le=50)
 
 
-class RoundIn(BaseModel):
+class RoundIn(StrictIn):
     name: str = Field(max_length=200)
     open_at: str | datetime = Field(description="Local time in Asia/Ho_Chi_Minh unless an offset is given")
     close_at: str | datetime
@@ -56,25 +57,25 @@ class RoundIn(BaseModel):
         return RoundData(**{**self.model_dump(exclude={"quotas"}), "quotas": [q.model_dump() for q in self.quotas]})
 
 
-class CloseIn(BaseModel):
+class CloseIn(StrictIn):
     truth: int | None = Field(default=None, ge=0, description="T confirmed by the judge; null: the computed value")
     note: str = Field(default="", max_length=2000)
 
 
-class RegradeIn(BaseModel):
+class RegradeIn(StrictIn):
     question_id: int
     correct_option_id: int
     truth: int | None = Field(default=None, ge=0)
     note: str = Field(max_length=2000)
 
 
-class StaffIn(BaseModel):
+class StaffIn(StrictIn):
     phone: str = Field(max_length=20)
     full_name: str = Field(max_length=120)
     password: str = Field(max_length=200)
 
 
-class AssignIn(BaseModel):
+class AssignIn(StrictIn):
     phone: str = Field(max_length=20)
     role: str = Field(description="organizer | judge | secretariat")
 

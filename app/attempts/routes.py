@@ -94,8 +94,9 @@ async def submit(attempt_id: int, body: SubmitIn | None = None, session: Session
                  deps: AttemptDeps = Depends(attempt_deps)):
     state = await service.load_state(deps, session.user_id, attempt_id)
     round_ = await round_cache.get(deps.db, state.round_id)
+    auto = bool(body and body.auto) and service.timer_ran_out(state)
     attempt = await service.submit(deps, session.user_id, attempt_id, body.prediction if body else None,
-                                   prediction_required=round_.prediction_enabled)
+                                   prediction_required=round_.prediction_enabled and not auto, auto=auto)
     return result_out(attempt)
 
 

@@ -5,6 +5,8 @@ from datetime import datetime
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
+from app.core.schemas import StrictIn
+
 
 class OptionOut(BaseModel):
     id: str = Field(description="Opaque per-attempt option id")
@@ -46,7 +48,7 @@ class AttemptOut(BaseModel):
     result: ResultOut | None = None
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(StrictIn):
     option_id: str = Field(max_length=40)
 
 
@@ -66,13 +68,15 @@ class AnswerOut(BaseModel):
     remaining_ms: int
 
 
-class PredictionIn(BaseModel):
+class PredictionIn(StrictIn):
     prediction: int = Field(ge=0, le=1_000_000_000)
 
 
-class SubmitIn(BaseModel):
+class SubmitIn(StrictIn):
     prediction: int | None = Field(default=None, ge=0, le=1_000_000_000,
                                    description="Answer to the prediction question; required when the round has one, unless saved before")
+    auto: bool = Field(default=False, description="The page's countdown ran out (its automatic submit): no prediction "
+                                                  "is required then. Honoured only from 2 s before the server's deadline")
 
 
 class RoundProgressOut(BaseModel):

@@ -241,6 +241,12 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
     return closed
 
 
+def timer_ran_out(state: AttemptState) -> bool:
+    """Whether a client's "my countdown ran out" may count as an automatic submit: only near the
+    server's deadline (a client clock or claim never moves the deadline)."""
+    return utcnow() >= state.deadline - timedelta(seconds=2)
+
+
 async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: int | None,
                  prediction_required: bool, auto: bool = False) -> Attempt:
     """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out."""

@@ -1,7 +1,6 @@
 """FastAPI dependencies shared by routes: database session, Redis, the logged-in user, CSRF."""
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, Request
@@ -9,10 +8,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.sessions import SESSION_COOKIE, Session, load_session
-from app.core.errors import AppError, Unauthorized
+from app.core import csrf
+from app.core.errors import Unauthorized
 
-CSRF_COOKIE = "csrftoken"
-CSRF_HEADER = "x-csrf-token"
+CSRF_HEADER = csrf.HEADER
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -73,9 +72,5 @@ def api_session(request: Request, session: Session | None, bearer: bool) -> Sess
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    """Double-submit check: a cookie-authenticated write must echo the csrftoken cookie, which a
-    page on another site can neither read nor set."""
-    expected = request.cookies.get(CSRF_COOKIE)
-    if not expected or not submitted or not hmac.compare_digest(
-            expected.encode("utf-8", "surrogatepass"), str(submitted).encode("utf-8", "surrogatepass")):
-        raise AppError("csrf_failed", "Phiên làm việc đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.", 403)
+    """A cookie-authenticated write must carry the token bound to its session (app.core.csrf)."""
+    csrf.check(request, submitted)

@@ -1,4 +1,5 @@
-"""Rate limits and login lock-out, counted in Redis so they hold across workers and hosts.
+"""Rate limits, counted in Redis so they hold across workers and hosts (the login lock-out is
+kept in the database: app.accounts.lockout).
 
 Fixed windows (one INCR per hit, the window starting at the first hit): cheap, one round trip,
 and good enough against password guessing and scripted registrations; a participant clicking
@@ -22,11 +23,6 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
-"""
-# Reads a counter without counting: {count, milliseconds left}.
-_PEEK = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-return {n, redis.call('PTTL', KEYS[1])}
 """
 
 
@@ -73,7 +69,6 @@ class Limiter:
     def __init__(self, redis):
         self.redis = redis
         self._hit = redis.register_script(_HIT)
-        self._peek = redis.register_script(_PEEK)
 
     async def hit(self, action: str, who: str, limit: Limit) -> None:
         """Counts one `action` by `who`; raises TooManyRequests once over the limit."""
@@ -82,17 +77,6 @@ class Limiter:
         count, ttl = await self._hit(keys=[f"rl:{action}:{who}"], args=[limit.seconds * 1000])
         if int(count) > limit.hits:
             raise TooManyRequests(int(ttl))
-
-    async def peek(self, action: str, who: str) -> tuple[int, int]:
-        count, ttl = await self._peek(keys=[f"rl:{action}:{who}"])
-        return int(count), int(ttl)
-
-    async def fail(self, action: str, who: str, window_seconds: int) -> int:
-        count, _ = await self._hit(keys=[f"rl:{action}:{who}"], args=[window_seconds * 1000])
-        return int(count)
-
-    async def reset(self, action: str, who: str) -> None:
-        await self.redis.delete(f"rl:{action}:{who}")
 
 
 def limiter(request: Request) -> Limiter:

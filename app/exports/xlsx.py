@@ -43,13 +43,19 @@ class Column:
     kind: str = "text"  # text | int | float | percent | datetime | date
 
 
+def formula_like(text: str) -> bool:
+    """The one rule every export applies (these streamed files and the bank export, written with
+    openpyxl): a text a spreadsheet could read as a formula gets Excel's quote prefix."""
+    return text.startswith(FORMULA_PREFIXES)
+
+
 def clean(text: str) -> str:
     return _ILLEGAL.sub("", text)
 
 
 def _text_cell(ref: str, text: str, style: int = 0) -> str:
     text = clean(text)
-    if style == 0 and text.startswith(FORMULA_PREFIXES):
+    if style == 0 and formula_like(text):
         style = S_QUOTED
     s = f' s="{style}"' if style else ""
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.schemas import StrictIn
+
 Phase = Literal["live", "final"]
 ScopeKind = Literal["all", "unit", "province"]
 NameStyle = Literal["initials", "full", "hidden"]
@@ -68,7 +70,7 @@ class GroupsOut(BaseModel):
     groups: list[GroupOut] = Field(description="Most participants first, then by name")
 
 
-class SettingsIn(BaseModel):
+class SettingsIn(StrictIn):
     name_style: NameStyle
 
 
@@ -77,7 +79,7 @@ class SettingsOut(BaseModel):
     name_style: NameStyle
 
 
-class FinalizeIn(BaseModel):
+class FinalizeIn(StrictIn):
     prediction_truth: int | None = Field(
         None, ge=0, le=1_000_000_000,
         description="T as entered by the organizer; omit or null to use the computed value "

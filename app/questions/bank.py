@@ -22,10 +22,10 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.questions.importing import ImportLimits, ParsedQuestion, ParseResult, Problem, parse_bank_file
 from app.questions.importing.guards import format_count
-from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty
+from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty, right_option
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 from app.questions.quality import BankItem, QualityReport, check_bank
-from app.questions.textnorm import clean_text, question_key, search_key, strip_accents
+from app.questions.textnorm import clean_text, comparable, question_key, search_key, strip_accents
 
 FORMAT_LABELS = {"xlsx": "Excel (.xlsx)", "xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)",
                  "csv": "CSV", "gift": "Moodle GIFT", "aiken": "Moodle Aiken"}
@@ -142,26 +142,37 @@ def _row_list(rows: list, shown: int = 30) -> str:
 
 # --- importing ------------------------------------------------------------------------------
 
-async def _existing_by_key(db: AsyncSession, contest_id: int) -> tuple[dict[str, int], dict[str, int]]:
-    """(active question id by text key, retired question id by text key) of the whole contest.
-    One query: a bank holds thousands of questions at most (about 100 bytes a row here), and
-    long IN lists per chunk are far slower on PostgreSQL, planned once on a still-empty table."""
-    active: dict[str, int] = {}
-    retired: dict[str, int] = {}
-    rows = await db.execute(select(Question.text_key, Question.id, Question.retired)
-                            .where(Question.contest_id == contest_id).order_by(Question.id))
-    for key, question_id, is_retired in rows:
-        (retired if is_retired else active)[key] = question_id
+async def _existing_by_key(db: AsyncSession, contest_id: int, with_right_option: bool = True
+                           ) -> tuple[dict[str, tuple[int, str | None]], dict[str, list[tuple[int, str | None]]]]:
+    """(active question by key, retired questions by key) of the whole contest, each as (id, its
+    right option as `comparable` text). One query: a bank holds thousands of questions at most,
+    and long IN lists per chunk are far slower on PostgreSQL, planned once on a still-empty table."""
+    active: dict[str, tuple[int, str | None]] = {}
+    retired: dict[str, list[tuple[int, str | None]]] = {}
+    query = select(Question.text_key, Question.id, Question.retired)
+    if with_right_option:
+        query = query.add_columns(Option.text).outerjoin(
+            Option, (Option.question_id == Question.id) & Option.is_correct.is_(True))
+    for key, question_id, is_retired, *right in await db.execute(query.where(Question.contest_id == contest_id)
+                                                                  .order_by(Question.id)):
+        entry = (question_id, comparable(right[0]) if right and right[0] is not None else None)
+        if is_retired:
+            retired.setdefault(key, []).append(entry)
+        else:
+            active[key] = entry
     return active, retired
 
 
 async def write_questions(db: AsyncSession, contest_id: int, parsed: list[ParsedQuestion],
                           report: ImportReport, progress: Callable[[int, int], None] | None = None,
                           commit: bool = True) -> None:
-    """Adds the parsed questions not already in the bank, in one transaction. A text already
-    active in the bank is a duplicate; one only found retired is not brought back by an import
-    (the organizer retired it on purpose): importing the same file twice changes nothing."""
-    keyed = [(question_key(q.text), q) for q in parsed]
+    """Adds the parsed questions not already in the bank, in one transaction. The same wording
+    with the same options and right option as an active question is a duplicate; one only found
+    retired is not brought back by an import (the organizer retired it on purpose): importing the
+    same file twice changes nothing. The same wording and options as an active question with
+    another right option is a problem, and then nothing is written (never "done" with a question
+    dropped): the organizer corrects the file, or the bank's key by editing or re-grading."""
+    keyed = [(question_key(q.text, q.options), q) for q in parsed]
     if db.bind.dialect.name == "postgresql":
         # Two imports into one contest at once (two organizers, a double click) take turns, so
         # the second sees the first's questions as duplicates instead of failing on the unique
@@ -171,12 +182,24 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
     active, retired = await _existing_by_key(db, contest_id)
     fresh: list[tuple[str, ParsedQuestion]] = []
     for key, q in keyed:
+        right = right_option(q)
         if key in active:
-            report.duplicates_in_bank.append((q.row, active[key]))
-        elif key in retired:
-            report.retired_in_bank.append((q.row, retired[key]))
+            question_id, bank_right = active[key]
+            if bank_right == right:
+                report.duplicates_in_bank.append((q.row, question_id))
+            else:
+                report.problems.append(Problem(q.row, None, (
+                    f"Câu hỏi và các phương án giống câu #{question_id} đang có trong ngân hàng nhưng đáp án khác "
+                    f"(tệp: {LETTERS[q.answer_index]}). Nếu đáp án trong ngân hàng sai, hãy sửa câu #{question_id} "
+                    f"(hoặc chấm lại nếu đợt thi đã chốt); nếu tệp sai, hãy sửa dòng này.")))
+        elif any(bank_right == right for _, bank_right in retired.get(key, ())):
+            report.retired_in_bank.append((q.row, next(i for i, r in retired[key] if r == right)))
         else:
             fresh.append((key, q))
+    if report.problems:
+        report.duplicates_in_bank.clear()
+        report.retired_in_bank.clear()
+        return
     report.added = len(fresh)
     if report.dry_run:
         return
@@ -195,10 +218,10 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
         if progress:
             progress(min(start + _CHUNK, total) // 2, total)
     if fresh:
-        ids, _ = await _existing_by_key(db, contest_id)
+        ids, _ = await _existing_by_key(db, contest_id, with_right_option=False)
         for start in range(0, total, _CHUNK):
             await db.execute(insert(Option.__table__), [
-                {"question_id": ids[key], "position": i, "text": text, "is_correct": i == q.answer_index}
+                {"question_id": ids[key][0], "position": i, "text": text, "is_correct": i == q.answer_index}
                 for key, q in fresh[start:start + _CHUNK] for i, text in enumerate(q.options)])
             if progress:
                 progress((total + min(start + _CHUNK, total)) // 2, total)
@@ -227,6 +250,9 @@ async def import_bank(db: AsyncSession, contest_id: int, data: bytes, filename: 
     report.quality = await asyncio.to_thread(quality_of, result.questions)
     await write_questions(db, contest_id, result.questions, report, commit=False,
                           progress=(lambda done, total: progress("write", done, total)) if progress else None)
+    if not report.ok:
+        await db.rollback()
+        return report
     if not dry_run:
         audit.record(db, actor, "bank.import", contest_id=contest_id, target=f"contest:{contest_id}",
                      after={"filename": filename, "format": report.format, "added": report.added,
@@ -263,6 +289,7 @@ async def list_questions(db: AsyncSession, contest_id: int, *, search: str | Non
         conditions.append(Question.retired.is_(False))
     elif status == RETIRED:
         conditions.append(Question.retired.is_(True))
+    topic = clean_text(topic or "")  # as topics are stored (and without NUL, which PostgreSQL refuses)
     if topic:
         conditions.append(Question.topic == topic)
     if difficulty:
@@ -403,11 +430,11 @@ async def edit_question(db: AsyncSession, actor: StaffAccess | None, contest_id:
             parsed.explanation, parsed.source) == (old.text, before["options"], before["answer"], old.topic,
                                                    old.difficulty, old.explanation, old.source):
         return old  # nothing changed: no new version
-    key = question_key(parsed.text)
+    key = question_key(parsed.text, parsed.options)
     clash = await db.scalar(select(Question.id).where(Question.contest_id == contest_id, Question.text_key == key,
                                                       Question.retired.is_(False), Question.id != old.id))
     if clash is not None:
-        raise Conflict("duplicate_question", f"Ngân hàng đã có câu hỏi cùng nội dung (câu #{clash}).")
+        raise Conflict("duplicate_question", f"Ngân hàng đã có câu hỏi cùng nội dung và phương án (câu #{clash}).")
     await _retire(db, old)
     new = Question(contest_id=contest_id, text=parsed.text, text_key=key, topic=parsed.topic,
                    difficulty=parsed.difficulty, explanation=parsed.explanation, source=parsed.source,
@@ -453,7 +480,7 @@ async def restore_question(db: AsyncSession, actor: StaffAccess | None, contest_
                                                           Question.text_key == question.text_key,
                                                           Question.retired.is_(False)))
         if clash is not None:
-            raise Conflict("duplicate_question", f"Không dùng lại được: câu #{clash} đang dùng cùng nội dung "
+            raise Conflict("duplicate_question", f"Không dùng lại được: câu #{clash} đang dùng cùng nội dung và phương án "
                                                  f"(thường là bản đã sửa của câu này).")
         await db.execute(update(Question).where(Question.id == question_id).values(retired=False, retired_at=None))
         audit.record(db, actor, "question.restore", contest_id=contest_id, target=f"question:{question_id}",

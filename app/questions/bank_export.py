@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from app.exports.xlsx import formula_like
 from app.questions.importing.template import TEMPLATE_HEADERS
 
 LETTERS = "ABCDEF"
@@ -37,8 +38,11 @@ def _put(sheet, row: int, column: int, value, bold: bool = False, wrap: bool = T
     cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         # Assigning "=SUM(A1)" makes openpyxl store a formula; a bank's text is never one. Forcing
-        # the string type keeps "=", "+", "-", "@" texts as text that no spreadsheet evaluates.
+        # the string type keeps "=", "+", "-", "@" texts as text; the quote prefix (the rule of every
+        # export) keeps them text when the organizer edits the cell or saves the sheet as CSV.
         cell.data_type = "s"
+        if formula_like(value):
+            cell.quotePrefix = True
     if bold:
         cell.font = Font(bold=True)
     if wrap:

@@ -14,6 +14,7 @@ from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError, ErrorResponses, NotFound
+from app.core.schemas import StrictIn
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
@@ -53,7 +54,7 @@ class QuestionPageOut(BaseModel):
     per_page: int
 
 
-class QuestionIn(BaseModel):
+class QuestionIn(StrictIn):
     text: str = Field(max_length=5000)
     options: list[str] = Field(min_length=2, max_length=6)
     answer: str = Field(description="letter of the correct option, A-F", max_length=20)

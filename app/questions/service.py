@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Invalid
 from app.questions.models import Option, Question
 
 
@@ -82,16 +83,20 @@ content_cache = ContentCache()
 @dataclass
 class ImportSummary:
     added: int = 0
-    # (row in the file, id of the question already in the bank with the same text)
+    # (row in the file, id of the same question already in the bank)
     duplicates_in_bank: list[tuple[int, int]] = field(default_factory=list)
     retired_in_bank: list[tuple[int, int]] = field(default_factory=list)
 
 
 async def add_parsed_questions(db: AsyncSession, contest_id: int, parsed) -> ImportSummary:
     """Writes validated questions (see app.questions.importing) in one transaction. A question
-    whose text is already in the bank is reported, not added: re-importing a file is a no-op."""
+    already in the bank (same wording, options and right option) is reported, not added:
+    re-importing a file is a no-op. One that contradicts the bank's key raises, nothing written."""
     from app.questions.bank import ImportReport, write_questions
 
     report = ImportReport(filename="", format="")
     await write_questions(db, contest_id, list(parsed), report)
+    if report.problems:
+        await db.rollback()
+        raise Invalid("bank_invalid", "; ".join(f"dòng {p.row}: {p.message}" for p in report.problems))
     return ImportSummary(report.added, report.duplicates_in_bank, report.retired_in_bank)

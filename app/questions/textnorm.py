@@ -4,14 +4,18 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _SPACES = re.compile(r"\s+")
 # NBSP, narrow NBSP, zero-width space/joiners, BOM: seen in banks pasted from Word and web pages.
-_INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": "", "\u200c": "",
-                            "\u200d": "", "\ufeff": ""})
+# A zero-width space marks a break between words (web editors put it where a space was), so it
+# becomes a space: deleting it would join "Nguyễn\u200bVăn" into "NguyễnVăn". Joiners and the BOM
+# join or mark nothing in Vietnamese text and are dropped; so is NUL, which PostgreSQL text refuses.
+_INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": " ", "\u200c": "",
+                            "\u200d": "", "\ufeff": "", "\x00": ""})
 
 
-_HAS_INVISIBLE = re.compile("[\u00a0\u202f\u2007\u200b\u200c\u200d\ufeff]")
+_HAS_INVISIBLE = re.compile("[\u00a0\u202f\u2007\u200b\u200c\u200d\ufeff\x00]")
 
 
 def clean_text(value: str) -> str:
@@ -49,11 +53,22 @@ def header_key(value: str) -> str:
     return _SPACES.sub(" ", strip_accents(clean_text(value)).lower()).strip()
 
 
-def question_key(text: str) -> str:
-    """Identity of a question's text for duplicate detection (case and spacing ignored)."""
-    normalized = clean_text(text).casefold()
-    normalized = re.sub(r"[\s\.\?:…]+$", "", normalized)
-    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+_TRAILING = re.compile(r"[\s\.\?:…]+$")
+
+
+def comparable(text: str) -> str:
+    """A text as duplicates are compared: case, spacing and final punctuation ignored."""
+    return _TRAILING.sub("", clean_text(text).casefold())
+
+
+def question_key(text: str, options: Iterable[str]) -> str:
+    """Identity of a question for duplicate detection: its wording with its set of options (each
+    compared by `comparable`; their order does not matter, as options are shuffled when drawn).
+    Two questions with the same wording ("Chọn phương án đúng:") but other options are two
+    questions; the key (which option is right) is not part of it, so that two rows differing
+    only in the key are caught as a contradiction rather than imported side by side."""
+    parts = [comparable(text), *sorted(comparable(o) for o in options)]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def search_key(text: str, options=()) -> str:

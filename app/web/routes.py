@@ -2,10 +2,11 @@
 Every page works without JavaScript; the attempt page adds a countdown and autosave on top."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,7 +165,7 @@ async def logout(request: Request, redis: Redis = Depends(get_redis), session: S
     if session is not None:
         await delete_session(redis, session.token)
     response = redirect("/")
-    clear_login_cookies(response)
+    clear_login_cookies(request, response)
     return response
 
 
@@ -197,6 +198,14 @@ async def attempt_page(attempt_id: int, request: Request, session: Session | Non
                 notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
 
 
+@router.get("/attempt-sw.js")
+async def attempt_service_worker():
+    # Served from the root, not /static/: a service worker may only control pages under its own
+    # path, and this one keeps offline copies of /attempts/{id} (see the file).
+    return FileResponse(Path(__file__).parent / "static" / "attempt-sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+
 @router.post("/attempts/{attempt_id}")
 async def attempt_form(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
                        deps: AttemptDeps = Depends(attempt_deps)):
@@ -223,7 +232,7 @@ async def attempt_form(attempt_id: int, request: Request, session: Session | Non
         await attempts.submit(deps, session.user_id, attempt_id, None,
                               prediction_required=round_.prediction_enabled and action == "submit",
                               # Only a countdown that really ran out counts as automatic.
-                              auto=action == "timeout" and utcnow() >= state.deadline - timedelta(seconds=2))
+                              auto=action == "timeout" and attempts.timer_ran_out(state))
         return redirect(f"/attempts/{attempt_id}/result")
     return redirect(f"/attempts/{attempt_id}?saved=1")
 

@@ -133,6 +133,24 @@ async def test_prediction_is_required_unless_saved_before(factory):
     assert submitted.status_code == 200 and submitted.json()["prediction"] == 1500
 
 
+async def test_a_pages_automatic_submit_counts_only_at_the_servers_deadline(factory):
+    """The page submits with `auto` when its countdown runs out: no prediction is asked then. A
+    client claiming it early changes nothing (the deadline is the server's, not the phone's)."""
+    participant = await factory.participant()
+    early = await open_attempt(participant, (await factory.round(time_limit_seconds=600)).id)
+    refused = await participant.call("POST", f"/api/v1/attempts/{early['attempt_id']}/submit", json={"auto": True})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "prediction_required"
+    manual = await participant.call("POST", f"/api/v1/attempts/{early['attempt_id']}/submit",
+                                    json={"auto": True, "prediction": 3})
+    assert manual.status_code == 200 and manual.json()["auto_submitted"] is False
+
+    # A 2-second attempt is within 2 s of its deadline from the start: the countdown's submit.
+    at_deadline = await open_attempt(participant, (await factory.round(time_limit_seconds=2)).id)
+    auto = await participant.call("POST", f"/api/v1/attempts/{at_deadline['attempt_id']}/submit", json={"auto": True})
+    assert auto.status_code == 200
+    assert auto.json()["auto_submitted"] is True and auto.json()["prediction"] is None
+
+
 async def test_deadline_is_enforced_by_the_server(factory, app):
     round_ = await factory.round(time_limit_seconds=1, questions_per_attempt=5)
     participant = await factory.participant()

@@ -108,6 +108,26 @@ def test_row_and_column_of_cell_problems():
     assert "Dán đặc biệt" in formula[0].message
 
 
+def test_an_over_long_cell_is_reported_once_without_false_follow_on_errors():
+    """Issue 13 item 8: an option over the limit is one problem, not also "empty option" for the
+    options after it and "key points at an empty option" for the answer; real problems of the
+    same row are still all reported."""
+    long = "y" * 2100
+    rows = [row(1, "Câu một?", ("Đúng", long, "Sai 2"), answer="B"),             # only the length
+            row(2, "Câu hai?", (long, "Sai 1"), answer="A"),                      # A over the limit, key on it
+            row(3, "Câu ba?", (long, None, "Sai 2"), answer="G"),                 # + a real gap + a bad key
+            row(4, "Câu bốn?", ("Đúng", "Sai"), answer=long)]                     # the key cell itself
+    problems = [(p.row, p.column, p.message) for p in parse_bank_file(xlsx(rows), "x.xlsx").problems]
+    assert [(r, c) for r, c, _ in problems] == [
+        (2, "Phương án B"), (3, "Phương án A"), (4, "Phương án A"), (4, "Phương án B"), (4, "Đáp án"),
+        (5, "Đáp án")], problems
+    by_place = {(r, c): m for r, c, m in problems}
+    assert all("vượt giới hạn 2.000 ký tự" in by_place[k] for k in [(2, "Phương án B"), (3, "Phương án A"),
+                                                                     (4, "Phương án A"), (5, "Đáp án")])
+    assert "trống nhưng phương án C" in by_place[(4, "Phương án B")]
+    assert "'G' không hợp lệ" in by_place[(4, "Đáp án")]
+
+
 def test_zip_bomb_is_refused_on_the_declared_sizes_and_the_total_cap():
     bomb = zip_bomb()
     assert len(bomb) < 200_000  # tiny on the wire

@@ -171,17 +171,16 @@ async def test_session_id_rotates_on_login_and_a_planted_one_is_useless(app, fac
         assert (await stale.get("/api/v1/me")).status_code == 200
 
 
-async def test_login_and_register_do_not_reveal_which_accounts_exist(client, factory):
+async def test_login_does_not_reveal_which_accounts_exist(client, factory):
     participant = await factory.participant()
     wrong = await client.post("/api/v1/auth/login", json={"login": participant.user["phone"], "password": "sai-mat-khau"})
     unknown = await client.post("/api/v1/auth/login", json={"login": "0399999998", "password": "sai-mat-khau"})
     garbage = await client.post("/api/v1/auth/login", json={"login": "không phải số", "password": "x"})
     assert wrong.status_code == unknown.status_code == garbage.status_code == 401
     assert wrong.json() == unknown.json() == garbage.json()
-    taken_phone = await client.post("/api/v1/auth/register", json=profile(phone=participant.user["phone"]))
+    # Registration must tell a citizen that their CCCD is taken (README: what limits probing it).
     taken_cccd = await client.post("/api/v1/auth/register", json=profile(citizen_id=participant.user["citizen_id"]))
-    assert taken_phone.status_code == taken_cccd.status_code == 409
-    assert taken_phone.json() == taken_cccd.json()
+    assert taken_cccd.status_code == 409 and "citizen_id" in taken_cccd.json()["error"]["details"]["fields"]
 
 
 async def test_participant_typed_text_is_escaped_on_every_page_that_shows_it(app, factory):
@@ -209,3 +208,56 @@ async def test_a_hostile_csrf_header_is_refused_not_crashed(logged_in):
     for value in ("é" * 10, "\x00", "a" * 5000):
         r = await logged_in.post("/api/v1/auth/logout", headers={"X-CSRF-Token": value.encode("latin-1")})
         assert r.status_code == 403
+
+
+async def test_a_planted_csrf_cookie_with_a_matching_header_is_refused(logged_in):
+    """Issue 13 item 10: the token is bound to the session; a csrftoken cookie of the attacker's
+    choosing (planted from a sibling subdomain or over plain HTTP) plus the same value in the
+    header must not pass, whatever the session cookie."""
+    real = logged_in.cookies["csrftoken"]
+    logged_in.cookies.set("csrftoken", "chosen-by-an-attacker")
+    r = await logged_in.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "chosen-by-an-attacker"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    r = await logged_in.post("/logout", data={"csrf_token": "chosen-by-an-attacker"})
+    assert r.status_code == 403
+    # The session's own token works even with the planted cookie still there: only the session counts.
+    r = await logged_in.post("/api/v1/auth/logout", headers={"X-CSRF-Token": real})
+    assert r.status_code == 204
+
+
+async def test_the_csrf_token_rotates_on_login_and_on_logout(app, factory):
+    participant = await factory.participant()
+    credentials = {"login": participant.user["phone"], "password": "mat-khau-an-toan"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        await c.get("/login")
+        anonymous = c.cookies["csrftoken"]
+        logged = await c.post("/login", data={**credentials, "csrf_token": anonymous})
+        assert logged.status_code == 303
+        first = c.cookies["csrftoken"]
+        assert first != anonymous
+        # The pre-session token no longer authorizes anything once a session exists.
+        assert (await c.post("/logout", data={"csrf_token": anonymous})).status_code == 403
+        assert (await c.post("/logout", data={"csrf_token": first})).status_code == 303
+        after_logout = c.cookies["csrftoken"]
+        assert after_logout not in (first, anonymous)
+        again = await c.post("/login", data={**credentials, "csrf_token": after_logout})
+        assert again.status_code == 303 and c.cookies["csrftoken"] not in (first, after_logout)
+        assert (await c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": first})).status_code == 403
+
+
+async def test_the_csrf_cookie_takes_the_host_prefix_when_cookies_are_secure(app, factory, monkeypatch):
+    monkeypatch.setattr(app.state.settings, "cookie_secure", True)
+    participant = await factory.participant()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as c:
+        page = await c.get("/login")
+        [cookie] = [h for h in page.headers.get_list("set-cookie") if h.startswith("__Host-csrftoken=")]
+        attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+        assert "secure" in attributes and "path" in attributes and "domain" not in attributes
+        assert "csrftoken" not in c.cookies.keys() - {"__Host-csrftoken"}
+        token = c.cookies["__Host-csrftoken"]
+        form = {"login": participant.user["phone"], "password": "mat-khau-an-toan", "csrf_token": token}
+        logged = await c.post("/login", data=form)
+        assert logged.status_code == 303, logged.text
+        assert c.cookies["__Host-csrftoken"] != token
+        me = await c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": c.cookies["__Host-csrftoken"]})
+        assert me.status_code == 204

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from app.questions.importing.results import ParsedQuestion, ParseResult, Problem
-from app.questions.textnorm import header_key, question_key
+from app.questions.textnorm import comparable, header_key, question_key
 
 LETTERS = "ABCDEF"
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
@@ -83,28 +83,41 @@ def parse_difficulty(text: str | None) -> tuple[int, str | None]:
     return level, None
 
 
+def right_option(question) -> str:
+    """The right option of a question (ParsedQuestion or CandidateQuestion), as duplicates compare it."""
+    return comparable(question.options[question.answer_index])
+
+
+def same_key(one, other) -> bool:
+    return right_option(one) == right_option(other)
+
+
 def _sort_key(problem: Problem) -> tuple[int, int]:
     return (problem.row or 0, 0)
 
 
 def assemble_result(format_name: str, candidates: list[CandidateQuestion], problems: list[Problem],
                     notes: list[Problem], converted_rows: list[int], conversions: dict[str, int]) -> ParseResult:
-    """Duplicates within the file, then all or nothing: questions only when there is no problem."""
+    """Duplicates within the file, then all or nothing: questions only when there is no problem.
+    A duplicate is the same wording with the same options and the same right option; the same
+    wording with other options is another question, and with the same options but another right
+    option a contradiction (a problem: one of the two rows is wrong)."""
     first_by_key: dict[str, CandidateQuestion] = {}
     duplicate_rows: list[tuple[int, int]] = []
     questions: list[ParsedQuestion] = []
     for candidate in candidates:
         if candidate.text is None:
             continue
-        key = question_key(candidate.text)
+        key = question_key(candidate.text, candidate.options)
         first = first_by_key.get(key)
         if first is not None:
-            duplicate_rows.append((candidate.row, first.row))
-            if candidate.valid and first.valid and (
-                    candidate.options != first.options or candidate.answer_index != first.answer_index):
-                notes.append(Problem(candidate.row, None,
-                                     f"Câu hỏi trùng với dòng {first.row} nhưng phương án hoặc đáp án khác; "
-                                     f"chỉ câu ở dòng {first.row} được nhập. Hãy kiểm tra lại."))
+            if candidate.valid and first.valid and not same_key(candidate, first):
+                problems.append(Problem(candidate.row, None, (
+                    f"Câu hỏi và các phương án giống hệt dòng {first.row} nhưng đáp án khác "
+                    f"({LETTERS[first.answer_index]} ở dòng {first.row}, {LETTERS[candidate.answer_index]} ở dòng "
+                    f"{candidate.row}): hai đáp án không thể cùng đúng. Hãy sửa dòng sai (hoặc xóa một dòng).")))
+            else:
+                duplicate_rows.append((candidate.row, first.row))
             continue
         first_by_key[key] = candidate
         if candidate.valid:

@@ -235,6 +235,10 @@ def _read_row(row_number: int, values: dict[str, CellValue], columns: _Columns, 
     def problem(field: str, message: str) -> None:
         found.append(Problem(row_number, columns.header(field), message))
 
+    # Fields whose cell was already reported (unusable content, over the length limit): reported
+    # once, and never again as "empty" by the rules that look at the other cells.
+    unusable = {f for f, v in values.items() if isinstance(v, CellIssue)}
+
     def text_of(field: str) -> str | None:
         value = values.get(field)
         if isinstance(value, CellIssue):
@@ -245,24 +249,23 @@ def _read_row(row_number: int, values: dict[str, CellValue], columns: _Columns, 
         if len(value) > limits.max_cell_chars:
             problem(field, f"Nội dung ô dài {format_count(len(value))} ký tự, vượt giới hạn "
                            f"{format_count(limits.max_cell_chars)} ký tự. Hãy rút gọn.")
+            unusable.add(field)
             return None
         return clean_text(value) or None
 
-    unusable = {f for f, v in values.items() if isinstance(v, CellIssue)}
     text = text_of(QUESTION)
-    if text is None and QUESTION not in unusable and not found:
+    if text is None and QUESTION not in unusable:
         problem(QUESTION, "Thiếu nội dung câu hỏi")
     raw_options = [text_of(f) if f in columns.index else None for f in OPTION_FIELDS]
-    options_unusable = any(f in unusable for f in OPTION_FIELDS)
-    if not options_unusable:
-        for position, message in check_options(raw_options):
-            problem(OPTION_FIELDS[position], message)
+    # An option already reported stands in as filled (a distinct placeholder each), so the other
+    # option rules and the answer key still check the rest without repeating its problem.
+    checked = [o if f not in unusable else f"\x00{f}" for o, f in zip(raw_options, OPTION_FIELDS)]
+    for position, message in check_options(checked):
+        problem(OPTION_FIELDS[position], message)
     answer_text = text_of(ANSWER)
     answer_index = None
     if ANSWER not in unusable:
-        # An option already reported as unusable is not also "empty" for the answer key.
-        pointed = [o or ("?" if f in unusable else None) for o, f in zip(raw_options, OPTION_FIELDS)]
-        answer_index, message = parse_answer(answer_text, pointed)
+        answer_index, message = parse_answer(answer_text, checked)
         if message:
             problem(ANSWER, message)
     difficulty, message = parse_difficulty(text_of(DIFFICULTY))
