@@ -3,7 +3,7 @@ ranking snapshots record the version of their canonical form (1 = rows with user
 before this revision; 2 = rows as the ranking export shows them, see app/judging/snapshots.py)
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0006
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
-down_revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
