@@ -281,6 +281,14 @@ async def cmd_export(args) -> int:
         await engine.dispose()
 
 
+def cmd_verify_export(args) -> int:
+    from app.judging.verify_export import verify_file
+
+    verdict = verify_file(Path(args.file))
+    print(verdict.message, file=sys.stdout if verdict.matches else sys.stderr)
+    return 0 if verdict.matches else 1
+
+
 def _add_console_commands(sub) -> None:
     admin = sub.add_parser("create-admin", help="create (or promote) the first admin account")
     admin.add_argument("--phone", required=True)
@@ -294,3 +302,7 @@ def _add_console_commands(sub) -> None:
     export.add_argument("--round", type=int, required=True, help="round id")
     export.add_argument("--out", help="output .xlsx path")
     export.set_defaults(func=cmd_export, is_async=True)
+    verify = sub.add_parser("verify-export", help="recompute a ranking export's SHA-256 from the .xlsx alone "
+                                                  "(exit 0: matches, 1: does not)")
+    verify.add_argument("file", help="the exported ranking (.xlsx)")
+    verify.set_defaults(func=cmd_verify_export, is_async=False)

@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.board_redis = create_board_redis(settings, state.redis)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
-        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache)  # group commit of answer saves
+        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
+                                           grace=timedelta(seconds=settings.deadline_grace_seconds))
         state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
                                          burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
                                          ticket_ttl=settings.waiting_room_ticket_seconds)

@@ -32,7 +32,7 @@ async def prepare(db_file: Path, n: int) -> int:
     from app.contests.models import Contest, Round
     from app.core.db import Base
     from app.judging.models import RankingSnapshot, SnapshotRow
-    from app.judging.snapshots import canonical_row, digest_of
+    from app.judging.snapshots import canonical_row, snapshot_digest
     from app.leaderboard.final import RankedEntry
 
     engine = create_async_engine(_url(db_file))
@@ -53,7 +53,8 @@ async def prepare(db_file: Path, n: int) -> int:
             correct=20 - i * 21 // (n + 1), total=20, prediction=i % 1000, distance=i % 977, time_ms=300_000 + i,
             submitted_at=start + timedelta(seconds=i))) for i in range(1, n + 1)]
         snapshot = RankingSnapshot(round_id=round_.id, version=1, reason="close", truth=5, suggested_truth=5, note="",
-                                   row_count=n, digest=digest_of(round_.id, 1, 5, payloads), created_by_name="bench")
+                                   row_count=n, canonical_format=2, created_by_name="bench",
+                                   digest=snapshot_digest(2, round_.id, 1, 5, payloads))
         db.add(snapshot)
         await db.flush()
         for s in range(0, n, 10_000):

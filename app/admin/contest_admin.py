@@ -17,13 +17,17 @@ from app.admin import audit
 from app.admin.models import PrizePlan
 from app.admin.roles import EDIT_CONTEST, StaffAccess
 from app.admin.timeinput import parse_local
+from app.attempts.cache import AttemptCache
 from app.attempts.models import Attempt
+from app.attempts.service import cap_open_deadlines
 from app.contests.models import Contest, Round
-from app.attempts.paper import describe_quota
+from app.attempts.paper import quota_problems
 from app.contests.service import get_round, round_cache
+from app.core.clock import to_local, truncate_ms, utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.judging.frozen import require_not_frozen
 from app.questions.models import DIFFICULTY_LABELS
-from app.questions.service import PoolEntry, load_pool
+from app.questions.service import load_pool
 from app.questions.textnorm import clean_text, strip_accents
 
 # Limits from the domain (typical values and their ranges).
@@ -178,34 +182,6 @@ def _normalize_quotas(errors: dict, raw: list[dict]) -> list[dict]:
     return quotas
 
 
-def _matches(entry: PoolEntry, quota: dict) -> bool:
-    return ((quota["topic"] is None or entry.topic == quota["topic"])
-            and (quota["difficulty"] is None or entry.difficulty == quota["difficulty"]))
-
-
-def quota_problems(pool: list[PoolEntry], count: int, quotas: list[dict]) -> list[str]:
-    """Why the bank cannot fill a paper of `count` questions under `quotas`, with the numbers.
-    Checks each quota, every group of quotas that compete for the same questions (their
-    matching questions together must cover their counts) and the paper as a whole."""
-    problems = []
-    wanted = sum(q["count"] for q in quotas)
-    if wanted > count:
-        problems.append(f"Tổng số câu theo cơ cấu đề là {wanted}, vượt quá {count} câu của một lượt thi.")
-    for quota in quotas:
-        have = sum(1 for e in pool if _matches(e, quota))
-        if have < quota["count"]:
-            problems.append(f"Cơ cấu đề cần {quota['count']} câu {describe_quota(quota, 'mọi câu hỏi')} "
-                            f"nhưng ngân hàng chỉ có {have} câu đang dùng.")
-    if len(quotas) > 1 and not problems:
-        union = sum(1 for e in pool if any(_matches(e, q) for q in quotas))
-        if union < wanted:
-            problems.append(f"Các cơ cấu đề cần tổng cộng {wanted} câu nhưng ngân hàng chỉ có {union} câu "
-                            f"thuộc các cơ cấu đó (các cơ cấu trùng nhau).")
-    if len(pool) < count:
-        problems.append(f"Mỗi lượt thi cần {count} câu nhưng ngân hàng chỉ có {len(pool)} câu đang dùng.")
-    return problems
-
-
 async def _check_round(db: AsyncSession, contest_id: int, data: RoundData) -> dict:
     errors: dict[str, str] = {}
     values: dict = {"name": clean_text(data.name or "")}
@@ -274,18 +250,45 @@ async def prize_plan(db: AsyncSession, round_id: int) -> PrizePlan:
                                                             consolation=10)
 
 
-async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data: RoundData) -> Round:
+async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data: RoundData,
+                       cache: AttemptCache | None = None) -> Round:
+    """Edits a round. Its results are never left behind by its times:
+    - a frozen round (results closed by the judges) is not edited at all (`RoundFrozen`);
+    - once someone has sat it, its paper settings stay, its opening cannot move after the first
+      attempt began, and a close typed in the past means "now" (nothing accepted so far ends up
+      after the close);
+    - moving the close earlier CAPS the deadline of every attempt still open at the new close,
+      in the same transaction: those participants keep what they saved, may go on answering until
+      the new close, and are then closed with their saved answers like any attempt at its deadline.
+      Capping rather than refusing: organizers move a close earlier for a reason (an error in the
+      announced time, an incident) and expect the round to end then for everyone; refusing would
+      leave them unable to end it until the last open attempt runs out. Nobody loses an answer:
+      what was saved counts, only the time left shrinks. `cache`: the attempt cache, whose copies
+      of the capped attempts are dropped after the commit (the database decides either way)."""
     round_ = await get_round_for(db, actor, round_id, EDIT_CONTEST)
+    await require_not_frozen(db, round_id)
     values = await _check_round(db, round_.contest_id, data)
     prizes = values.pop("prizes")
     plan = await db.get(PrizePlan, round_id)
     before = round_state(round_, plan)
-    started = await db.scalar(select(func.count()).select_from(Attempt).where(Attempt.round_id == round_id))
+    started, first_start = (await db.execute(select(func.count(), func.min(Attempt.started_at))
+                                             .where(Attempt.round_id == round_id))).one()
+    capped: list[int] = []
     if started:
         changed = [n for n in PAPER_FIELDS if values.get(n, getattr(round_, n)) != getattr(round_, n)]
         if changed:
             raise Conflict("round_started", f"Đợt thi đã có {started} lượt thi: không thể đổi số câu, thời gian làm "
                                             "bài hay cơ cấu đề (các bài thi sẽ không còn so sánh được với nhau).")
+        if values["open_at"] > first_start:
+            raise FormInvalid({"open_at": "Đã có người bắt đầu thi lúc "
+                                          f"{to_local(first_start):%H:%M:%S %d/%m/%Y}: thời điểm mở không thể muộn hơn."})
+        now = truncate_ms(utcnow())
+        if values["close_at"] != round_.close_at and values["close_at"] < now:
+            # "End it now", typed to the minute (already begun): the round closes NOW, never
+            # before answers that were accepted and submissions that were made.
+            values["close_at"] = now
+        if values["close_at"] < round_.close_at:
+            capped = await cap_open_deadlines(db, round_id, values["close_at"])
     for name, value in values.items():
         setattr(round_, name, value)
     if plan is None:
@@ -298,9 +301,12 @@ async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data
     if changed:
         audit.record(db, actor, "round.update", contest_id=round_.contest_id, round_id=round_id,
                      target=f"round:{round_id}", before={k: before.get(k) for k in changed},
-                     after={k: after[k] for k in changed})
+                     after={k: after[k] for k in changed} | ({"capped_attempts": len(capped)} if capped else {}))
     await db.commit()
     round_cache.clear()
+    if cache is not None:
+        for attempt_id in capped:
+            await cache.forget(attempt_id)
     return round_
 
 

@@ -2,6 +2,8 @@
 is in the service functions; a refused action re-renders the page with the Vietnamese message."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
@@ -262,7 +264,8 @@ async def edit_round(round_id: int, request: Request, actor: StaffAccess = Depen
                      db: AsyncSession = Depends(get_db)):
     form = await checked_form(request)
     try:
-        await contest_admin.update_round(db, actor, round_id, contest_admin.round_data_from_form(form))
+        await contest_admin.update_round(db, actor, round_id, contest_admin.round_data_from_form(form),
+                                         request.app.state.attempt_cache)
     except AppError as exc:
         return await _round_page(request, db, actor, round_id, status=exc.status, error=exc.message,
                                  errors=getattr(exc, "fields", None),
@@ -306,11 +309,17 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
                                                            Option.position == "ABCDEF".index(letter)))
         if option is None:
             raise AppError("invalid_option", f"Câu hỏi này không có phương án {letter}.", 422)
-        snapshot = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, question_id, option.id,
-                                           _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
+        outcome = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, question_id, option.id,
+                                          _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
     except AppError as exc:
         return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
-    return redirect(f"/admin/rounds/{round_id}?notice=Đã chấm lại và chốt bảng kết quả mới (lần {snapshot.version}).")
+    others = "; ".join(f"{r.round_name}: {r.rescored_attempts} bài"
+                       + (f", bảng kết quả mới lần {r.snapshot_version}" if r.snapshot_version else ", chưa chốt")
+                       for r in outcome.rounds if r.round_id != round_id)
+    notice = f"Đã chấm lại và chốt bảng kết quả mới (lần {outcome.version})."
+    if others:
+        notice += f" Các đợt khác có câu hỏi này cũng đã được chấm lại — {others}."
+    return redirect(f"/admin/rounds/{round_id}?notice={quote(notice)}")
 
 
 # --- exports ------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class AssignIn(StrictIn):
 def _snapshot_out(s) -> dict:
     return {"id": s.id, "round_id": s.round_id, "version": s.version, "reason": s.reason, "truth": s.truth,
             "suggested_truth": s.suggested_truth, "participants": s.row_count, "digest": s.digest, "note": s.note,
-            "created_at": s.created_at, "created_by": s.created_by_name}
+            "created_at": s.created_at, "created_by": s.created_by_name, "canonical_format": s.canonical_format}
 
 
 def _round_out(r) -> dict:
@@ -113,9 +113,10 @@ async def create_round(contest_id: int, body: RoundIn, actor: StaffAccess = Depe
 
 
 @router.put("/rounds/{round_id}", summary="Edit a round (organizer)")
-async def update_round(round_id: int, body: RoundIn, actor: StaffAccess = Depends(api_staff),
+async def update_round(round_id: int, body: RoundIn, request: Request, actor: StaffAccess = Depends(api_staff),
                        db: AsyncSession = Depends(get_db)):
-    return _round_out(await contest_admin.update_round(db, actor, round_id, body.data()))
+    return _round_out(await contest_admin.update_round(db, actor, round_id, body.data(),
+                                                       request.app.state.attempt_cache))
 
 
 @router.get("/contests/{contest_id}/audit", summary="Audit log of a contest")
@@ -142,9 +143,12 @@ async def close_round(round_id: int, body: CloseIn, request: Request, actor: Sta
 @router.post("/rounds/{round_id}/regrade", status_code=201, summary="Change a question's key and re-freeze (judge)")
 async def regrade(round_id: int, body: RegradeIn, request: Request, actor: StaffAccess = Depends(api_staff),
                   deps: AttemptDeps = Depends(attempt_deps)):
-    snapshot = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, body.question_id,
-                                       body.correct_option_id, body.truth, body.note)
-    return _snapshot_out(snapshot)
+    outcome = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, body.question_id,
+                                      body.correct_option_id, body.truth, body.note)
+    # Every round that used the question was re-scored; `rounds` says which and how.
+    return _snapshot_out(outcome.snapshot) | {"rounds": [
+        {"round_id": r.round_id, "name": r.round_name, "rescored_attempts": r.rescored_attempts,
+         "snapshot_version": r.snapshot_version} for r in outcome.rounds]}
 
 
 @router.get("/rounds/{round_id}/snapshots", summary="Frozen rankings of a round, newest first")

@@ -12,8 +12,9 @@ idle, those of the same event-loop turn: there is no timer) and commits them tog
 statement, i.e. one transaction and one WAL flush:
 
     WITH items AS (SELECT ... FROM unnest($1, $2, $3, $4)),
-         open_attempt AS (SELECT id FROM attempts WHERE id = ANY(...) AND status = 'in_progress' FOR SHARE)
-    INSERT INTO attempt_answers ... SELECT ... FROM items JOIN open_attempt ... ON CONFLICT ... DO UPDATE
+         open_attempt AS (SELECT id, deadline FROM attempts WHERE id = ANY(...) AND status = 'in_progress' FOR SHARE)
+    INSERT INTO attempt_answers ... SELECT ... FROM items JOIN open_attempt ... (answered by deadline + grace)
+    ON CONFLICT ... DO UPDATE
     RETURNING attempt_id, question_id
 
 Every request waits for its own batch's commit and gets its own result from RETURNING: saved, or
@@ -34,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asyncpg import exceptions as pg
 from sqlalchemy import select
@@ -56,11 +57,11 @@ WITH items AS (
     SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::timestamptz[])
         AS t(attempt_id, question_id, option_id, answered_at)
 ), open_attempt AS (
-    SELECT id FROM attempts WHERE id = ANY($1::int[]) AND status = $5 ORDER BY id FOR SHARE
+    SELECT id, deadline FROM attempts WHERE id = ANY($1::int[]) AND status = $5 ORDER BY id FOR SHARE
 )
 INSERT INTO attempt_answers (attempt_id, question_id, option_id, answered_at)
 SELECT i.attempt_id, i.question_id, i.option_id, i.answered_at
-FROM items i JOIN open_attempt o ON o.id = i.attempt_id
+FROM items i JOIN open_attempt o ON o.id = i.attempt_id AND i.answered_at <= o.deadline + $6::interval
 ORDER BY i.attempt_id, i.question_id
 ON CONFLICT (attempt_id, question_id)
 DO UPDATE SET option_id = EXCLUDED.option_id, answered_at = EXCLUDED.answered_at
@@ -95,9 +96,12 @@ class _Save:
 class AnswerWriter:
     """One per worker process: group commit of answer saves (see the module docstring)."""
 
-    def __init__(self, engine: AsyncEngine, cache: AttemptCache, *, max_batch: int = 500,
+    def __init__(self, engine: AsyncEngine, cache: AttemptCache, *, grace: timedelta, max_batch: int = 500,
                  max_in_flight: int = 2):
         self.engine = engine
+        # A save is refused once its time passes the attempt's deadline *as stored* + grace: the
+        # database, not a possibly stale cache, decides (an organizer may have moved it earlier).
+        self.grace = grace
         self.cache = cache
         self.max_batch = max_batch
         self.postgres = engine.dialect.name == "postgresql"
@@ -174,7 +178,7 @@ class AnswerWriter:
 
     async def _commit_postgresql(self, batch: list[_Save]) -> set[tuple[int, int]]:
         args = ([s.attempt_id for s in batch], [s.question_id for s in batch], [s.option_id for s in batch],
-                [s.answered_at for s in batch], IN_PROGRESS)
+                [s.answered_at for s in batch], IN_PROGRESS, self.grace)
         for last_try in (False, True):
             # Outside any transaction SQLAlchemy knows of: the statement is its own transaction
             # (asyncpg's implicit one), so the attempt locks are held exactly until the answers
@@ -201,7 +205,7 @@ class AnswerWriter:
         # SQLite: every write transaction starts with BEGIN IMMEDIATE (app.core.db), which
         # serializes it against a submit; the status read inside it is therefore current.
         async with self._sessionmaker() as db:
-            return await commit_batch_in(db, batch)
+            return await commit_batch_in(db, batch, self.grace)
 
     async def _update_cache(self, batch: list[_Save], saved: set[tuple[int, int]]) -> None:
         async with self.cache.redis.pipeline(transaction=False) as pipe:
@@ -216,13 +220,15 @@ class AnswerWriter:
             await pipe.execute()
 
 
-async def commit_batch_in(db: AsyncSession, batch: list[_Save]) -> set[tuple[int, int]]:
+async def commit_batch_in(db: AsyncSession, batch: list[_Save], grace: timedelta) -> set[tuple[int, int]]:
     """The portable batch (SQLite): lock, upsert and commit in the session's transaction."""
     ids = sorted({s.attempt_id for s in batch})
-    open_ids = set((await db.scalars(select(Attempt.id).where(Attempt.id.in_(ids), Attempt.status == IN_PROGRESS)
-                                     .with_for_update(read=True))).all())
+    deadlines = dict((await db.execute(select(Attempt.id, Attempt.deadline)
+                                       .where(Attempt.id.in_(ids), Attempt.status == IN_PROGRESS)
+                                       .with_for_update(read=True))).all())
     rows = [{"attempt_id": s.attempt_id, "question_id": s.question_id, "option_id": s.option_id,
-             "answered_at": s.answered_at} for s in batch if s.attempt_id in open_ids]
+             "answered_at": s.answered_at} for s in batch
+            if s.attempt_id in deadlines and s.answered_at <= deadlines[s.attempt_id] + grace]
     if rows:
         stmt = sqlite_insert(AttemptAnswer.__table__).values(rows)
         await db.execute(stmt.on_conflict_do_update(index_elements=["attempt_id", "question_id"],

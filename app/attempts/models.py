@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, SmallInteger,
+                        String, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -22,6 +22,9 @@ class Attempt(Base):
         UniqueConstraint("round_id", "user_id", "seq"),
         Index("ix_attempts_status_deadline", "status", "deadline"),
         Index("ix_attempts_round_user", "round_id", "user_id"),
+        # A submitted attempt always carries its submit time (migration 0005): the ranking's
+        # time and submission keys come from it.
+        CheckConstraint(f"status <> '{SUBMITTED}' OR submitted_at IS NOT NULL", name="submitted_has_time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app.core.errors import AppError
 from app.questions.models import DIFFICULTY_LABELS
@@ -23,38 +24,137 @@ class BankTooSmall(AppError):
     status = 409
 
 
-def draw_questions(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict],
-                   rng: random.Random = _rng) -> list[int]:
-    """Question ids for one paper: each quota ({topic, difficulty, count}, None = any) is filled
-    from the questions it matches, the rest from the whole pool, then the order is shuffled."""
-    if sum(int(q.get("count", 0)) for q in quotas) > count:
-        raise AppError("invalid_quotas", f"Tổng số câu theo cơ cấu đề vượt quá {count} câu của một lượt thi.", 409)
-    used: set[int] = set()
-    chosen: list[int] = []
+# --- the topic/difficulty quota rule: ONE rule, used by the draw and by the organizer's check ---
+
+@dataclass(frozen=True)
+class Quota:
+    """"`count` questions of `topic` and/or `difficulty` (None = any)", as stored on a round
+    ({"topic", "difficulty", "count"}); the rest of a paper is drawn freely."""
+
+    topic: str | None
+    difficulty: int | None
+    count: int
+
+    @classmethod
+    def of(cls, raw: dict | Quota) -> Quota:
+        if isinstance(raw, Quota):
+            return raw
+        difficulty = raw.get("difficulty")
+        return cls(raw.get("topic") or None, int(difficulty) if difficulty else None, int(raw.get("count") or 0))
+
+    def matches(self, entry: PoolEntry) -> bool:
+        return ((self.topic is None or entry.topic == self.topic)
+                and (self.difficulty is None or entry.difficulty == self.difficulty))
+
+    def describe(self, everything: str = "cơ cấu này") -> str:
+        return describe_quota({"topic": self.topic, "difficulty": self.difficulty}, everything)
+
+
+def _allocate(pool: Sequence[PoolEntry], quotas: list[Quota], rng: random.Random | None = None):
+    """How many questions of each kind (topic, difficulty) fill each quota, as a maximum flow
+    source → quota (its count) → kind it matches → sink (questions of that kind). The quotas can
+    be filled together exactly when the flow carries their whole count (Hall's condition: every
+    group of quotas must match at least as many questions as they need together; checking each
+    quota alone, or all together, is not enough when quotas overlap). `rng` shuffles the kinds,
+    so that which kind serves a quota with a choice varies between papers.
+    Returns (flow per (quota index, kind), kinds, quota indices a refusal is about)."""
+    kinds: dict[tuple, list[int]] = {}
+    for entry in pool:
+        kinds.setdefault((entry.topic, entry.difficulty), []).append(entry.id)
+    order = list(kinds)
+    if rng is not None:
+        rng.shuffle(order)
+    edges = [[k for k in order if Quota.matches(q, PoolEntry(0, k[0], k[1]))] for q in quotas]
+    flow: dict[tuple[int, tuple], int] = {}
+    left = [q.count for q in quotas]  # residual capacity source → quota
+    room = {k: len(ids) for k, ids in kinds.items()}  # residual capacity kind → sink
+    while True:
+        # Breadth-first search for an augmenting path in the residual graph (unit augmentations:
+        # at most 50 questions per paper).
+        parent: dict = {}
+        frontier = [("q", i) for i in range(len(quotas)) if left[i] > 0]
+        for node in frontier:
+            parent[node] = None
+        found = None
+        while frontier and found is None:
+            nxt = []
+            for node in frontier:
+                if node[0] == "q":
+                    for k in edges[node[1]]:
+                        if ("k", k) not in parent:
+                            parent[("k", k)] = node
+                            if room[k] > 0:
+                                found = ("k", k)
+                                break
+                            nxt.append(("k", k))
+                else:  # back along a used quota → kind edge
+                    for i in range(len(quotas)):
+                        if flow.get((i, node[1]), 0) > 0 and ("q", i) not in parent:
+                            parent[("q", i)] = node
+                            nxt.append(("q", i))
+                if found:
+                    break
+            frontier = nxt
+        if found is None:
+            short = sorted(i for kind, i in parent if kind == "q")
+            return flow, kinds, short
+        room[found[1]] -= 1
+        node = found
+        while parent[node] is not None:
+            prev = parent[node]
+            if prev[0] == "q":
+                flow[(prev[1], node[1])] = flow.get((prev[1], node[1]), 0) + 1
+            else:
+                flow[(node[1], prev[1])] -= 1
+            node = prev
+        left[node[1]] -= 1
+
+
+def quota_problems(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict | Quota]) -> list[str]:
+    """Why a paper of `count` questions under `quotas` cannot be drawn from `pool`, with the
+    numbers, in the organizer's words; [] exactly when `draw_questions` can serve it."""
+    quotas = [Quota.of(q) for q in quotas]
+    problems = []
+    wanted = sum(q.count for q in quotas)
+    if wanted > count:
+        problems.append(f"Tổng số câu theo cơ cấu đề là {wanted}, vượt quá {count} câu của một lượt thi.")
     for quota in quotas:
-        matching = [q.id for q in pool if q.id not in used and _matches(q, quota)]
-        need = int(quota.get("count", 0))
-        if len(matching) < need:
-            raise BankTooSmall("bank_too_small", (
-                f"Ngân hàng chỉ có {len(matching)} câu hỏi thuộc "
-                f"{describe_quota(quota)}, không đủ {need} câu theo cơ cấu đề."))
-        picked = rng.sample(matching, need)
-        used.update(picked)
-        chosen.extend(picked)
-    remaining = count - len(chosen)
-    if remaining > 0:
-        rest = [q.id for q in pool if q.id not in used]
-        if len(rest) < remaining:
-            raise BankTooSmall("bank_too_small",
-                               f"Ngân hàng chỉ có {len(pool)} câu hỏi đang dùng, không đủ {count} câu cho một lượt thi.")
-        chosen.extend(rng.sample(rest, remaining))
+        have = sum(1 for e in pool if quota.matches(e))
+        if have < quota.count:
+            problems.append(f"Cơ cấu đề cần {quota.count} câu {quota.describe('mọi câu hỏi')} "
+                            f"nhưng ngân hàng chỉ có {have} câu đang dùng.")
+    if not problems and quotas:
+        _, _, short = _allocate(pool, quotas)
+        if short:
+            group = [quotas[i] for i in short]
+            need = sum(q.count for q in group)
+            have = sum(1 for e in pool if any(q.matches(e) for q in group))
+            names = "; ".join(f"{q.count} câu {q.describe('mọi câu hỏi')}" for q in group)
+            problems.append(f"Các cơ cấu đề ({names}) cần tổng cộng {need} câu khác nhau nhưng ngân hàng chỉ có "
+                            f"{have} câu thuộc các cơ cấu đó (các cơ cấu trùng nhau).")
+    if len(pool) < count:
+        problems.append(f"Mỗi lượt thi cần {count} câu nhưng ngân hàng chỉ có {len(pool)} câu đang dùng.")
+    return problems
+
+
+def draw_questions(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict | Quota],
+                   rng: random.Random = _rng) -> list[int]:
+    """Question ids for one paper: the quotas are filled together (see `_allocate`), the rest
+    from the whole pool, then the order is shuffled. Refuses (409) exactly the configurations
+    `quota_problems` reports."""
+    quotas = [Quota.of(q) for q in quotas]
+    flow, kinds, short = _allocate(pool, quotas, rng)
+    if short or sum(q.count for q in quotas) > count or len(pool) < count:  # what quota_problems checks
+        raise BankTooSmall("bank_too_small", " ".join(quota_problems(pool, count, quotas)))
+    per_kind: dict[tuple, int] = {}
+    for (_, kind), n in flow.items():
+        per_kind[kind] = per_kind.get(kind, 0) + n
+    chosen = [qid for kind, n in per_kind.items() if n for qid in rng.sample(kinds[kind], n)]
+    if len(chosen) < count:
+        used = set(chosen)
+        chosen.extend(rng.sample([e.id for e in pool if e.id not in used], count - len(chosen)))
     rng.shuffle(chosen)
     return chosen
-
-
-def _matches(entry: PoolEntry, quota: dict) -> bool:
-    topic, difficulty = quota.get("topic"), quota.get("difficulty")
-    return (topic is None or entry.topic == topic) and (difficulty is None or entry.difficulty == int(difficulty))
 
 
 def describe_quota(quota: dict, everything: str = "cơ cấu này") -> str:

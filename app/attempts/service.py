@@ -3,7 +3,12 @@
 Rules enforced here, whatever the client does:
 - the deadline is fixed by the server when the attempt opens (capped at the round's close);
 - an answer is acknowledged only once it is committed to the database;
-- after deadline + grace nothing is accepted and the attempt is closed with the answers saved;
+- after deadline + grace nothing is accepted and the attempt is closed with the answers saved
+  (checked against the deadline stored in the database, so a stale cached deadline cannot
+  stretch it);
+- no attempt outlives its round: its deadline never passes the round's close, also when the
+  organizer moves the close earlier (`cap_open_deadlines`), and closing the round closes every
+  attempt still open (`close_open_attempts`);
 - at most `attempts_allowed` attempts per participant per round, one in progress at a time;
 - submitting is idempotent: a repeated submit returns the stored result.
 """
@@ -12,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +28,7 @@ from app.attempts.paper import draw_questions, order_options
 from app.attempts.tokens import OptionTokens
 from app.contests.service import get_round
 from app.core.clock import ms_between, truncate_ms, utcnow
-from app.core.db import is_unique_violation
+from app.core.db import UTCDateTime, is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
 from app.integrity.conflicts import ensure_not_contest_staff
@@ -167,7 +172,7 @@ async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question
         await deps.db.rollback()  # a cache refill's read is done: hand its connection back while we wait
     # Acknowledged only once committed, in this worker's next batch; the writer also updates (or,
     # for a closed attempt, drops) the cached attempt before it answers.
-    writer = deps.answers or AnswerWriter(deps.db.bind, deps.cache)
+    writer = deps.answers or AnswerWriter(deps.db.bind, deps.cache, grace=deps.grace)
     if not await writer.save(attempt_id, question_id, option_id, now):
         raise _closed_error(True)
     ANSWERS.inc()
@@ -179,7 +184,8 @@ async def save_prediction(deps: AttemptDeps, user_id: int, attempt_id: int, pred
     state = await load_state(deps, user_id, attempt_id)
     if state.status != IN_PROGRESS:
         raise _closed_error(utcnow() > state.deadline)
-    result = await deps.db.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS)
+    result = await deps.db.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS,
+                                                         Attempt.deadline >= utcnow() - deps.grace)
                                    .values(prediction=prediction))
     await deps.db.commit()
     if result.rowcount == 0:
@@ -195,13 +201,19 @@ async def save_prediction(deps: AttemptDeps, user_id: int, attempt_id: int, pred
 
 
 async def _close(db: AsyncSession, attempt_id: int, *, submitted_at: datetime, prediction: int | None,
-                 auto: bool) -> bool:
-    """Closes and grades an attempt in the caller's transaction. False if it was already closed."""
-    values = {"status": SUBMITTED, "submitted_at": submitted_at, "auto_submitted": auto}
+                 auto: bool, on_time_since: datetime | None = None) -> bool:
+    """Closes and grades an attempt in the caller's transaction. False if it was already closed,
+    or (with `on_time_since`) if its deadline, as stored, is before that instant. The submit
+    time never exceeds the stored deadline."""
+    condition = [Attempt.id == attempt_id, Attempt.status == IN_PROGRESS]
+    if on_time_since is not None:
+        condition.append(Attempt.deadline >= on_time_since)
+    at = case((Attempt.deadline < submitted_at, Attempt.deadline), else_=literal(submitted_at, UTCDateTime()))
+    values = {"status": SUBMITTED, "submitted_at": at, "auto_submitted": auto}
     if prediction is not None:
         values["prediction"] = prediction
-    row = (await db.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS)
-                            .values(**values).returning(Attempt.started_at))).first()
+    row = (await db.execute(update(Attempt).where(*condition)
+                            .values(**values).returning(Attempt.started_at, Attempt.submitted_at))).first()
     if row is None:
         return False
     correct = await db.scalar(
@@ -209,7 +221,7 @@ async def _close(db: AsyncSession, attempt_id: int, *, submitted_at: datetime, p
         .where(AttemptAnswer.attempt_id == attempt_id, Option.is_correct.is_(True))
     )
     await db.execute(update(Attempt).where(Attempt.id == attempt_id)
-                     .values(correct=correct, time_ms=ms_between(row.started_at, submitted_at)))
+                     .values(correct=correct, time_ms=ms_between(row.started_at, row.submitted_at)))
     return True
 
 
@@ -245,8 +257,13 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
             raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
         now = truncate_ms(utcnow())
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
-        closed = await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto)
+        closed = await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto,
+                              on_time_since=now - deps.grace)
         await db.commit()
+        if not closed:
+            # Its stored deadline passed (the round's close was moved earlier): closed at that
+            # deadline with the answers saved, like any late attempt.
+            await close_expired_attempt(deps, attempt_id)
         if closed:
             SUBMISSIONS.labels("timer" if auto else "manual").inc()
         await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
@@ -254,6 +271,43 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)
     return attempt
+
+
+async def cap_open_deadlines(db: AsyncSession, round_id: int, close_at: datetime) -> list[int]:
+    """The organizer moved the round's close to `close_at`: every attempt still open whose deadline
+    is later now ends at `close_at` (caller's transaction). Its owner keeps what was saved and may
+    go on answering until then. Returns their ids: after the commit their cached copies must go
+    (`forget_cached`), so the next save or submit reads the new deadline."""
+    return list((await db.scalars(update(Attempt).where(Attempt.round_id == round_id, Attempt.status == IN_PROGRESS,
+                                                        Attempt.deadline > close_at)
+                                  .values(deadline=close_at).returning(Attempt.id))).all())
+
+
+async def close_open_attempts(db: AsyncSession, round_id: int, close_at: datetime) -> list[int]:
+    """Closing (freezing) a round: every attempt of it still in progress is closed and graded with
+    the answers saved, at its deadline (never after `close_at`), in the caller's transaction, so
+    the frozen ranking sees them. Returns their ids (after the commit: `record_and_forget`)."""
+    rows = (await db.execute(select(Attempt.id, Attempt.deadline)
+                             .where(Attempt.round_id == round_id, Attempt.status == IN_PROGRESS)
+                             .order_by(Attempt.id))).all()
+    closed = []
+    for attempt_id, deadline in rows:
+        if await _close(db, attempt_id, submitted_at=min(deadline, close_at), prediction=None, auto=True):
+            closed.append(attempt_id)
+    return closed
+
+
+async def forget_cached(deps: AttemptDeps, attempt_ids: list[int]) -> None:
+    for attempt_id in attempt_ids:
+        await deps.cache.forget(attempt_id)
+
+
+async def record_and_forget(deps: AttemptDeps, attempt_ids: list[int]) -> None:
+    """After attempts were closed by someone else's transaction: live board and cache follow."""
+    for attempt_id in attempt_ids:
+        SUBMISSIONS.labels("deadline").inc()
+        await record_closed_attempt(deps.db, deps.board_redis or deps.cache.redis, attempt_id)
+        await deps.cache.forget(attempt_id)
 
 
 async def close_all_expired(deps: AttemptDeps, limit: int = 500) -> int:

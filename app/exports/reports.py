@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS, prize_plan
-from app.admin.lists import contest_units, name_key
+from app.admin.lists import contest_units
 from app.admin.models import ContestLocality
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.contests.models import Contest, Round
@@ -29,6 +29,7 @@ from app.judging.models import RankingSnapshot
 from app.judging.snapshots import FrozenRow, get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import final_ranking
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
+from app.questions.textnorm import clean_text, group_key
 
 Progress = Callable[[int, int], None]
 LETTERS = "ABCDEF"
@@ -113,10 +114,27 @@ async def write_ranking(db: AsyncSession, round_id: int, path: Path, progress: P
         if progress and sheet.count % 2000 == 0:
             progress(sheet.count, snapshot.row_count)
     sheet.finish()
+    export.sheet(CHECK_SHEET, CHECK_COLUMNS, check_rows(ctx.round.id, snapshot))
     export.close()
     if progress:
         progress(sheet.count, snapshot.row_count)
     return sheet.count
+
+
+# What `python -m app verify-export` needs besides the ranking sheet (app/judging/verify_export.py).
+CHECK_SHEET = "Kiểm tra"
+CHECK_COLUMNS = [Column("Khóa", 10), Column("Giá trị", 68), Column("Ý nghĩa", 60)]
+
+
+def check_rows(round_id: int, snapshot: RankingSnapshot) -> list[tuple]:
+    fmt = snapshot.canonical_format or 1
+    how = ("Tính lại từ chính tệp này: python -m app verify-export <tệp .xlsx> (cách tính: app/judging/canonical.py)"
+           if fmt >= 2 else "Bảng chốt theo định dạng cũ (1): chỉ kiểm tra được trong hệ thống, không từ tệp.")
+    return [("format", str(fmt), "Định dạng chuẩn của mã kiểm tra"), ("round", str(round_id), "Mã đợt thi"),
+            ("version", str(snapshot.version), "Lần chốt kết quả"),
+            ("truth", "-" if snapshot.truth is None else str(snapshot.truth), "T: số người trả lời đúng tất cả"),
+            ("rows", str(snapshot.row_count), "Số người trong bảng xếp hạng"),
+            ("sha256", snapshot.digest, "Mã kiểm tra SHA-256 của bảng xếp hạng"), ("how", how, "Cách kiểm tra")]
 
 
 # --- prizes ---------------------------------------------------------------------------------
@@ -175,38 +193,57 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
 UNIT_COLUMNS = [Column("Hạng", 7, "int"), Column("Đơn vị", 36), Column("Tỉnh/Thành phố", 16),
                 Column("Số người dự thi", 12, "int"), Column("Điểm trung bình (số câu đúng)", 14, "float"),
                 Column("Số người đúng tất cả", 12, "int"), Column("Trong danh sách đơn vị", 12)]
+NO_UNIT = "(không ghi đơn vị — không xếp hạng tập thể)"
 
 
-async def unit_table(db: AsyncSession, ctx: Context) -> list[dict]:
-    official = {name_key(u.name): u for u in await contest_units(db, ctx.contest.id)}
+def _display_name(variants: Counter) -> str:
+    """The name a group without an official entry is shown by: its most typed spelling."""
+    return min(variants.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+async def unit_table(db: AsyncSession, ctx: Context) -> tuple[list[dict], dict | None]:
+    """(units, participants without a unit). Units are grouped by `group_key` (case, spacing,
+    NFC) and shown by their official name when the contest's unit list has them; participants
+    who gave no unit are counted apart and never ranked as a unit."""
+    official = {group_key(u.name): u for u in await contest_units(db, ctx.contest.id)}
     groups: dict[str, dict] = {}
     for row in await counted_rows(db, ctx):
-        raw = (row.unit or "").strip() or "(không ghi đơn vị)"
-        key = name_key(raw)
-        unit = official.get(key)
-        g = groups.setdefault(key, {"name": unit.name if unit else raw, "province": unit.province if unit else None,
-                                    "people": 0, "score": 0, "perfect": 0, "official": unit is not None})
+        key = group_key(row.unit)
+        g = groups.setdefault(key, {"people": 0, "score": 0, "perfect": 0, "variants": Counter()})
         g["people"] += 1
         g["score"] += row.correct
         g["perfect"] += int(row.total > 0 and row.correct == row.total)
-    for key, unit in official.items():
-        groups.setdefault(key, {"name": unit.name, "province": unit.province, "people": 0, "score": 0,
-                                "perfect": 0, "official": True})
-    for g in groups.values():
+        g["variants"][clean_text(row.unit or "")] += 1
+    for key in official:
+        groups.setdefault(key, {"people": 0, "score": 0, "perfect": 0, "variants": Counter()})
+    for key, g in groups.items():
+        unit = official.get(key)
+        g["name"] = unit.name if unit else (_display_name(g["variants"]) if key else NO_UNIT)
+        g["province"] = unit.province if unit else None
+        g["official"] = unit is not None
         g["average"] = g["score"] / g["people"] if g["people"] else 0.0
-    return list(groups.values())
+    unassigned = groups.pop("", None)
+    return list(groups.values()), unassigned
 
 
 async def write_units(db: AsyncSession, round_id: int, path: Path, progress: Progress | None = None) -> int:
     ctx = await context_of(db, round_id)
-    table = await unit_table(db, ctx)
-    export = XlsxExport(path, f"XẾP HẠNG TẬP THỂ CÁC ĐƠN VỊ — {ctx.round.name}", ctx.info_lines())
+    table, unassigned = await unit_table(db, ctx)
+    export = XlsxExport(path, f"XẾP HẠNG TẬP THỂ CÁC ĐƠN VỊ — {ctx.round.name}", ctx.info_lines() + [
+        "Đơn vị được gộp theo tên không phân biệt chữ hoa/thường và khoảng trắng; tên chính thức theo danh sách "
+        "đơn vị của Ban tổ chức. Người dự thi không ghi đơn vị được liệt kê riêng ở cuối, không xếp hạng."])
     orders = [("Theo số người dự thi", lambda g: (-g["people"], -g["average"], g["name"])),
               ("Theo điểm trung bình", lambda g: (-g["average"], -g["people"], g["name"]))]
+
+    def cells(rank, g):
+        return (rank, g["name"], g["province"], g["people"], round(g["average"], 2), g["perfect"],
+                "Có" if g["official"] else "Không")
+
     for name, key in orders:
-        export.sheet(name, UNIT_COLUMNS, ((i, g["name"], g["province"], g["people"], round(g["average"], 2),
-                                           g["perfect"], "Có" if g["official"] else "Không")
-                                          for i, g in enumerate(sorted(table, key=key), start=1)))
+        rows = [cells(i, g) for i, g in enumerate(sorted(table, key=key), start=1)]
+        if unassigned:
+            rows.append(cells(None, unassigned))
+        export.sheet(name, UNIT_COLUMNS, rows)
     export.close()
     if progress:
         progress(len(table), len(table))
@@ -222,15 +259,25 @@ STAT_COLUMNS = [Column("Số người dự thi", 12, "int"), Column("Số lượ
 async def write_participation(db: AsyncSession, round_id: int, path: Path, progress: Progress | None = None) -> int:
     ctx = await context_of(db, round_id)
     counted = {r.user_id: r for r in await counted_rows(db, ctx)}
-    rows = await db.execute(select(Attempt.user_id, Attempt.started_at, Attempt.submitted_at, Attempt.status,
-                                   User.province, User.district, User.unit)
-                            .join(User, User.id == Attempt.user_id).where(Attempt.round_id == round_id))
+    rows = (await db.execute(select(Attempt.user_id, Attempt.started_at, Attempt.submitted_at, Attempt.status,
+                                    User.province, User.district, User.unit)
+                             .join(User, User.id == Attempt.user_id).where(Attempt.round_id == round_id))).all()
+    # Units grouped as in the collective ranking (unit_table): one key, the official or most typed name.
+    official = {group_key(u.name): u.name for u in await contest_units(db, ctx.contest.id)}
+    variants: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        variants[group_key(row.unit)][clean_text(row.unit or "")] += 1
+
+    def unit_name(unit: str | None) -> str:
+        key = group_key(unit)
+        return official.get(key) or (_display_name(variants[key]) if key else "(không ghi đơn vị)")
+
     people: dict[int, tuple] = {}
     attempts_by: dict[tuple, Counter] = defaultdict(Counter)
     days: dict[date, dict] = defaultdict(lambda: {"attempts": 0, "submitted": 0, "people": set(), "new": 0})
     first_day: dict[int, date] = {}
     for user_id, started, submitted, status, province, district, unit in rows:
-        where = (province or "(không rõ)", district or "(không rõ)", (unit or "").strip() or "(không ghi đơn vị)")
+        where = (province or "(không rõ)", district or "(không rõ)", unit_name(unit))
         people[user_id] = where
         for level, key in enumerate((where[:1], where[:2], (where[2],))):
             attempts_by[(level, key)]["attempts"] += 1

@@ -20,14 +20,14 @@ from app.admin.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.models import Attempt
 from app.attempts.service import AttemptDeps
 from app.contests.models import Round
-from app.contests.service import get_round
+from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.integrity.models import ResultExclusion
 from app.judging import snapshots
 from app.judging.models import RankingSnapshot
 from app.leaderboard.final import compute_truth
-from app.leaderboard.finalize import finalize_round
+from app.leaderboard.rebuild import publish_final_board
 
 log = logging.getLogger("app.integrity")
 EXCLUDE = "exclude"
@@ -76,10 +76,19 @@ async def _refreeze(deps: AttemptDeps, redis, actor: StaffAccess, round_: Round,
             except Exception:  # the board heals on its next rebuild; the exclusion is recorded
                 log.warning("live board of round %s not rebuilt after an exclusion", round_.id, exc_info=True)
         return None
+    # A frozen round: T recomputed (unless given) and the new version frozen in one transaction;
+    # then the public final board follows the new version (app.leaderboard.rebuild builds it
+    # from the latest snapshot, and any later rebuild does the same).
     computed = await compute_truth(db, round_.id)
+    value = truth if truth is not None else computed
+    await db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=value))
+    snapshot = await snapshots._freeze(db, actor, round_, value, computed, reason, note)
     await db.commit()
-    outcome = await finalize_round(deps, deps.board_redis or redis, round_.id, truth if truth is not None else computed)
-    snapshot = await snapshots._freeze(db, actor, round_, outcome.prediction_truth, computed, reason, note)
+    round_cache.clear()
+    try:
+        await publish_final_board(db, deps.board_redis or redis, round_.id, value)
+    except Exception:  # the board heals on its next rebuild (from this snapshot); the version is recorded
+        log.warning("final board of round %s not republished after an exclusion", round_.id, exc_info=True)
     return snapshot
 
 

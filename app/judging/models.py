@@ -26,6 +26,9 @@ class RankingSnapshot(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     row_count: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256, see app.judging.snapshots
+    # Which canonical form the digest covers (app.judging.snapshots.CANONICAL_FORMATS): 1 for
+    # snapshots frozen before migration 0005, 2 (rows as the ranking export shows them) since.
+    canonical_format: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Plain columns, not a foreign key: deleting a staff account must not touch frozen results.
     created_by_id: Mapped[int | None] = mapped_column(Integer)

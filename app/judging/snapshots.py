@@ -1,31 +1,39 @@
 """Freezing a round's final ranking: the judge confirms T, the ranking is computed from the
 database (app.leaderboard.final) and written once, with a SHA-256 digest over its canonical form.
 
-Digest: SHA-256 of the UTF-8 bytes of
-    "round:<id>|version:<n>|truth:<T or ->\n" + "\n".join(canonical JSON of each row, in order)
-so anyone holding the rows (e.g. the exported file) can recompute it. Rows are never updated
-(database triggers, migration 0003); a re-grade writes a new version."""
+Digest: app/judging/canonical.py documents the exact bytes (format 2: only what the ranking
+export shows, so the exported file alone recomputes it: `python -m app verify-export FILE`).
+Snapshots frozen before format 2 keep their format 1 digest (see `digest_of`) and are verified by
+it. Rows are never updated (database triggers, migration 0003); a re-grade writes a new version.
+
+Closing is one transaction: attempts still open are closed and graded with what they saved, T is
+stored and the ranking frozen, together. Boards follow after the commit and are built from the
+snapshot itself, so the public final board, every export and the snapshot list the same people
+in the same order."""
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import timezone
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin import audit
 from app.admin.roles import CLOSE_ROUND, REGRADE, StaffAccess
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
-from app.attempts.service import AttemptDeps
+from app.attempts.service import AttemptDeps, record_and_forget
 from app.contests.models import Round
-from app.contests.service import get_round
+from app.contests.service import get_round, round_cache
 from app.core.errors import Conflict, Invalid, NotFound
+from app.judging import canonical
+from app.judging.frozen import FrozenRow, iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
-from app.leaderboard.finalize import finalize_round
+from app.leaderboard.finalize import end_round
+from app.leaderboard.rebuild import publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
 
 ROW_FIELDS = ("position", "user_id", "full_name", "unit", "province", "district", "commune", "attempt_id",
@@ -33,12 +41,15 @@ ROW_FIELDS = ("position", "user_id", "full_name", "unit", "province", "district"
 
 
 def canonical_row(entry: RankedEntry) -> str:
+    """The stored payload of a snapshot row (and format 1's canonical row): a JSON object."""
     row = {name: getattr(entry, name) for name in ROW_FIELDS}
     row["submitted_at"] = entry.submitted_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
     return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def digest_of(round_id: int, version: int, truth: int | None, payloads) -> str:
+    """Format 1: SHA-256 of "round:<id>|version:<n>|truth:<T or ->\\n" + the stored payloads joined
+    by "\\n". Only for snapshots frozen in format 1; never changes."""
     sha = hashlib.sha256(f"round:{round_id}|version:{version}|truth:{'-' if truth is None else truth}\n".encode())
     for i, payload in enumerate(payloads):
         if i:
@@ -47,33 +58,13 @@ def digest_of(round_id: int, version: int, truth: int | None, payloads) -> str:
     return sha.hexdigest()
 
 
-@dataclass(frozen=True)
-class FrozenRow:
-    position: int
-    user_id: int
-    full_name: str
-    unit: str | None
-    province: str | None
-    district: str | None
-    commune: str | None
-    attempt_id: int
-    correct: int
-    total: int
-    prediction: int | None
-    distance: int | None
-    time_ms: int
-    submitted_at: datetime
-
-    @classmethod
-    def parse(cls, payload: str) -> FrozenRow:
-        row = json.loads(payload)
-        row["submitted_at"] = datetime.fromisoformat(row["submitted_at"])
-        return cls(**row)
-
-
-async def latest_snapshot(db: AsyncSession, round_id: int) -> RankingSnapshot | None:
-    return await db.scalar(select(RankingSnapshot).where(RankingSnapshot.round_id == round_id)
-                           .order_by(RankingSnapshot.version.desc()).limit(1))
+def snapshot_digest(fmt: int, round_id: int, version: int, truth: int | None, payloads: list[str]) -> str:
+    """The digest of stored payloads in the given canonical format."""
+    if fmt == 1:
+        return digest_of(round_id, version, truth, payloads)
+    if fmt == canonical.FORMAT:
+        return canonical.digest(round_id, version, truth, (canonical.row_of(FrozenRow.parse(p)) for p in payloads))
+    raise ValueError(f"unknown canonical format {fmt}")
 
 
 async def snapshots_of(db: AsyncSession, round_id: int) -> list[RankingSnapshot]:
@@ -88,34 +79,11 @@ async def get_snapshot(db: AsyncSession, snapshot_id: int) -> RankingSnapshot:
     return snapshot
 
 
-async def iter_rows(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -> AsyncIterator[FrozenRow]:
-    """Rows in order, a chunk at a time (keyset pagination: constant memory on 100,000 rows)."""
-    last = 0
-    while True:
-        payloads = (await db.scalars(select(SnapshotRow.payload).where(SnapshotRow.snapshot_id == snapshot_id,
-                                                                         SnapshotRow.position > last)
-                                     .order_by(SnapshotRow.position).limit(chunk))).all()
-        if not payloads:
-            return
-        for payload in payloads:
-            yield FrozenRow.parse(payload)
-        last += len(payloads)
-
-
 async def verify(db: AsyncSession, snapshot: RankingSnapshot) -> bool:
-    """Recomputes the digest from the stored rows."""
-    payloads = []
-    last = 0
-    while True:
-        chunk = (await db.scalars(select(SnapshotRow.payload).where(SnapshotRow.snapshot_id == snapshot.id,
-                                                                      SnapshotRow.position > last)
-                                  .order_by(SnapshotRow.position).limit(5000))).all()
-        if not chunk:
-            break
-        payloads.extend(chunk)
-        last += len(chunk)
-    return len(payloads) == snapshot.row_count and \
-        digest_of(snapshot.round_id, snapshot.version, snapshot.truth, payloads) == snapshot.digest
+    """Recomputes the digest from the stored rows, in the snapshot's own canonical format."""
+    payloads = [p async for p in iter_payloads(db, snapshot.id)]
+    return len(payloads) == snapshot.row_count and snapshot.digest == snapshot_digest(
+        snapshot.canonical_format or 1, snapshot.round_id, snapshot.version, snapshot.truth, payloads)
 
 
 async def _freeze(db: AsyncSession, actor: StaffAccess | None, round_: Round, truth: int | None,
@@ -127,7 +95,9 @@ async def _freeze(db: AsyncSession, actor: StaffAccess | None, round_: Round, tr
     stored_truth = truth if round_.prediction_enabled else None
     snapshot = RankingSnapshot(round_id=round_.id, version=version, reason=reason, truth=stored_truth,
                                suggested_truth=suggested, note=note, row_count=len(payloads),
-                               digest=digest_of(round_.id, version, stored_truth, payloads),
+                               canonical_format=canonical.FORMAT,
+                               digest=canonical.digest(round_.id, version, stored_truth,
+                                                       (canonical.row_of(e) for e in ranking)),
                                created_by_id=actor.user_id if actor else None,
                                created_by_name=actor.name if actor else "(dòng lệnh)")
     db.add(snapshot)
@@ -141,31 +111,61 @@ async def _freeze(db: AsyncSession, actor: StaffAccess | None, round_: Round, tr
 
 async def close_round(deps: AttemptDeps, redis, actor: StaffAccess, round_id: int, truth: int | None,
                       note: str = "") -> RankingSnapshot:
-    """The judge closes the round: T confirmed (None = the computed value), final board published,
-    ranking frozen. A round is closed once; corrections go through `regrade`."""
+    """The judge closes the round: attempts still open are closed with what they saved, T confirmed
+    (None = the computed value) and the ranking frozen, in ONE transaction; then the final board is
+    published from the snapshot. A round is closed once; corrections go through `regrade`."""
     db = deps.db
     round_ = await get_round(db, round_id)
     actor.require(CLOSE_ROUND, round_.contest_id)
     if truth is not None and truth < 0:
         raise Invalid("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.")
-    if await latest_snapshot(db, round_id) is not None:
-        raise Conflict("round_already_closed", "Đợt thi đã được chốt kết quả. Muốn sửa, hãy dùng “Chấm lại”: "
+    already = Conflict("round_already_closed", "Đợt thi đã được chốt kết quả. Muốn sửa, hãy dùng “Chấm lại”: "
                                                "hệ thống tạo một bảng kết quả mới, bảng cũ vẫn được giữ.")
-    outcome = await finalize_round(deps, redis, round_id, truth)  # raises if the round is still open
-    snapshot = await _freeze(db, actor, round_, outcome.prediction_truth, outcome.computed_truth, "close", note)
+    if await latest_snapshot(db, round_id) is not None:
+        raise already
+    end = await end_round(deps, round_, truth)
+    snapshot = await _freeze(db, actor, round_, end.prediction_truth, end.computed_truth, "close", note)
     audit.record(db, actor, "round.close", contest_id=round_.contest_id, round_id=round_id,
                  target=f"snapshot:{snapshot.id}",
-                 after={"truth": snapshot.truth, "computed_truth": outcome.computed_truth,
+                 after={"truth": snapshot.truth, "computed_truth": end.computed_truth,
+                        "closed_open_attempts": len(end.closed_attempts),
                         "participants": snapshot.row_count, "digest": snapshot.digest, "version": snapshot.version})
-    await db.commit()
+    try:
+        await db.commit()
+    except IntegrityError as exc:  # another judge froze it at the same moment (version 1 is unique)
+        await db.rollback()
+        raise already from exc
+    round_cache.clear()
+    await record_and_forget(deps, end.closed_attempts)
+    await publish_final_board(db, redis, round_id, end.prediction_truth)
     return snapshot
 
 
+@dataclass
+class RoundRescored:
+    round_id: int
+    round_name: str
+    rescored_attempts: int
+    snapshot_version: int | None  # the new frozen version; None: the round was not frozen
+
+
+@dataclass
+class Regraded:
+    snapshot: RankingSnapshot  # the new version of the round the judge re-graded from
+    rounds: list[RoundRescored] = field(default_factory=list)  # every round that used the question
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+
 async def regrade(deps: AttemptDeps, redis, actor: StaffAccess, round_id: int, question_id: int,
-                  correct_option_id: int, truth: int | None, note: str) -> RankingSnapshot:
-    """A question was found wrong: its key becomes `correct_option_id`, every submitted attempt of
-    this round that had the question is re-scored, T re-confirmed, and a new snapshot frozen.
-    Earlier snapshots stay exactly as they were."""
+                  correct_option_id: int, truth: int | None, note: str) -> Regraded:
+    """A question was found wrong: its key becomes `correct_option_id`, and EVERY round of the
+    contest whose attempts answered the question is re-scored in the same transaction; each of
+    them that was frozen gets a new snapshot version (T recomputed; for this round the judge's T
+    if given), with one audit entry per round. Rounds still running are re-scored (attempts still
+    open are graded with the new key when they close). Earlier snapshots stay exactly as they were."""
     db = deps.db
     round_ = await get_round(db, round_id)
     actor.require(REGRADE, round_.contest_id)
@@ -184,17 +184,35 @@ async def regrade(deps: AttemptDeps, redis, actor: StaffAccess, round_id: int, q
     for option in options:
         option.is_correct = option.id == correct_option_id
     await db.flush()
-    rescored = await _rescore_round(db, round_id, question_id)
-    computed = await compute_truth(db, round_id)
+    used = set((await db.scalars(select(Attempt.round_id).distinct().join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+                                 .where(AttemptAnswer.question_id == question_id))).all()) | {round_id}
+    rounds = (await db.scalars(select(Round).where(Round.id.in_(used)).order_by(Round.id))).all()
+    report, frozen, target = [], [], None
+    for r in rounds:
+        rescored = await _rescore_round(db, r.id, question_id)
+        snapshot = None
+        if await latest_snapshot(db, r.id) is not None:
+            computed = await compute_truth(db, r.id)
+            value = truth if (r.id == round_id and truth is not None) else computed
+            await db.execute(update(Round).where(Round.id == r.id).values(prediction_truth=value))
+            snapshot = await _freeze(db, actor, r, value, computed, "regrade", note.strip())
+            frozen.append((r.id, value))
+            if r.id == round_id:
+                target = snapshot
+        report.append(RoundRescored(r.id, r.name, rescored, snapshot.version if snapshot else None))
+        audit.record(db, actor, "question.regrade", contest_id=r.contest_id, round_id=r.id,
+                     target=f"question:{question_id}", before={"correct_option_id": before_key},
+                     after={"correct_option_id": correct_option_id, "rescored_attempts": rescored, "note": note.strip(),
+                            "requested_in_round": round_id,
+                            **({"snapshot_version": snapshot.version, "digest": snapshot.digest,
+                                "truth": snapshot.truth} if snapshot else {"frozen": False})})
     await db.commit()
-    outcome = await finalize_round(deps, redis, round_id, truth if truth is not None else computed)
-    snapshot = await _freeze(db, actor, round_, outcome.prediction_truth, computed, "regrade", note.strip())
-    audit.record(db, actor, "question.regrade", contest_id=round_.contest_id, round_id=round_id,
-                 target=f"question:{question_id}", before={"correct_option_id": before_key},
-                 after={"correct_option_id": correct_option_id, "rescored_attempts": rescored, "note": note.strip(),
-                        "snapshot_version": snapshot.version, "digest": snapshot.digest, "truth": snapshot.truth})
-    await db.commit()
-    return snapshot
+    round_cache.clear()
+    for r in rounds:  # boards follow the record (a failure here is repaired by a rebuild)
+        await rebuild_live_board(db, redis, r.id)
+    for rid, value in frozen:
+        await publish_final_board(db, redis, rid, value)
+    return Regraded(target, report)
 
 
 async def _rescore_round(db: AsyncSession, round_id: int, question_id: int) -> int:

@@ -16,6 +16,7 @@ from itertools import islice
 from app.leaderboard.encoding import user_of_member
 from app.leaderboard.entries import BoardEntry, BoardLine
 from app.leaderboard.keys import BoardKeys, group_suffix
+from app.questions.textnorm import clean_text, group_key
 
 # Shared by the scripts: a board's version changes whenever its content does, so that readers
 # may cache a page for as long as the version stays the same. A missing version (Redis flushed)
@@ -31,7 +32,8 @@ local function bump(key, fresh)
 end
 """
 
-# Records a participant's attempt if it beats their current entry. The comparison is made by
+# Records a participant's attempt if it beats their current entry. Unit and province boards and
+# counts are keyed by the group key (entries.py); the names hash keeps a spelling to show. The comparison is made by
 # Redis itself (ZRANK of both members in the same set), so it is exactly the board's order.
 # The caller read the current row to name the old unit/province boards (keys must be declared);
 # if the row changed since (a concurrent submit of the same participant), nothing is written
@@ -63,11 +65,13 @@ if ARGV[9] ~= '' then
   redis.call('ZADD', KEYS[7], score, member)
   redis.call('ZINCRBY', units, -1, ARGV[9])
   redis.call('SADD', registry, ARGV[11])
+  redis.call('HSETNX', KEYS[11], 'u:' .. ARGV[9], ARGV[13])
 end
 if ARGV[10] ~= '' then
   redis.call('ZADD', KEYS[8], score, member)
   redis.call('ZINCRBY', provinces, -1, ARGV[10])
   redis.call('SADD', registry, ARGV[12])
+  redis.call('HSETNX', KEYS[11], 'p:' .. ARGV[10], ARGV[14])
 end
 redis.call('HSET', rows, uid, ARGV[6])
 bump(KEYS[6], false)
@@ -133,7 +137,8 @@ class Scope:
     name: str | None = None
 
     def key(self, keys: BoardKeys) -> str:
-        return keys.all if self.kind == "all" else keys.group_board(self.kind, self.name or "")
+        # Any spelling of a unit or province finds its group ("sở  tư pháp" = "Sở Tư pháp").
+        return keys.all if self.kind == "all" else keys.group_board(self.kind, group_key(self.name))
 
 
 ALL = Scope()
@@ -167,15 +172,16 @@ class RoundBoard:
         for _ in range(_MAX_RETRIES):
             current = await self.redis.hget(k.rows, uid) or ""
             old = json.loads(current) if current else {}
-            old_unit, old_province = old.get("u", ""), old.get("p", "")
+            old_unit, old_province = group_key(old.get("u")), group_key(old.get("p"))
             unit, province = entry.unit or "", entry.province or ""
             outcome = await self._record(
                 keys=[k.rows, k.all, k.units, k.provinces, k.registry, k.version,
                       k.group_board("unit", unit), k.group_board("province", province),
-                      k.group_board("unit", old_unit), k.group_board("province", old_province)],
+                      k.group_board("unit", old_unit), k.group_board("province", old_province), k.names],
                 args=[uid, current, old.get("m", ""), old_unit, old_province, entry.row_json, entry.score,
                       entry.member, unit, province, group_suffix("unit", unit),
-                      group_suffix("province", province)],
+                      group_suffix("province", province), clean_text(entry.row.get("u") or ""),
+                      clean_text(entry.row.get("p") or "")],
             )
             if outcome != -1:
                 return outcome == 1
@@ -200,6 +206,7 @@ class RoundBoard:
         k = self.keys
         unit_counts: Counter[str] = Counter()
         province_counts: Counter[str] = Counter()
+        names: dict[str, str] = {}
         iterator = iter(entries)
         while chunk := list(islice(iterator, _BULK_CHUNK)):
             pipe = self.redis.pipeline(transaction=False)
@@ -210,9 +217,11 @@ class RoundBoard:
                 if e.unit:
                     groups.setdefault(k.group_board("unit", e.unit), {})[e.member] = e.score
                     unit_counts[e.unit] += 1
+                    names.setdefault(f"u:{e.unit}", clean_text(e.row.get("u") or ""))
                 if e.province:
                     groups.setdefault(k.group_board("province", e.province), {})[e.member] = e.score
                     province_counts[e.province] += 1
+                    names.setdefault(f"p:{e.province}", clean_text(e.row.get("p") or ""))
             for key, mapping in groups.items():
                 pipe.zadd(key, mapping)
             await pipe.execute()
@@ -221,6 +230,8 @@ class RoundBoard:
             pipe.zadd(k.units, {name: -n for name, n in unit_counts.items()})
         if province_counts:
             pipe.zadd(k.provinces, {name: -n for name, n in province_counts.items()})
+        if names:
+            pipe.hset(k.names, mapping=names)
         suffixes = [group_suffix("unit", n) for n in unit_counts] + [group_suffix("province", n) for n in province_counts]
         if suffixes:
             pipe.sadd(k.registry, *suffixes)
@@ -277,13 +288,16 @@ class RoundBoard:
         return BoardLine.parse(0, user_id, row) if row else None
 
     async def groups(self, kind: str, offset: int, limit: int) -> tuple[int, list[tuple[str, int]]]:
-        """(number of groups, [(name, participants)] most participants first, then by name)."""
+        """(number of groups, [(name, participants)]) most participants first, then by group key;
+        the name is a spelling typed by one of them (its group_key is the group's)."""
         key = self.keys.units if kind == "unit" else self.keys.provinces
         pipe = self.redis.pipeline(transaction=False)
         pipe.zcard(key)
         pipe.zrange(key, offset, offset + limit - 1, withscores=True)
         total, items = await pipe.execute()
-        return total, [(name, -int(score)) for name, score in items]
+        prefix = "u:" if kind == "unit" else "p:"
+        typed = await self.redis.hmget(self.keys.names, [prefix + name for name, _ in items]) if items else []
+        return total, [(shown or name, -int(score)) for (name, score), shown in zip(items, typed)]
 
     async def members(self, scope: Scope = ALL) -> list[str]:
         """Every member in board order (tests, rebuild checks)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from app.leaderboard.encoding import final_member, live_member, live_score
 from app.leaderboard.ordering import Result, epoch_ms, from_epoch_ms
+from app.questions.textnorm import group_key
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class BoardEntry:
     score: int
     member: str
     row: dict  # stored as JSON in the board's rows hash; "m" is the member
-    unit: str | None
+    unit: str | None  # group keys (app.questions.textnorm.group_key): "Sở Tư pháp" = "sở  tư pháp"
     province: str | None
 
     @property
@@ -36,14 +37,15 @@ def live_entry(result: Result) -> BoardEntry:
     # The live board leaves the prediction out: other participants are still predicting.
     row = {"m": member, **_display(result)}
     return BoardEntry(result.user_id, live_score(result.correct, result.time_ms), member, row,
-                      result.unit or None, result.province or None)
+                      group_key(result.unit) or None, group_key(result.province) or None)
 
 
 def final_entry(ranked) -> BoardEntry:
     """From a final.RankedEntry: the score is the final position, exact and unique."""
     member = final_member(ranked.position, ranked.user_id)
     row = {"m": member, **_display(ranked), "pr": ranked.prediction, "d": ranked.distance}
-    return BoardEntry(ranked.user_id, ranked.position, member, row, ranked.unit or None, ranked.province or None)
+    return BoardEntry(ranked.user_id, ranked.position, member, row, group_key(ranked.unit) or None,
+                      group_key(ranked.province) or None)
 
 
 @dataclass(frozen=True)

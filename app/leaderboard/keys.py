@@ -45,12 +45,16 @@ class BoardKeys:
         return f"{self.base}:all"
 
     @property
-    def units(self) -> str:  # sorted set: unit name -> −participants (so ascending = most first)
+    def units(self) -> str:  # sorted set: unit group key -> −participants (so ascending = most first)
         return f"{self.base}:units"
 
     @property
     def provinces(self) -> str:
         return f"{self.base}:provinces"
+
+    @property
+    def names(self) -> str:  # hash: "u:<group key>" / "p:<group key>" -> a name as typed (display)
+        return f"{self.base}:names"
 
     @property
     def registry(self) -> str:  # set of group board suffixes that exist, for rebuild swaps
@@ -67,7 +71,7 @@ class BoardKeys:
         return f"{self.base}:meta"
 
     def fixed(self) -> list[str]:
-        return [self.rows, self.all, self.units, self.provinces, self.registry, self.meta]
+        return [self.rows, self.all, self.units, self.provinces, self.registry, self.meta, self.names]
 
     # Outside the staged set: they survive a swap (see board.py).
     @property

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.service import get_round
 from app.core.errors import Conflict
+from app.judging.frozen import iter_rows, latest_snapshot
 from app.leaderboard.board import RoundBoard
 from app.leaderboard.entries import final_entry, live_entry
 from app.leaderboard.final import final_ranking
@@ -83,11 +84,18 @@ async def rebuild_live_board(db: AsyncSession, redis, round_id: int) -> int:
 
 
 async def publish_final_board(db: AsyncSession, redis, round_id: int, truth: int | None) -> int:
-    """Writes the final ranking (from the database) as the round's final board; its score is the
-    final position. Returns the number of participants."""
+    """Writes the round's final board; its score is the final position. Once the round is frozen
+    the board is the latest snapshot, row for row (never recomputed: what the judges froze and
+    exported is what the public sees, after any Redis loss); before, the final ranking computed
+    from the database with `truth`. Returns the number of participants."""
     board = RoundBoard(redis, BoardKeys(round_id, FINAL))
     async with _Lock(redis, board.keys.lock):
-        ranking = await final_ranking(db, round_id, truth)
+        snapshot = await latest_snapshot(db, round_id)
+        if snapshot is not None:
+            ranking = [row async for row in iter_rows(db, snapshot.id)]
+            truth = snapshot.truth if snapshot.truth is not None else truth
+        else:
+            ranking = await final_ranking(db, round_id, truth)
         await db.commit()  # see _current_results
         # T travels with the board (swapped in with it), so a reader never sees one T's order
         # under another T's header, whatever process it asks.

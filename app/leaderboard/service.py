@@ -6,7 +6,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.models import ContestLocality, ContestUnit
 
 from app.contests.service import round_cache
 from app.leaderboard.board import ALL, RoundBoard, Scope
@@ -17,6 +20,7 @@ from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
 from app.leaderboard.repair import repair_if_lost
 from app.leaderboard.schemas import (BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut)
+from app.questions.textnorm import group_key
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:
@@ -143,10 +147,37 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
     return MyStandingOut(round_id=round_id, phase=phase, on_board=True, standings=standings)
 
 
+class OfficialNames:
+    """The contest's official unit list and localities by group key, kept briefly per process:
+    a group whose key is on the list is shown by its official name, else by a spelling typed."""
+
+    def __init__(self, ttl_seconds: float = 60.0):
+        self.ttl = ttl_seconds
+        self._items: dict[tuple[int, str], tuple[float, dict[str, str]]] = {}
+
+    async def get(self, db: AsyncSession, contest_id: int, kind: str) -> dict[str, str]:
+        hit = self._items.get((contest_id, kind))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        if kind == "unit":
+            names = (await db.scalars(select(ContestUnit.name).where(ContestUnit.contest_id == contest_id))).all()
+        else:
+            names = (await db.scalars(select(ContestLocality.province).distinct()
+                                      .where(ContestLocality.contest_id == contest_id))).all()
+        found = {group_key(n): n for n in names}
+        self._items[(contest_id, kind)] = (time.monotonic() + self.ttl, found)
+        return found
+
+
+official_names = OfficialNames()
+
+
 async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
-    await round_cache.get(ctx.db, round_id)
+    round_ = await round_cache.get(ctx.db, round_id)
+    official = await official_names.get(ctx.db, round_.contest_id, kind)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
     total, groups = await board.groups(kind, offset, limit)
     return GroupsOut(round_id=round_id, phase=phase, kind=kind, participants=await board.size(), groups_total=total,
-                     offset=offset, limit=limit, groups=[GroupOut(name=n, participants=c) for n, c in groups])
+                     offset=offset, limit=limit,
+                     groups=[GroupOut(name=official.get(group_key(n), n), participants=c) for n, c in groups])

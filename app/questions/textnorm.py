@@ -41,6 +41,13 @@ def strip_accents(value: str) -> str:
     return without.replace("đ", "d").replace("Đ", "D")
 
 
+def group_key(value: str | None) -> str:
+    """The key units and provinces typed by participants are grouped by on every board and in
+    every export: NFC, case folded, spaces collapsed ("Sở Tư pháp", "sở tư pháp" and
+    "Sở  Tư Pháp" are one unit; accents still count). "" when there is none."""
+    return clean_text(value or "").casefold()
+
+
 def header_key(value: str) -> str:
     """'  Phương Án  A ' -> 'phuong an a': headers match ignoring case, accents and spacing."""
     return _SPACES.sub(" ", strip_accents(clean_text(value)).lower()).strip()

@@ -12,7 +12,8 @@ from app.attempts.models import Attempt
 from app.core.clock import VN_TZ
 from app.exports import jobs
 from app.judging.models import RankingSnapshot, SnapshotRow
-from app.judging.snapshots import canonical_row, digest_of, verify
+from app.judging import canonical
+from app.judging.snapshots import verify
 from app.leaderboard.final import final_ranking
 from app.questions.models import Option
 from tests.admin.helpers import end_round_now, make_staff, take_attempt
@@ -46,7 +47,7 @@ async def test_judge_closes_a_round_into_a_frozen_snapshot_that_later_edits_cann
     ranking = await final_ranking(db, round_.id, 2)
     await db.rollback()  # SQLite: every transaction holds the write lock, so end the test's own
     # The digest is the documented SHA-256 of the canonical rows; the order follows the rules (T = 2).
-    assert snap["digest"] == digest_of(round_.id, 1, 2, [canonical_row(e) for e in ranking])
+    assert snap["digest"] == canonical.digest(round_.id, 1, 2, [canonical.row_of(e) for e in ranking])
     assert ranking[0].user_id == people[1][0].user["id"]  # prediction 2 = T beats prediction 5 at 10/10
     again = await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/close", json={"truth": 3})
     assert again.status_code == 409
