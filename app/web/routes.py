@@ -3,6 +3,7 @@ Every page works without JavaScript; the attempt page adds a countdown and autos
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -26,7 +27,7 @@ from app.contests.service import round_cache
 from app.core.clock import utcnow
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
-from app.web.render import page
+from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,8 +36,14 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    return redirect(f"/login?next={request.url.path}")
+def login_redirect(request: Request, back: str | None = None) -> RedirectResponse:
+    # `next` must be a page a GET can show: after logging in the browser follows it with a GET.
+    return redirect(f"/login?next={quote(back or request.url.path, safe='/')}")
+
+
+def round_anchor(contest_id: int, round_id: int) -> str:
+    """The round's card on its contest page, where the start button is."""
+    return f"/contests/{contest_id}#round-{round_id}"
 
 
 def with_headers(response, error: AppError):
@@ -76,7 +83,8 @@ async def contest_page(contest_id: int, request: Request, db: AsyncSession = Dep
 
 @router.get("/register")
 async def register_form(request: Request, session=Depends(page_session)):
-    return page(request, "register.html", provinces=PROVINCES, values={}, errors={})
+    return page(request, "register.html", provinces=PROVINCES, values={}, errors={},
+                next=safe_next(request.query_params.get("next")))
 
 
 @router.post("/register")
@@ -113,6 +121,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
                                  errors={"form": exc.message}), exc)
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
+    set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
     return response
 
 
@@ -173,10 +182,19 @@ async def start_attempt(round_id: int, request: Request, session: Session | None
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     if session is None:
-        return login_redirect(request)
+        round_ = await contests.get_round(deps.db, round_id)
+        return login_redirect(request, round_anchor(round_.contest_id, round_id))
     await throttle.check_open_attempt(request, session.user_id)
     state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     return redirect(f"/attempts/{state.id}")
+
+
+@router.get("/rounds/{round_id}/start")
+async def start_link(round_id: int, db: AsyncSession = Depends(get_db)):
+    """Starting is a POST; a GET here (an old bookmark, a `next` saved before a login) shows the
+    round's card on its contest page, with the start button, instead of an error."""
+    round_ = await contests.get_round(db, round_id)
+    return redirect(round_anchor(round_.contest_id, round_id))
 
 
 @router.get("/attempts/{attempt_id}")
