@@ -205,10 +205,26 @@ async def attempt_page(attempt_id: int, request: Request, session: Session | Non
     state = await attempts.load_state(deps, session.user_id, attempt_id)
     if state.status != "in_progress":
         return redirect(f"/attempts/{attempt_id}/result")
+    return await _attempt_view(request, deps, state,
+                               notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+
+
+async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int = 200, **context):
     round_ = await round_cache.get(deps.db, state.round_id)
     view = await attempt_out(deps, state, round_, utcnow())
-    return page(request, "attempt.html", attempt=view, round=round_,
-                notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+    return page(request, "attempt.html", status=status, attempt=view, round=round_, **context)
+
+
+async def _attempt_with_error(request: Request, deps: AttemptDeps, session: Session, attempt_id: int,
+                              field: str, message: str, prediction_text: str | None = None):
+    """Back to the same attempt page, the message next to the field: the chosen answers were saved
+    just before, and the countdown keeps running from the server's deadline."""
+    state = await attempts.load_state(deps, session.user_id, attempt_id)
+    if state.status != "in_progress":
+        return redirect(f"/attempts/{attempt_id}/result")
+    return await _attempt_view(request, deps, state, status=422, errors={field: message, "form": message},
+                               prediction_text=prediction_text,
+                               notice="Các câu trả lời đã chọn đã được lưu; bài chưa được nộp.")
 
 
 @router.post("/attempts/{attempt_id}")
@@ -229,15 +245,24 @@ async def attempt_form(attempt_id: int, request: Request, session: Session | Non
                     state, _ = await attempts.save_answer(deps, session.user_id, attempt_id, qid, str(token))
                 except attempts.AttemptClosed:
                     return redirect(f"/attempts/{attempt_id}/result")
-        prediction = _parse_prediction(form.get("prediction"))
+        try:
+            prediction = _parse_prediction(form.get("prediction"))
+        except AppError as exc:
+            return await _attempt_with_error(request, deps, session, attempt_id, "prediction", exc.message,
+                                             str(form.get("prediction", ""))[:20])
         if prediction is not None and prediction != state.prediction:
             state = await attempts.save_prediction(deps, session.user_id, attempt_id, prediction)
     if action in ("submit", "timeout"):
         round_ = await round_cache.get(deps.db, state.round_id)
-        await attempts.submit(deps, session.user_id, attempt_id, None,
-                              prediction_required=round_.prediction_enabled and action == "submit",
-                              # Only a countdown that really ran out counts as automatic.
-                              auto=action == "timeout" and utcnow() >= state.deadline - timedelta(seconds=2))
+        try:
+            await attempts.submit(deps, session.user_id, attempt_id, None,
+                                  prediction_required=round_.prediction_enabled and action == "submit",
+                                  # Only a countdown that really ran out counts as automatic.
+                                  auto=action == "timeout" and utcnow() >= state.deadline - timedelta(seconds=2))
+        except AppError as exc:
+            if exc.code != "prediction_required":
+                raise
+            return await _attempt_with_error(request, deps, session, attempt_id, "prediction", exc.message)
         return redirect(f"/attempts/{attempt_id}/result")
     return redirect(f"/attempts/{attempt_id}?saved=1")
 

@@ -91,3 +91,41 @@ async def test_participant_footer_has_no_api_link(factory, browser):
     round_ = await factory.round()
     page = await browser.get(f"/contests/{round_.contest_id}")
     assert 'href="/docs"' not in page.text
+
+
+# --- no dead-end error pages ------------------------------------------------------------------
+
+RADIO = re.compile(r'<input type="radio" name="q(\d+)" value="([^"]+)"')
+
+
+async def test_submit_without_prediction_comes_back_to_the_attempt_with_answers_kept(factory, browser):
+    from tests.web.test_pages_without_javascript import register_through_form
+
+    round_ = await factory.round(questions_per_attempt=3)
+    await register_through_form(browser)
+    contest = await browser.get(f"/contests/{round_.contest_id}")
+    started = await browser.post(f"/rounds/{round_.id}/start", data={"csrf_token": csrf_of(contest.text)})
+    url = started.headers["location"]
+    page = await browser.get(url)
+    first_qid, first_value = RADIO.findall(page.text)[0]
+    response = await browser.post(url, data={f"q{first_qid}": first_value, "prediction": "", "action": "submit",
+                                             "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 422
+    assert 'id="err-prediction"' in response.text and "câu hỏi dự đoán" in response.text
+    assert "Về trang chủ" not in response.text and 'id="countdown"' in response.text
+    assert response.text.count("checked") == 1  # the chosen answer is kept (and saved)
+    again = await browser.get(url)
+    assert again.status_code == 200 and again.text.count("checked") == 1
+
+    bad = await browser.post(url, data={"prediction": "12a", "action": "submit", "csrf_token": csrf_of(page.text)})
+    assert bad.status_code == 422 and 'value="12a"' in bad.text and "số nguyên" in bad.text
+
+
+async def test_leaderboard_with_unit_and_province_keeps_both_and_explains(factory, browser):
+    round_ = await factory.round()
+    response = await browser.get(f"/rounds/{round_.id}/leaderboard",
+                                 params={"unit": "Sở Giáo dục", "province": "Hà Nội"})
+    assert response.status_code == 422
+    assert 'id="lb-filter-error"' in response.text and "Chỉ chọn một" in response.text
+    assert 'value="Sở Giáo dục"' in response.text
+    assert "Về trang chủ" not in response.text and 'id="lb-table"' in response.text

@@ -62,3 +62,58 @@ async def test_citizen_logs_in_from_the_start_button_and_lands_on_the_round(fact
     assert "Phương thức không được hỗ trợ" not in await laptop.inner_text("main")
     await laptop.click(f"#round-{round_.id} button:has-text('Bắt đầu thi')")
     await laptop.wait_for_selector("#countdown")
+
+
+async def start_round_as_new_citizen(page, base: str, round_) -> None:
+    await page.goto(f"{base}/register?next=/contests/{round_.contest_id}")
+    await fill_registration(page, profile())
+    await page.click("button[type=submit]:has-text('Đăng ký')")
+    await page.wait_for_url(f"**/contests/{round_.contest_id}")
+    await page.click("button:has-text('Bắt đầu thi')")
+    await page.wait_for_selector("fieldset.question")
+
+
+async def test_submit_without_prediction_stays_on_the_attempt(factory, live_server, phone):  # noqa: F811
+    round_ = await factory.round(questions_per_attempt=3)
+    await start_round_as_new_citizen(phone, live_server, round_)
+    first = phone.locator("fieldset.question[data-question-id]").nth(0)
+    await first.locator("label.option:has-text('Đúng')").click()
+    phone.once("dialog", lambda dialog: dialog.accept())
+    await phone.click("#submit-button")
+    await phone.wait_for_selector("#err-prediction")
+    assert "/attempts/" in phone.url and not phone.url.endswith("/result")
+    assert await first.locator("label.option:has-text('Đúng') input").is_checked()
+    before = await phone.inner_text("#countdown")
+    await phone.wait_for_timeout(1200)
+    assert await phone.inner_text("#countdown") != before  # time keeps running
+    await phone.locator("#err-prediction").scroll_into_view_if_needed()
+    await phone.screenshot(path=f"{SHOTS}-prediction-error-360.png")
+    assert await no_horizontal_scroll(phone)
+
+
+async def test_leaderboard_filter_conflict_on_a_phone(factory, live_server, phone):  # noqa: F811
+    round_ = await factory.round()
+    await phone.goto(f"{live_server}/rounds/{round_.id}/leaderboard")
+    await phone.fill("input[name=unit]", "Sở Tư pháp")
+    await phone.evaluate("""() => { const s = document.querySelector('select[name=province]');
+        s.add(new Option('Hà Nội', 'Hà Nội', true, true)); }""")
+    await phone.click("button:has-text('Xem')")
+    await phone.wait_for_selector("#lb-filter-error")
+    assert await phone.input_value("input[name=unit]") == "Sở Tư pháp"
+    assert await phone.input_value("select[name=province]") == "Hà Nội"
+    await phone.screenshot(path=f"{SHOTS}-lb-filter-360.png", full_page=True)
+
+
+async def test_attempt_page_without_javascript_says_what_is_true(factory, live_server, chromium):  # noqa: F811
+    round_ = await factory.round(questions_per_attempt=3)
+    context = await chromium.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await start_round_as_new_citizen(page, live_server, round_)
+        text = await page.inner_text("main")
+        assert "chỉ được lưu khi bạn bấm \"Lưu bài\"" in text
+        assert "được lưu ngay khi bạn chọn" not in text and "Còn lại" not in text
+        assert "Hạn nộp" in text
+        await page.screenshot(path=f"{SHOTS}-attempt-nojs-360.png")
+    finally:
+        await context.close()
