@@ -117,3 +117,17 @@ async def test_attempt_page_without_javascript_says_what_is_true(factory, live_s
         await page.screenshot(path=f"{SHOTS}-attempt-nojs-360.png")
     finally:
         await context.close()
+
+
+async def test_registration_explains_future_birth_date_and_guessable_password(live_server, phone):  # noqa: F811
+    await phone.goto(f"{live_server}/register?next=/")
+    data = profile(date_of_birth="2099-01-01")
+    await fill_registration(phone, {**data, "password": data["phone"]})
+    await phone.click("button[type=submit]:has-text('Đăng ký')")
+    await phone.wait_for_selector("#err-date_of_birth")
+    assert "tương lai" in await phone.inner_text("#err-date_of_birth")
+    assert "số điện thoại" in await phone.inner_text("#err-password")
+    assert await phone.input_value("input[name=phone]") == data["phone"]  # everything typed is kept
+    assert await no_horizontal_scroll(phone)
+    await phone.locator("#err-password").scroll_into_view_if_needed()
+    await phone.screenshot(path=f"{SHOTS}-register-errors-360.png")
