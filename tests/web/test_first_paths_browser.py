@@ -131,3 +131,28 @@ async def test_registration_explains_future_birth_date_and_guessable_password(li
     assert await no_horizontal_scroll(phone)
     await phone.locator("#err-password").scroll_into_view_if_needed()
     await phone.screenshot(path=f"{SHOTS}-register-errors-360.png")
+
+
+async def test_forgotten_password_request_and_console_on_a_phone(app, factory, client, live_server, phone):  # noqa: F811
+    from tests.admin.helpers import PASSWORD, make_staff
+    from tests.web.test_console_browser import log_in
+
+    citizen = await factory.participant()
+    await phone.goto(f"{live_server}/login")
+    await phone.click("a:has-text('Quên mật khẩu?')")
+    await phone.fill("input[name=login]", citizen.user["phone"])
+    await phone.fill("input[name=contact_note]", "Gọi tôi sau 17 giờ")
+    await phone.click("button:has-text('Gửi yêu cầu')")
+    await phone.wait_for_selector("#forgot-sent")
+    await phone.screenshot(path=f"{SHOTS}-forgot-sent-360.png")
+
+    admin = await make_staff(app, client, admin=True)
+    await log_in(phone, live_server, admin.phone, "/admin/password-resets")
+    card = phone.locator(".card", has_text=citizen.user["full_name"])
+    await card.locator("input[name=citizen_id]").fill(citizen.user["citizen_id"])
+    await card.locator("input[name=date_of_birth]").fill("1990-05-19")
+    await card.locator("input[name=phone]").fill(citizen.user["phone"])
+    await card.locator("button:has-text('Xác minh và cấp mã')").click()
+    await phone.wait_for_selector("#issued-code")
+    assert await no_horizontal_scroll(phone)
+    await phone.screenshot(path=f"{SHOTS}-reset-console-360.png", full_page=True)
