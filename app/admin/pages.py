@@ -311,8 +311,8 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
 async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(page_staff),
                        db: AsyncSession = Depends(get_db)):
     await checked_form(request)
-    await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id)
+    round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
+    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id, round_.name)
     return redirect(f"/admin/exports/{job_id}")
 
 
