@@ -129,3 +129,17 @@ async def test_leaderboard_with_unit_and_province_keeps_both_and_explains(factor
     assert 'id="lb-filter-error"' in response.text and "Chỉ chọn một" in response.text
     assert 'value="Sở Giáo dục"' in response.text
     assert "Về trang chủ" not in response.text and 'id="lb-table"' in response.text
+
+
+async def test_a_console_form_sent_after_the_session_ended_comes_back_to_its_page(factory, browser):
+    round_ = await factory.round()
+    page = await browser.get("/")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    for action in (f"/admin/rounds/{round_.id}/close", f"/admin/contests/{round_.contest_id}/staff", "/admin/staff"):
+        sent = await browser.post(action, data={"csrf_token": token},
+                                  headers={"referer": f"http://testserver/admin/rounds/{round_.id}"})
+        assert sent.status_code == 303
+        target = parse_qs(urlsplit(sent.headers["location"]).query)["next"][0]
+        assert target == f"/admin/rounds/{round_.id}"  # the page the form was on, never the POST-only URL
+    bare = await browser.post("/admin/staff", data={"csrf_token": token})
+    assert parse_qs(urlsplit(bare.headers["location"]).query)["next"][0] == "/admin"
