@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import profile
-from tests.web.test_browser import CHROMIUM, chromium, no_horizontal_scroll, phone  # noqa: F401  (fixtures)
+from tests.web.test_browser import CHROMIUM, chromium, fill_registration, no_horizontal_scroll, phone  # noqa: F401
 
 pytestmark = pytest.mark.browser
 SHOTS = "/tmp/shots-20"
@@ -18,18 +18,6 @@ async def laptop(chromium):  # noqa: F811
     page = await context.new_page()
     yield page
     await context.close()
-
-
-async def fill_registration(page, data: dict) -> None:
-    await page.fill("input[name=full_name]", data["full_name"])
-    await page.fill("input[name=date_of_birth]", data["date_of_birth"])
-    await page.check("input[name=gender][value=male]")
-    await page.fill("input[name=phone]", data["phone"])
-    await page.fill("input[name=citizen_id]", data["citizen_id"])
-    await page.select_option("select[name=province]", "Hà Nội")
-    await page.fill("input[name=commune]", data["commune"])
-    await page.fill("input[name=password]", data["password"])
-    await page.fill("input[name=password2]", data["password"])
 
 
 async def test_visitor_registers_from_the_start_button_and_lands_on_the_round(factory, live_server, phone):  # noqa: F811
