@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-import bench-leaderboard bench-export banks migrate clean
+.PHONY: run test bench bench-import bench-leaderboard bench-export banks banks-check migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-export: $(VENV)/.installed-dev
 
 banks: $(VENV)/.installed
 	$(BIN)/python question_banks/build.py
+
+# The sample banks' editorial checks (issue 14): key spread, longest option, "all of the above",
+# near-duplicates, a source for every question. Exit code 1 when a bank fails.
+banks-check: $(VENV)/.installed
+	$(BIN)/python -m app banks-check
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -63,7 +63,8 @@ async def cmd_seed_demo(_args) -> int:
     status = 0
     try:
         async with sessions() as db:
-            for demo in DEMO_CONTESTS:
+            # The first demo is created last: the home page lists the newest contest first.
+            for demo in reversed(DEMO_CONTESTS):
                 contest, created = await ensure_demo_contest(db, demo)
                 print(("Đã tạo" if created else "Đã có") + f" cuộc thi mẫu #{contest.id}: {contest.title}")
                 status |= await import_bank_file(db, contest.id, demo.bank)
@@ -130,6 +131,23 @@ async def cmd_rebuild_board(args) -> int:
         await engine.dispose()
 
 
+def cmd_banks_check(args) -> int:
+    """The editorial checks of app.questions.quality over the sample banks' JSON sources: prints
+    each bank's figures and warnings; exit code 1 when any bank has a warning."""
+    from app.questions.quality import check_source_file
+
+    paths = [Path(p) for p in args.files] or sorted(
+        (Path(__file__).resolve().parents[1] / "question_banks" / "sources").glob("*.json"))
+    failed = 0
+    for path in paths:
+        report = check_source_file(path)
+        print(f"{'ĐẠT' if report.ok else 'CHƯA ĐẠT'} {path.name}: {report.figures()}")
+        for warning in report.warnings:
+            print(f"  - {warning}")
+        failed += not report.ok
+    return 1 if failed else 0
+
+
 def cmd_migrate(_args) -> int:
     from app.core.migrate import current_revision, upgrade_to_head
 
@@ -155,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--contest", required=True, help="contest id or slug")
     imp.set_defaults(func=cmd_import_bank, is_async=True)
+    check = sub.add_parser("banks-check", help="check the sample question banks (key spread, cues, near-duplicates, sources)")
+    check.add_argument("files", nargs="*", help="bank sources (.json); default: question_banks/sources/*.json")
+    check.set_defaults(func=cmd_banks_check)
     sub.add_parser("sweep", help="close attempts whose deadline has passed").set_defaults(func=cmd_sweep, is_async=True)
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")

@@ -52,6 +52,7 @@ class _Question:  # the shape app.questions.service.add_parsed_questions reads
     topic: str | None
     difficulty: int
     explanation: str | None = None
+    source: str | None = None
 
 
 @dataclass

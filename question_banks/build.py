@@ -5,14 +5,19 @@ this script are what an organizer would upload and what `make run` imports.
 
     python question_banks/build.py          # rebuild every bank
 
-Source format: {"title": str, "source": str, "questions": [
+Source format: {"title": str, "source": str, "prepared": "YYYY-MM-DD" (optional), "questions": [
     {"text": str, "options": [str, ...2-6], "answer": "A".."F", "topic": str,
-     "difficulty": "Dễ" | "Trung bình" | "Khó", "explanation": str}, ...]}
+     "difficulty": "Dễ" | "Trung bình" | "Khó", "explanation": str,
+     "source": str (the document and section, or the article and its address)}, ...]}
+
+`make banks-check` (python -m app banks-check) checks every bank here for the editorial rules
+of issue 14: key spread, longest option, "all of the above", near-duplicates, sources.
 """
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -20,8 +25,9 @@ from openpyxl.styles import Alignment, Font
 
 HERE = Path(__file__).resolve().parent
 LETTERS = "ABCDEF"
-HEADERS = ["STT", "Câu hỏi", *[f"Phương án {c}" for c in LETTERS], "Đáp án", "Chủ đề", "Mức độ", "Giải thích"]
-WIDTHS = [6, 60, 30, 30, 30, 30, 20, 20, 8, 30, 12, 50]
+HEADERS = ["STT", "Câu hỏi", *[f"Phương án {c}" for c in LETTERS], "Đáp án", "Chủ đề", "Mức độ", "Giải thích",
+           "Nguồn"]
+WIDTHS = [6, 60, 30, 30, 30, 30, 20, 20, 8, 30, 12, 50, 50]
 
 
 def build(source: Path, target: Path) -> int:
@@ -35,7 +41,7 @@ def build(source: Path, target: Path) -> int:
     for number, q in enumerate(bank["questions"], start=1):
         options = list(q["options"]) + [None] * (6 - len(q["options"]))
         ws.append([number, q["text"], *options, q["answer"], q.get("topic"), q.get("difficulty", "Trung bình"),
-                   q.get("explanation")])
+                   q.get("explanation"), q.get("source")])
     for index, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = width
     for row in ws.iter_rows(min_row=2):
@@ -43,6 +49,9 @@ def build(source: Path, target: Path) -> int:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     wb.properties.title = bank["title"]
+    wb.properties.description = bank.get("source")   # the title block: documents used, date of preparation
+    if bank.get("prepared"):
+        wb.properties.created = datetime.strptime(bank["prepared"], "%Y-%m-%d")
     wb.properties.creator = "Thi trắc nghiệm"
     wb.save(target)
     return len(bank["questions"])

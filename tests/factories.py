@@ -42,7 +42,8 @@ def sample_questions(count: int, topics=("Chủ đề 1", "Chủ đề 2", "Ch�
     return [
         ParsedQuestion(row=i + 2, text=f"Câu hỏi thử {run}-{i}: đâu là phương án đúng?",
                        options=(f"Đúng {i}", f"Sai {i}-1", f"Sai {i}-2", f"Sai {i}-3"), answer_index=0,
-                       topic=topics[i % len(topics)], difficulty=1 + i % 3, explanation=None)
+                       topic=topics[i % len(topics)], difficulty=1 + i % 3, explanation=None,
+                       source=f"Văn kiện mẫu, mục {i}")
         for i in range(count)
     ]
 

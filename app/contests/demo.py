@@ -22,11 +22,21 @@ class DemoContest:
     bank: Path
 
 
+# The first is the main demo: `seed-demo` creates it last, so the home page (newest first) lists it
+# first. The others stay for the tests and the organizers' console examples.
 DEMO_CONTESTS = (
+    DemoContest(
+        slug="nghi-quyet-dai-hoi-xiv",
+        title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIV của Đảng",
+        description="Cuộc thi mẫu để dùng thử hệ thống, trên ngân hàng câu hỏi về Đại hội XIV của Đảng (tháng 1/2026): "
+                    "mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
+        bank=BANKS_DIR / "nghi-quyet-dai-hoi-xiv.xlsx",
+    ),
     DemoContest(
         slug="nghi-quyet-dai-hoi-xiii",
         title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIII của Đảng",
-        description="Cuộc thi mẫu để dùng thử hệ thống: mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
+        description="Cuộc thi mẫu trên ngân hàng câu hỏi về Nghị quyết Đại hội XIII: mỗi tuần một đợt thi, 20 câu hỏi "
+                    "trong 15 phút.",
         bank=BANKS_DIR / "nghi-quyet-dai-hoi-xiii.xlsx",
     ),
     DemoContest(

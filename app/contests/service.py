@@ -37,7 +37,7 @@ async def list_contests(db: AsyncSession) -> list[ContestSummary]:
     now = utcnow()
     contests = (await db.scalars(
         select(Contest).where(Contest.published.is_(True)).options(selectinload(Contest.rounds))
-        .order_by(Contest.created_at.desc())
+        .order_by(Contest.created_at.desc(), Contest.id.desc())
     )).all()
     return [ContestSummary(id=c.id, slug=c.slug, title=c.title, organizer_name=c.organizer_name,
                            description=c.description, open_round_id=_open_round_id(c, now)) for c in contests]

@@ -333,7 +333,7 @@ async def question_stats(db: AsyncSession, ctx: Context) -> list[dict]:
             counts = band[(where, q.id)]
             return (counts.get(key.id, 0) if key else 0), sum(counts.values())
 
-        table.append({"id": q.id, "text": q.text, "topic": q.topic,
+        table.append({"id": q.id, "text": q.text, "topic": q.topic, "source": q.source,
                       "difficulty": DIFFICULTY_LABELS.get(q.difficulty, ""), "key": LETTERS[key.position] if key else "",
                       "seen": seen[q.id], "correct": right, "share": right / seen[q.id],
                       "discrimination": discrimination(hits("upper"), hits("lower")),
@@ -345,7 +345,7 @@ QUESTION_COLUMNS = [Column("STT", 6, "int"), Column("Mã câu hỏi", 9, "int"),
                     Column("Chủ đề", 22), Column("Mức độ", 11), Column("Đáp án", 7), Column("Số lượt gặp", 10, "int"),
                     Column("Số lượt trả lời đúng", 11, "int"), Column("Tỉ lệ đúng", 9, "percent"),
                     Column("Độ phân biệt (D)", 10, "float"), Column("Không trả lời", 10, "int"),
-                    *[Column(f"Số lượt chọn {letter}", 9, "int") for letter in LETTERS]]
+                    *[Column(f"Số lượt chọn {letter}", 9, "int") for letter in LETTERS], Column("Nguồn", 40)]
 
 
 async def write_questions(db: AsyncSession, round_id: int, path: Path, progress: Progress | None = None) -> int:
@@ -357,7 +357,8 @@ async def write_questions(db: AsyncSession, round_id: int, path: Path, progress:
     export.sheet("Theo câu hỏi", QUESTION_COLUMNS,
                  ((i, r["id"], r["text"], r["topic"], r["difficulty"], r["key"], r["seen"], r["correct"], r["share"],
                    None if r["discrimination"] is None else round(r["discrimination"], 3), r["blank"],
-                   *(r["options"] + [None] * (6 - len(r["options"])))) for i, r in enumerate(table, start=1)))
+                   *(r["options"] + [None] * (6 - len(r["options"]))), r["source"])
+                  for i, r in enumerate(table, start=1)))
     export.close()
     if progress:
         progress(len(table), len(table))

@@ -24,6 +24,7 @@ from app.questions.importing import ImportLimits, ParsedQuestion, ParseResult, P
 from app.questions.importing.guards import format_count
 from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
+from app.questions.quality import BankItem, QualityReport, check_bank
 from app.questions.textnorm import clean_text, question_key, search_key, strip_accents
 
 FORMAT_LABELS = {"xlsx": "Excel (.xlsx)", "xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)",
@@ -54,6 +55,8 @@ class ImportReport:
     duplicate_rows: list[tuple[int, int]] = field(default_factory=list)      # (row, first row) within the file
     duplicates_in_bank: list[tuple[int, int]] = field(default_factory=list)  # (row, active question id)
     retired_in_bank: list[tuple[int, int]] = field(default_factory=list)     # (row, retired question id)
+    # The file's editorial quality (app.questions.quality): warnings only, never a reason to refuse.
+    quality: QualityReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,7 @@ class ImportReport:
             "duplicate_rows": [{"row": r, "same_as_row": f} for r, f in self.duplicate_rows],
             "duplicates_in_bank": [{"row": r, "question_id": q} for r, q in self.duplicates_in_bank],
             "retired_in_bank": [{"row": r, "question_id": q} for r, q in self.retired_in_bank],
+            "quality": self.quality.to_json() if self.quality else None,
             "summary": summary_line(self),
         }
 
@@ -120,7 +124,15 @@ def report_lines(report: ImportReport) -> list[str]:
                      f"(muốn dùng lại, hãy mở câu đó và chọn Dùng lại): dòng {_row_list(pairs)}.")
     for note in report.notes:
         lines.append(f"  * {where(note) + ': ' if where(note) else ''}{note.message}")
+    if report.quality and report.quality.warnings:
+        lines.append("  Báo cáo chất lượng (để tham khảo, không chặn việc nhập):")
+        lines.extend(f"  ~ {warning}" for warning in report.quality.warnings)
     return lines
+
+
+def quality_of(questions: list[ParsedQuestion]) -> QualityReport:
+    """The quality report of an upload's questions, each named by its row in the file."""
+    return check_bank(BankItem(q.text, q.options, q.answer_index, q.source, f"dòng {q.row}") for q in questions)
 
 
 def _row_list(rows: list, shown: int = 30) -> str:
@@ -176,7 +188,8 @@ async def write_questions(db: AsyncSession, contest_id: int, parsed: list[Parsed
     for start in range(0, total, _CHUNK):
         await db.execute(insert(Question.__table__), [
             {"contest_id": contest_id, "text": q.text, "text_key": key, "topic": q.topic,
-             "difficulty": q.difficulty, "explanation": q.explanation, "retired": False, "created_at": now,
+             "difficulty": q.difficulty, "explanation": q.explanation, "source": getattr(q, "source", None),
+             "retired": False, "created_at": now,
              "search_key": search_key(q.text, q.options)}
             for key, q in fresh[start:start + _CHUNK]])
         if progress:
@@ -211,6 +224,7 @@ async def import_bank(db: AsyncSession, contest_id: int, data: bytes, filename: 
                           conversions=dict(result.conversions), duplicate_rows=list(result.duplicate_rows))
     if not result.ok:
         return report
+    report.quality = await asyncio.to_thread(quality_of, result.questions)
     await write_questions(db, contest_id, result.questions, report, commit=False,
                           progress=(lambda done, total: progress("write", done, total)) if progress else None)
     if not dry_run:
@@ -330,6 +344,7 @@ class QuestionInput:
     topic: str | None = None
     difficulty: str | int | None = None
     explanation: str | None = None
+    source: str | None = None   # "Nguồn", staff only
 
 
 def validate_input(data: QuestionInput) -> tuple[ParsedQuestion | None, list[Problem]]:
@@ -355,14 +370,15 @@ def validate_input(data: QuestionInput) -> tuple[ParsedQuestion | None, list[Pro
     if problems:
         return None, problems
     return ParsedQuestion(row=0, text=text, options=tuple(o for o in options if o), answer_index=answer_index,
-                          topic=topic, difficulty=difficulty, explanation=clean_text(data.explanation or "") or None), []
+                          topic=topic, difficulty=difficulty, explanation=clean_text(data.explanation or "") or None,
+                          source=clean_text(data.source or "") or None), []
 
 
 def _snapshot(question: Question) -> dict:
     return {"id": question.id, "text": question.text, "options": [o.text for o in question.options],
             "answer": LETTERS[next(i for i, o in enumerate(question.options) if o.is_correct)],
             "topic": question.topic, "difficulty": question.difficulty, "explanation": question.explanation,
-            "retired": question.retired}
+            "source": question.source, "retired": question.retired}
 
 
 class InvalidQuestion(Invalid):
@@ -384,8 +400,8 @@ async def edit_question(db: AsyncSession, actor: StaffAccess | None, contest_id:
         raise InvalidQuestion(problems)
     before = _snapshot(old)
     if (parsed.text, list(parsed.options), LETTERS[parsed.answer_index], parsed.topic, parsed.difficulty,
-            parsed.explanation) == (old.text, before["options"], before["answer"], old.topic, old.difficulty,
-                                    old.explanation):
+            parsed.explanation, parsed.source) == (old.text, before["options"], before["answer"], old.topic,
+                                                   old.difficulty, old.explanation, old.source):
         return old  # nothing changed: no new version
     key = question_key(parsed.text)
     clash = await db.scalar(select(Question.id).where(Question.contest_id == contest_id, Question.text_key == key,
@@ -394,7 +410,8 @@ async def edit_question(db: AsyncSession, actor: StaffAccess | None, contest_id:
         raise Conflict("duplicate_question", f"Ngân hàng đã có câu hỏi cùng nội dung (câu #{clash}).")
     await _retire(db, old)
     new = Question(contest_id=contest_id, text=parsed.text, text_key=key, topic=parsed.topic,
-                   difficulty=parsed.difficulty, explanation=parsed.explanation, replaces_id=old.id,
+                   difficulty=parsed.difficulty, explanation=parsed.explanation, source=parsed.source,
+                   replaces_id=old.id,
                    search_key=search_key(parsed.text, parsed.options))
     new.options = [Option(position=i, text=t, is_correct=i == parsed.answer_index) for i, t in enumerate(parsed.options)]
     db.add(new)

@@ -16,8 +16,8 @@ from app.questions.importing.template import TEMPLATE_HEADERS
 
 LETTERS = "ABCDEF"
 DIFFICULTY_LABELS = {1: "Dễ", 2: "Trung bình", 3: "Khó"}
-# Same order as TEMPLATE_HEADERS: STT, Câu hỏi, Phương án A-F, Đáp án, Chủ đề, Mức độ, Giải thích.
-COLUMN_WIDTHS = [6, 60, 30, 30, 30, 30, 20, 20, 8, 30, 12, 50]
+# Same order as TEMPLATE_HEADERS: STT, Câu hỏi, Phương án A-F, Đáp án, Chủ đề, Mức độ, Giải thích, Nguồn.
+COLUMN_WIDTHS = [6, 60, 30, 30, 30, 30, 20, 20, 8, 30, 12, 50, 40]
 SHEET_TITLE = "Câu hỏi"
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
@@ -61,7 +61,8 @@ def export_bank_xlsx(questions: Iterable, title: str) -> bytes:
         texts, answer = _option_texts_and_answer(question)
         texts += [None] * (len(LETTERS) - len(texts))
         row = [count, question.text, *texts, LETTERS[answer], question.topic,
-               DIFFICULTY_LABELS.get(question.difficulty, "Trung bình"), question.explanation]
+               DIFFICULTY_LABELS.get(question.difficulty, "Trung bình"), question.explanation,
+               getattr(question, "source", None)]
         for column, value in enumerate(row, start=1):
             _put(sheet, count + 1, column, value)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(TEMPLATE_HEADERS))}{max(count + 1, 2)}"

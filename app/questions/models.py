@@ -32,6 +32,10 @@ class Question(Base):
     topic: Mapped[str | None] = mapped_column(String(200))
     difficulty: Mapped[int] = mapped_column(SmallInteger, default=2)
     explanation: Mapped[str | None] = mapped_column(Text)
+    # Where the fact comes from ("Nguồn" column of the template): the document and its section, or
+    # an article and its address. Shown to staff (bank pages, export, item analysis), never sent
+    # to participants while a round is open.
+    source: Mapped[str | None] = mapped_column(Text)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Lowercase, accent-free question and options (textnorm.search_key) for the bank search.

@@ -92,7 +92,8 @@ async def question_page(contest_id: int, question_id: int, request: Request,
     contest = await _contest(db, contest_id)
     question = question_out(await bank.get_question(db, contest_id, question_id))
     values = {"text": question.text, "options": [o.text for o in question.options], "answer": question.answer,
-              "topic": question.topic or "", "difficulty": question.difficulty, "explanation": question.explanation or ""}
+              "topic": question.topic or "", "difficulty": question.difficulty, "explanation": question.explanation or "",
+              "source": question.source or ""}
     return page(request, "bank/question.html", contest=contest, question=question, values=values, problems=[],
                 letters=LETTERS, difficulty_labels=DIFFICULTY_LABELS, can_edit=access.can(EDIT_BANK, contest_id),
                 saved=request.query_params.get("saved") == "1")
@@ -106,7 +107,8 @@ async def question_save(contest_id: int, question_id: int, request: Request,
     contest = await _contest(db, contest_id)
     data = bank.QuestionInput(text=str(form.get("text", "")), options=[str(form.get(f"option_{c}", "")) for c in "abcdef"],
                               answer=str(form.get("answer", "")), topic=str(form.get("topic", "")),
-                              difficulty=str(form.get("difficulty", "")), explanation=str(form.get("explanation", "")))
+                              difficulty=str(form.get("difficulty", "")), explanation=str(form.get("explanation", "")),
+                              source=str(form.get("source", "")))
     try:
         new = await bank.edit_question(db, access, contest_id, question_id, data)
     except bank.InvalidQuestion as error:
@@ -114,7 +116,8 @@ async def question_save(contest_id: int, question_id: int, request: Request,
         contest = await _contest(db, contest_id)  # reloaded: the rollback expired it
         question = question_out(await bank.get_question(db, contest_id, question_id))
         values = {"text": data.text, "options": data.options, "answer": data.answer, "topic": data.topic,
-                  "difficulty": _int(data.difficulty) or 2, "explanation": data.explanation}
+                  "difficulty": _int(data.difficulty) or 2, "explanation": data.explanation,
+                  "source": data.source}
         return page(request, "bank/question.html", status=422, contest=contest, question=question, values=values,
                     problems=error.problems, letters=LETTERS, difficulty_labels=DIFFICULTY_LABELS, can_edit=True,
                     saved=False)

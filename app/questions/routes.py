@@ -40,6 +40,7 @@ class QuestionOut(BaseModel):
     difficulty: int
     difficulty_label: str
     explanation: str | None
+    source: str | None = Field(description="where the fact comes from (\"Nguồn\"); staff only")
     retired: bool
     replaces_id: int | None
 
@@ -59,6 +60,7 @@ class QuestionIn(BaseModel):
     topic: str | None = Field(default=None, max_length=200)
     difficulty: str | int | None = Field(default=None, description="Dễ / Trung bình / Khó or 1 / 2 / 3")
     explanation: str | None = Field(default=None, max_length=5000)
+    source: str | None = Field(default=None, max_length=2000, description="\"Nguồn\": document and section, or article and address")
 
 
 def question_out(question: Question) -> QuestionOut:
@@ -66,7 +68,8 @@ def question_out(question: Question) -> QuestionOut:
     return QuestionOut(id=question.id, text=question.text, options=options,
                        answer=next((o.letter for o in options if o.correct), ""), topic=question.topic,
                        difficulty=question.difficulty, difficulty_label=DIFFICULTY_LABELS.get(question.difficulty, ""),
-                       explanation=question.explanation, retired=question.retired, replaces_id=question.replaces_id)
+                       explanation=question.explanation, source=question.source, retired=question.retired,
+                       replaces_id=question.replaces_id)
 
 
 async def _contest(db: AsyncSession, contest_id: int) -> Contest:

@@ -163,6 +163,7 @@ async def test_exports_are_readable_safe_and_carry_the_digest(factory, app, clie
     rows = list(ws.iter_rows(min_row=h + 1, values_only=True))
     assert sum(r[6] for r in rows) == 40  # 4 attempts x 10 questions seen
     assert all(r[7] == r[11 + "ABCDEF".index(r[5])] for r in rows)  # right answers = choices of the key
+    assert header[-1] == "Nguồn" and all(r[-1].startswith("Văn kiện mẫu, mục ") for r in rows)  # staff see sources
 
     listing = await export(judge, round_.id, "participants", app)
     h = header_row(listing.active, "STT")

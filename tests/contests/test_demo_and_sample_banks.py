@@ -10,7 +10,7 @@ from app.core.clock import utcnow
 from app.questions.importing import parse_bank_file
 from app.questions.models import Question
 
-MINIMUM_QUESTIONS = {"nghi-quyet-dai-hoi-xiii": 150, "chi-thi-05-ct-tw": 100}
+MINIMUM_QUESTIONS = {"nghi-quyet-dai-hoi-xiv": 120, "nghi-quyet-dai-hoi-xiii": 150, "chi-thi-05-ct-tw": 100}
 
 
 def test_sample_banks_parse_without_a_single_problem():
@@ -24,12 +24,20 @@ def test_sample_banks_parse_without_a_single_problem():
         assert {q.difficulty for q in result.questions} == {1, 2, 3}
 
 
-async def test_seed_demo_is_idempotent_and_opens_a_round(db, factory, capsys):
+async def test_seed_demo_is_idempotent_and_opens_a_round(db, factory, client, capsys):
     assert await cmd_seed_demo(None) == 0
     first = {slug: await _count(db, slug) for slug in MINIMUM_QUESTIONS}
     assert await cmd_seed_demo(None) == 0  # the second run adds nothing
     assert {slug: await _count(db, slug) for slug in MINIMUM_QUESTIONS} == first
     assert "Đã nhập 0 câu hỏi mới" in capsys.readouterr().out
+    assert first["nghi-quyet-dai-hoi-xiv"] >= 120
+
+    # The 14th Congress demo is the first contest on the home page, run by the renamed department.
+    demos = [c for c in (await client.get("/api/v1/contests")).json() if c["slug"] in MINIMUM_QUESTIONS]
+    assert [c["slug"] for c in demos][0] == "nghi-quyet-dai-hoi-xiv"
+    assert demos[0]["organizer_name"].startswith("Ban Tuyên giáo và Dân vận Tỉnh ủy")
+    home = (await client.get("/")).text
+    assert home.index("lần thứ XIV của Đảng") < home.index("lần thứ XIII của Đảng")
 
     contest = await db.scalar(select(Contest).where(Contest.slug == "nghi-quyet-dai-hoi-xiii"))
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest.id))).all()

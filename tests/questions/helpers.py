@@ -13,13 +13,13 @@ from app.admin.models import StaffAssignment
 from app.questions.importing import TEMPLATE_HEADERS
 from app.questions.models import Question
 
-HEADERS = TEMPLATE_HEADERS  # STT, Câu hỏi, Phương án A-F, Đáp án, Chủ đề, Mức độ, Giải thích
+HEADERS = TEMPLATE_HEADERS  # STT, Câu hỏi, Phương án A-F, Đáp án, Chủ đề, Mức độ, Giải thích, Nguồn
 
 
 def row(n: int, text: str, options=("Đúng", "Sai 1", "Sai 2", "Sai 3"), answer="A", topic="Chủ đề 1",
-        difficulty="Dễ", explanation=None) -> list:
+        difficulty="Dễ", explanation=None, source=None) -> list:
     options = list(options) + [None] * (6 - len(options))
-    return [n, text, *options, answer, topic, difficulty, explanation]
+    return [n, text, *options, answer, topic, difficulty, explanation, source]
 
 
 def questions(count: int, prefix: str = "Câu hỏi mẫu") -> list[list]:

@@ -22,7 +22,7 @@ async def upload(person, contest_id, data, filename="ngan-hang.xlsx", **form):
 
 
 def content(parsed) -> list[tuple]:
-    return [(q.text, q.options, q.answer_index, q.topic, q.difficulty, q.explanation) for q in parsed]
+    return [(q.text, q.options, q.answer_index, q.topic, q.difficulty, q.explanation, q.source) for q in parsed]
 
 
 async def test_upload_reports_and_reimport_changes_nothing(app, factory, db):
@@ -51,7 +51,8 @@ async def test_upload_reports_and_reimport_changes_nothing(app, factory, db):
 
 
 async def test_export_then_import_is_a_no_op_and_reproduces_the_bank(app, factory, db):
-    tricky = [row(1, "=1+1 bằng mấy?", ("=2", "+3", "-4", "@5"), answer="A", explanation="Công thức giả: '=1+1'"),
+    tricky = [row(1, "=1+1 bằng mấy?", ("=2", "+3", "-4", "@5"), answer="A", explanation="Công thức giả: '=1+1'",
+                  source="Sách giáo khoa Toán lớp 1, trang 12 (https://example.vn/toan-1)"),
               row(2, "Năm 2021 là năm thứ mấy?", ("2021", "0021", "1.5"), answer="c", topic=None, difficulty="Khó"),
               row(3, "Câu có\nxuống dòng và  khoảng trắng?", ("Có", "Không"), difficulty=None)]
     source = parse_bank_file(SAMPLE_BANK.read_bytes(), SAMPLE_BANK.name).questions + \

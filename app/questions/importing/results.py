@@ -16,6 +16,7 @@ class ParsedQuestion:
     topic: str | None
     difficulty: int           # 1 Dễ, 2 Trung bình (default), 3 Khó
     explanation: str | None
+    source: str | None = None  # "Nguồn": document and section, or article and address; staff only
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class CandidateQuestion:
     difficulty: int
     explanation: str | None
     valid: bool
+    source: str | None = None
 
 
 def check_options(options: list[str | None]) -> list[tuple[int, str]]:
@@ -110,7 +111,7 @@ def assemble_result(format_name: str, candidates: list[CandidateQuestion], probl
             questions.append(ParsedQuestion(
                 row=candidate.row, text=candidate.text, options=candidate.options,
                 answer_index=candidate.answer_index, topic=candidate.topic,
-                difficulty=candidate.difficulty, explanation=candidate.explanation))
+                difficulty=candidate.difficulty, explanation=candidate.explanation, source=candidate.source))
     problems = sorted(problems, key=_sort_key)  # stable: keeps column order within a row
     if problems:
         questions = []

@@ -16,12 +16,13 @@ from app.questions.importing.rules import (
 from app.questions.textnorm import clean_text, header_key
 
 QUESTION, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, STT = "question", "answer", "topic", "difficulty", "explanation", "stt"
+SOURCE = "source"
 OPTION_FIELDS = tuple(f"option_{letter.lower()}" for letter in LETTERS)
 
 CANONICAL_HEADERS = {
     STT: "STT", QUESTION: "Câu hỏi",
     **{f: f"Phương án {letter}" for f, letter in zip(OPTION_FIELDS, LETTERS)},
-    ANSWER: "Đáp án", TOPIC: "Chủ đề", DIFFICULTY: "Mức độ", EXPLANATION: "Giải thích",
+    ANSWER: "Đáp án", TOPIC: "Chủ đề", DIFFICULTY: "Mức độ", EXPLANATION: "Giải thích", SOURCE: "Nguồn",
 }
 TEMPLATE_HEADERS = list(CANONICAL_HEADERS.values())
 REQUIRED_FIELDS = (QUESTION, OPTION_FIELDS[0], OPTION_FIELDS[1], ANSWER)
@@ -35,6 +36,7 @@ _HEADER_NAMES: dict[str, str] = {
     "chu de": TOPIC, "chuyen de": TOPIC,
     "muc do": DIFFICULTY, "do kho": DIFFICULTY,
     "giai thich": EXPLANATION, "giai thich dap an": EXPLANATION,
+    "nguon": SOURCE, "nguon tai lieu": SOURCE, "nguon trich dan": SOURCE, "tai lieu tham khao": SOURCE,
 }
 for _field, _letter in zip(OPTION_FIELDS, LETTERS):
     for _prefix in ("phuong an", "pa", "lua chon"):
@@ -153,7 +155,8 @@ def parse_table(format_name: str, sheet: RawSheet, limits: ImportLimits) -> Pars
         notes.append(file_problem("Các cột không thuộc mẫu nên được bỏ qua: " + ", ".join(f"'{u}'" for u in unknown) + "."))
 
     data_rows = rows[header_index + 1:]
-    used_fields = [f for f in (QUESTION, *OPTION_FIELDS, ANSWER, TOPIC, DIFFICULTY, EXPLANATION) if f in columns.index]
+    used_fields = [f for f in (QUESTION, *OPTION_FIELDS, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, SOURCE)
+                   if f in columns.index]
     covered = _merged_cells_by_row(sheet, columns, problems, header_row_number)
     table = _pick_fields(data_rows, columns, used_fields, covered)
     if not table:
@@ -211,7 +214,7 @@ def _merged_cells_by_row(sheet: RawSheet, columns: _Columns, problems: list[Prob
 def _pick_fields(data_rows, columns: _Columns, used_fields: list[str], covered: dict[int, set[int]]):
     """Rows reduced to the used fields, in `used_fields` order, skipping rows with no question
     content (numbered-but-empty rows, rows with only a topic or a difficulty pre-filled)."""
-    content_positions = [i for i, f in enumerate(used_fields) if f not in (TOPIC, DIFFICULTY)]
+    content_positions = [i for i, f in enumerate(used_fields) if f not in (TOPIC, DIFFICULTY, SOURCE)]
     indexes = [columns.index[f] for f in used_fields]
     table = []
     for row_number, cells in data_rows:
@@ -269,11 +272,13 @@ def _read_row(row_number: int, values: dict[str, CellValue], columns: _Columns, 
     if topic and len(topic) > MAX_TOPIC_CHARS:
         problem(TOPIC, f"Tên chủ đề dài {len(topic)} ký tự, tối đa {MAX_TOPIC_CHARS} ký tự. Hãy đặt tên ngắn hơn.")
     explanation = text_of(EXPLANATION)
+    source = text_of(SOURCE)
 
     problems.extend(found)
     options = tuple(o for o in raw_options if o)
     return CandidateQuestion(row=row_number, text=text, options=options, answer_index=answer_index,
-                             topic=topic, difficulty=difficulty, explanation=explanation, valid=not found)
+                             topic=topic, difficulty=difficulty, explanation=explanation, valid=not found,
+                             source=source)
 
 
 def _note_formulas(sheet: RawSheet, columns: _Columns, used_fields: list[str], notes: list[Problem]) -> None:
