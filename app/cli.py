@@ -181,7 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--round", type=int, required=True, help="round id")
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
     _add_console_commands(sub)
+    purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")
+    purge.add_argument("--days", type=int, help="retention in days (default: SIGNAL_RETENTION_DAYS)")
+    purge.set_defaults(func=cmd_purge_signals, is_async=True)
     return parser
+
+
+async def cmd_purge_signals(args) -> int:
+    """Prize-integrity evidence (device id hashes and addresses of registrations and logins) is
+    kept only for the retention period; run this daily (cron, systemd timer)."""
+    from app.integrity.signals import purge_events
+
+    days = args.days if args.days is not None else get_settings().signal_retention_days
+    if days < 0:
+        print("Số ngày lưu giữ phải không âm.", file=sys.stderr)
+        return 2
+    engine, sessions = _sessionmaker()
+    try:
+        async with sessions() as db:
+            deleted = await purge_events(db, days)
+        print(f"Đã xóa {deleted} bản ghi thiết bị/địa chỉ cũ hơn {days} ngày.")
+        return 0
+    finally:
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

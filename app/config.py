@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # for the window (also for unknown logins, so a lock-out reveals nothing).
     login_lockout_failures: int = Field(default=5, validation_alias="LOGIN_LOCKOUT_FAILURES")
     login_lockout_seconds: int = Field(default=900, validation_alias="LOGIN_LOCKOUT_SECONDS")
+    # Prize integrity: device/address events of registrations and logins (the suspicious-accounts
+    # report's evidence) are kept this many days, then `python -m app purge-signals` deletes them.
+    # Set it to cover the contest's rounds plus the period in which prizes may be contested.
+    signal_retention_days: int = Field(default=180, validation_alias="SIGNAL_RETENTION_DAYS")
     # Operations: JSON log lines (one per request with its id) or plain text for a terminal.
     log_format: str = Field(default="json", validation_alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")

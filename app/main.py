@@ -34,6 +34,8 @@ from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
 from app.core.redis import create_redis
+from app.integrity.pages import router as integrity_pages
+from app.integrity.routes import router as integrity_api
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_public)
     app.include_router(recovery_pages)
     app.include_router(recovery_console)
+    app.include_router(integrity_api)
+    app.include_router(integrity_pages)
     app.include_router(operations)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -5,6 +5,7 @@ from app.admin.models import (AuditEntry, ContestBanner, ContestLocality, Contes
 from app.attempts.models import Attempt, AttemptAnswer  # noqa: F401
 from app.contests.models import Contest, Round  # noqa: F401
 from app.core.db import Base  # noqa: F401
+from app.integrity.models import AccountEvent, ResultExclusion  # noqa: F401
 from app.leaderboard.models import LeaderboardSettings  # noqa: F401
 from app.judging.models import RankingSnapshot, SnapshotRow  # noqa: F401
 from app.questions.models import Option, Question  # noqa: F401

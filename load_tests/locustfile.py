@@ -41,6 +41,9 @@ from locust import FastHttpUser, between, constant, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust puts only load_tests/ on the path
 from load_tests.setup_data import LoadTestData, account_phone  # noqa: E402
+from app.accounts.validation import CCCD_PROVINCE_CODES  # noqa: E402
+
+_PROVINCE_CODES = sorted(CCCD_PROVINCE_CODES)  # registrations need a real province code
 
 log = logging.getLogger("ttn.locust")
 
@@ -139,7 +142,7 @@ class Participant(FastHttpUser):
         seq = Shared.run_base + next(Shared.registrations)
         profile = {
             "full_name": "Trần Thị Bình", "date_of_birth": "1995-03-04", "gender": "female",
-            "phone": f"03{seq % 10**8:08d}", "citizen_id": f"{100 + seq // 10**6 % 900:03d}195{seq % 10**6:06d}",
+            "phone": f"03{seq % 10**8:08d}", "citizen_id": f"{_PROVINCE_CODES[seq // 10**6 % len(_PROVINCE_CODES)]}195{seq % 10**6:06d}",
             "province": "Hà Nội", "district": None, "commune": "Phường Ba Đình", "unit": "Đơn vị thử tải (đăng ký)",
             "party_member": False, "password": Shared.data.password,
         }

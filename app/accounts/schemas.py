@@ -4,6 +4,10 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DEVICE_ID_HELP = ("A random id (16–64 characters A–Z a–z 0–9 _ -) the client keeps for good and sends with every "
+                  "registration and login (or as the X-Device-Id header). Used only by the jury's "
+                  "suspicious-accounts report, stored as a keyed hash.")
+
 
 class RegisterIn(BaseModel):
     full_name: str = Field(max_length=200, examples=["Nguyễn Văn An"])
@@ -17,11 +21,13 @@ class RegisterIn(BaseModel):
     unit: str | None = Field(default=None, max_length=300, description="Workplace / organization")
     party_member: bool = False
     password: str = Field(max_length=200)
+    device_id: str | None = Field(default=None, max_length=100, description=DEVICE_ID_HELP)
 
 
 class LoginIn(BaseModel):
     login: str = Field(max_length=40, description="Phone number or CCCD", examples=["0912345678"])
     password: str = Field(max_length=200)
+    device_id: str | None = Field(default=None, max_length=100, description=DEVICE_ID_HELP)
 
 
 class UserOut(BaseModel):

@@ -30,7 +30,7 @@ def validate_registration(data: RegisterIn) -> dict:
     attempt("date_of_birth", v.check_birth_date, data.date_of_birth, today)
     attempt("gender", v.normalize_gender, data.gender)
     attempt("phone", v.normalize_phone, data.phone)
-    attempt("citizen_id", v.normalize_citizen_id, data.citizen_id)
+    attempt("citizen_id", v.check_citizen_id_structure, data.citizen_id)
     attempt("province", v.normalize_province, data.province)
     attempt("district", v.normalize_place, "district", data.district, required=False, label="quận/huyện")
     attempt("commune", v.normalize_place, "commune", data.commune, required=True, label="xã/phường")

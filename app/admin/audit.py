@@ -25,6 +25,8 @@ ACTION_LABELS = {
     "password_reset.issue": "Cấp mã đặt lại mật khẩu", "password_reset.sms": "Gửi mã đặt lại mật khẩu qua SMS",
     "password_reset.verify_failed": "Xác minh danh tính không khớp", "password_reset.cancel": "Hủy yêu cầu đặt lại mật khẩu",
     "password_reset.use": "Đặt lại mật khẩu bằng mã",
+    "staff.assign_override": "Phân quyền cho người đã dự thi (loại khỏi kết quả)",
+    "result.exclude": "Loại tài khoản khỏi kết quả", "result.reinstate": "Khôi phục tài khoản vào kết quả",
 }
 
 

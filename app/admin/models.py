@@ -12,7 +12,7 @@ from app.core.db import Base, UTCDateTime
 
 
 class StaffAssignment(Base):
-    """A per-contest role: organizer ("Ban tổ chức") or judge ("Ban giám khảo"). Admins
+    """A per-contest role: organizer ("Ban tổ chức"), judge ("Ban giám khảo") or secretariat ("Tổ thư ký"). Admins
     (users.role == "admin") need none."""
 
     __tablename__ = "staff_assignments"

@@ -11,7 +11,7 @@ from app.admin import audit_view, contest_admin, lists, staff
 from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS
 from app.admin.deps import checked_form, page_staff
 from app.admin.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
-                             VIEW_DASHBOARD, StaffAccess)
+                             REVIEW_INTEGRITY, VIEW_DASHBOARD, StaffAccess)
 from app.admin.routes import export_download, owned_job
 from app.admin.timeinput import to_input
 from app.attempts.routes import attempt_deps
@@ -266,15 +266,22 @@ async def create_round(contest_id: int, request: Request, actor: StaffAccess = D
 
 @router.post("/contests/{contest_id}/staff")
 async def assign_staff(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
-                       db: AsyncSession = Depends(get_db)):
+                       deps: AttemptDeps = Depends(attempt_deps)):
     form = await checked_form(request)
+    phone, role = str(form.get("phone", "")), str(form.get("role", ""))
 
     async def action():
-        assignment = await staff.assign_role(db, actor, contest_id, str(form.get("phone", "")), str(form.get("role", "")))
-        role = {"organizer": "Ban tổ chức", "judge": "Ban giám khảo"}.get(assignment.role, assignment.role)
-        return f"Đã phân quyền {role} cho số {str(form.get('phone', '')).strip()}."
-    return await _contest_action(request, db, actor, contest_id, action, "", tab="staff",
-                                 values={k: str(form.get(k, "")) for k in ("phone", "role")})
+        role_label = {"organizer": "Ban tổ chức", "judge": "Ban giám khảo"}.get(role, role)
+        if form.get("override") == "1":  # someone who took part: excluded from those results (app.integrity)
+            from app.integrity.conflicts import assign_with_override
+
+            await assign_with_override(deps, request.app.state.redis, actor, contest_id, phone, role,
+                                       str(form.get("override_reason", ""))[:2000])
+            return f"Đã phân quyền {role_label} và loại người này khỏi kết quả các đợt đã dự thi."
+        await staff.assign_role(deps.db, actor, contest_id, phone, role)
+        return f"Đã phân quyền {role_label} cho số {phone.strip()}."
+    return await _contest_action(request, deps.db, actor, contest_id, action, "", tab="staff",
+                                 values={"phone": phone, "role": role})
 
 
 @router.post("/contests/{contest_id}/staff/{assignment_id}/remove")
@@ -321,7 +328,8 @@ async def _round_page(request: Request, db: AsyncSession, actor: StaffAccess, ro
                 suggested=suggested, questions=questions, exports=exports, prize_labels=PRIZE_LABELS,
                 can_edit=actor.can(EDIT_CONTEST, cid), can_close=actor.can(CLOSE_ROUND, cid),
                 can_regrade=actor.can(REGRADE, cid), closed=now > round_.close_at,
-                can_results=actor.can(EXPORT_RESULTS, cid), can_stats=actor.can(EXPORT_STATISTICS, cid))
+                can_results=actor.can(EXPORT_RESULTS, cid), can_stats=actor.can(EXPORT_STATISTICS, cid),
+                can_review=actor.can(REVIEW_INTEGRITY, cid))
 
 
 def _round_redirect(round_id: int, message: str):

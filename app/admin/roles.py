@@ -1,8 +1,11 @@
 """Who may do what. Pure: `StaffAccess` is loaded once per request (app.admin.deps) and asked.
 
 Roles: "admin" (users.role, everything everywhere), and per contest "organizer" (Ban tổ chức:
-contest settings, rounds, bank, live dashboard, participation statistics) and "judge" (Ban giám
-khảo: closing a round, re-grading, rankings and prize lists). A participant has no staff access.
+contest settings, rounds, bank, live dashboard, participation statistics), "judge" (Ban giám
+khảo: closing a round, re-grading, rankings and prize lists, the suspicious-accounts report,
+exclusions) and "secretariat" (Tổ thư ký: follows the contest — dashboard and statistics — and
+prepares the paperwork). A participant has no staff access. Staff of a contest (and admins) may
+not take part in it (app.integrity.conflicts).
 """
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ from app.core.errors import Forbidden
 ADMIN = "admin"
 ORGANIZER = "organizer"
 JUDGE = "judge"
-CONTEST_ROLES = (ORGANIZER, JUDGE)
-ROLE_LABELS = {ADMIN: "Quản trị hệ thống", ORGANIZER: "Ban tổ chức", JUDGE: "Ban giám khảo"}
+SECRETARIAT = "secretariat"
+CONTEST_ROLES = (ORGANIZER, JUDGE, SECRETARIAT)
+ROLE_LABELS = {ADMIN: "Quản trị hệ thống", ORGANIZER: "Ban tổ chức", JUDGE: "Ban giám khảo",
+               SECRETARIAT: "Tổ thư ký"}
 
 # Permissions, named by what they let a person do.
 EDIT_CONTEST = "edit_contest"
@@ -25,22 +30,27 @@ EXPORT_STATISTICS = "export_statistics"
 EXPORT_RESULTS = "export_results"
 CLOSE_ROUND = "close_round"
 REGRADE = "regrade"
+REVIEW_INTEGRITY = "review_integrity"  # the suspicious-accounts report; excluding accounts from results
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ORGANIZER: frozenset({EDIT_CONTEST, EDIT_BANK, VIEW_BANK, VIEW_DASHBOARD, EXPORT_STATISTICS}),
     # Judges see the bank (to re-grade a wrong question) but do not change its contents.
-    JUDGE: frozenset({VIEW_BANK, VIEW_DASHBOARD, EXPORT_STATISTICS, EXPORT_RESULTS, CLOSE_ROUND, REGRADE}),
+    JUDGE: frozenset({VIEW_BANK, VIEW_DASHBOARD, EXPORT_STATISTICS, EXPORT_RESULTS, CLOSE_ROUND, REGRADE,
+                      REVIEW_INTEGRITY}),
+    SECRETARIAT: frozenset({VIEW_DASHBOARD, EXPORT_STATISTICS}),
 }
 
 PERMISSION_MESSAGES = {
     EDIT_CONTEST: "Chỉ Ban tổ chức của cuộc thi này mới được thay đổi cấu hình cuộc thi.",
     EDIT_BANK: "Chỉ Ban tổ chức của cuộc thi này mới được thay đổi ngân hàng câu hỏi.",
     VIEW_BANK: "Bạn không thuộc Ban tổ chức hoặc Ban giám khảo của cuộc thi này.",
-    VIEW_DASHBOARD: "Bạn không thuộc Ban tổ chức hoặc Ban giám khảo của cuộc thi này.",
-    EXPORT_STATISTICS: "Bạn không thuộc Ban tổ chức hoặc Ban giám khảo của cuộc thi này.",
+    VIEW_DASHBOARD: "Bạn không thuộc Ban tổ chức, Ban giám khảo hoặc Tổ thư ký của cuộc thi này.",
+    EXPORT_STATISTICS: "Bạn không thuộc Ban tổ chức, Ban giám khảo hoặc Tổ thư ký của cuộc thi này.",
     EXPORT_RESULTS: "Chỉ Ban giám khảo của cuộc thi này mới được xuất kết quả xếp hạng và danh sách giải.",
     CLOSE_ROUND: "Chỉ Ban giám khảo của cuộc thi này mới được chốt kết quả đợt thi.",
     REGRADE: "Chỉ Ban giám khảo của cuộc thi này mới được chấm lại.",
+    REVIEW_INTEGRITY: "Chỉ Ban giám khảo của cuộc thi này mới được xem báo cáo tài khoản đáng ngờ và loại tài khoản "
+                      "khỏi kết quả.",
 }
 
 

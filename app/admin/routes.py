@@ -78,7 +78,7 @@ class StaffIn(BaseModel):
 
 class AssignIn(BaseModel):
     phone: str = Field(max_length=20)
-    role: str = Field(description="organizer | judge")
+    role: str = Field(description="organizer | judge | secretariat")
 
 
 def _snapshot_out(s) -> dict:

@@ -13,6 +13,7 @@ from app.admin.models import StaffAssignment
 from app.admin.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 from app.contests.models import Contest
 from app.core.errors import Conflict, Invalid, NotFound
+from app.integrity.conflicts import refuse_if_participated
 
 STAFF = "staff"  # users.role of an account that holds per-contest roles
 
@@ -58,15 +59,26 @@ async def create_staff_account(db: AsyncSession, actor: StaffAccess, phone: str,
     return user
 
 
-async def assign_role(db: AsyncSession, actor: StaffAccess, contest_id: int, phone: str, role: str) -> StaffAssignment:
-    actor.require_admin()
-    if role not in CONTEST_ROLES:
-        raise Invalid("invalid_role", "Vai trò phải là Ban tổ chức hoặc Ban giám khảo.")
-    if await db.get(Contest, contest_id) is None:
-        raise NotFound("contest_not_found", "Không tìm thấy cuộc thi.")
+async def user_by_phone(db: AsyncSession, phone: str) -> User:
     user = await db.scalar(select(User).where(User.phone == _field(v.normalize_phone, phone)))
     if user is None:
         raise NotFound("user_not_found", "Không có tài khoản nào với số điện thoại này.")
+    return user
+
+
+async def assign_role(db: AsyncSession, actor: StaffAccess, contest_id: int, phone: str, role: str, *,
+                      allow_participant: bool = False) -> StaffAssignment:
+    """Gives a contest role. Someone who sat a round of the contest is refused (contest rules),
+    unless the caller is `app.integrity.conflicts.assign_with_override`, which has excluded them
+    from those rounds' results first."""
+    actor.require_admin()
+    if role not in CONTEST_ROLES:
+        raise Invalid("invalid_role", "Vai trò phải là Ban tổ chức, Ban giám khảo hoặc Tổ thư ký.")
+    if await db.get(Contest, contest_id) is None:
+        raise NotFound("contest_not_found", "Không tìm thấy cuộc thi.")
+    user = await user_by_phone(db, phone)
+    if not allow_participant:
+        await refuse_if_participated(db, user.id, contest_id)
     existing = await db.scalar(select(StaffAssignment).where(StaffAssignment.user_id == user.id,
                                                              StaffAssignment.contest_id == contest_id,
                                                              StaffAssignment.role == role))

@@ -26,6 +26,7 @@ from app.core.clock import ms_between, truncate_ms, utcnow
 from app.core.db import is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
+from app.integrity.conflicts import ensure_not_contest_staff
 from app.leaderboard.recording import record_closed_attempt
 from app.questions.models import Option
 from app.questions.service import content_cache, load_pool
@@ -107,6 +108,7 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
         raise Conflict("round_not_open", "Đợt thi chưa mở. Vui lòng quay lại khi đợt thi bắt đầu.")
     if now >= round_.close_at:
         raise Conflict("round_closed", "Đợt thi đã kết thúc.")
+    await ensure_not_contest_staff(db, user_id, round_.contest_id)  # contest rules: staff may not take part
     attempts = (await db.scalars(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id)
                                  .order_by(Attempt.seq))).all()
     for attempt in attempts:

@@ -21,9 +21,12 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 # 12-digit CCCD (also inside longer text), Vietnamese mobile numbers (0xxxxxxxxx, +84xxxxxxxxx, 84xxxxxxxxx).
 _CCCD = re.compile(r"(?<!\d)(\d{3})\d{7}(\d{2})(?!\d)")
 _PHONE = re.compile(r"(?<!\d)(\+?84|0)([35789])\d{5}(\d{3})(?!\d)")
+# IPv4 addresses keep their network part only (the suspicious-accounts report's evidence stays in the
+# database): 203.0.113.45 -> 203.0.113.*
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}(?![\d.])")
 _SECRETS = [
     # key=value and "key": "value" forms of anything secret
-    re.compile(r"""(?i)(["']?(?:password2?|passwd|mat_khau|secret(?:_key)?|token|csrf_token|csrftoken|sid|authorization|api[_-]?key)["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^"'\s&,;}]+"""),
+    re.compile(r"""(?i)(["']?(?:password2?|passwd|mat_khau|secret(?:_key)?|token|csrf_token|csrftoken|sid|authorization|api[_-]?key|device_id|ttn_device|x-device-id)["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^"'\s&,;}]+"""),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"()\$argon2[a-z]*\$[^\s'\",)]+"),
 ]
@@ -35,6 +38,7 @@ def mask(text: str) -> str:
     for pattern in _SECRETS:
         text = pattern.sub(r"\1***", text)
     text = _CCCD.sub(r"\1*******\2", text)
+    text = _IPV4.sub(r"\1.*", text)
     return _PHONE.sub(r"\1\2*****\3", text)
 
 

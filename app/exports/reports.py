@@ -168,6 +168,9 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
                           w.distance, w.time_ms / 1000))
         sheet.signature_block(SIGNING_PLACE_DATE, SIGNING_ROLES)
         total += sheet.finish()
+    from app.integrity.export import add_exclusions_sheet
+
+    await add_exclusions_sheet(export, db, round_id)
     export.close()
     if progress:
         progress(len(winners), len(winners))
@@ -408,7 +411,8 @@ class ExportKind:
 
 
 def _kinds():
-    from app.admin.roles import EXPORT_RESULTS, EXPORT_STATISTICS
+    from app.admin.roles import EXPORT_RESULTS, EXPORT_STATISTICS, REVIEW_INTEGRITY
+    from app.integrity.export import write_integrity
 
     return {k.name: k for k in (
         ExportKind("ranking", "Bảng xếp hạng chung cuộc", "bang-xep-hang", write_ranking, True, EXPORT_RESULTS),
@@ -420,6 +424,8 @@ def _kinds():
                    write_questions, False, EXPORT_STATISTICS),
         ExportKind("participants", "Danh sách người dự thi", "danh-sach-nguoi-du-thi", write_participants, False,
                    EXPORT_STATISTICS),
+        ExportKind("integrity", "Báo cáo tài khoản đáng ngờ (cho Ban giám khảo)", "tai-khoan-dang-ngo",
+                   write_integrity, False, REVIEW_INTEGRITY),
     )}
 
 

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.attempts.models import SUBMITTED, Attempt
+from app.integrity.models import excluded_from_round
 from app.leaderboard.ordering import Result
 
 _COLUMNS = (Attempt.id, Attempt.user_id, Attempt.correct, Attempt.total, Attempt.time_ms, Attempt.submitted_at,
@@ -19,7 +20,10 @@ def _result(row) -> Result:
 
 
 def _query():
-    return select(*_COLUMNS).join(User, User.id == Attempt.user_id).where(Attempt.status == SUBMITTED)
+    # Accounts the jury excluded from the round's results (app.integrity.exclusions) are not on
+    # any board, live or final, and are not counted in T.
+    return select(*_COLUMNS).join(User, User.id == Attempt.user_id).where(Attempt.status == SUBMITTED,
+                                                                       ~excluded_from_round(Attempt))
 
 
 async def load_results(db: AsyncSession, round_id: int) -> list[Result]:

@@ -27,6 +27,8 @@ from app.contests.service import round_cache
 from app.core.clock import utcnow
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
+from app.integrity.models import LOGIN, REGISTER
+from app.integrity.signals import record_event
 from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
@@ -92,7 +94,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
                           session: Session | None = Depends(page_session)):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
-    values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token")}
+    values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
     errors: dict[str, str] = {}
     if form.get("password") != form.get("password2"):
         errors["password2"] = "Mật khẩu nhập lại không khớp."
@@ -121,6 +123,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
                                  errors={"form": exc.message}), exc)
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
+    await record_event(request, response, db, user.id, REGISTER, form.get("device_id"))
     set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
     return response
 
@@ -159,6 +162,7 @@ async def login_submit(request: Request, db: AsyncSession = Depends(get_db), red
                                  login=login), exc)
     response = redirect(target)
     await start_session(request, response, redis, user, session)
+    await record_event(request, response, db, user.id, LOGIN, form.get("device_id"))
     return response
 
 
