@@ -30,7 +30,7 @@ migrate: $(VENV)/.installed
 run: migrate
 	$(BIN)/python -m app seed-demo
 	@echo "Thi trắc nghiệm: http://$(HOST):$(PORT)  (API: http://$(HOST):$(PORT)/docs)"
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers --no-access-log
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -149,10 +149,17 @@ def cmd_banks_check(args) -> int:
 
 
 def cmd_migrate(_args) -> int:
-    from app.core.migrate import upgrade_to_head
+    from app.core.migrate import current_revision, upgrade_to_head
 
+    before = current_revision()
     upgrade_to_head()
-    print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+    after = current_revision()
+    if before == after:
+        print(f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({after}): không có gì để cập nhật.")
+    elif before is None:
+        print(f"Đã tạo cơ sở dữ liệu mới, phiên bản {after}.")
+    else:
+        print(f"Đã cập nhật cơ sở dữ liệu từ phiên bản {before} lên {after}.")
     return 0
 
 

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     leaderboard_redis_max_connections: int = Field(default=50, validation_alias="LEADERBOARD_REDIS_MAX_CONNECTIONS")
 
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
+    # Account recovery (README, "Forgotten passwords"): how long a reset code lives, wrong tries
+    # before it is void, and the SMS gateway that sends codes to the registered phone: empty (none:
+    # organizers hand codes out after checking identity), "log" (development: the log shows the
+    # text) or "package.module:ClassName" (a class with `async send(phone, text)`).
+    reset_code_ttl_seconds: int = Field(default=30 * 60, validation_alias="RESET_CODE_TTL_SECONDS")
+    reset_code_max_tries: int = Field(default=5, validation_alias="RESET_CODE_MAX_TRIES")
+    sms_backend: str = Field(default="", validation_alias="SMS_BACKEND")
+    rate_reset_per_ip: str = Field(default="20/600", validation_alias="RATE_RESET_PER_IP")
+    rate_reset_per_account: str = Field(default="5/3600", validation_alias="RATE_RESET_PER_ACCOUNT")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="MAX_BODY_BYTES")
     max_upload_bytes: int = Field(default=20_000_000, validation_alias="MAX_UPLOAD_BYTES")
     # Question-bank imports (app.questions.importing.ImportLimits): rows per file, characters per

@@ -15,9 +15,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import models  # noqa: F401  (registers every table)
+from app.accounts.pages import router as recovery_pages
 from app.accounts.routes import router as accounts_api
 from app.admin.pages import public as console_public
 from app.admin.pages import router as console_pages
+from app.admin.recovery_pages import router as recovery_console
 from app.admin.routes import router as console_api
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_api)
     app.include_router(console_pages)
     app.include_router(console_public)
+    app.include_router(recovery_pages)
+    app.include_router(recovery_console)
     app.include_router(integrity_api)
     app.include_router(integrity_pages)
     app.include_router(operations)  # /healthz, /readyz, /metrics

@@ -1,5 +1,5 @@
 """Imports every feature's models so that Base.metadata knows all tables (Alembic, tests)."""
-from app.accounts.models import User  # noqa: F401
+from app.accounts.models import PasswordReset, User  # noqa: F401
 from app.admin.models import (AuditEntry, ContestBanner, ContestLocality, ContestUnit,  # noqa: F401
                               PrizePlan, StaffAssignment)
 from app.attempts.models import Attempt, AttemptAnswer  # noqa: F401

@@ -35,7 +35,9 @@ def validate_registration(data: RegisterIn) -> dict:
     attempt("district", v.normalize_place, "district", data.district, required=False, label="quận/huyện")
     attempt("commune", v.normalize_place, "commune", data.commune, required=True, label="xã/phường")
     attempt("unit", v.normalize_place, "unit", data.unit, required=False, label="đơn vị")
-    attempt("password", v.check_password, data.password)
+    attempt("password", v.check_password, data.password, phone=profile.get("phone") or data.phone,
+            citizen_id=profile.get("citizen_id") or data.citizen_id, birth=data.date_of_birth,
+            full_name=profile.get("full_name"))
     if not problems.keys() & {"citizen_id", "date_of_birth", "gender"}:
         try:
             v.check_citizen_id_matches(profile["citizen_id"], profile["date_of_birth"], profile["gender"])

@@ -24,11 +24,23 @@ class Session:
     name: str = ""
 
 
+def _user_key(user_id: int) -> str:
+    return f"usess:{user_id}"
+
+
+# The per-user index of sessions lives this many session lifetimes: sessions slide on use, the
+# index is refreshed on every login; a session used without a break for longer is the rare miss.
+USER_INDEX_LIFETIMES = 14
+
+
 async def create_session(redis: Redis, user_id: int, role: str, ttl: int, name: str = "") -> Session:
     token = secrets.token_urlsafe(32)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(_key(token), mapping={"uid": user_id, "role": role, "name": name})
         pipe.expire(_key(token), ttl)
+        # Indexed by user, so a password reset can end every session of the account.
+        pipe.sadd(_user_key(user_id), _key(token))
+        pipe.expire(_user_key(user_id), ttl * USER_INDEX_LIFETIMES)
         await pipe.execute()
     return Session(token, user_id, role, name)
 
@@ -67,3 +79,14 @@ async def load_session_with(redis: Redis, token: str | None, ttl: int, *commands
 
 async def delete_session(redis: Redis, token: str) -> None:
     await redis.delete(_key(token))
+
+
+async def end_user_sessions(redis: Redis, user_id: int) -> int:
+    """Logs the user out everywhere (after a password reset). Returns how many sessions ended."""
+    keys = list(await redis.smembers(_user_key(user_id)))
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in keys:
+            pipe.delete(key)
+        pipe.delete(_user_key(user_id))
+        replies = await pipe.execute()
+    return sum(replies[:-1])

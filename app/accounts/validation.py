@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 from app.accounts.localities import PROVINCES
+from app.accounts.weak_passwords import message_for, weakness
 from app.questions.textnorm import clean_text
 
 GENDERS = {"male": "Nam", "female": "Nữ", "other": "Khác"}
@@ -105,8 +106,10 @@ def normalize_full_name(raw: str) -> str:
 
 def check_birth_date(value: date, today: date) -> date:
     age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
-    if value > today or age > 120:
-        raise FieldError("date_of_birth", "Ngày sinh không hợp lệ.")
+    if value > today:
+        raise FieldError("date_of_birth", "Ngày sinh nằm trong tương lai: kiểm tra lại ngày/tháng/năm sinh.")
+    if age > 120:
+        raise FieldError("date_of_birth", "Ngày sinh không hợp lệ: quá 120 tuổi, kiểm tra lại năm sinh.")
     if age < 14:
         # A CCCD is issued from age 14; younger citizens cannot register with one.
         raise FieldError("date_of_birth", "Người dự thi phải từ đủ 14 tuổi (có CCCD).")
@@ -137,7 +140,12 @@ def normalize_place(field: str, value: str | None, *, required: bool, label: str
     return value
 
 
-def check_password(value: str) -> str:
+def check_password(value: str, **personal) -> str:
+    """Length, then guessability: `personal` (phone, citizen_id, birth, full_name) are the
+    details of the account the password protects."""
     if not (8 <= len(value or "") <= 128):
         raise FieldError("password", "Mật khẩu phải có từ 8 đến 128 ký tự.")
+    reason = weakness(value, **personal)
+    if reason:
+        raise FieldError("password", message_for(reason))
     return value

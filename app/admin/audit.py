@@ -22,6 +22,9 @@ ACTION_LABELS = {
     "round.close": "Chốt kết quả đợt thi", "question.regrade": "Chấm lại câu hỏi",
     "export.start": "Xuất tệp Excel", "staff.create": "Tạo tài khoản cán bộ", "staff.assign": "Phân quyền",
     "staff.unassign": "Thu hồi quyền", "admin.create": "Tạo quản trị hệ thống",
+    "password_reset.issue": "Cấp mã đặt lại mật khẩu", "password_reset.sms": "Gửi mã đặt lại mật khẩu qua SMS",
+    "password_reset.verify_failed": "Xác minh danh tính không khớp", "password_reset.cancel": "Hủy yêu cầu đặt lại mật khẩu",
+    "password_reset.use": "Đặt lại mật khẩu bằng mã",
     "staff.assign_override": "Phân quyền cho người đã dự thi (loại khỏi kết quả)",
     "result.exclude": "Loại tài khoản khỏi kết quả", "result.reinstate": "Khôi phục tài khoản vào kết quả",
 }

@@ -3,7 +3,7 @@ from the database (not from the session, so a revoked role takes effect at once)
 anyone who is not staff with 403 and a Vietnamese message."""
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -43,13 +43,26 @@ class LoginRedirect(AppError):
                          headers={"Location": f"/login?next={quote(path)}"})
 
 
+def back_after_login(request: Request) -> str:
+    """Where to come back after logging in: this page, or for a form sent while logged out (a POST
+    URL a browser cannot GET) the page the form was on, else the console's home."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = not referer.netloc or referer.netloc == request.url.netloc
+    path = referer.path
+    if same_site and path.startswith("/") and not path.startswith("//") and path != request.url.path:
+        return path
+    return "/admin"
+
+
 async def page_staff(request: Request, session: Session | None = Depends(page_session),
                      db: AsyncSession = Depends(get_db)) -> StaffAccess:
     if session is None:
-        raise LoginRedirect(request.url.path)
+        raise LoginRedirect(back_after_login(request))
     access = await load_access(db, session.user_id)
     if access is None:
-        raise LoginRedirect(request.url.path)
+        raise LoginRedirect(back_after_login(request))
     if not access.is_staff:
         raise StaffForbidden()
     return access

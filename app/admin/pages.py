@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit, contest_admin, lists, staff
+from app.admin import audit_view, contest_admin, lists, staff
 from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS
 from app.admin.deps import checked_form, page_staff
 from app.admin.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
@@ -20,7 +20,7 @@ from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.models import Contest, Round
 from app.contests.service import round_status
-from app.core.clock import utcnow
+from app.core.clock import to_local, utcnow
 from app.core.deps import get_db
 from app.core.errors import AppError, NotFound
 from app.dashboard.service import cached_dashboard as dashboard
@@ -29,7 +29,7 @@ from app.exports import jobs
 from app.exports.reports import EXPORTS, export_kind
 from app.judging import snapshots
 from app.questions.models import Option, Question
-from app.web.render import page, templates
+from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 public = APIRouter(include_in_schema=False)
@@ -39,13 +39,20 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("")
-async def console_home(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def _home(request: Request, db: AsyncSession, actor: StaffAccess, status: int = 200, **context):
     query = select(Contest).order_by(Contest.created_at.desc())
     if not actor.is_admin:
         query = query.where(Contest.id.in_(actor.contest_ids() or {-1}))
     contests = (await db.scalars(query)).all()
-    return page(request, "admin/home.html", actor=actor, contests=contests, error=None, notice=None)
+    accounts = await staff.staff_accounts(db) if actor.is_admin else []
+    context = {"error": None, "notice": None, "contest_errors": {}, "contest_values": {}, "staff_errors": {},
+               "staff_values": {}, **context}
+    return page(request, "admin/home.html", status=status, actor=actor, contests=contests, accounts=accounts, **context)
+
+
+@router.get("")
+async def console_home(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+    return await _home(request, db, actor)
 
 
 @router.post("/contests")
@@ -54,58 +61,128 @@ async def create_contest(request: Request, actor: StaffAccess = Depends(page_sta
     try:
         contest = await contest_admin.create_contest(db, actor, contest_admin.contest_data_from_form(form))
     except AppError as exc:
-        contests = (await db.scalars(select(Contest).order_by(Contest.created_at.desc()))).all()
-        return page(request, "admin/home.html", status=exc.status, actor=actor, contests=contests, error=exc.message,
-                    notice=None)
-    return redirect(f"/admin/contests/{contest.id}")
+        return await _home(request, db, actor, status=exc.status, contest_errors=_field_errors(exc),
+                           contest_values={k: str(v) for k, v in form.items() if k != "csrf_token"})
+    response = redirect(f"/admin/contests/{contest.id}")
+    set_flash(response, f"Đã tạo cuộc thi “{contest.title}”. Bước tiếp theo: tải lên ngân hàng câu hỏi và tạo đợt thi.")
+    return response
 
 
 @router.post("/staff")
 async def create_staff(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
     form = await checked_form(request)
-    await staff.create_staff_account(db, actor, str(form.get("phone", "")), str(form.get("full_name", "")),
-                                     str(form.get("password", "")))
-    return redirect("/admin?created=1")
+    values = {k: str(form.get(k, "")) for k in ("phone", "full_name")}
+    try:
+        user = await staff.create_staff_account(db, actor, values["phone"], values["full_name"],
+                                                str(form.get("password", "")))
+    except AppError as exc:
+        return await _home(request, db, actor, status=exc.status, staff_errors=_field_errors(exc), staff_values=values)
+    response = redirect("/admin#staff-accounts")
+    set_flash(response, f"Đã tạo tài khoản cán bộ {user.full_name} ({user.phone}). "
+                        "Hãy phân quyền cho tài khoản này ở mục “Cán bộ” của cuộc thi.")
+    return response
+
+
+def _field_errors(exc: AppError) -> dict:
+    """Field → message of a refused form: from the error's details, else from its code
+    ("invalid_phone" → phone), else the whole form."""
+    fields = getattr(exc, "fields", None)
+    if not fields and isinstance(exc.details, dict):
+        fields = exc.details.get("fields")
+    if fields:
+        return dict(fields)
+    if exc.code.startswith("invalid_"):
+        return {exc.code[len("invalid_"):]: exc.message}
+    if exc.code in ("phone_taken", "user_not_found"):
+        return {"phone": exc.message}
+    return {"form": exc.message}
 
 
 # --- contest ------------------------------------------------------------------------------------
 
+TABS = ("overview", "rounds", "units", "staff", "audit", "results")
+
+
 async def _contest_page(request: Request, db: AsyncSession, actor: StaffAccess, contest_id: int, *, status: int = 200,
                         error: str | None = None, notice: str | None = None, round_values: dict | None = None,
-                        errors: dict | None = None):
+                        errors: dict | None = None, tab: str = "overview", values: dict | None = None):
     contest = await contest_admin.get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest_id).order_by(Round.open_at))).all()
     total, topics, difficulties = await contest_admin.bank_counts(db, contest_id)
     now = utcnow()
     from app.admin.models import ContestBanner
+    from app.judging.models import RankingSnapshot
 
-    banner = await db.get(ContestBanner, contest_id)
+    extra = {}
+    if tab == "audit":
+        params = request.query_params
+        audit_filter = {"action": params.get("action", "")[:60], "actor": params.get("actor", "")[:120]}
+        actions, people = await audit_view.filter_choices(db, contest_id)
+        extra = dict(log=await audit_view.entries(db, contest_id, **audit_filter), audit_filter=audit_filter,
+                     audit_actions=actions, audit_people=people, timezone=request.app.state.settings.timezone)
+    if tab == "results":
+        extra["closed_ids"] = set((await db.scalars(select(RankingSnapshot.round_id).where(
+            RankingSnapshot.round_id.in_([r.id for r in rounds] or [-1])))).all())
+    banner = await db.get(ContestBanner, contest_id) if tab == "overview" else None
     return page(request, "admin/contest.html", status=status, actor=actor, contest=contest, error=error, notice=notice,
-                banner=banner,
+                banner=banner, tab=tab, values=values or {},
                 errors=errors or {}, rounds=[(r, round_status(r, now)) for r in rounds], bank_total=total,
                 topics=sorted(topics.items()), difficulties=difficulties,
                 units=await lists.contest_units(db, contest_id), staff=await staff.contest_staff(db, contest_id),
-                log=await audit.recent(db, contest_id=contest_id, limit=50), labels=audit.ACTION_LABELS,
                 round_values=round_values or {"questions_per_attempt": 20, "time_limit_minutes": 15,
                                               "attempts_allowed": 2, "prediction_enabled": True,
                                               **{f"prize_{t}": v for t, v in zip(PRIZE_TIERS, (1, 2, 3, 10))}},
                 prize_labels=PRIZE_LABELS, can_edit=actor.can(EDIT_CONTEST, contest_id),
-                can_bank=actor.can(EDIT_BANK, contest_id))
+                can_bank=actor.can(EDIT_BANK, contest_id), **extra)
 
 
 @router.get("/contests/{contest_id}")
 async def contest_console(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
                           db: AsyncSession = Depends(get_db)):
-    return await _contest_page(request, db, actor, contest_id, notice=request.query_params.get("notice"))
+    return await _contest_page(request, db, actor, contest_id)
 
 
-async def _contest_action(request, db, actor, contest_id, action, success: str):
+@router.get("/contests/{contest_id}/audit.xlsx")
+async def audit_export(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
+                       db: AsyncSession = Depends(get_db)):
+    from fastapi import Response
+
+    contest = await contest_admin.get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
+    params = request.query_params
+    rows = await audit_view.entries(db, contest_id, action=params.get("action", "")[:60],
+                                    actor=params.get("actor", "")[:120], limit=5000)
+    name = f"nhat-ky-{contest_admin.slugify(contest.title)[:50]}-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
+    return Response(audit_view.to_xlsx(contest.title, rows),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "cache-control": "no-store"})
+
+
+@router.get("/contests/{contest_id}/{tab}")
+async def contest_tab(contest_id: int, tab: str, request: Request, actor: StaffAccess = Depends(page_staff),
+                      db: AsyncSession = Depends(get_db)):
+    """One part of the contest's console per page: rounds, units, staff, audit, results."""
+    if tab not in TABS[1:]:
+        raise NotFound("not_found", "Không tìm thấy trang hoặc tài nguyên yêu cầu.")
+    return await _contest_page(request, db, actor, contest_id, tab=tab)
+
+
+def _tab_url(contest_id: int, tab: str) -> str:
+    return f"/admin/contests/{contest_id}" + ("" if tab == "overview" else f"/{tab}")
+
+
+async def _contest_action(request, db, actor, contest_id, action, success: str, tab: str = "overview",
+                          values: dict | None = None):
+    """Runs a console action; success: back to its tab with a confirmation; refusal: the same tab,
+    the message next to the field, what was typed kept."""
     try:
         message = await action()
     except AppError as exc:
-        fields = getattr(exc, "fields", None)
-        return await _contest_page(request, db, actor, contest_id, status=exc.status, error=exc.message, errors=fields)
-    return redirect(f"/admin/contests/{contest_id}?notice={message or success}")
+        errors = _field_errors(exc)
+        return await _contest_page(request, db, actor, contest_id, status=exc.status, error=exc.message,
+                                   errors=errors, tab=tab, values=values)
+    response = redirect(_tab_url(contest_id, tab))
+    set_flash(response, message or success)
+    return response
 
 
 @router.post("/contests/{contest_id}")
@@ -115,7 +192,7 @@ async def edit_contest(contest_id: int, request: Request, actor: StaffAccess = D
 
     async def action():
         await contest_admin.update_contest(db, actor, contest_id, contest_admin.contest_data_from_form(form))
-    return await _contest_action(request, db, actor, contest_id, action, "Đã lưu cuộc thi.")
+    return await _contest_action(request, db, actor, contest_id, action, "Đã lưu thông tin cuộc thi.")
 
 
 async def _upload(form, name: str) -> bytes:
@@ -133,7 +210,7 @@ async def import_units(contest_id: int, request: Request, actor: StaffAccess = D
     async def action():
         count = await lists.replace_units(db, actor, contest_id, await _upload(form, "file"))
         return f"Đã nhập danh sách {count} đơn vị."
-    return await _contest_action(request, db, actor, contest_id, action, "")
+    return await _contest_action(request, db, actor, contest_id, action, "", tab="units")
 
 
 @router.post("/contests/{contest_id}/banner")
@@ -171,7 +248,7 @@ async def import_localities(contest_id: int, request: Request, actor: StaffAcces
     async def action():
         count = await lists.replace_localities(db, actor, contest_id, await _upload(form, "file"))
         return f"Đã nhập danh sách {count} địa bàn."
-    return await _contest_action(request, db, actor, contest_id, action, "")
+    return await _contest_action(request, db, actor, contest_id, action, "", tab="units")
 
 
 @router.post("/contests/{contest_id}/rounds")
@@ -182,9 +259,11 @@ async def create_round(contest_id: int, request: Request, actor: StaffAccess = D
         round_ = await contest_admin.create_round(db, actor, contest_id, contest_admin.round_data_from_form(form))
     except AppError as exc:
         return await _contest_page(request, db, actor, contest_id, status=exc.status, error=exc.message,
-                                   errors=getattr(exc, "fields", None),
+                                   errors=_field_errors(exc), tab="rounds",
                                    round_values={k: str(v) for k, v in form.items() if k != "csrf_token"})
-    return redirect(f"/admin/rounds/{round_.id}?notice=Đã tạo đợt thi.")
+    response = redirect(f"/admin/rounds/{round_.id}")
+    set_flash(response, f"Đã tạo đợt thi “{round_.name}”.")
+    return response
 
 
 @router.post("/contests/{contest_id}/staff")
@@ -194,15 +273,17 @@ async def assign_staff(contest_id: int, request: Request, actor: StaffAccess = D
     phone, role = str(form.get("phone", "")), str(form.get("role", ""))
 
     async def action():
+        role_label = {"organizer": "Ban tổ chức", "judge": "Ban giám khảo"}.get(role, role)
         if form.get("override") == "1":  # someone who took part: excluded from those results (app.integrity)
             from app.integrity.conflicts import assign_with_override
 
             await assign_with_override(deps, request.app.state.redis, actor, contest_id, phone, role,
                                        str(form.get("override_reason", ""))[:2000])
-            return "Đã phân quyền và loại người này khỏi kết quả các đợt đã dự thi."
+            return f"Đã phân quyền {role_label} và loại người này khỏi kết quả các đợt đã dự thi."
         await staff.assign_role(deps.db, actor, contest_id, phone, role)
-        return "Đã phân quyền."
-    return await _contest_action(request, deps.db, actor, contest_id, action, "")
+        return f"Đã phân quyền {role_label} cho số {phone.strip()}."
+    return await _contest_action(request, deps.db, actor, contest_id, action, "", tab="staff",
+                                 values={"phone": phone, "role": role})
 
 
 @router.post("/contests/{contest_id}/staff/{assignment_id}/remove")
@@ -213,7 +294,7 @@ async def unassign_staff(contest_id: int, assignment_id: int, request: Request,
     async def action():
         await staff.remove_assignment(db, actor, assignment_id, contest_id)
         return "Đã thu hồi quyền."
-    return await _contest_action(request, db, actor, contest_id, action, "")
+    return await _contest_action(request, db, actor, contest_id, action, "", tab="staff")
 
 
 # --- round --------------------------------------------------------------------------------------
@@ -244,13 +325,19 @@ async def _round_page(request: Request, db: AsyncSession, actor: StaffAccess, ro
     cid = round_.contest_id
     exports = [k for k in EXPORTS.values() if actor.can(k.permission, cid)]
     return page(request, "admin/round.html", status=status, actor=actor, round=round_, contest=contest, error=error,
-                notice=request.query_params.get("notice"), values=values, errors=errors or {}, snapshots=shots,
+                notice=None, values=values, errors=errors or {}, snapshots=shots,
                 status_label={"upcoming": "Sắp mở", "open": "Đang mở", "closed": "Đã đóng"}[round_status(round_, now)],
                 suggested=suggested, questions=questions, exports=exports, prize_labels=PRIZE_LABELS,
                 can_edit=actor.can(EDIT_CONTEST, cid), can_close=actor.can(CLOSE_ROUND, cid),
                 can_regrade=actor.can(REGRADE, cid), closed=now > round_.close_at,
                 can_results=actor.can(EXPORT_RESULTS, cid), can_stats=actor.can(EXPORT_STATISTICS, cid),
                 can_review=actor.can(REVIEW_INTEGRITY, cid))
+
+
+def _round_redirect(round_id: int, message: str):
+    response = redirect(f"/admin/rounds/{round_id}")
+    set_flash(response, message)
+    return response
 
 
 @router.get("/rounds/{round_id}")
@@ -270,7 +357,7 @@ async def edit_round(round_id: int, request: Request, actor: StaffAccess = Depen
         return await _round_page(request, db, actor, round_id, status=exc.status, error=exc.message,
                                  errors=getattr(exc, "fields", None),
                                  values={k: str(v) for k, v in form.items() if k != "csrf_token"})
-    return redirect(f"/admin/rounds/{round_id}?notice=Đã lưu đợt thi.")
+    return _round_redirect(round_id, "Đã lưu đợt thi.")
 
 
 def _optional_int(raw) -> int | None:
@@ -293,7 +380,7 @@ async def close_round(round_id: int, request: Request, actor: StaffAccess = Depe
                                                _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
     except AppError as exc:
         return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
-    return redirect(f"/admin/rounds/{round_id}?notice=Đã chốt kết quả (lần {snapshot.version}).")
+    return _round_redirect(round_id, f"Đã chốt kết quả (lần {snapshot.version}). Có thể xuất bảng xếp hạng và danh sách giải.")
 
 
 @router.post("/rounds/{round_id}/regrade")
@@ -319,7 +406,7 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
     notice = f"Đã chấm lại và chốt bảng kết quả mới (lần {outcome.version})."
     if others:
         notice += f" Các đợt khác có câu hỏi này cũng đã được chấm lại — {others}."
-    return redirect(f"/admin/rounds/{round_id}?notice={quote(notice)}")
+    return _round_redirect(round_id, notice)
 
 
 # --- exports ------------------------------------------------------------------------------------
@@ -328,8 +415,8 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
 async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(page_staff),
                        db: AsyncSession = Depends(get_db)):
     await checked_form(request)
-    await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id)
+    round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
+    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id, round_.name)
     return redirect(f"/admin/exports/{job_id}")
 
 

@@ -2,6 +2,8 @@
 rule and every role check lives in the service functions, which take the caller's StaffAccess."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
@@ -160,8 +162,8 @@ async def list_snapshots(round_id: int, actor: StaffAccess = Depends(api_staff),
 @router.post("/rounds/{round_id}/exports/{kind}", status_code=202, summary="Start an Excel export")
 async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(api_staff),
                        db: AsyncSession = Depends(get_db)):
-    await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id)
+    round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
+    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id, round_.name)
     return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
 
 
@@ -174,10 +176,14 @@ async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: Async
 
 
 def export_download(job: jobs.ExportJob) -> FileResponse:
-    """The finished .xlsx of an export job (the page and the API serve the same file)."""
+    """The finished .xlsx of an export job (the page and the API serve the same file), named after
+    the round: an ASCII `filename` for old clients, the Vietnamese one as RFC 5987 `filename*`."""
     if job.status != "done":
         raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
-    return FileResponse(job.path, filename=job.filename,
+    disposition = f'attachment; filename="{job.filename}"'
+    if job.display:
+        disposition += f"; filename*=UTF-8''{quote(job.display, safe='')}"
+    return FileResponse(job.path, headers={"Content-Disposition": disposition},
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

@@ -10,7 +10,7 @@ from app.accounts.models import User
 from app.accounts.passwords import hash_password
 from app.admin import audit
 from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, CONTEST_ROLES, StaffAccess
+from app.admin.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 from app.contests.models import Contest
 from app.core.errors import Conflict, Invalid, NotFound
 from app.integrity.conflicts import refuse_if_participated
@@ -113,3 +113,16 @@ async def contest_staff(db: AsyncSession, contest_id: int) -> list[tuple[StaffAs
     rows = await db.execute(select(StaffAssignment, User).join(User, User.id == StaffAssignment.user_id)
                             .where(StaffAssignment.contest_id == contest_id).order_by(StaffAssignment.role, User.full_name))
     return [(a, u) for a, u in rows]
+
+
+async def staff_accounts(db: AsyncSession, limit: int = 500) -> list[tuple[User, list[str]]]:
+    """Every staff and admin account, newest first, with the contests they serve ("Ban tổ chức: X")."""
+    users = (await db.scalars(select(User).where(User.role.in_((STAFF, ADMIN))).order_by(User.id.desc())
+                              .limit(limit))).all()
+    roles: dict[int, list[str]] = {u.id: [] for u in users}
+    rows = await db.execute(select(StaffAssignment.user_id, StaffAssignment.role, Contest.title)
+                            .join(Contest, Contest.id == StaffAssignment.contest_id)
+                            .where(StaffAssignment.user_id.in_(list(roles) or [-1])))
+    for user_id, role, title in rows:
+        roles[user_id].append(f"{ROLE_LABELS.get(role, role)}: {title}")
+    return [(u, roles[u.id]) for u in users]

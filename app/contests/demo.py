@@ -64,7 +64,8 @@ def _local_midnight(now: datetime) -> datetime:
 
 
 async def ensure_demo_contest(db: AsyncSession, demo: DemoContest) -> tuple[Contest, bool]:
-    """Creates a demo contest with an open week-1 round and an upcoming week 2 (idempotent)."""
+    """Creates a demo contest with an open week-1 round, an upcoming week 2 and an ended round ready
+    to be closed by a judge (idempotent)."""
     contest = await db.scalar(select(Contest).where(Contest.slug == demo.slug))
     if contest is not None:
         return contest, False
@@ -78,5 +79,9 @@ async def ensure_demo_contest(db: AsyncSession, demo: DemoContest) -> tuple[Cont
                      open_at=start + timedelta(days=7 * week), close_at=start + timedelta(days=7 * (week + 1)),
                      questions_per_attempt=20, time_limit_seconds=15 * 60, attempts_allowed=2, quotas=[],
                      prediction_enabled=True))
+    # A round that has already ended, so judges can try closing and the exports right away.
+    db.add(Round(contest_id=contest.id, name="Đợt thi thử (đã kết thúc, chờ chốt kết quả)",
+                 open_at=start - timedelta(days=8), close_at=start - timedelta(days=1), questions_per_attempt=20,
+                 time_limit_seconds=15 * 60, attempts_allowed=2, quotas=[], prediction_enabled=True))
     await db.commit()
     return contest, True

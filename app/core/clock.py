@@ -4,7 +4,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _local_zone() -> ZoneInfo:
+    """The organizers' time zone (setting TIMEZONE), in which every page and export shows times."""
+    from app.config import get_settings
+
+    try:
+        return ZoneInfo(get_settings().timezone)
+    except (KeyError, ValueError):
+        return ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+VN_TZ = _local_zone()
 
 
 def utcnow() -> datetime:

@@ -18,3 +18,26 @@ def alembic_config() -> Config:
 
 def upgrade_to_head() -> None:
     command.upgrade(alembic_config(), "head")
+
+
+def current_revision() -> str | None:
+    """The database's schema revision (None for an empty database)."""
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.config import get_settings
+    from app.core.db import create_engine
+
+    async def read() -> str | None:
+        engine = create_engine(get_settings())
+        try:
+            async with engine.connect() as conn:
+                return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+        except DBAPIError:  # no alembic_version table yet
+            return None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())

@@ -39,6 +39,7 @@ class ExportJob:
     error: str
     started: float
     finished: float
+    display: str = ""  # the Vietnamese file name, for Content-Disposition's filename*
 
     @property
     def percent(self) -> int:
@@ -57,17 +58,31 @@ def export_dir(settings) -> Path:
     return path
 
 
-def file_name(kind: str, round_id: int) -> str:
-    return f"{export_kind(kind).filename}-dot-{round_id}-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
+def file_name(kind: str, round_name: str) -> str:
+    """ASCII-safe, named after the round: "bang-xep-hang-tuan-1-thang-12-20261129-1530.xlsx"; the
+    download also offers the Vietnamese title (see `display_name`, RFC 5987 filename*)."""
+    from app.admin.contest_admin import slugify
+
+    return f"{export_kind(kind).filename}-{slugify(round_name)[:60]}-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
 
 
-async def start(app_state, kind: str, round_id: int, user_id: int) -> str:
+def display_name(kind: str, round_name: str, filename: str) -> str:
+    """The file name in Vietnamese: "Bảng xếp hạng chung cuộc - Tuần 1 - 20261129-1530.xlsx"."""
+    stamp = "-".join(filename.rsplit("-", 2)[-2:])
+    safe = "".join("-" if ch in '\\/:*?"<>|' else ch for ch in round_name if ch.isprintable()).strip()[:80]
+    return f"{export_kind(kind).label} - {safe} - {stamp}"
+
+
+async def start(app_state, kind: str, round_id: int, user_id: int, round_name: str = "") -> str:
+    round_name = round_name or f"dot-{round_id}"
     export_kind(kind)
     job_id = secrets.token_urlsafe(12)
     path = export_dir(app_state.settings) / f"{job_id}.xlsx"
     redis = app_state.redis
+    filename = file_name(kind, round_name)
     await redis.hset(_key(job_id), mapping={"kind": kind, "round": round_id, "user": user_id, "status": "running",
-                                            "done": 0, "total": 0, "filename": file_name(kind, round_id),
+                                            "done": 0, "total": 0, "filename": filename,
+                                            "display": display_name(kind, round_name, filename),
                                             "path": str(path), "error": "", "started": time.time(), "finished": 0})
     await redis.expire(_key(job_id), JOB_TTL_SECONDS)
     task = asyncio.create_task(_run(app_state, job_id, kind, round_id, path))
@@ -118,7 +133,7 @@ async def get(redis, job_id: str) -> ExportJob | None:
         d["status"], d["error"] = "failed", "Việc xuất tệp bị gián đoạn (máy chủ khởi động lại). Hãy xuất lại."
     return ExportJob(id=job_id, kind=d["kind"], round_id=int(d["round"]), user_id=int(d["user"]), status=d["status"],
                      done=int(d["done"]), total=int(d["total"]), filename=d["filename"], path=d["path"], error=d["error"],
-                     started=float(d["started"]), finished=float(d["finished"]))
+                     started=float(d["started"]), finished=float(d["finished"]), display=d.get("display", ""))
 
 
 async def wait(redis, job_id: str, timeout: float = 60) -> ExportJob:

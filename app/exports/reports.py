@@ -157,6 +157,12 @@ PRIZE_COLUMNS = [Column("Giải", 18), Column("Hạng", 7, "int"), Column("Họ 
                  Column("Chênh lệch dự đoán", 11, "int"), Column("Thời gian làm bài (giây)", 12, "float")]
 
 
+# The jury signs the printed prize list (biên bản): place and date written by hand, one column per role.
+SIGNING_PLACE_DATE = "……………………, ngày …… tháng …… năm 20……"
+SIGNING_ROLES = [("NGƯỜI LẬP BIỂU", "(Ký, ghi rõ họ tên)"), ("TM. BAN GIÁM KHẢO", "TRƯỞNG BAN"),
+                 ("TM. BAN TỔ CHỨC", "TRƯỞNG BAN")]
+
+
 async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Progress | None = None) -> int:
     ctx = await context_of(db, round_id)
     snapshot = _require_snapshot(ctx)
@@ -178,6 +184,7 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
             sheet.append((label_of[w.position], w.position, w.full_name, u.date_of_birth if u else None,
                           u.phone if u else None, w.unit, w.province, w.district, w.correct, w.prediction,
                           w.distance, w.time_ms / 1000))
+        sheet.signature_block(SIGNING_PLACE_DATE, SIGNING_ROLES)
         total += sheet.finish()
     from app.integrity.export import add_exclusions_sheet
 

@@ -31,7 +31,7 @@ _EPOCH = datetime(1899, 12, 30)
 _DAY = 86400.0
 
 # cellXfs indices of styles.xml below
-S_TITLE, S_HEADER, S_DATETIME, S_DATE, S_QUOTED, S_PERCENT = 1, 2, 3, 4, 5, 6
+S_TITLE, S_HEADER, S_DATETIME, S_DATE, S_QUOTED, S_PERCENT, S_WRAP, S_BOLD_CENTER, S_CENTER = 1, 2, 3, 4, 5, 6, 7, 8, 9
 
 Progress = Callable[[int, int], None]  # (rows done, rows expected)
 
@@ -87,18 +87,26 @@ class Sheet:
         top = f"A{self.header_row + 1}"
         cols = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
                        for i, c in enumerate(columns, start=1))
+        self.merges: list[str] = []
+        self.total_width = sum(c.width for c in columns)
+        # Printing: fit to the page's width (sheetPr), A4 landscape, header row on every page (pageSetup,
+        # Print_Titles in the workbook), page numbers in the footer.
         self._write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
                     f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{self.header_row}" topLeftCell="{top}" '
                     f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="{top}" '
                     f'sqref="{top}"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
                     f'<cols>{cols}</cols><sheetData>')
-        self._raw_row([_text_cell(f"A{1}", export.title, S_TITLE)])
+        # The title block spans the table's width and wraps, so it prints on page 1 whatever its length.
+        self._block_row(export.title, S_TITLE, 22)
         for line in export.info_lines:
-            self._raw_row([_text_cell(f"A{self.row + 1}", line)])
+            self._block_row(line, S_WRAP, 15)
         self._raw_row([])
+        # Headers wrap within their column: the row is as tall as the longest one needs (printed too).
+        lines = max(-(-len(c.header) // max(int(c.width) - 1, 1)) for c in columns)
         self._raw_row([_text_cell(f"{letter}{self.header_row}", c.header, S_HEADER)
-                       for letter, c in zip(self.letters, columns)])
+                       for letter, c in zip(self.letters, columns)], height=15 * lines + 3)
 
     def _write(self, text: str) -> None:
         self.buffer.append(text)
@@ -110,9 +118,41 @@ class Sheet:
             self.stream.write("".join(self.buffer).encode("utf-8"))
             self.buffer.clear()
 
-    def _raw_row(self, cells: list[str]) -> None:
+    def _raw_row(self, cells: list[str], height: float | None = None) -> None:
         self.row += 1
-        self._write(f'<row r="{self.row}">{"".join(cells)}</row>')
+        ht = f' ht="{height}" customHeight="1"' if height else ""
+        self._write(f'<row r="{self.row}"{ht}>{"".join(cells)}</row>')
+
+    def _block_row(self, text: str, style: int, line_height: float) -> None:
+        """A line across all columns (merged), tall enough for its wrapped text."""
+        n = self.row + 1
+        lines = max(1, -(-len(text) * (1.25 if style == S_TITLE else 1.0) // max(self.total_width * 1.05, 1)))
+        self._raw_row([_text_cell(f"A{n}", text, style)], height=line_height * lines + 2)
+        if len(self.letters) > 1:
+            self.merges.append(f"A{n}:{self.letters[-1]}{n}")
+
+    def signature_block(self, place_date: str, roles: list[tuple[str, str]]) -> None:
+        """Below the table: "…, ngày … tháng … năm …" and one column per signing role, with room to sign."""
+        self._raw_row([])
+        count = len(self.letters)
+        width = max(1, count // max(len(roles), 1))
+        spans = [(i * width, count - 1 if i == len(roles) - 1 else (i + 1) * width - 1) for i in range(len(roles))]
+        n = self.row + 1
+        last = spans[-1]
+        self._raw_row([_text_cell(f"{self.letters[last[0]]}{n}", place_date, S_CENTER)])
+        self.merges.append(f"{self.letters[last[0]]}{n}:{self.letters[last[1]]}{n}")
+        for k, style in ((0, S_BOLD_CENTER), (1, S_CENTER)):
+            n = self.row + 1
+            cells = []
+            for (a, b), role in zip(spans, roles):
+                cells.append(_text_cell(f"{self.letters[a]}{n}", role[k], style))
+                if b > a:
+                    self.merges.append(f"{self.letters[a]}{n}:{self.letters[b]}{n}")
+            self._raw_row(cells)
+        for _ in range(4):  # room for signatures and seals
+            self._raw_row([])
+        n = self.row + 1
+        self._raw_row([_text_cell(f"{self.letters[a]}{n}", "………………………………", S_CENTER) for a, _ in spans])
 
     def append(self, values: Iterable) -> None:
         n = self.row + 1
@@ -140,9 +180,14 @@ class Sheet:
     def finish(self) -> int:
         last = self.header_row + max(self.count, 1)
         self.filter_ref = f"A{self.header_row}:{self.letters[-1]}{last}"
-        self._write(f'</sheetData><autoFilter ref="{self.filter_ref}"/>'
-                    '<pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-                    '<pageSetup orientation="landscape" paperSize="9"/></worksheet>')
+        merges = (f'<mergeCells count="{len(self.merges)}">' + "".join(f'<mergeCell ref="{m}"/>' for m in self.merges)
+                  + "</mergeCells>") if self.merges else ""
+        footer = escape(f"&L{self.export.title.replace('&', '&&')}&RTrang &P/&N")
+        self._write(f'</sheetData><autoFilter ref="{self.filter_ref}"/>{merges}'
+                    '<printOptions horizontalCentered="1"/>'
+                    '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
+                    '<pageSetup orientation="landscape" paperSize="9" fitToWidth="1" fitToHeight="0"/>'
+                    f'<headerFooter><oddFooter>{footer}</oddFooter></headerFooter></worksheet>')
         self.flush()
         self.stream.close()
         self.export.sheets.append(self)
@@ -228,20 +273,25 @@ STYLES = (
     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
     '<numFmts count="3"><numFmt numFmtId="164" formatCode="dd/mm/yyyy hh:mm:ss"/>'
     '<numFmt numFmtId="165" formatCode="dd/mm/yyyy"/><numFmt numFmtId="166" formatCode="0.0%"/></numFmts>'
-    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<fonts count="4"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
     '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     '<fill><patternFill patternType="solid"><fgColor rgb="FF1F4E79"/><bgColor indexed="64"/></patternFill></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="7">'
+    '<cellXfs count="10">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
     '<xf numFmtId="0" fontId="2" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1">'
     '<alignment vertical="top" wrapText="1"/></xf>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
     '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="3" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1"><alignment horizontal="center"/></xf>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment horizontal="center"/></xf>'
     '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')

@@ -31,7 +31,13 @@ async def leaderboard_page(round_id: int, request: Request, session: Session | N
     access = await load_access(ctx.db, session.user_id) if session else None
     await service.end_reads(ctx.db)
     params = request.query_params
-    scope = service.scope_of(params.get("unit", "")[:200], params.get("province", "")[:80])
+    unit, province = params.get("unit", "")[:200], params.get("province", "")[:80]
+    filter_error = None
+    try:
+        scope = service.scope_of(unit, province)
+    except service.OneScopeOnly as exc:
+        # Back to the same page with both choices kept and the reason next to the filter.
+        scope, filter_error = service.ALL, exc.message
     board = await service.board_out(ctx, round_id, scope, 0, PAGE_SIZE, session.user_id if session else None)
     standing = await service.my_standing_out(ctx, round_id, session.user_id, AROUND) if session else None
     units = await service.groups_out(ctx, round_id, "unit", 0, 300)
@@ -41,7 +47,8 @@ async def leaderboard_page(round_id: int, request: Request, session: Session | N
     notice = f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi." if rebuilt and rebuilt.isascii() and rebuilt.isdigit() else None
     return page(request, "leaderboard.html", round=round_, board=board, standing=standing, units=units.groups,
                 provinces=provinces.groups, refresh_seconds=REFRESH_SECONDS, around=AROUND,
-                can_rebuild=can_rebuild, notice=notice)
+                can_rebuild=can_rebuild, notice=notice, filter_unit=unit.strip(), filter_province=province.strip(),
+                filter_error=filter_error, status=422 if filter_error else 200)
 
 
 @router.post("/rounds/{round_id}/leaderboard/rebuild")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -30,6 +31,14 @@ def format_duration_ms(ms: int | None) -> str:
     return f"{minutes} phút {text}" if minutes else text
 
 
+def format_number(value, decimals: int = 0) -> str:
+    """Vietnamese digits: "1.234" for thousands, "12,8" for decimals."""
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 def format_minutes(seconds: int) -> str:
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} phút" + (f" {rest} giây" if rest else "")
@@ -38,6 +47,16 @@ def format_minutes(seconds: int) -> str:
 templates.env.filters["local"] = format_local
 templates.env.filters["duration"] = format_duration_ms
 templates.env.filters["minutes"] = format_minutes
+templates.env.filters["num"] = format_number
+
+
+FLASH_COOKIE = "flash"
+
+
+def set_flash(response, message: str) -> None:
+    """A one-time confirmation ("Đã tạo tài khoản…") shown by the next page rendered: the
+    post-redirect-get pattern, so a reload neither repeats the action nor the message."""
+    response.set_cookie(FLASH_COOKIE, quote(message[:300]), max_age=120, httponly=True, samesite="lax", path="/")
 
 
 def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
@@ -45,8 +64,11 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
     probe = HTMLResponse()
     token = ensure_csrf_cookie(request, probe)
     session = request.state._state.get("session")
+    flash = unquote(request.cookies.get(FLASH_COOKIE, ""))
+    if flash:
+        probe.delete_cookie(FLASH_COOKIE, path="/")
     response = templates.TemplateResponse(request, template,
-                                          {"session": session, "csrf_token": token, **context},
+                                          {"session": session, "csrf_token": token, "flash": flash, **context},
                                           status_code=status)
     for key, value in probe.raw_headers:
         if key == b"set-cookie":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
@@ -30,7 +31,7 @@ from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
 from app.integrity.models import LOGIN, REGISTER
 from app.integrity.signals import record_event
-from app.web.render import page
+from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,8 +40,14 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    return redirect(f"/login?next={request.url.path}")
+def login_redirect(request: Request, back: str | None = None) -> RedirectResponse:
+    # `next` must be a page a GET can show: after logging in the browser follows it with a GET.
+    return redirect(f"/login?next={quote(back or request.url.path, safe='/')}")
+
+
+def round_anchor(contest_id: int, round_id: int) -> str:
+    """The round's card on its contest page, where the start button is."""
+    return f"/contests/{contest_id}#round-{round_id}"
 
 
 def with_headers(response, error: AppError):
@@ -80,7 +87,8 @@ async def contest_page(contest_id: int, request: Request, db: AsyncSession = Dep
 
 @router.get("/register")
 async def register_form(request: Request, session=Depends(page_session)):
-    return page(request, "register.html", provinces=PROVINCES, values={}, errors={})
+    return page(request, "register.html", provinces=PROVINCES, values={}, errors={},
+                next=safe_next(request.query_params.get("next")))
 
 
 @router.post("/register")
@@ -118,6 +126,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
     await record_event(request, response, db, user.id, REGISTER, form.get("device_id"))
+    set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
     return response
 
 
@@ -179,20 +188,22 @@ async def start_attempt(round_id: int, request: Request, session: Session | None
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     if session is None:
-        return login_redirect(request)
+        round_ = await contests.get_round(deps.db, round_id)
+        return login_redirect(request, round_anchor(round_.contest_id, round_id))
     return await _enter(request, session, deps, round_id)
 
 
 @router.get("/rounds/{round_id}/start")
-async def waiting_room_refresh(round_id: int, request: Request, session: Session | None = Depends(page_session),
-                               deps: AttemptDeps = Depends(attempt_deps)):
-    """Where the waiting screen refreshes itself: only someone already in line (who pressed the
-    start button, a CSRF-checked form) gets an attempt from a GET."""
-    if session is None:
-        return login_redirect(request)
-    if not await request.app.state.waiting_room.holds_ticket(session.user_id, round_id):
-        round_ = await round_cache.get(deps.db, round_id)
-        return redirect(f"/contests/{round_.contest_id}" if round_ else "/")
+async def start_link(round_id: int, request: Request, session: Session | None = Depends(page_session),
+                     deps: AttemptDeps = Depends(attempt_deps)):
+    """Starting is a POST. A GET here is either the waiting screen refreshing itself (only someone
+    already in line, who pressed the start button in a CSRF-checked form, gets an attempt from it)
+    or an old bookmark / a `next` saved before a login: that shows the round's card on its contest
+    page, with the start button, instead of an error."""
+    if session is None or not await request.app.state.waiting_room.holds_ticket(session.user_id, round_id):
+        round_ = await contests.get_round(deps.db, round_id)
+        back = round_anchor(round_.contest_id, round_id)
+        return login_redirect(request, back) if session is None else redirect(back)
     return await _enter(request, session, deps, round_id)
 
 
@@ -217,10 +228,26 @@ async def attempt_page(attempt_id: int, request: Request, session: Session | Non
     state = await attempts.load_state(deps, session.user_id, attempt_id)
     if state.status != "in_progress":
         return redirect(f"/attempts/{attempt_id}/result")
+    return await _attempt_view(request, deps, state,
+                               notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+
+
+async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int = 200, **context):
     round_ = await round_cache.get(deps.db, state.round_id)
     view = await attempt_out(deps, state, round_, utcnow())
-    return page(request, "attempt.html", attempt=view, round=round_,
-                notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+    return page(request, "attempt.html", status=status, attempt=view, round=round_, **context)
+
+
+async def _attempt_with_error(request: Request, deps: AttemptDeps, session: Session, attempt_id: int,
+                              field: str, message: str, prediction_text: str | None = None):
+    """Back to the same attempt page, the message next to the field: the chosen answers were saved
+    just before, and the countdown keeps running from the server's deadline."""
+    state = await attempts.load_state(deps, session.user_id, attempt_id)
+    if state.status != "in_progress":
+        return redirect(f"/attempts/{attempt_id}/result")
+    return await _attempt_view(request, deps, state, status=422, errors={field: message, "form": message},
+                               prediction_text=prediction_text,
+                               notice="Các câu trả lời đã chọn đã được lưu; bài chưa được nộp.")
 
 
 @router.get("/attempt-sw.js")
@@ -249,15 +276,24 @@ async def attempt_form(attempt_id: int, request: Request, session: Session | Non
                     state, _ = await attempts.save_answer(deps, session.user_id, attempt_id, qid, str(token))
                 except attempts.AttemptClosed:
                     return redirect(f"/attempts/{attempt_id}/result")
-        prediction = _parse_prediction(form.get("prediction"))
+        try:
+            prediction = _parse_prediction(form.get("prediction"))
+        except AppError as exc:
+            return await _attempt_with_error(request, deps, session, attempt_id, "prediction", exc.message,
+                                             str(form.get("prediction", ""))[:20])
         if prediction is not None and prediction != state.prediction:
             state = await attempts.save_prediction(deps, session.user_id, attempt_id, prediction)
     if action in ("submit", "timeout"):
         round_ = await round_cache.get(deps.db, state.round_id)
-        await attempts.submit(deps, session.user_id, attempt_id, None,
-                              prediction_required=round_.prediction_enabled and action == "submit",
-                              # Only a countdown that really ran out counts as automatic.
-                              auto=action == "timeout" and attempts.timer_ran_out(state))
+        try:
+            await attempts.submit(deps, session.user_id, attempt_id, None,
+                                  prediction_required=round_.prediction_enabled and action == "submit",
+                                  # Only a countdown that really ran out counts as automatic.
+                                  auto=action == "timeout" and attempts.timer_ran_out(state))
+        except AppError as exc:
+            if exc.code != "prediction_required":
+                raise
+            return await _attempt_with_error(request, deps, session, attempt_id, "prediction", exc.message)
         return redirect(f"/attempts/{attempt_id}/result")
     return redirect(f"/attempts/{attempt_id}?saved=1")
 

@@ -87,9 +87,10 @@ async def test_units_list_is_imported_from_excel_all_or_nothing(factory, app, cl
     good = xlsx([["STT", "Tên đơn vị", "Tỉnh/Thành phố"], [1, "Sở Tư pháp", "Hà Nội"], [2, "Đoàn Thanh niên", None]])
     response = await organizer.call("POST", url, data={"csrf_token": "t"}, cookies={"csrftoken": "t"},
                                     files={"file": ("don-vi.xlsx", good)})
-    assert response.status_code == 303
-    page = await organizer.call("GET", f"/admin/contests/{contest.id}")
+    assert response.status_code == 303 and response.headers["location"] == f"/admin/contests/{contest.id}/units"
+    page = await organizer.call("GET", response.headers["location"], cookies=dict(response.cookies))
     assert "Danh sách đơn vị (2)" in page.text and "Nhập danh sách đơn vị" in page.text
+    assert "Đã nhập danh sách 2 đơn vị." in page.text  # the confirmation after the action
 
 
 async def test_live_dashboard_shows_server_figures_as_inline_svg(factory, app, client):
@@ -174,4 +175,5 @@ async def test_banner_is_checked_by_its_bytes_and_served(factory, app, client):
     served = await client.get(f"/contests/{contest.id}/banner")
     assert served.status_code == 200 and served.content == png and served.headers["content-type"] == "image/png"
     page = await organizer.call("GET", f"/admin/contests/{contest.id}")
-    assert 'width="3" height="2"' in page.text and "Đổi ảnh banner" in page.text
+    assert 'width="3" height="2"' in page.text
+    assert "Đổi ảnh banner" in (await organizer.call("GET", f"/admin/contests/{contest.id}/audit")).text

@@ -44,11 +44,20 @@ async def test_seed_demo_is_idempotent_and_opens_a_round(db, factory, client, ca
     now = utcnow()
     open_round = next(r for r in rounds if r.is_open(now))
     round_id = open_round.id
+    ended = [r for r in rounds if r.close_at < now]
+    assert len(ended) == 1  # a finished round: judges can try closing on the demo data
+    ended_id, contest_id = ended[0].id, contest.id
     await db.rollback()  # release SQLite's write lock before the app writes
     participant = await factory.participant()
     attempt = await participant.call("POST", f"/api/v1/rounds/{round_id}/attempts")
     assert attempt.status_code == 201
     assert len(attempt.json()["questions"]) == 20
+
+    from tests.admin.helpers import make_staff
+
+    judge = await make_staff(factory.app, factory.client, roles={contest_id: "judge"})
+    closed = await judge.call("POST", f"/api/v1/admin/rounds/{ended_id}/close", json={"truth": None})
+    assert closed.status_code == 201, closed.text  # the demo's ended round closes as a real one would
 
 
 async def _count(db, slug: str) -> int:

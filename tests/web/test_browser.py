@@ -40,9 +40,7 @@ async def phone(chromium):
     await context.close()
 
 
-async def register(page, base: str) -> dict:
-    data = profile()
-    await page.goto(base + "/register")
+async def fill_registration(page, data: dict) -> None:
     await page.fill("input[name=full_name]", data["full_name"])
     await page.fill("input[name=date_of_birth]", data["date_of_birth"])
     await page.check("input[name=gender][value=male]")
@@ -53,6 +51,12 @@ async def register(page, base: str) -> dict:
     await page.fill("input[name=unit]", data["unit"])
     await page.fill("input[name=password]", data["password"])
     await page.fill("input[name=password2]", data["password"])
+
+
+async def register(page, base: str) -> dict:
+    data = profile()
+    await page.goto(base + "/register")
+    await fill_registration(page, data)
     await page.click("button[type=submit]:has-text('Đăng ký')")
     await page.wait_for_url(base + "/")
     return data

@@ -50,6 +50,8 @@ async def test_organizer_participant_and_judge_run_a_round_end_to_end(factory, a
     await page.wait_for_selector("#summary:has-text('Đã nhập 12 câu hỏi mới')")
     await page.goto(f"{live_server}/admin/contests/{contest.id}")
     assert "12 câu hỏi đang dùng" in await page.inner_text("#bank-total")
+    await page.click("nav.tabs a:has-text('Đợt thi')")  # each part of the contest is its own page
+    await page.wait_for_url(f"**/admin/contests/{contest.id}/rounds")
     now = to_local(utcnow())
     await page.fill("#round-form input[name=name]", "Tuần thi trình duyệt")
     await page.fill("#round-form input[name=open_at]", (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M"))

@@ -66,7 +66,7 @@ async def test_full_attempt_through_forms_only(factory, browser):
     result = await browser.get(submitted.headers["location"])
     assert result.status_code == 200
     assert re.search(r'<strong id="score">5/5</strong>', result.text)
-    assert "Số dự đoán: <strong>1234</strong>" in result.text
+    assert "Số dự đoán: <strong>1.234</strong>" in result.text
     assert "Thi lượt tiếp theo" in result.text  # 1 of 2 attempts used
 
 

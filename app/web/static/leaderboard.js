@@ -25,6 +25,11 @@
     return minutes ? minutes + " phút " + seconds : seconds;
   }
 
+  // Vietnamese thousands: "1.234.567", as the server's `num` filter.
+  function num(n) {
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -50,8 +55,8 @@
     tr.appendChild(el("td", "lb-num", row.correct + "/" + row.total));
     tr.appendChild(el("td", "lb-num", duration(row.time_ms)));
     if (isFinal) {
-      var prediction = el("td", "lb-num", row.prediction === null ? "—" : row.prediction);
-      if (row.distance !== null) prediction.appendChild(el("span", "lb-where", "lệch " + row.distance));
+      var prediction = el("td", "lb-num", row.prediction === null ? "—" : num(row.prediction));
+      if (row.distance !== null) prediction.appendChild(el("span", "lb-where", "lệch " + num(row.distance)));
       tr.appendChild(prediction);
     }
     return tr;
@@ -73,7 +78,7 @@
       fragment.appendChild(empty);
     }
     rowsEl.replaceChildren(fragment);
-    countEl.textContent = board.participants;
+    countEl.textContent = num(board.participants);
   }
 
   function drawStanding(me) {
@@ -86,8 +91,8 @@
     var list = el("ul", "lb-standings");
     me.standings.forEach(function (s) {
       var item = el("li", "", scopeLabel(s.scope, s.scope_name) + ": hạng ");
-      item.appendChild(el("strong", "", s.rank));
-      item.appendChild(document.createTextNode("/" + s.participants));
+      item.appendChild(el("strong", "", num(s.rank)));
+      item.appendChild(document.createTextNode("/" + num(s.participants)));
       list.appendChild(item);
     });
     standingEl.appendChild(list);
