@@ -1,7 +1,7 @@
 """account recovery without e-mail: password reset requests and one-time codes (hashed)
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0005
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0007'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
