@@ -199,11 +199,11 @@ async def start_link(round_id: int, request: Request, session: Session | None = 
     """Starting is a POST. A GET here is either the waiting screen refreshing itself (only someone
     already in line, who pressed the start button in a CSRF-checked form, gets an attempt from it)
     or an old bookmark / a `next` saved before a login: that shows the round's card on its contest
-    page, with the start button, instead of an error."""
+    page, with the start (or login) button, instead of an error."""
     if session is None or not await request.app.state.waiting_room.holds_ticket(session.user_id, round_id):
         round_ = await contests.get_round(deps.db, round_id)
         back = round_anchor(round_.contest_id, round_id)
-        return login_redirect(request, back) if session is None else redirect(back)
+        return redirect(back)
     return await _enter(request, session, deps, round_id)
 
 

@@ -146,7 +146,7 @@ async def test_the_page_shows_a_self_refreshing_waiting_screen_not_an_error(fact
         contest_page = await browser.get(f"/contests/{round_.contest_id}")
         # Without a place in line, the refresh address only leads back to the contest.
         stray = await browser.get(f"/rounds/{round_.id}/start")
-        assert stray.status_code == 303 and stray.headers["location"] == f"/contests/{round_.contest_id}"
+        assert stray.status_code == 303 and stray.headers["location"] == f"/contests/{round_.contest_id}#round-{round_.id}"
 
         waiting = await browser.post(f"/rounds/{round_.id}/start", data={"csrf_token": csrf_of(contest_page.text)})
         assert waiting.status_code == 200, waiting.text

@@ -484,6 +484,23 @@
     drive();
   });
 
+  // The message stands next to the field, like the server-rendered one (same id), and is read out.
+  function showPredictionError(text) {
+    var error = document.getElementById("err-prediction");
+    if (!error) {
+      error = document.createElement("span");
+      error.id = "err-prediction";
+      error.className = "field-error";
+      error.setAttribute("role", "alert");
+      predictionEl.insertAdjacentElement("afterend", error);
+    }
+    error.textContent = text;
+    predictionEl.setAttribute("aria-invalid", "true");
+    predictionEl.setAttribute("aria-describedby", "err-prediction");
+    statusEl.textContent = text;
+    predictionEl.focus();
+  }
+
   function readPrediction() {
     if (!predictionEl) return null;
     var text = predictionEl.value.replace(/[.,\s]/g, "");
@@ -523,8 +540,7 @@
       ? "Bạn còn " + (total - answered) + " câu chưa trả lời. Bạn chắc chắn muốn nộp bài?"
       : "Bạn chắc chắn muốn nộp bài?";
     if (predictionEl && readPrediction() === null) { // asked now, not after the connection returns
-      statusEl.textContent = "Vui lòng trả lời câu hỏi dự đoán (một số nguyên không âm) trước khi nộp bài.";
-      predictionEl.focus();
+      showPredictionError("Vui lòng trả lời câu hỏi dự đoán (một số nguyên không âm) trước khi nộp bài.");
       return;
     }
     if (!window.confirm(message)) return;
