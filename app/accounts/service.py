@@ -118,11 +118,5 @@ async def check_password(user: User | None, password: str) -> User:
     raise Unauthorized("invalid_credentials", "Số điện thoại/CCCD hoặc mật khẩu không đúng.")
 
 
-async def authenticate(db: AsyncSession, login: str, password: str) -> User:
-    user = await find_login(db, login)
-    await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
-    return await check_password(user, password)
-
-
 async def get_user(db: AsyncSession, user_id: int) -> User | None:
     return await db.get(User, user_id)
