@@ -25,6 +25,7 @@ from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
+from app.attempts.admission import LoadGauge
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
@@ -87,9 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.option_tokens = OptionTokens(settings.effective_secret_key)
         state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
                                            grace=timedelta(seconds=settings.deadline_grace_seconds))
+        load = None
+        if settings.admit_opens_in_flight > 0:
+            load = LoadGauge(settings.admit_opens_in_flight, settings.admit_lag_bound_ms)
+            load.start()
         state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
                                          burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-                                         ticket_ttl=settings.waiting_room_ticket_seconds)
+                                         ticket_ttl=settings.waiting_room_ticket_seconds, load=load)
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
@@ -98,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            if load is not None:
+                await load.stop()
             await state.answer_writer.drain()  # saves in flight are committed and answered
             await state.board_redis.aclose()
             await state.redis.aclose()

@@ -2,13 +2,18 @@
 
 A weekly round opens at a fixed hour and a whole province presses "Bắt đầu thi" in the same
 minute. Opening an attempt is the dearest step of the journey (a paper drawn, a row written), so
-opens are admitted at a configured rate (ADMIT_OPENS_PER_SECOND, for the whole deployment) and
-the overflow waits in line, first come, first served:
+opens are admitted at the pace the servers can take and the overflow waits in line, first come,
+first served:
 
 - Redis holds one counter of tickets issued and one "now serving" figure that advances with time
-  at the admission rate (a token bucket in ticket space, capped at `issued + burst` so an idle
-  room lets the next `burst` people straight in). Every app process and host shares them, so the
-  order is the order of arrival across the whole deployment.
+  (a token bucket in ticket space, capped at `issued + burst` so an idle room lets the next
+  `burst` people straight in). Every app process and host shares them, so the order is the order
+  of arrival across the whole deployment.
+- The pace adapts to measured load (app/attempts/admission.py): each decision advances the line
+  at ADMIT_OPENS_PER_SECOND (the ceiling) times the deciding process's health, which falls with
+  its opens in flight and its event-loop lag; a process that is full admits nobody more until it
+  has caught up. Admitted opens then take turns at that process's gate, so however many arrive at
+  once, the saves of people already answering are never stuck behind a pile of opens.
 - A person's ticket is kept under their user id and round, so coming back (a retry, the waiting
   page refreshing itself, another worker) keeps their place; it expires WAITING_ROOM_TICKET_SECONDS
   after their last visit, so whoever gives up leaves nothing behind: no attempt is created until
@@ -22,35 +27,52 @@ One Lua script per open (one round trip), whatever the outcome. The clock is the
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attempts.admission import GateTimeout, LoadGauge, LoadSignal
 from app.attempts.models import IN_PROGRESS, Attempt
 from app.core.errors import AppError
 
 ROOM_KEY = "{wr}:open"  # hash tag: under Redis Cluster the room and its tickets share a slot
 
-# KEYS[1] room state {issued, served, ts}; KEYS[2] this person's ticket.
-# ARGV: now (ms), admissions per second, burst, ticket ttl (s).
-# Returns {admitted (0/1), ticket, position (1 = next), new ticket (0/1)}.
+# KEYS[1] room state {issued, served, ts, speed}; KEYS[2] this person's ticket.
+# ARGV: now (ms), admissions per second now (the ceiling times this process's health), idle burst
+# now, ticket ttl (s), longest interval one call may advance the line by (ms, 0: no limit), the
+# ceiling (the first estimate of the line's speed).
+# Returns {admitted (0/1), ticket, position (1 = next), new ticket (0/1), speed (admissions/s)}.
 _ADMIT = """
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts')
+local max_dt = tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts', 'speed')
 local issued = tonumber(state[1] or '0')
 local served = tonumber(state[2] or ARGV[3])  -- a new room is an idle one
 local ts = tonumber(state[3] or ARGV[1])
+local speed = tonumber(state[4] or ARGV[6])
+if max_dt > 0 and now - ts > max_dt then ts = now - max_dt end
 if now > ts then
+  local line = served < issued
+  local before = served
   served = served + (now - ts) * rate / 1000
+  if line then
+    -- How fast the line really moves (the waiting time told to people), smoothed over ~5 s.
+    local dt = (now - ts) / 1000
+    local alpha = math.min(1, dt / 5)
+    speed = speed + alpha * ((served - before) / dt - speed)
+  end
   ts = now
 end
+-- An idle room lets the next few straight in, as many as the load allows right now; never
+-- below `issued`, so nobody already admitted loses their turn.
 if served > issued + burst then served = issued + burst end
 local ticket = tonumber(redis.call('GET', KEYS[2]) or '0')
 local new = 0
@@ -59,10 +81,12 @@ if ticket == 0 then
   ticket = issued
   new = 1
 end
-redis.call('HSET', KEYS[1], 'issued', issued, 'served', string.format('%.6f', served), 'ts', ts)
+redis.call('HSET', KEYS[1], 'issued', issued, 'served', string.format('%.6f', served), 'ts', ts,
+           'speed', string.format('%.4f', speed))
 redis.call('SET', KEYS[2], ticket, 'EX', ARGV[4])
-if ticket <= served then return {1, ticket, 0, new} end
-return {0, ticket, math.ceil(ticket - served), new}
+local s = string.format('%.4f', speed)
+if ticket <= served then return {1, ticket, 0, new, s} end
+return {0, ticket, math.ceil(ticket - served), new, s}
 """
 
 
@@ -81,14 +105,23 @@ def ticket_key(user_id: int, round_id: int) -> str:
 
 
 class WaitingRoom:
+    """`rate`: admissions per second for the whole deployment, a ceiling when `load` is given
+    (app/attempts/admission.py): then each decision admits at `rate` times the deciding
+    process's health, the idle burst shrinks the same way, one call advances the line by at
+    most `max_step_seconds` of time (a process that was busy while nobody asked must not let a
+    whole interval's worth in at once), and admitted opens pass the process's gate."""
+
     def __init__(self, redis: Redis, *, rate: float, burst: int, ticket_ttl: int = 120,
-                 clock: Callable[[], float] = time.time, key: str = ROOM_KEY):
+                 clock: Callable[[], float] = time.time, key: str = ROOM_KEY,
+                 load: LoadGauge | LoadSignal | None = None, max_step_seconds: float = 1.0):
         self.redis = redis
         self.key = key
         self.rate = rate
         self.burst = burst
         self.ticket_ttl = ticket_ttl
         self.clock = clock
+        self.load = load
+        self.max_step_ms = int(max_step_seconds * 1000) if load is not None else 0
         self._admit = redis.register_script(_ADMIT)
 
     @property
@@ -99,11 +132,15 @@ class WaitingRoom:
         """Takes (or keeps) this person's place in line; admitted or not, with their position."""
         if not self.enabled:
             return Admission(True, 0, 0, False, 0, 0)
-        admitted, ticket, position, new = await self._admit(
+        health = 1.0 if self.load is None else self.load.health()
+        admitted, ticket, position, new, speed = await self._admit(
             keys=[self.key, ticket_key(user_id, round_id)],
-            args=[int(self.clock() * 1000), self.rate, self.burst, self.ticket_ttl])
+            args=[int(self.clock() * 1000), self.rate * health, self.burst * health, self.ticket_ttl,
+                  self.max_step_ms, self.rate])
         position = int(position)
-        wait = math.ceil(position / self.rate) if position else 0
+        # The wait told is the line's measured pace (a loaded room moves slower than the ceiling).
+        speed = max(float(speed), self.rate * 0.05)
+        wait = math.ceil(position / speed) if position else 0
         # Come back about when the turn comes (a long line polls rarely, the front often), and
         # well before the ticket would expire.
         retry = 0 if admitted else max(1, min(wait, 30, self.ticket_ttl // 3))
@@ -126,6 +163,22 @@ class WaitingRoom:
             await self.redis.delete(ticket_key(user_id, round_id))
             return
         raise PleaseWait(admission)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, db: AsyncSession, user_id: int, round_id: int) -> AsyncIterator[None]:
+        """`async with room.turn(...)`: around the open itself. Waits in the shared line (raises
+        PleaseWait), then for a turn at this process's gate. An admitted person who waits too long
+        at the gate is asked to come back in a second: the place stays theirs (their ticket is
+        already within "now serving"), and no attempt exists yet, so no time is lost."""
+        await self.wait_turn(db, user_id, round_id)
+        if not isinstance(self.load, LoadGauge):
+            yield
+            return
+        try:
+            async with self.load.opening():
+                yield
+        except GateTimeout:
+            raise PleaseWait(Admission(False, 0, 1, False, 1, 1)) from None
 
 
 class PleaseWait(AppError):

@@ -1,0 +1,172 @@
+"""Adaptive admission (app/attempts/admission.py + the waiting room): the line moves at the pace
+the process's measured load allows, the configured rate being only a ceiling.
+
+The room's tests drive it with a load signal of their own (a figure the test sets) and a fake
+clock, so every position is exact; the gauge's own tests feed it real load: opens held at its
+gate and an event loop kept busy."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from app.attempts import routes as attempt_routes
+from app.attempts import service
+from app.attempts.admission import GateTimeout, LoadGauge
+from app.attempts.models import Attempt
+from app.attempts.waiting_room import WaitingRoom
+from tests.attempts.helpers import correct_option
+from tests.attempts.test_waiting_room import Clock, _open, _place
+
+_rooms = itertools.count()
+
+
+class SetLoad:
+    """A load signal the test sets by hand."""
+
+    def __init__(self, health: float = 1.0):
+        self.value = health
+
+    def health(self) -> float:
+        return self.value
+
+
+def _room(app, monkeypatch, load, rate: float = 2, burst: int = 2) -> WaitingRoom:
+    clock = Clock()
+    monkeypatch.setattr(service, "utcnow", lambda: clock.now)
+    monkeypatch.setattr(attempt_routes, "utcnow", lambda: clock.now)
+    room = WaitingRoom(app.state.redis, rate=rate, burst=burst, ticket_ttl=120,
+                       clock=lambda: clock.now.timestamp(), key=f"{{wr}}:adaptive-{next(_rooms)}", load=load)
+    monkeypatch.setitem(app.state._state, "waiting_room", room)
+    room.test_clock = clock
+    return room
+
+
+async def test_a_full_process_admits_nobody_and_the_line_keeps_its_order(factory, app, monkeypatch):
+    load = SetLoad(0.0)
+    room = _room(app, monkeypatch, load)
+    round_ = await factory.round(questions_per_attempt=3)
+    a, b, c = [await factory.participant() for _ in range(3)]
+    # Even an idle room lets nobody straight in while the process is full.
+    assert _place(await _open(a, round_.id)) == 1
+    assert _place(await _open(b, round_.id)) == 2
+    room.test_clock.advance(30)  # time passes, the load does not fall: nobody moves
+    assert _place(await _open(a, round_.id)) == 1
+    assert _place(await _open(b, round_.id)) == 2
+
+    load.value = 1.0  # caught up: the ceiling, 2 per second, first come first served
+    room.test_clock.advance(0.5)
+    assert _place(await _open(c, round_.id)) == 2  # a newcomer queues behind B; A's turn has come
+    assert (await _open(a, round_.id)).status_code == 201
+    assert _place(await _open(c, round_.id)) == 2
+    load.value = 0.5  # half the pace: one second lets one more in
+    room.test_clock.advance(1)
+    assert _place(await _open(c, round_.id)) == 1
+    assert (await _open(b, round_.id)).status_code == 201
+
+
+async def test_a_busy_spell_does_not_flush_the_line_at_once(factory, app, monkeypatch):
+    """Nobody asked for a minute (everyone told to come back later): the next decision lets in
+    at most one second's worth, not a minute's, since the load during that minute is unknown."""
+    load = SetLoad(1.0)
+    room = _room(app, monkeypatch, load, rate=2, burst=1)
+    round_ = await factory.round(questions_per_attempt=3)
+    people = [await factory.participant() for _ in range(6)]
+    assert (await _open(people[0], round_.id)).status_code == 201
+    assert [_place(await _open(p, round_.id)) for p in people[1:]] == [1, 2, 3, 4, 5]
+    room.test_clock.advance(60)
+    statuses = [(await _open(p, round_.id)).status_code for p in people[1:]]
+    assert statuses == [201, 201, 429, 429, 429]
+
+
+async def test_people_inside_go_on_while_the_room_is_closed_to_newcomers(factory, app, monkeypatch):
+    load = SetLoad(1.0)
+    _room(app, monkeypatch, load)
+    round_ = await factory.round(questions_per_attempt=3)
+    inside, newcomer = await factory.participant(), await factory.participant()
+    opened = await _open(inside, round_.id)
+    assert opened.status_code == 201
+    attempt = opened.json()
+    load.value = 0.0
+    assert _place(await _open(newcomer, round_.id)) == 1
+    for question in attempt["questions"]:
+        saved = await inside.call("PUT", f"/api/v1/attempts/{attempt['attempt_id']}/answers/{question['id']}",
+                                  json={"option_id": correct_option(question)})
+        assert saved.status_code == 200, saved.text
+    resumed = await inside.call("GET", f"/api/v1/attempts/{attempt['attempt_id']}")
+    assert resumed.status_code == 200
+    again = await _open(inside, round_.id)  # another tab: the running attempt, not a place in line
+    assert again.status_code == 200 and again.json()["attempt_id"] == attempt["attempt_id"]
+    submitted = await inside.call("POST", f"/api/v1/attempts/{attempt['attempt_id']}/submit", json={"prediction": 3})
+    assert submitted.status_code == 200 and submitted.json()["correct"] == 3
+
+
+async def test_admitted_opens_take_turns_at_the_gate_and_a_long_wait_is_a_retry_not_an_error(
+        factory, app, monkeypatch, db):
+    gauge = LoadGauge(limit=2, lag_bound_ms=0, gate_timeout=0.3)  # one open at a time, no lag signal
+    room = _room(app, monkeypatch, gauge, rate=100, burst=100)
+    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=600)
+    person = await factory.participant()
+    assert gauge.health() == 1.0
+    async with gauge.opening():  # another open is running in this process
+        assert gauge.health() == 1.0  # half the bound: still the full pace
+        held = asyncio.create_task(_open(person, round_.id))
+        await asyncio.sleep(0.05)
+        assert gauge.waiting == 1 and gauge.health() == 0.0  # full: the line stops for everyone
+        told = await held
+    assert _place(told) == 1  # waited its turn too long: come back in a second, first in line
+    count = await db.scalar(select(func.count()).select_from(Attempt).where(Attempt.user_id == person.user["id"]))
+    assert count == 0  # nothing half-done, and no clock started
+    await db.rollback()  # SQLite: our read must not hold the file while the app writes
+    room.test_clock.advance(5)
+    opened = await _open(person, round_.id)
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["remaining_ms"] == 600_000  # the time limit starts now, at the real open
+    assert gauge.running == gauge.waiting == 0
+
+
+async def test_the_gate_lets_opens_through_in_arrival_order():
+    gauge = LoadGauge(limit=2, lag_bound_ms=0, gate_timeout=5)
+    order: list[int] = []
+
+    async def one_open(n: int):
+        async with gauge.opening():
+            order.append(n)
+            await asyncio.sleep(0.01)
+
+    async with gauge.opening():
+        tasks = []
+        for n in range(5):
+            tasks.append(asyncio.create_task(one_open(n)))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        assert order == [] and gauge.waiting == 5
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
+    with pytest.raises(GateTimeout):
+        gauge.gate_timeout = 0.01
+        async with gauge.opening():
+            async with gauge.opening():
+                pass
+    assert gauge.running == gauge.waiting == 0
+
+
+async def test_a_busy_event_loop_closes_the_room_until_it_recovers():
+    gauge = LoadGauge(limit=100, lag_bound_ms=100)
+    gauge.start()
+    try:
+        await asyncio.sleep(0.12)
+        assert gauge.health() == 1.0  # idle: timer jitter is far below half the bound
+        time.sleep(0.3)  # some request hogs the loop: every task waits
+        await asyncio.sleep(0.01)  # the sampler wakes up late and says so
+        assert gauge.lag_ms >= 200 and gauge.health() == 0.0
+        for _ in range(200):  # the spike fades once the loop is on time again
+            if gauge.health() == 1.0:
+                break
+            await asyncio.sleep(0.05)
+        assert gauge.health() == 1.0
+    finally:
+        await gauge.stop()
