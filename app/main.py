@@ -29,6 +29,7 @@ from app.attempts.admission import LoadGauge
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
+from app.contests.public import PublicContests
 from app.contests.routes import router as contests_api
 from app.core import handlers
 from app.core.db import create_engine, make_sessionmaker
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.option_tokens = OptionTokens(settings.effective_secret_key)
         state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
                                            grace=timedelta(seconds=settings.deadline_grace_seconds))
+        state.public_contests = PublicContests(settings.public_pages_cache_seconds)
         load = None
         if settings.admit_opens_in_flight > 0:
             load = LoadGauge(settings.admit_opens_in_flight, settings.admit_lag_bound_ms)

@@ -1,10 +1,9 @@
 """JSON API for reading contests and their rounds."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contests import service
 from app.contests.schemas import ContestOut, ContestSummary
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses
@@ -13,10 +12,10 @@ router = APIRouter(prefix="/api/v1", tags=["contests"], responses=ErrorResponses
 
 
 @router.get("/contests", response_model=list[ContestSummary], summary="Published contests")
-async def list_contests(db: AsyncSession = Depends(get_db)):
-    return await service.list_contests(db)
+async def list_contests(request: Request, db: AsyncSession = Depends(get_db)):
+    return await request.app.state.public_contests.list(db)
 
 
 @router.get("/contests/{contest_id}", response_model=ContestOut, summary="A contest with its rounds and rules")
-async def get_contest(contest_id: int, db: AsyncSession = Depends(get_db)):
-    return await service.get_contest(db, contest_id)
+async def get_contest(contest_id: int, request: Request, db: AsyncSession = Depends(get_db)):
+    return await request.app.state.public_contests.get(db, contest_id)

@@ -66,13 +66,13 @@ def safe_next(value: str | None) -> str:
 
 @router.get("/")
 async def home(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
-    return page(request, "home.html", contests=await contests.list_contests(db))
+    return page(request, "home.html", contests=await request.app.state.public_contests.list(db))
 
 
 @router.get("/contests/{contest_id}")
 async def contest_page(contest_id: int, request: Request, db: AsyncSession = Depends(get_db),
                        session: Session | None = Depends(page_session)):
-    contest = await contests.get_contest(db, contest_id)
+    contest = await request.app.state.public_contests.get(db, contest_id)
     progress = {}
     if session is not None:
         for round_ in contest.rounds:
