@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,6 @@ from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
-from app.attempts.admission import LoadGauge
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
@@ -90,13 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
                                            grace=timedelta(seconds=settings.deadline_grace_seconds))
         state.public_contests = PublicContests(settings.public_pages_cache_seconds)
-        load = None
-        if settings.admit_opens_in_flight > 0:
-            load = LoadGauge(settings.admit_opens_in_flight, settings.admit_lag_bound_ms)
-            load.start()
-        state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
-                                         burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-                                         ticket_ttl=settings.waiting_room_ticket_seconds, load=load)
+        state.waiting_room = WaitingRoom.from_settings(settings, state.redis, state.answer_writer)
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
@@ -105,8 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
-            if load is not None:
-                await load.stop()
+            await state.waiting_room.aclose()
             await state.answer_writer.drain()  # saves in flight are committed and answered
             await state.board_redis.aclose()
             await state.redis.aclose()

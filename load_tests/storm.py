@@ -14,7 +14,7 @@
    one hash's time, measured apart) for BENCH_BURST_SECONDS (5) while the insiders keep saving.
    Reported: logins answered 200 / 429 (told to retry) / errors, and the insiders' save p99.
 
-The client is one asyncio process (httpx) on the same cores as the server, so K is bounded by
+The client is one asyncio process (uvloop, load_tests/rawhttp.py) on the same cores as the server, so K is bounded by
 what one Python process can keep in flight and by the 2 cores it shares: say so with the figures.
 The server: uvicorn with BENCH_STEP_WORKERS (2) workers in the production configuration, on the
 bench's own PostgreSQL database and redis-server (load_tests/bench.py).
@@ -29,9 +29,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import httpx
 import psutil
 
+from load_tests import rawhttp
 from load_tests.bench import ROOT, Config, Server, argon2_login_ms, server_env
 from load_tests.setup_data import LoadTestData, account_phone
 
@@ -57,11 +57,11 @@ class Tally:
         return [ms for when, ms in self.saves if start <= when <= end]
 
 
-async def _request(http: httpx.AsyncClient, tally: Tally, method: str, url: str, **kwargs) -> httpx.Response | None:
+async def _request(http: rawhttp.Client, tally: Tally, method: str, url: str, **kwargs) -> rawhttp.Response | None:
     try:
         response = await http.request(method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        tally.error(f"{method} {url.split('/')[3] if url.count('/') > 3 else url}: {type(exc).__name__}")
+    except rawhttp.HTTPError as exc:
+        tally.error(f"{method} {url.split('/')[3] if url.count('/') > 3 else url}: {exc}")
         return None
     if response.status_code >= 500:
         tally.error(f"{method} {url}: HTTP {response.status_code}")
@@ -120,9 +120,7 @@ async def _phases(base: str, data: LoadTestData, k: int, insiders: int, spread: 
     inside_tokens, storm_tokens = tokens[:insiders], tokens[insiders:insiders + k]
     # Idle connections are dropped before uvicorn drops them (its keep-alive is 5 s): reusing one the
     # server is closing at that instant would count as a reset connection the server did not cause.
-    limits = httpx.Limits(max_connections=k + insiders + 200, max_keepalive_connections=k + insiders + 200,
-                          keepalive_expiry=4)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+    async with rawhttp.Client(base, timeout=30) as http:
         tally = Tally()
         # The insiders get in first (through the waiting room like anyone else), then keep saving.
         attempts = await asyncio.gather(*(enter(http, tally, t, data.round_id) for t in inside_tokens))
@@ -190,9 +188,7 @@ async def _capacity(base: str, tokens: list[str], round_id: int, concurrency: in
     and saving one answer, then the next participant, as fast as answered (no waiting room)."""
     tally = Tally()
     pending = list(tokens)
-    limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency + 10,
-                          keepalive_expiry=4)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+    async with rawhttp.Client(base, timeout=30) as http:
         async def client():
             done = 0
             while pending:
@@ -224,6 +220,12 @@ def _worst_window_p99(saves: list[tuple[float, float]], start: float, end: float
     return worst
 
 
+def _run(coroutine):
+    import uvloop  # the server's own loop: a faster client leaves more of the shared cores to the server
+
+    return uvloop.run(coroutine)
+
+
 def _saves_since(tally: Tally, since: float):
     return (ms for when, ms in tally.saves if when >= since)
 
@@ -248,7 +250,7 @@ def run(config: Config, secret: str) -> str:
     # on it), with participants of their own: the drain target is K over this.
     capacity_server = Server(workers, {**env, "ADMIT_OPENS_PER_SECOND": "0"}, out / "capacity-server.log")
     try:
-        capacity = asyncio.run(_capacity(capacity_server.url, data.session_tokens[k + insiders:], data.round_id,
+        capacity = _run(_capacity(capacity_server.url, data.session_tokens[k + insiders:], data.round_id,
                                          2 * workers))
     finally:
         capacity_server.stop()
@@ -264,7 +266,7 @@ def run(config: Config, secret: str) -> str:
     client = psutil.Process()
     cpu0 = client.cpu_times()
     try:
-        result = asyncio.run(_phases(server.url, data, k, insiders, spread, think, 3 * hashing_capacity,
+        result = _run(_phases(server.url, data, k, insiders, spread, think, 3 * hashing_capacity,
                                      burst_seconds))
     finally:
         server.stop()

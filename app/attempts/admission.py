@@ -11,8 +11,11 @@ and the waiting room admits newcomers only while it is light:
   saves slip in between its database round trips.
 - event-loop lag: how late a 50 ms timer fires, sampled by a task of the gauge. Any work queued
   in the loop (opens, pages, logins) shows up there, and that delay is what a save waits.
+- the answer saves' own latency (enqueue to commit, fed by the worker's AnswerWriter): the one
+  figure the rush must not spoil. It also sees what the loop lag cannot: a database (or a host)
+  slowed down by the opens' writes or by anything else.
 
-`health()` turns both into one figure between 0 (full: admit nobody more) and 1 (light: admit at
+`health()` turns the three into one figure between 0 (full: admit nobody more) and 1 (light: admit at
 the configured rate, which is now a ceiling): 1 up to half of either bound, 0 at it. The waiting room multiplies its rate by it at every
 admission decision, in the shared Redis line, so the order stays first come, first served across
 workers and hosts, and only the pace follows the load.
@@ -38,13 +41,20 @@ class GateTimeout(Exception):
 
 class LoadGauge:
     """Per process. `limit`: opens in flight (running + waiting at the gate) at which this process
-    counts as full; `lag_bound_ms`: the event-loop lag at which it counts as full."""
+    counts as full; `lag_bound_ms`: the event-loop lag, `save_bound_ms` the answer-save latency
+    at which it counts as full (0: that signal unused)."""
 
     SAMPLE_SECONDS = 0.05
 
-    def __init__(self, limit: int = 4, lag_bound_ms: float = 100.0, gate_timeout: float = 10.0):
+    SAVE_HALF_LIFE = 0.25  # seconds: a slow save weighs for about a second, then fades
+
+    def __init__(self, limit: int = 4, lag_bound_ms: float = 100.0, gate_timeout: float = 10.0,
+                 save_bound_ms: float = 200.0):
         self.limit = max(1, limit)
         self.lag_bound_ms = lag_bound_ms
+        self.save_bound_ms = save_bound_ms
+        self._save_ms = 0.0
+        self._save_at = 0.0
         self.gate_timeout = gate_timeout
         self.running = 0
         self.waiting = 0
@@ -54,9 +64,22 @@ class LoadGauge:
 
     # -- the signal
 
+    def observe_save(self, seconds: float) -> None:
+        """One answer save took this long (enqueue to commit)."""
+        self._save_ms = max(seconds * 1000, self.save_ms)
+        self._save_at = time.monotonic()
+
+    @property
+    def save_ms(self) -> float:
+        """The slowest recent save, fading by half every SAVE_HALF_LIFE seconds."""
+        if not self._save_ms:
+            return 0.0
+        return self._save_ms * 0.5 ** ((time.monotonic() - self._save_at) / self.SAVE_HALF_LIFE)
+
     def health(self) -> float:
         pressure = max((self.running + self.waiting) / self.limit,
-                       self.lag_ms / self.lag_bound_ms if self.lag_bound_ms > 0 else 0.0)
+                       self.lag_ms / self.lag_bound_ms if self.lag_bound_ms > 0 else 0.0,
+                       self.save_ms / self.save_bound_ms if self.save_bound_ms > 0 else 0.0)
         # Full pace up to half the bounds (an idle process's few milliseconds of timer jitter and
         # the opens it is already doing are no reason to slow down), then down to nothing at them.
         return max(0.0, min(1.0, 2.0 * (1.0 - pressure)))

@@ -38,7 +38,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.admission import GateTimeout, LoadGauge, LoadSignal
+from app.attempts.answers import AnswerWriter
 from app.attempts.models import IN_PROGRESS, Attempt
+from app.config import Settings
 from app.core.errors import AppError
 
 ROOM_KEY = "{wr}:open"  # hash tag: under Redis Cluster the room and its tickets share a slot
@@ -46,19 +48,30 @@ ROOM_KEY = "{wr}:open"  # hash tag: under Redis Cluster the room and its tickets
 # KEYS[1] room state {issued, served, ts, speed}; KEYS[2] this person's ticket.
 # ARGV: now (ms), admissions per second now (the ceiling times this process's health), idle burst
 # now, ticket ttl (s), longest interval one call may advance the line by (ms, 0: no limit), the
-# ceiling (the first estimate of the line's speed).
+# ceiling (the first estimate of the line's speed), and when following the opens (0: not) the
+# multiple of the deployment's measured opens per second the line may move at, plus a floor.
 # Returns {admitted (0/1), ticket, position (1 = next), new ticket (0/1), speed (admissions/s)}.
+OPENS_TAU_MS = 3000  # the deployment's opens per second: an exponentially decayed count over ~3 s
+
 _ADMIT = """
+local OPENS_TAU = __TAU__
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local max_dt = tonumber(ARGV[5])
-local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts', 'speed')
+local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts', 'speed', 'opens', 'opens_ts')
 local issued = tonumber(state[1] or '0')
 local served = tonumber(state[2] or ARGV[3])  -- a new room is an idle one
 local ts = tonumber(state[3] or ARGV[1])
 local speed = tonumber(state[4] or ARGV[6])
 if max_dt > 0 and now - ts > max_dt then ts = now - max_dt end
+local follow = tonumber(ARGV[7] or '0')
+if follow > 0 then
+  -- Never much faster than the deployment really opens (a slow start, then twice what it
+  -- managed over the last few seconds): admitted people beyond that would only queue inside.
+  local opens = tonumber(state[5] or '0') * math.exp(-math.max(0, now - tonumber(state[6] or ARGV[1])) / OPENS_TAU)
+  rate = math.min(rate, follow * opens + tonumber(ARGV[8]))
+end
 if now > ts then
   local line = served < issued
   local before = served
@@ -87,7 +100,19 @@ redis.call('SET', KEYS[2], ticket, 'EX', ARGV[4])
 local s = string.format('%.4f', speed)
 if ticket <= served then return {1, ticket, 0, new, s} end
 return {0, ticket, math.ceil(ticket - served), new, s}
-"""
+""".replace("__TAU__", str(OPENS_TAU_MS))
+
+# An attempt was opened (the admitted person came in): the deployment's decayed opens count.
+# KEYS[1] room state; ARGV: now (ms).
+_OPENED = """
+local now = tonumber(ARGV[1])
+local state = redis.call('HMGET', KEYS[1], 'opens', 'opens_ts')
+local opens = tonumber(state[1] or '0')
+local ts = tonumber(state[2] or ARGV[1])
+if now > ts then opens = opens * math.exp(-(now - ts) / __TAU__) else now = ts end
+opens = opens + 1000 / __TAU__
+redis.call('HSET', KEYS[1], 'opens', string.format('%.4f', opens), 'opens_ts', now)
+""".replace("__TAU__", str(OPENS_TAU_MS))
 
 
 @dataclass(frozen=True)
@@ -109,11 +134,15 @@ class WaitingRoom:
     (app/attempts/admission.py): then each decision admits at `rate` times the deciding
     process's health, the idle burst shrinks the same way, one call advances the line by at
     most `max_step_seconds` of time (a process that was busy while nobody asked must not let a
-    whole interval's worth in at once), and admitted opens pass the process's gate."""
+    whole interval's worth in at once), and admitted opens pass the process's gate.
+    `follow_opens` > 0: the line also moves at most that many times as fast as the deployment
+    has been opening attempts over the last few seconds, plus `follow_floor` per second (a slow
+    start): a ceiling set for bigger hosts then admits no more than these ones get through."""
 
     def __init__(self, redis: Redis, *, rate: float, burst: int, ticket_ttl: int = 120,
                  clock: Callable[[], float] = time.time, key: str = ROOM_KEY,
-                 load: LoadGauge | LoadSignal | None = None, max_step_seconds: float = 1.0):
+                 load: LoadGauge | LoadSignal | None = None, max_step_seconds: float = 1.0,
+                 follow_opens: float = 0.0, follow_floor: float = 2.0):
         self.redis = redis
         self.key = key
         self.rate = rate
@@ -122,7 +151,35 @@ class WaitingRoom:
         self.clock = clock
         self.load = load
         self.max_step_ms = int(max_step_seconds * 1000) if load is not None else 0
+        self.follow_opens = follow_opens
+        self.follow_floor = follow_floor
         self._admit = redis.register_script(_ADMIT)
+        self._opened = redis.register_script(_OPENED)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis: Redis, answers: AnswerWriter | None = None) -> WaitingRoom:
+        """The deployment's room (in the app's lifespan: the gauge samples the running loop). With
+        adaptive admission on, the idle burst is at most what the processes' gates hold (more
+        would only wait at the gates, and count as load that shuts the room for all behind), the
+        line follows the opens really done, and the worker's answer saves report their latency."""
+        load = None
+        burst = math.ceil(settings.admit_opens_per_second)
+        if settings.admit_opens_in_flight > 0:
+            load = LoadGauge(settings.admit_opens_in_flight, settings.admit_lag_bound_ms,
+                             save_bound_ms=settings.admit_save_bound_ms)
+            load.start()
+            if answers is not None:
+                answers.observe = load.observe_save
+            burst = min(burst, 2 * settings.admit_opens_in_flight)
+        burst = settings.admit_opens_burst or max(1, burst)
+        # The slow start's floor: what the gates can take in a second anyway.
+        return cls(redis, rate=settings.admit_opens_per_second, burst=burst,
+                   ticket_ttl=settings.waiting_room_ticket_seconds, load=load,
+                   follow_opens=2.0 if load is not None else 0.0, follow_floor=float(burst))
+
+    async def aclose(self) -> None:
+        if isinstance(self.load, LoadGauge):
+            await self.load.stop()
 
     @property
     def enabled(self) -> bool:
@@ -136,14 +193,15 @@ class WaitingRoom:
         admitted, ticket, position, new, speed = await self._admit(
             keys=[self.key, ticket_key(user_id, round_id)],
             args=[int(self.clock() * 1000), self.rate * health, self.burst * health, self.ticket_ttl,
-                  self.max_step_ms, self.rate])
+                  self.max_step_ms, self.rate, self.follow_opens, self.follow_floor])
         position = int(position)
         # The wait told is the line's measured pace (a loaded room moves slower than the ceiling).
-        speed = max(float(speed), self.rate * 0.05)
+        speed = max(float(speed), self.rate * 0.1)
         wait = math.ceil(position / speed) if position else 0
-        # Come back about when the turn comes (a long line polls rarely, the front often), and
-        # well before the ticket would expire.
-        retry = 0 if admitted else max(1, min(wait, 30, self.ticket_ttl // 3))
+        # Come back halfway through the estimated wait (a long line polls rarely, the front every
+        # second), then again with a fresh estimate: the pace can pick up, and a server left idle
+        # while admitted people sleep is capacity lost. Well before the ticket would expire.
+        retry = 0 if admitted else max(1, min(math.ceil(wait / 2), 20, self.ticket_ttl // 3))
         return Admission(bool(admitted), int(ticket), position, bool(new), wait, retry)
 
     async def holds_ticket(self, user_id: int, round_id: int) -> bool:
@@ -173,12 +231,14 @@ class WaitingRoom:
         await self.wait_turn(db, user_id, round_id)
         if not isinstance(self.load, LoadGauge):
             yield
-            return
-        try:
-            async with self.load.opening():
-                yield
-        except GateTimeout:
-            raise PleaseWait(Admission(False, 0, 1, False, 1, 1)) from None
+        else:
+            try:
+                async with self.load.opening():
+                    yield
+            except GateTimeout:
+                raise PleaseWait(Admission(False, 0, 1, False, 1, 1)) from None
+        if self.follow_opens > 0 and self.enabled:
+            await self._opened(keys=[self.key], args=[int(self.clock() * 1000)])
 
 
 class PleaseWait(AppError):

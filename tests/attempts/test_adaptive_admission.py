@@ -34,12 +34,13 @@ class SetLoad:
         return self.value
 
 
-def _room(app, monkeypatch, load, rate: float = 2, burst: int = 2) -> WaitingRoom:
+def _room(app, monkeypatch, load, rate: float = 2, burst: int = 2, **options) -> WaitingRoom:
     clock = Clock()
     monkeypatch.setattr(service, "utcnow", lambda: clock.now)
     monkeypatch.setattr(attempt_routes, "utcnow", lambda: clock.now)
     room = WaitingRoom(app.state.redis, rate=rate, burst=burst, ticket_ttl=120,
-                       clock=lambda: clock.now.timestamp(), key=f"{{wr}}:adaptive-{next(_rooms)}", load=load)
+                       clock=lambda: clock.now.timestamp(), key=f"{{wr}}:adaptive-{next(_rooms)}", load=load,
+                       **options)
     monkeypatch.setitem(app.state._state, "waiting_room", room)
     room.test_clock = clock
     return room
@@ -170,3 +171,46 @@ async def test_a_busy_event_loop_closes_the_room_until_it_recovers():
         assert gauge.health() == 1.0
     finally:
         await gauge.stop()
+
+
+async def test_slow_answer_saves_close_the_room_and_it_reopens_when_they_are_fast_again(factory, app, monkeypatch):
+    """The saves' own latency, as the worker's AnswerWriter reports it, is the signal the rush
+    must not spoil: a slow save (a database slowed down by anything) stops admissions."""
+    gauge = LoadGauge(limit=100, lag_bound_ms=0, save_bound_ms=200)
+    writer = app.state.answer_writer
+    monkeypatch.setattr(writer, "observe", gauge.observe_save)
+    room = _room(app, monkeypatch, gauge, rate=100, burst=100)
+    round_ = await factory.round(questions_per_attempt=3)
+    inside, newcomer = await factory.participant(), await factory.participant()
+    attempt = (await _open(inside, round_.id)).json()
+    question = attempt["questions"][0]
+    saved = await inside.call("PUT", f"/api/v1/attempts/{attempt['attempt_id']}/answers/{question['id']}",
+                              json={"option_id": correct_option(question)})
+    assert saved.status_code == 200
+    assert gauge.save_ms > 0  # the save was reported
+
+    gauge.observe_save(0.4)  # a save took 400 ms
+    assert gauge.health() == 0.0
+    assert _place(await _open(newcomer, round_.id)) == 1
+    for _ in range(200):  # fading: about a second later the room is open again
+        if gauge.health() == 1.0:
+            break
+        await asyncio.sleep(0.05)
+    assert gauge.health() == 1.0
+    room.test_clock.advance(1)
+    assert (await _open(newcomer, round_.id)).status_code == 201
+
+
+async def test_the_line_moves_no_faster_than_the_deployment_really_opens(factory, app, monkeypatch):
+    """A ceiling set for bigger hosts (here 100/s) with a light load still admits only about twice
+    the opens actually completed over the last seconds, plus a floor: a slow start, then more as
+    people really come in, so nobody admitted piles up inside."""
+    room = _room(app, monkeypatch, SetLoad(1.0), rate=100, burst=1, follow_opens=2, follow_floor=1)
+    round_ = await factory.round(questions_per_attempt=3)
+    people = [await factory.participant() for _ in range(8)]
+    assert (await _open(people[0], round_.id)).status_code == 201  # the idle room's one
+    assert [_place(await _open(p, round_.id)) for p in people[1:]] == [1, 2, 3, 4, 5, 6, 7]
+    room.test_clock.advance(1)  # 100/s would let all seven in; one open done allows ~1.7/s
+    assert [(await _open(p, round_.id)).status_code for p in people[1:]] == [201] + [429] * 6
+    room.test_clock.advance(1)  # two opens in the last seconds: about 2.3 more
+    assert [(await _open(p, round_.id)).status_code for p in people[2:]] == [201, 201, 429, 429, 429, 429]
