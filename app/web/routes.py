@@ -75,10 +75,10 @@ async def contest_page(contest_id: int, request: Request, db: AsyncSession = Dep
     contest = await request.app.state.public_contests.get(db, contest_id)
     progress = {}
     if session is not None:
-        for round_ in contest.rounds:
-            attempts_list, best = await attempts.round_progress(db, session.user_id, round_.id)
-            progress[round_.id] = {"used": len(attempts_list), "best": best,
-                                   "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None)}
+        by_round = await attempts.progress_by_round(db, session.user_id, [r.id for r in contest.rounds])
+        for round_id, (attempts_list, best) in by_round.items():
+            progress[round_id] = {"used": len(attempts_list), "best": best,
+                                  "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None)}
     return page(request, "contest.html", contest=contest, progress=progress)
 
 

@@ -46,3 +46,31 @@ async def test_pages_reuse_the_list_for_a_moment_but_a_round_opens_on_time(facto
     listed = (await client.get("/api/v1/contests")).json()
     assert newer.contest_id in [c["id"] for c in listed]
     assert (await client.get("/api/v1/contests/999999")).status_code == 404
+
+
+async def test_the_contest_page_shows_each_rounds_own_progress(factory):
+    """All rounds' progress comes from one query now: each round still shows only its own."""
+    first = await factory.round(questions_per_attempt=3, name="Tuần 1")
+    second = await factory.round(contest=await _contest_of(factory, first), questions_per_attempt=3, name="Tuần 2")
+    third = await factory.round(contest=await _contest_of(factory, first), questions_per_attempt=3, name="Tuần 3")
+    person = await factory.participant()
+    done = (await person.call("POST", f"/api/v1/rounds/{first.id}/attempts")).json()
+    submitted = await person.call("POST", f"/api/v1/attempts/{done['attempt_id']}/submit", json={"prediction": 1})
+    assert submitted.status_code == 200
+    running = (await person.call("POST", f"/api/v1/rounds/{second.id}/attempts")).json()
+    page = (await person.call("GET", f"/contests/{first.contest_id}")).text
+    sections = {r.id: page[page.index(f'id="round-{r.id}"'):] for r in (first, second, third)}
+    for r in (first, second, third):
+        sections[r.id] = sections[r.id][:sections[r.id].index("</section>")]
+    assert "Bạn đã thi 1/2 lượt." in sections[first.id] and "Kết quả tốt nhất: <strong>0/3</strong>" in sections[first.id]
+    assert "Tiếp tục làm bài" not in sections[first.id]
+    assert "Bạn đã thi 1/2 lượt." in sections[second.id] and "Kết quả tốt nhất" not in sections[second.id]
+    assert f'href="/attempts/{running["attempt_id"]}"' in sections[second.id]
+    assert "Bạn đã thi 0/2 lượt." in sections[third.id] and "Bắt đầu thi" in sections[third.id]
+
+
+async def _contest_of(factory, round_):
+    from app.contests.models import Contest
+
+    async with factory.app.state.sessionmaker() as db:
+        return await db.get(Contest, round_.contest_id)
