@@ -20,6 +20,7 @@ the configured rate, which is now a ceiling): 1 up to half of either bound, 0 at
 admission decision, in the shared Redis line, so the order stays first come, first served across
 workers and hosts, and only the pace follows the load.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,9 @@ class LoadGauge:
 
     SAVE_HALF_LIFE = 0.25  # seconds: a slow save weighs for about a second, then fades
 
-    def __init__(self, limit: int = 4, lag_bound_ms: float = 100.0, gate_timeout: float = 10.0,
-                 save_bound_ms: float = 200.0):
+    def __init__(
+        self, limit: int = 4, lag_bound_ms: float = 100.0, gate_timeout: float = 10.0, save_bound_ms: float = 200.0
+    ):
         self.limit = max(1, limit)
         self.lag_bound_ms = lag_bound_ms
         self.save_bound_ms = save_bound_ms
@@ -77,9 +79,11 @@ class LoadGauge:
         return self._save_ms * 0.5 ** ((time.monotonic() - self._save_at) / self.SAVE_HALF_LIFE)
 
     def health(self) -> float:
-        pressure = max((self.running + self.waiting) / self.limit,
-                       self.lag_ms / self.lag_bound_ms if self.lag_bound_ms > 0 else 0.0,
-                       self.save_ms / self.save_bound_ms if self.save_bound_ms > 0 else 0.0)
+        pressure = max(
+            (self.running + self.waiting) / self.limit,
+            self.lag_ms / self.lag_bound_ms if self.lag_bound_ms > 0 else 0.0,
+            self.save_ms / self.save_bound_ms if self.save_bound_ms > 0 else 0.0,
+        )
         # Full pace up to half the bounds (an idle process's few milliseconds of timer jitter and
         # the opens it is already doing are no reason to slow down), then down to nothing at them.
         return max(0.0, min(1.0, 2.0 * (1.0 - pressure)))
@@ -113,7 +117,7 @@ class LoadGauge:
         self.waiting += 1
         try:
             await asyncio.wait_for(self._gate.acquire(), self.gate_timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise GateTimeout from exc
         finally:
             self.waiting -= 1

@@ -25,6 +25,7 @@ first served:
 One Lua script per open (one round trip), whatever the outcome. The clock is the app's, passed in
 (hosts keep NTP time; the script never lets "now serving" move backwards).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -139,10 +140,20 @@ class WaitingRoom:
     has been opening attempts over the last few seconds, plus `follow_floor` per second (a slow
     start): a ceiling set for bigger hosts then admits no more than these ones get through."""
 
-    def __init__(self, redis: Redis, *, rate: float, burst: int, ticket_ttl: int = 120,
-                 clock: Callable[[], float] = time.time, key: str = ROOM_KEY,
-                 load: LoadGauge | LoadSignal | None = None, max_step_seconds: float = 1.0,
-                 follow_opens: float = 0.0, follow_floor: float = 2.0):
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        rate: float,
+        burst: int,
+        ticket_ttl: int = 120,
+        clock: Callable[[], float] = time.time,
+        key: str = ROOM_KEY,
+        load: LoadGauge | LoadSignal | None = None,
+        max_step_seconds: float = 1.0,
+        follow_opens: float = 0.0,
+        follow_floor: float = 2.0,
+    ):
         self.redis = redis
         self.key = key
         self.rate = rate
@@ -165,17 +176,24 @@ class WaitingRoom:
         load = None
         burst = math.ceil(settings.admit_opens_per_second)
         if settings.admit_opens_in_flight > 0:
-            load = LoadGauge(settings.admit_opens_in_flight, settings.admit_lag_bound_ms,
-                             save_bound_ms=settings.admit_save_bound_ms)
+            load = LoadGauge(
+                settings.admit_opens_in_flight, settings.admit_lag_bound_ms, save_bound_ms=settings.admit_save_bound_ms
+            )
             load.start()
             if answers is not None:
                 answers.observe = load.observe_save
             burst = min(burst, 2 * settings.admit_opens_in_flight)
         burst = settings.admit_opens_burst or max(1, burst)
         # The slow start's floor: what the gates can take in a second anyway.
-        return cls(redis, rate=settings.admit_opens_per_second, burst=burst,
-                   ticket_ttl=settings.waiting_room_ticket_seconds, load=load,
-                   follow_opens=2.0 if load is not None else 0.0, follow_floor=float(burst))
+        return cls(
+            redis,
+            rate=settings.admit_opens_per_second,
+            burst=burst,
+            ticket_ttl=settings.waiting_room_ticket_seconds,
+            load=load,
+            follow_opens=2.0 if load is not None else 0.0,
+            follow_floor=float(burst),
+        )
 
     async def aclose(self) -> None:
         if isinstance(self.load, LoadGauge):
@@ -192,8 +210,17 @@ class WaitingRoom:
         health = 1.0 if self.load is None else self.load.health()
         admitted, ticket, position, new, speed = await self._admit(
             keys=[self.key, ticket_key(user_id, round_id)],
-            args=[int(self.clock() * 1000), self.rate * health, self.burst * health, self.ticket_ttl,
-                  self.max_step_ms, self.rate, self.follow_opens, self.follow_floor])
+            args=[
+                int(self.clock() * 1000),
+                self.rate * health,
+                self.burst * health,
+                self.ticket_ttl,
+                self.max_step_ms,
+                self.rate,
+                self.follow_opens,
+                self.follow_floor,
+            ],
+        )
         position = int(position)
         # The wait told is the line's measured pace (a loaded room moves slower than the ceiling).
         speed = max(float(speed), self.rate * 0.1)
@@ -215,9 +242,15 @@ class WaitingRoom:
         # Someone coming back to an attempt already running (another tab, a reload of the start
         # form) is inside already: let them in, and give the place in line back. Checked once, on
         # arrival, not on every refresh of the waiting screen.
-        if admission.new_ticket and await db.scalar(
-                select(Attempt.id).where(Attempt.round_id == round_id, Attempt.user_id == user_id,
-                                         Attempt.status == IN_PROGRESS).limit(1)) is not None:
+        if (
+            admission.new_ticket
+            and await db.scalar(
+                select(Attempt.id)
+                .where(Attempt.round_id == round_id, Attempt.user_id == user_id, Attempt.status == IN_PROGRESS)
+                .limit(1)
+            )
+            is not None
+        ):
             await self.redis.delete(ticket_key(user_id, round_id))
             return
         raise PleaseWait(admission)
@@ -254,9 +287,13 @@ class PleaseWait(AppError):
             f"Đang có nhiều người bắt đầu làm bài cùng lúc. Bạn đang ở vị trí số {admission.position} "
             f"trong hàng chờ (dự kiến khoảng {minutes}). Hãy giữ nguyên trang này: thời gian chờ không "
             f"tính vào thời gian làm bài.",
-            details={"position": admission.position, "estimated_wait_seconds": admission.estimated_wait_seconds,
-                     "retry_after_seconds": admission.retry_after_seconds},
-            headers={"Retry-After": str(admission.retry_after_seconds)})
+            details={
+                "position": admission.position,
+                "estimated_wait_seconds": admission.estimated_wait_seconds,
+                "retry_after_seconds": admission.retry_after_seconds,
+            },
+            headers={"Retry-After": str(admission.retry_after_seconds)},
+        )
         self.admission = admission
 
 

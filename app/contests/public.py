@@ -8,6 +8,7 @@ hence the start button) is still worked out at every view from the cached times,
 opens on the page at its minute. An organizer's edit shows within `ttl` seconds (PUBLIC_PAGES_
 CACHE_SECONDS, default 2; 0 turns the cache off). One instance per app, held with the other
 per-process caches (never module-level state)."""
+
 from __future__ import annotations
 
 import time
