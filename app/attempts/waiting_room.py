@@ -136,6 +136,7 @@ class WaitingRoom:
     process's health, the idle burst shrinks the same way, one call advances the line by at
     most `max_step_seconds` of time (a process that was busy while nobody asked must not let a
     whole interval's worth in at once), and admitted opens pass the process's gate.
+    The line never moves slower than `min_share` of `rate` while people wait (liveness).
     `follow_opens` > 0: the line also moves at most that many times as fast as the deployment
     has been opening attempts over the last few seconds, plus `follow_floor` per second (a slow
     start): a ceiling set for bigger hosts then admits no more than these ones get through."""
@@ -153,8 +154,10 @@ class WaitingRoom:
         max_step_seconds: float = 1.0,
         follow_opens: float = 0.0,
         follow_floor: float = 2.0,
+        min_share: float = 0.1,
     ):
         self.redis = redis
+        self.min_share = min_share
         self.key = key
         self.rate = rate
         self.burst = burst
@@ -212,7 +215,10 @@ class WaitingRoom:
             keys=[self.key, ticket_key(user_id, round_id)],
             args=[
                 int(self.clock() * 1000),
-                self.rate * health,
+                # Never below `min_share` of the ceiling: a host (or database) slow for reasons of
+                # its own would otherwise keep the line still for good, and the round would never
+                # start; the gates still keep the opens from crowding the saves.
+                self.rate * max(health, self.min_share),
                 self.burst * health,
                 self.ticket_ttl,
                 self.max_step_ms,

@@ -46,27 +46,30 @@ def _room(app, monkeypatch, load, rate: float = 2, burst: int = 2, **options) ->
     return room
 
 
-async def test_a_full_process_admits_nobody_and_the_line_keeps_its_order(factory, app, monkeypatch):
+async def test_a_full_process_slows_the_line_to_a_trickle_and_the_order_holds(factory, app, monkeypatch):
     load = SetLoad(0.0)
-    room = _room(app, monkeypatch, load)
+    room = _room(app, monkeypatch, load, rate=2, burst=2, min_share=0.1)
     round_ = await factory.round(questions_per_attempt=3)
     a, b, c = [await factory.participant() for _ in range(3)]
     # Even an idle room lets nobody straight in while the process is full.
     assert _place(await _open(a, round_.id)) == 1
     assert _place(await _open(b, round_.id)) == 2
-    room.test_clock.advance(30)  # time passes, the load does not fall: nobody moves
-    assert _place(await _open(a, round_.id)) == 1
-    assert _place(await _open(b, round_.id)) == 2
+    # The load does not fall: the line moves at a tenth of the ceiling (0.2/s), never stops.
+    for _ in range(4):
+        room.test_clock.advance(1)
+        assert _place(await _open(b, round_.id)) == 2
+    room.test_clock.advance(1)
+    assert (await _open(a, round_.id)).status_code == 201  # five seconds for one place
+    assert _place(await _open(b, round_.id)) == 1
 
     load.value = 1.0  # caught up: the ceiling, 2 per second, first come first served
+    assert _place(await _open(c, round_.id)) == 2  # a newcomer queues behind B
     room.test_clock.advance(0.5)
-    assert _place(await _open(c, round_.id)) == 2  # a newcomer queues behind B; A's turn has come
-    assert (await _open(a, round_.id)).status_code == 201
-    assert _place(await _open(c, round_.id)) == 2
+    assert (await _open(b, round_.id)).status_code == 201
+    assert _place(await _open(c, round_.id)) == 1
     load.value = 0.5  # half the pace: one second lets one more in
     room.test_clock.advance(1)
-    assert _place(await _open(c, round_.id)) == 1
-    assert (await _open(b, round_.id)).status_code == 201
+    assert (await _open(c, round_.id)).status_code == 201
 
 
 async def test_a_busy_spell_does_not_flush_the_line_at_once(factory, app, monkeypatch):
