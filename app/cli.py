@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -86,24 +85,17 @@ async def cmd_import_bank(args) -> int:
 
 
 async def cmd_sweep(_args) -> int:
-    from app.attempts.cache import AttemptCache
     from app.attempts.service import AttemptDeps, close_all_expired
-    from app.attempts.tokens import OptionTokens
-    from app.core.redis import create_redis
+    from app.wiring import build_runtime, close_runtime
 
-    settings = get_settings()
-    engine, sessions = _sessionmaker()
-    redis = create_redis(settings)
+    runtime = build_runtime(get_settings())
     try:
-        async with sessions() as db:
-            deps = AttemptDeps(db, AttemptCache(redis, settings.attempt_cache_ttl_seconds),
-                               OptionTokens(settings.effective_secret_key),
-                               timedelta(seconds=settings.deadline_grace_seconds))
-            print(f"Đã đóng {await close_all_expired(deps, limit=100_000)} lượt thi quá hạn.")
+        async with runtime.sessionmaker() as db:
+            closed = await close_all_expired(AttemptDeps.of(runtime, db), limit=100_000)
+            print(f"Đã đóng {closed} lượt thi quá hạn.")
             return 0
     finally:
-        await redis.aclose()
-        await engine.dispose()
+        await close_runtime(runtime)
 
 
 async def cmd_rebuild_board(args) -> int:

@@ -25,7 +25,7 @@ from app.accounts import validation as v
 from app.accounts.models import PasswordReset, User
 from app.accounts.passwords import hash_password
 from app.accounts.service import _login_lookup
-from app.accounts.sessions import end_user_sessions
+from app.core.sessions import end_user_sessions
 from app.admin import audit
 from app.admin.roles import ORGANIZER, StaffAccess, StaffForbidden
 from app.core.clock import utcnow

@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import lockout, service, throttle
 from app.accounts.cookies import clear_login_cookies, set_login_cookies
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
-from app.accounts.sessions import Session, create_session, delete_session
+from app.core.sessions import Session, create_session, delete_session
 from app.core.deps import get_db, get_redis, optional_session, page_session, require_session
 from app.core.errors import ErrorResponses, NotFound
 from app.integrity.models import LOGIN, REGISTER
 from app.integrity.signals import record_event
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ErrorResponses)
 
@@ -22,7 +23,7 @@ async def start_session(request: Request, response: Response, redis: Redis, user
     only rotated away, and a JSON body cannot be posted cross-site without a CORS preflight."""
     if old is not None:  # rotate: never keep a session id across a login
         await delete_session(redis, old.token)
-    session = await create_session(redis, user.id, user.role, request.app.state.settings.session_ttl_seconds,
+    session = await create_session(redis, user.id, user.role, request_runtime(request).settings.session_ttl_seconds,
                                    user.full_name)
     set_login_cookies(request, response, session.token)
     lockout.remember_device(request, response, user.id)

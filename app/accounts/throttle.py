@@ -18,6 +18,7 @@ from app.core import ratelimit
 from app.core.clock import utcnow
 from app.core.errors import Unauthorized
 from app.core.ratelimit import TooManyRequests, identity
+from app.core.runtime import request_runtime
 
 LOCKED_MESSAGE = ("Đăng nhập sai nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa trên thiết bị mới. "
                   "Vui lòng thử lại sau {wait}. Trên điện thoại hoặc máy tính bạn đã đăng nhập thành công "
@@ -36,7 +37,7 @@ def login_identity(login: str) -> str:
 
 
 async def authenticate(request: Request, db: AsyncSession, login: str, password: str) -> User:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     who = login_identity(login)
     await ratelimit.check(request, "login", ip_limit=settings.rate_login_per_ip)
     user = await service.find_login(db, login)
@@ -61,7 +62,7 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
 
 
 async def check_register(request: Request, data: RegisterIn) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     await ratelimit.check(request, "register", ip_limit=settings.rate_register_per_ip)
     for who in {login_identity(data.citizen_id or ""), login_identity(data.phone or "")} - {""}:
         await ratelimit.limiter(request).hit("register:acct", identity(who),
@@ -69,6 +70,6 @@ async def check_register(request: Request, data: RegisterIn) -> None:
 
 
 async def check_open_attempt(request: Request, user_id: int) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     await ratelimit.check(request, "open", ip_limit=settings.rate_open_attempt_per_ip, account=f"user:{user_id}",
                           account_limit=settings.rate_open_attempt_per_account)

@@ -303,7 +303,7 @@ async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data
                      target=f"round:{round_id}", before={k: before.get(k) for k in changed},
                      after={k: after[k] for k in changed} | ({"capped_attempts": len(capped)} if capped else {}))
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     if cache is not None:
         for attempt_id in capped:
             await cache.forget(attempt_id)

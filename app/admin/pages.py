@@ -2,7 +2,6 @@
 is in the service functions; a refused action re-renders the page with the Vietnamese message."""
 from __future__ import annotations
 
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -30,6 +29,7 @@ from app.exports.reports import EXPORTS, export_kind
 from app.judging import snapshots
 from app.questions.models import Option, Question
 from app.web.render import page, set_flash, templates
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 public = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ async def _contest_page(request: Request, db: AsyncSession, actor: StaffAccess, 
         audit_filter = {"action": params.get("action", "")[:60], "actor": params.get("actor", "")[:120]}
         actions, people = await audit_view.filter_choices(db, contest_id)
         extra = dict(log=await audit_view.entries(db, contest_id, **audit_filter), audit_filter=audit_filter,
-                     audit_actions=actions, audit_people=people, timezone=request.app.state.settings.timezone)
+                     audit_actions=actions, audit_people=people, timezone=request_runtime(request).settings.timezone)
     if tab == "results":
         extra["closed_ids"] = set((await db.scalars(select(RankingSnapshot.round_id).where(
             RankingSnapshot.round_id.in_([r.id for r in rounds] or [-1])))).all())
@@ -277,7 +277,7 @@ async def assign_staff(contest_id: int, request: Request, actor: StaffAccess = D
         if form.get("override") == "1":  # someone who took part: excluded from those results (app.integrity)
             from app.integrity.conflicts import assign_with_override
 
-            await assign_with_override(deps, request.app.state.redis, actor, contest_id, phone, role,
+            await assign_with_override(deps, request_runtime(request).redis, actor, contest_id, phone, role,
                                        str(form.get("override_reason", ""))[:2000])
             return f"Đã phân quyền {role_label} và loại người này khỏi kết quả các đợt đã dự thi."
         await staff.assign_role(deps.db, actor, contest_id, phone, role)
@@ -352,7 +352,7 @@ async def edit_round(round_id: int, request: Request, actor: StaffAccess = Depen
     form = await checked_form(request)
     try:
         await contest_admin.update_round(db, actor, round_id, contest_admin.round_data_from_form(form),
-                                         request.app.state.attempt_cache)
+                                         request_runtime(request).attempt_cache)
     except AppError as exc:
         return await _round_page(request, db, actor, round_id, status=exc.status, error=exc.message,
                                  errors=getattr(exc, "fields", None),
@@ -376,7 +376,7 @@ async def close_round(round_id: int, request: Request, actor: StaffAccess = Depe
     try:
         if form.get("confirm") != "1":
             raise AppError("confirm_required", "Hãy đánh dấu ô xác nhận trước khi chốt kết quả.", 422)
-        snapshot = await snapshots.close_round(deps, request.app.state.redis, actor, round_id,
+        snapshot = await snapshots.close_round(deps, request_runtime(request).redis, actor, round_id,
                                                _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
     except AppError as exc:
         return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
@@ -396,7 +396,7 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
                                                            Option.position == "ABCDEF".index(letter)))
         if option is None:
             raise AppError("invalid_option", f"Câu hỏi này không có phương án {letter}.", 422)
-        outcome = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, question_id, option.id,
+        outcome = await snapshots.regrade(deps, request_runtime(request).redis, actor, round_id, question_id, option.id,
                                           _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
     except AppError as exc:
         return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
@@ -416,7 +416,7 @@ async def start_export(round_id: int, kind: str, request: Request, actor: StaffA
                        db: AsyncSession = Depends(get_db)):
     await checked_form(request)
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), kind, round_id, actor.user_id, round_.name)
     return redirect(f"/admin/exports/{job_id}")
 
 

@@ -13,6 +13,7 @@ from app.core import ratelimit
 from app.core.deps import get_db
 from app.core.errors import AppError
 from app.web.render import page, set_flash, templates
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/admin/password-resets", include_in_schema=False)
 ISSUES_PER_STAFF = "30/3600"
@@ -20,7 +21,7 @@ ISSUES_PER_STAFF = "30/3600"
 
 async def _render(request: Request, db: AsyncSession, actor: StaffAccess, status: int = 200, **context):
     return page(request, "admin/password_resets.html", status=status, actor=actor,
-                requests=await recovery.pending_requests(db), ttl_minutes=request.app.state.settings.reset_code_ttl_seconds // 60,
+                requests=await recovery.pending_requests(db), ttl_minutes=request_runtime(request).settings.reset_code_ttl_seconds // 60,
                 **{"issued": None, "errors": {}, "failed_id": None, "values": {}, **context})
 
 
@@ -42,9 +43,9 @@ async def issue(reset_id: int, request: Request, actor: StaffAccess = Depends(pa
     except _DateError:
         birth = None
     try:
-        await ratelimit.check(request, "reset:issue", ip_limit=request.app.state.settings.rate_reset_per_ip,
+        await ratelimit.check(request, "reset:issue", ip_limit=request_runtime(request).settings.rate_reset_per_ip,
                               account=f"staff:{actor.user_id}", account_limit=ISSUES_PER_STAFF)
-        reset, user, code = await recovery.issue_code(db, request.app.state.settings, actor, reset_id,
+        reset, user, code = await recovery.issue_code(db, request_runtime(request).settings, actor, reset_id,
                                                       citizen_id=values["citizen_id"], date_of_birth=birth,
                                                       phone=values["phone"])
     except AppError as exc:

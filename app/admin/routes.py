@@ -24,6 +24,7 @@ from app.dashboard.service import dashboard
 from app.exports import jobs
 from app.exports.reports import export_kind
 from app.judging import snapshots
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -118,7 +119,7 @@ async def create_round(contest_id: int, body: RoundIn, actor: StaffAccess = Depe
 async def update_round(round_id: int, body: RoundIn, request: Request, actor: StaffAccess = Depends(api_staff),
                        db: AsyncSession = Depends(get_db)):
     return _round_out(await contest_admin.update_round(db, actor, round_id, body.data(),
-                                                       request.app.state.attempt_cache))
+                                                       request_runtime(request).attempt_cache))
 
 
 @router.get("/contests/{contest_id}/audit", summary="Audit log of a contest")
@@ -138,14 +139,14 @@ async def round_dashboard(round_id: int, actor: StaffAccess = Depends(api_staff)
 @router.post("/rounds/{round_id}/close", status_code=201, summary="Close a round: confirm T, freeze the ranking (judge)")
 async def close_round(round_id: int, body: CloseIn, request: Request, actor: StaffAccess = Depends(api_staff),
                       deps: AttemptDeps = Depends(attempt_deps)):
-    snapshot = await snapshots.close_round(deps, request.app.state.redis, actor, round_id, body.truth, body.note)
+    snapshot = await snapshots.close_round(deps, request_runtime(request).redis, actor, round_id, body.truth, body.note)
     return _snapshot_out(snapshot)
 
 
 @router.post("/rounds/{round_id}/regrade", status_code=201, summary="Change a question's key and re-freeze (judge)")
 async def regrade(round_id: int, body: RegradeIn, request: Request, actor: StaffAccess = Depends(api_staff),
                   deps: AttemptDeps = Depends(attempt_deps)):
-    outcome = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, body.question_id,
+    outcome = await snapshots.regrade(deps, request_runtime(request).redis, actor, round_id, body.question_id,
                                       body.correct_option_id, body.truth, body.note)
     # Every round that used the question was re-scored; `rounds` says which and how.
     return _snapshot_out(outcome.snapshot) | {"rounds": [
@@ -163,12 +164,12 @@ async def list_snapshots(round_id: int, actor: StaffAccess = Depends(api_staff),
 async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(api_staff),
                        db: AsyncSession = Depends(get_db)):
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), kind, round_id, actor.user_id, round_.name)
     return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
 
 
 async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: AsyncSession) -> jobs.ExportJob:
-    job = await jobs.get(request.app.state.redis, job_id)
+    job = await jobs.get(request_runtime(request).redis, job_id)
     if job is None or (job.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("export_not_found", "Không tìm thấy tệp xuất (tệp chỉ được giữ trong 24 giờ).")
     await contest_admin.get_round_for(db, actor, job.round_id, export_kind(job.kind).permission)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt
 from app.contests.models import Round
+from app.core.runtime import cache_of
 from app.core.clock import to_local, utcnow
 
 MINUTES = 30
@@ -70,8 +71,17 @@ async def dashboard(db: AsyncSession, round_: Round) -> Dashboard:
         score_distribution=[(score, histogram.get(score, 0)) for score in range(0, top + 1)])
 
 
-_recent: dict[int, tuple[float, Dashboard]] = {}
 CACHE_SECONDS = 2.0
+
+
+class DashboardCache:
+    """The figures last computed per round, held by the runtime (app/core/runtime.py)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[float, Dashboard]] = {}
+
+    def clear(self) -> None:
+        self.items.clear()
 
 
 async def cached_dashboard(db: AsyncSession, round_: Round) -> Dashboard:
@@ -79,9 +89,10 @@ async def cached_dashboard(db: AsyncSession, round_: Round) -> Dashboard:
     figures at most every CACHE_SECONDS and hands the same ones to everybody in between."""
     import time
 
-    hit = _recent.get(round_.id)
+    recent = cache_of(db, DashboardCache).items
+    hit = recent.get(round_.id)
     if hit and hit[0] > time.monotonic():
         return hit[1]
     data = await dashboard(db, round_)
-    _recent[round_.id] = (time.monotonic() + CACHE_SECONDS, data)
+    recent[round_.id] = (time.monotonic() + CACHE_SECONDS, data)
     return data

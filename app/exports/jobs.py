@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.clock import to_local, utcnow
+from app.core.runtime import Runtime
 from app.exports.reports import export_kind
 
 log = logging.getLogger("app.exports")
@@ -18,7 +19,6 @@ JOB_TTL_SECONDS = 24 * 3600
 # A job still "running" after this long lost its worker (restart, crash): say so instead of
 # letting the progress page refresh forever. The biggest export takes seconds, not minutes.
 STALE_SECONDS = 15 * 60
-_tasks: set[asyncio.Task] = set()  # strong references: the loop only keeps weak ones
 
 
 def _key(job_id: str) -> str:
@@ -73,26 +73,24 @@ def display_name(kind: str, round_name: str, filename: str) -> str:
     return f"{export_kind(kind).label} - {safe} - {stamp}"
 
 
-async def start(app_state, kind: str, round_id: int, user_id: int, round_name: str = "") -> str:
+async def start(runtime: Runtime, kind: str, round_id: int, user_id: int, round_name: str = "") -> str:
     round_name = round_name or f"dot-{round_id}"
     export_kind(kind)
     job_id = secrets.token_urlsafe(12)
-    path = export_dir(app_state.settings) / f"{job_id}.xlsx"
-    redis = app_state.redis
+    path = export_dir(runtime.settings) / f"{job_id}.xlsx"
+    redis = runtime.redis
     filename = file_name(kind, round_name)
     await redis.hset(_key(job_id), mapping={"kind": kind, "round": round_id, "user": user_id, "status": "running",
                                             "done": 0, "total": 0, "filename": filename,
                                             "display": display_name(kind, round_name, filename),
                                             "path": str(path), "error": "", "started": time.time(), "finished": 0})
     await redis.expire(_key(job_id), JOB_TTL_SECONDS)
-    task = asyncio.create_task(_run(app_state, job_id, kind, round_id, path))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    runtime.spawn(_run(runtime, job_id, kind, round_id, path))  # the runtime keeps it referenced
     return job_id
 
 
-async def _run(app_state, job_id: str, kind: str, round_id: int, path: Path) -> None:
-    redis = app_state.redis
+async def _run(runtime: Runtime, job_id: str, kind: str, round_id: int, path: Path) -> None:
+    redis = runtime.redis
     pending: list[tuple[int, int]] = []
 
     def progress(done: int, total: int) -> None:
@@ -111,7 +109,7 @@ async def _run(app_state, job_id: str, kind: str, round_id: int, path: Path) -> 
 
     ticker = asyncio.create_task(reporter())
     try:
-        async with app_state.sessionmaker() as db:
+        async with runtime.sessionmaker() as db:
             await export_kind(kind).writer(db, round_id, path, progress)
         ticker.cancel()
         await flush()

@@ -84,7 +84,7 @@ async def _refreeze(deps: AttemptDeps, redis, actor: StaffAccess, round_: Round,
     await db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=value))
     snapshot = await snapshots._freeze(db, actor, round_, value, computed, reason, note)
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     try:
         await publish_final_board(db, deps.board_redis or redis, round_.id, value)
     except Exception:  # the board heals on its next rebuild (from this snapshot); the version is recorded

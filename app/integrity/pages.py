@@ -19,6 +19,7 @@ from app.integrity import exclusions
 from app.integrity.models import ResultExclusion
 from app.integrity.report import KIND_LABELS, WHY, build_report
 from app.web.render import page
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -53,7 +54,7 @@ async def exclude(round_id: int, request: Request, actor: StaffAccess = Depends(
         raw_user = str(form.get("user_id", "")).strip()
         if not (raw_user.isascii() and raw_user.isdigit()) or len(raw_user) > 12:
             raise AppError("invalid_user", "Hãy chọn tài khoản cần loại.", 422)
-        outcome = await exclusions.exclude(deps, request.app.state.redis, actor, round_id, int(raw_user),
+        outcome = await exclusions.exclude(deps, request_runtime(request).redis, actor, round_id, int(raw_user),
                                            str(form.get("reason", ""))[:2000], _optional_int(form.get("truth")))
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
@@ -69,7 +70,7 @@ async def reinstate(exclusion_id: int, request: Request, actor: StaffAccess = De
         raise AppError("exclusion_not_found", "Không tìm thấy quyết định loại tài khoản.", 404)
     round_id = exclusion.round_id
     try:
-        outcome = await exclusions.reinstate(deps, request.app.state.redis, actor, exclusion_id,
+        outcome = await exclusions.reinstate(deps, request_runtime(request).redis, actor, exclusion_id,
                                              str(form.get("reason", ""))[:2000], _optional_int(form.get("truth")))
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)

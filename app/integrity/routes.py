@@ -15,6 +15,7 @@ from app.core.deps import get_db
 from app.core.errors import ErrorResponses
 from app.integrity import conflicts, exclusions
 from app.integrity.report import build_report, report_json
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -62,7 +63,7 @@ async def list_exclusions(round_id: int, actor: StaffAccess = Depends(api_staff)
              summary="Exclude an account from a round's results (judge): audited, new ranking version if closed")
 async def exclude(round_id: int, body: ExcludeIn, request: Request, actor: StaffAccess = Depends(api_staff),
                   deps: AttemptDeps = Depends(attempt_deps)):
-    outcome = await exclusions.exclude(deps, request.app.state.redis, actor, round_id, body.user_id, body.reason,
+    outcome = await exclusions.exclude(deps, request_runtime(request).redis, actor, round_id, body.user_id, body.reason,
                                        body.truth)
     return exclusion_out(outcome)
 
@@ -70,7 +71,7 @@ async def exclude(round_id: int, body: ExcludeIn, request: Request, actor: Staff
 @router.post("/exclusions/{exclusion_id}/reinstate", summary="Lift an exclusion (judge): audited, new ranking version")
 async def reinstate(exclusion_id: int, body: ReinstateIn, request: Request, actor: StaffAccess = Depends(api_staff),
                     deps: AttemptDeps = Depends(attempt_deps)):
-    outcome = await exclusions.reinstate(deps, request.app.state.redis, actor, exclusion_id, body.reason, body.truth)
+    outcome = await exclusions.reinstate(deps, request_runtime(request).redis, actor, exclusion_id, body.reason, body.truth)
     return exclusion_out(outcome)
 
 
@@ -78,6 +79,6 @@ async def reinstate(exclusion_id: int, body: ReinstateIn, request: Request, acto
              summary="Give a contest role to someone who took part, excluding them from those results (admin)")
 async def assign_override(contest_id: int, body: AssignOverrideIn, request: Request,
                           actor: StaffAccess = Depends(api_staff), deps: AttemptDeps = Depends(attempt_deps)):
-    a = await conflicts.assign_with_override(deps, request.app.state.redis, actor, contest_id, body.phone, body.role,
+    a = await conflicts.assign_with_override(deps, request_runtime(request).redis, actor, contest_id, body.phone, body.role,
                                              body.reason)
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.ratelimit import client_ip
 from app.integrity.models import AccountEvent
+from app.core.runtime import request_runtime
 
 log = logging.getLogger("app.integrity")
 
@@ -57,7 +58,7 @@ async def record_event(request: Request, response: Response, db: AsyncSession, u
     """Stores one event per device id the request carries (never fails the login it belongs to:
     a lost event is a weaker report, a refused login is a participant locked out)."""
     ids, keep = claimed_devices(request, sent_device)
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     response.set_cookie(DEVICE_COOKIE, keep, max_age=DEVICE_COOKIE_SECONDS, httponly=True, samesite="lax",
                         secure=settings.cookie_secure, path="/")
     secret = settings.effective_secret_key

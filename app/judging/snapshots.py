@@ -135,7 +135,7 @@ async def close_round(deps: AttemptDeps, redis, actor: StaffAccess, round_id: in
     except IntegrityError as exc:  # another judge froze it at the same moment (version 1 is unique)
         await db.rollback()
         raise already from exc
-    round_cache.clear()
+    round_cache(db).clear()
     await record_and_forget(deps, end.closed_attempts)
     await publish_final_board(db, redis, round_id, end.prediction_truth)
     return snapshot
@@ -207,7 +207,7 @@ async def regrade(deps: AttemptDeps, redis, actor: StaffAccess, round_id: int, q
                             **({"snapshot_version": snapshot.version, "digest": snapshot.digest,
                                 "truth": snapshot.truth} if snapshot else {"frozen": False})})
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     for r in rounds:  # boards follow the record (a failure here is repaired by a rebuild)
         await rebuild_live_board(db, redis, r.id)
     for rid, value in frozen:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.accounts.sessions import Session
+from app.core.sessions import Session
 from app.admin.deps import checked_form, load_access, page_staff
 from app.admin.roles import VIEW_DASHBOARD, StaffAccess
 from app.contests.service import get_round

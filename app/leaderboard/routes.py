@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sessions import Session
+from app.core.sessions import Session
 from app.admin.deps import api_staff
 from app.admin.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
@@ -18,18 +18,18 @@ from app.leaderboard.finalize import finalize_round
 from app.leaderboard.rebuild import rebuild_boards
 from app.leaderboard.schemas import (BoardOut, FinalizeIn, FinalizeOut, GroupsOut, MyStandingOut, RebuildOut,
                                      SettingsIn, SettingsOut)
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leaderboard"], responses=ErrorResponses)
 
 
 def board_redis(request: Request):
     """The Redis (or Redis Cluster) holding the boards: app/leaderboard/connection.py."""
-    state = request.app.state
-    return getattr(state, "board_redis", None) or state.redis
+    return request_runtime(request).board_redis
 
 
 async def read_context(request: Request, db: AsyncSession = Depends(get_db)) -> service.ReadContext:
-    return service.ReadContext(db, board_redis(request), request.app.state.settings.leaderboard_name_style)
+    return service.ReadContext(db, board_redis(request), request_runtime(request).settings.leaderboard_name_style)
 
 
 async def _require(db: AsyncSession, access: StaffAccess, permission: str, round_id: int) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin.models import ContestLocality, ContestUnit
 
 from app.contests.service import round_cache
+from app.core.runtime import cache_of
 from app.leaderboard.board import ALL, RoundBoard, Scope
 from app.leaderboard.entries import BoardLine
 from app.leaderboard.errors import OneScopeOnly
@@ -75,8 +76,8 @@ class PageCache:
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
 
-
-pages = PageCache()
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def row_out(line: BoardLine, style: str, viewer_id: int | None, final: bool) -> BoardRowOut:
@@ -103,11 +104,12 @@ async def healed_board(ctx: ReadContext, round_id: int) -> tuple[str, RoundBoard
 
 async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int,
                     viewer_id: int | None = None) -> BoardOut:
-    round_ = await round_cache.get(ctx.db, round_id)  # 404 for an unknown round
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)  # 404 for an unknown round
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, version = await healed_board(ctx, round_id)
     key = (round_id, phase, version, scope, offset, limit)
+    pages = cache_of(ctx.db, PageCache)
     data = pages.get(key) if version is not None else None
     if data is None:
         data = await board.page(scope, offset, limit)
@@ -125,7 +127,7 @@ async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, 
 
 
 async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around: int) -> MyStandingOut:
-    await round_cache.get(ctx.db, round_id)
+    await round_cache(ctx.db).get(ctx.db, round_id)
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
@@ -168,13 +170,13 @@ class OfficialNames:
         self._items[(contest_id, kind)] = (time.monotonic() + self.ttl, found)
         return found
 
-
-official_names = OfficialNames()
+    def clear(self) -> None:
+        self._items.clear()
 
 
 async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
-    round_ = await round_cache.get(ctx.db, round_id)
-    official = await official_names.get(ctx.db, round_.contest_id, kind)
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)
+    official = await cache_of(ctx.db, OfficialNames).get(ctx.db, round_.contest_id, kind)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
     total, groups = await board.groups(kind, offset, limit)

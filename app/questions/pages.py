@@ -19,6 +19,7 @@ from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.routes import XLSX, question_out
 from app.web.render import page
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/admin/contests/{contest_id}/bank", include_in_schema=False)
 
@@ -70,7 +71,7 @@ async def upload(contest_id: int, request: Request, access: StaffAccess = Depend
     if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
         raise AppError("no_file", "Hãy chọn tệp ngân hàng câu hỏi cần tải lên.", 422)
     report = await bank.import_bank(db, contest_id, await upload_file.read(), upload_file.filename, actor=access,
-                                    limits=bank.limits_from_settings(request.app.state.settings),
+                                    limits=bank.limits_from_settings(request_runtime(request).settings),
                                     dry_run=form.get("dry_run") == "1")
     return page(request, "bank/report.html", status=200 if report.ok else 422, contest=contest, report=report,
                 summary=bank.summary_line(report), where=bank.where, encodings=bank.ENCODING_LABELS, formats=bank.FORMAT_LABELS)

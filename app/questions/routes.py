@@ -19,6 +19,7 @@ from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS, Question
+from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/api/v1/contests/{contest_id}/bank", tags=["question bank (organizers)"],
                    responses=ErrorResponses)
@@ -91,7 +92,7 @@ async def upload_bank(contest_id: int, request: Request, file: UploadFile = File
     await _contest(db, contest_id)
     data = await file.read()
     report = await bank.import_bank(db, contest_id, data, file.filename or "tep-tai-len", actor=access,
-                                    limits=bank.limits_from_settings(request.app.state.settings), dry_run=dry_run)
+                                    limits=bank.limits_from_settings(request_runtime(request).settings), dry_run=dry_run)
     if not report.ok:
         raise AppError("bank_invalid", bank.summary_line(report), 422, details=report.to_json())
     return report.to_json()

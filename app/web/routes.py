@@ -18,7 +18,7 @@ from app.accounts.cookies import clear_login_cookies
 from app.accounts.localities import PROVINCES
 from app.accounts.routes import start_session
 from app.accounts.schemas import RegisterIn
-from app.accounts.sessions import Session, delete_session
+from app.core.sessions import Session, delete_session
 from app.attempts import service as attempts
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
@@ -32,6 +32,7 @@ from app.core.errors import AppError
 from app.integrity.models import LOGIN, REGISTER
 from app.integrity.signals import record_event
 from app.web.render import page, set_flash
+from app.core.runtime import request_runtime
 
 router = APIRouter(include_in_schema=False)
 
@@ -200,7 +201,7 @@ async def start_link(round_id: int, request: Request, session: Session | None = 
     already in line, who pressed the start button in a CSRF-checked form, gets an attempt from it)
     or an old bookmark / a `next` saved before a login: that shows the round's card on its contest
     page, with the start (or login) button, instead of an error."""
-    if session is None or not await request.app.state.waiting_room.holds_ticket(session.user_id, round_id):
+    if session is None or not await request_runtime(request).waiting_room.holds_ticket(session.user_id, round_id):
         round_ = await contests.get_round(deps.db, round_id)
         back = round_anchor(round_.contest_id, round_id)
         return redirect(back)
@@ -210,7 +211,7 @@ async def start_link(round_id: int, request: Request, session: Session | None = 
 async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id: int):
     await throttle.check_open_attempt(request, session.user_id)
     try:
-        await request.app.state.waiting_room.wait_turn(deps.db, session.user_id, round_id)
+        await request_runtime(request).waiting_room.wait_turn(deps.db, session.user_id, round_id)
     except PleaseWait as wait:
         # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
         response = page(request, "waiting.html", wait=wait.admission, round_id=round_id,
@@ -233,7 +234,7 @@ async def attempt_page(attempt_id: int, request: Request, session: Session | Non
 
 
 async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int = 200, **context):
-    round_ = await round_cache.get(deps.db, state.round_id)
+    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     view = await attempt_out(deps, state, round_, utcnow())
     return page(request, "attempt.html", status=status, attempt=view, round=round_, **context)
 
@@ -284,7 +285,7 @@ async def attempt_form(attempt_id: int, request: Request, session: Session | Non
         if prediction is not None and prediction != state.prediction:
             state = await attempts.save_prediction(deps, session.user_id, attempt_id, prediction)
     if action in ("submit", "timeout"):
-        round_ = await round_cache.get(deps.db, state.round_id)
+        round_ = await round_cache(deps.db).get(deps.db, state.round_id)
         try:
             await attempts.submit(deps, session.user_id, attempt_id, None,
                                   prediction_required=round_.prediction_enabled and action == "submit",

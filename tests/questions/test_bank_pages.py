@@ -27,7 +27,7 @@ async def log_in(browser, factory, app, contest_id: int | None, role: str = "org
     assert response.status_code == 201
     if contest_id is not None:
         from app.admin.models import StaffAssignment
-        async with app.state.sessionmaker() as db:
+        async with app.state.runtime.sessionmaker() as db:
             db.add(StaffAssignment(user_id=response.json()["user"]["id"], contest_id=contest_id, role=role))
             await db.commit()
     browser.cookies.clear()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 async def test_organizer_uploads_reads_the_report_searches_and_retires(app, factory, live_server, phone, tmp_path):  # noqa: F811
     contest = await factory.contest(questions=0)
     person = await register(phone, live_server)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         user_id = await db.scalar(select(User.id).where(User.phone == person["phone"]))
         db.add(StaffAssignment(user_id=user_id, contest_id=contest.id, role="organizer"))
         await db.commit()
