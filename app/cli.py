@@ -211,7 +211,7 @@ async def cmd_create_admin(args) -> int:
     import getpass
     import os
 
-    from app.admin.staff import create_admin
+    from app.staff.accounts import create_admin
     from app.core.errors import AppError
 
     password = args.password or os.environ.get("ADMIN_PASSWORD")

@@ -26,8 +26,8 @@ from app.accounts.models import PasswordReset, User
 from app.accounts.passwords import hash_password
 from app.accounts.service import _login_lookup
 from app.core.sessions import end_user_sessions
-from app.admin import audit
-from app.admin.roles import ORGANIZER, StaffAccess, StaffForbidden
+from app.staff import audit
+from app.staff.roles import ORGANIZER, StaffAccess, StaffForbidden
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 

@@ -11,8 +11,8 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.audit import ACTION_LABELS
-from app.admin.models import AuditEntry
+from app.staff.audit import ACTION_LABELS
+from app.staff.models import AuditEntry
 from app.core.clock import to_local
 
 FIELD_LABELS = {

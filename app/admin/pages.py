@@ -8,13 +8,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit_view, contest_admin, lists, staff
-from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
+from app.admin import audit_view
+from app.contests import editing as contest_admin
+from app.contests import lists
+from app.staff import accounts as staff
+from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
                              REVIEW_INTEGRITY, VIEW_DASHBOARD, StaffAccess)
 from app.admin.routes import export_download, owned_job
-from app.admin.timeinput import to_input
+from app.core.timeinput import to_input
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.models import Contest, Round
@@ -28,6 +31,7 @@ from app.exports import jobs
 from app.exports.reports import EXPORTS, export_kind
 from app.judging import snapshots
 from app.questions.models import Option, Question
+from app.web.forms import optional_int
 from app.web.render import page, set_flash, templates
 from app.core.runtime import request_runtime
 
@@ -110,7 +114,7 @@ async def _contest_page(request: Request, db: AsyncSession, actor: StaffAccess, 
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest_id).order_by(Round.open_at))).all()
     total, topics, difficulties = await contest_admin.bank_counts(db, contest_id)
     now = utcnow()
-    from app.admin.models import ContestBanner
+    from app.contests.models import ContestBanner
     from app.judging.models import RankingSnapshot
 
     extra = {}
@@ -216,7 +220,7 @@ async def import_units(contest_id: int, request: Request, actor: StaffAccess = D
 @router.post("/contests/{contest_id}/banner")
 async def upload_banner(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
                         db: AsyncSession = Depends(get_db)):
-    from app.admin.banner import set_banner
+    from app.contests.banner import set_banner
 
     form = await checked_form(request)
 
@@ -231,7 +235,7 @@ async def banner_image(contest_id: int, db: AsyncSession = Depends(get_db)):
     """Public: the contest pages may show it."""
     from fastapi import Response
 
-    from app.admin.models import ContestBanner
+    from app.contests.models import ContestBanner
 
     banner = await db.get(ContestBanner, contest_id)
     if banner is None:
@@ -360,15 +364,6 @@ async def edit_round(round_id: int, request: Request, actor: StaffAccess = Depen
     return _round_redirect(round_id, "Đã lưu đợt thi.")
 
 
-def _optional_int(raw) -> int | None:
-    text = str(raw or "").strip().replace(".", "")
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit()):
-        raise AppError("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.", 422)
-    return int(text)
-
-
 @router.post("/rounds/{round_id}/close")
 async def close_round(round_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
                       deps: AttemptDeps = Depends(attempt_deps)):
@@ -377,7 +372,7 @@ async def close_round(round_id: int, request: Request, actor: StaffAccess = Depe
         if form.get("confirm") != "1":
             raise AppError("confirm_required", "Hãy đánh dấu ô xác nhận trước khi chốt kết quả.", 422)
         snapshot = await snapshots.close_round(deps, request_runtime(request).redis, actor, round_id,
-                                               _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
+                                               optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
     except AppError as exc:
         return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
     return _round_redirect(round_id, f"Đã chốt kết quả (lần {snapshot.version}). Có thể xuất bảng xếp hạng và danh sách giải.")
@@ -388,7 +383,7 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
                   deps: AttemptDeps = Depends(attempt_deps)):
     form = await checked_form(request)
     try:
-        question_id = _optional_int(form.get("question_id"))
+        question_id = optional_int(form.get("question_id"))
         letter = str(form.get("answer", "")).strip().upper()[:1]
         if question_id is None or letter not in "ABCDEF" or not letter:
             raise AppError("invalid_regrade", "Hãy chọn câu hỏi và đáp án đúng mới (A–F).", 422)
@@ -397,7 +392,7 @@ async def regrade(round_id: int, request: Request, actor: StaffAccess = Depends(
         if option is None:
             raise AppError("invalid_option", f"Câu hỏi này không có phương án {letter}.", 422)
         outcome = await snapshots.regrade(deps, request_runtime(request).redis, actor, round_id, question_id, option.id,
-                                          _optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
+                                          optional_int(form.get("truth")), str(form.get("note", ""))[:2000])
     except AppError as exc:
         return await _round_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
     others = "; ".join(f"{r.round_name}: {r.rescored_attempts} bài"

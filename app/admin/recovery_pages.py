@@ -7,8 +7,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import recovery
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import StaffAccess
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import StaffAccess
 from app.core import ratelimit
 from app.core.deps import get_db
 from app.core.errors import AppError

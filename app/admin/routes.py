@@ -11,10 +11,12 @@ from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit, contest_admin, staff
-from app.admin.contest_admin import ContestData, RoundData
-from app.admin.deps import api_staff
-from app.admin.roles import VIEW_DASHBOARD, StaffAccess
+from app.staff import audit
+from app.contests import editing as contest_admin
+from app.staff import accounts as staff
+from app.contests.editing import ContestData, RoundData
+from app.staff.deps import api_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.core.deps import get_db

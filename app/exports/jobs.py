@@ -61,7 +61,7 @@ def export_dir(settings) -> Path:
 def file_name(kind: str, round_name: str) -> str:
     """ASCII-safe, named after the round: "bang-xep-hang-tuan-1-thang-12-20261129-1530.xlsx"; the
     download also offers the Vietnamese title (see `display_name`, RFC 5987 filename*)."""
-    from app.admin.contest_admin import slugify
+    from app.contests.editing import slugify
 
     return f"{export_kind(kind).filename}-{slugify(round_name)[:60]}-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
 

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS, prize_plan
-from app.admin.lists import contest_units
-from app.admin.models import ContestLocality
+from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS, prize_plan
+from app.contests.lists import contest_units
+from app.contests.models import ContestLocality
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.contests.models import Contest, Round
 from app.contests.service import get_round
@@ -458,7 +458,7 @@ class ExportKind:
 
 
 def _kinds():
-    from app.admin.roles import EXPORT_RESULTS, EXPORT_STATISTICS, REVIEW_INTEGRITY
+    from app.staff.roles import EXPORT_RESULTS, EXPORT_STATISTICS, REVIEW_INTEGRITY
     from app.integrity.export import write_integrity
 
     return {k.name: k for k in (

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, ROLE_LABELS, StaffAccess
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, ROLE_LABELS, StaffAccess
 from app.attempts.models import Attempt
 from app.contests.models import Round
 from app.core.errors import Conflict, Forbidden, Invalid
@@ -67,7 +67,8 @@ async def assign_with_override(deps, redis, actor: StaffAccess, contest_id: int,
     """The explicit override: the person is excluded from the results of every round of the
     contest they sat (each exclusion audited; closed rounds get a new ranking version), then
     given the role. Returns the assignment."""
-    from app.admin import audit, staff
+    from app.staff import audit
+    from app.staff import accounts as staff
     from app.integrity import exclusions
 
     actor.require_admin()

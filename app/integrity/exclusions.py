@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin import audit
-from app.admin.roles import REVIEW_INTEGRITY, StaffAccess
+from app.staff import audit
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.models import Attempt
 from app.attempts.service import AttemptDeps
 from app.contests.models import Round

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.contest_admin import get_round_for
-from app.admin.deps import checked_form, page_staff
-from app.admin.pages import _optional_int  # the round page's T field, same rules
-from app.admin.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
+from app.contests.editing import get_round_for
+from app.staff.deps import checked_form, page_staff
+from app.web.forms import optional_int  # the round page's T field, same rules
+from app.staff.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.models import Contest
@@ -55,7 +55,7 @@ async def exclude(round_id: int, request: Request, actor: StaffAccess = Depends(
         if not (raw_user.isascii() and raw_user.isdigit()) or len(raw_user) > 12:
             raise AppError("invalid_user", "Hãy chọn tài khoản cần loại.", 422)
         outcome = await exclusions.exclude(deps, request_runtime(request).redis, actor, round_id, int(raw_user),
-                                           str(form.get("reason", ""))[:2000], _optional_int(form.get("truth")))
+                                           str(form.get("reason", ""))[:2000], optional_int(form.get("truth")))
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
     return _done(round_id, f"Đã loại tài khoản mã {outcome.exclusion.user_id} khỏi kết quả.", outcome)
@@ -71,7 +71,7 @@ async def reinstate(exclusion_id: int, request: Request, actor: StaffAccess = De
     round_id = exclusion.round_id
     try:
         outcome = await exclusions.reinstate(deps, request_runtime(request).redis, actor, exclusion_id,
-                                             str(form.get("reason", ""))[:2000], _optional_int(form.get("truth")))
+                                             str(form.get("reason", ""))[:2000], optional_int(form.get("truth")))
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
     return _done(round_id, f"Đã khôi phục tài khoản mã {outcome.exclusion.user_id} vào kết quả.", outcome)

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.contest_admin import PRIZE_TIERS, prize_plan
+from app.contests.editing import PRIZE_TIERS, prize_plan
 from app.attempts.models import SUBMITTED, Attempt
 from app.contests.models import Round
 from app.contests.service import get_round

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.contest_admin import get_round_for
-from app.admin.deps import api_staff
-from app.admin.roles import REVIEW_INTEGRITY, StaffAccess
+from app.contests.editing import get_round_for
+from app.staff.deps import api_staff
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.core.deps import get_db

@@ -21,8 +21,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.roles import CLOSE_ROUND, REGRADE, StaffAccess
+from app.staff import audit
+from app.staff.roles import CLOSE_ROUND, REGRADE, StaffAccess
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.service import AttemptDeps, record_and_forget
 from app.contests.models import Round

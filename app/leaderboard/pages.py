@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.core.sessions import Session
-from app.admin.deps import checked_form, load_access, page_staff
-from app.admin.roles import VIEW_DASHBOARD, StaffAccess
+from app.staff.deps import checked_form, load_access, page_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 from app.contests.service import get_round
 from app.core.deps import page_session
 from app.leaderboard import service

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.sessions import Session
-from app.admin.deps import api_staff
-from app.admin.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
+from app.staff.deps import api_staff
+from app.staff.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.service import get_round

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.models import ContestLocality, ContestUnit
+from app.contests.models import ContestLocality, ContestUnit
 
 from app.contests.service import round_cache
 from app.core.runtime import cache_of

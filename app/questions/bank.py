@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.admin import audit
-from app.admin.roles import StaffAccess
+from app.staff import audit
+from app.staff.roles import StaffAccess
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.questions.importing import ImportLimits, ParsedQuestion, ParseResult, Problem, parse_bank_file

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.core.deps import get_db
 from app.core.errors import AppError, NotFound
 from app.contests.models import Contest

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.deps import api_staff
-from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
+from app.staff.deps import api_staff
+from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError, ErrorResponses, NotFound

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import PasswordReset
-from app.admin.models import AuditEntry
+from app.staff.models import AuditEntry
 from tests.admin.helpers import PASSWORD, make_staff
 from tests.factories import profile
 from tests.web.test_pages_without_javascript import csrf_of

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.contests.models import Round
 from app.core.clock import utcnow
 from tests.attempts.helpers import correct_option, wrong_option

@@ -359,8 +359,8 @@ async def test_collective_rankings_group_units_by_a_normalized_key_and_never_ran
         factory, app, client, redis, tmp_path):
     round_ = await factory.round(questions_per_attempt=10)
     async with app.state.runtime.sessionmaker() as s:
-        from app.admin.lists import name_key
-        from app.admin.models import ContestUnit
+        from app.contests.lists import name_key
+        from app.contests.models import ContestUnit
         s.add(ContestUnit(contest_id=round_.contest_id, name="Sở Tư pháp", name_key=name_key("Sở Tư pháp"),
                           province="Hà Nội"))
         await s.commit()

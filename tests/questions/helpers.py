@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.questions.importing import TEMPLATE_HEADERS
 from app.questions.models import Question
 

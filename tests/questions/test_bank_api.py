@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.admin.models import AuditEntry
+from app.staff.models import AuditEntry
 from app.questions.importing import parse_bank_file
 from tests.questions.helpers import count_questions, make_staff, questions, row, xlsx
 

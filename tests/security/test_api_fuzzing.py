@@ -2,7 +2,7 @@
 a participant with a real round, attempt and questions (every operation, also with made-up ids),
 a judge and an organizer of that contest, and an admin (the staff operations). Zero server
 errors (5xx) for any of them, and no staff route answers 2xx to a role that lacks it (the STAFF
-table below, from app/admin/roles.py). Bounded: a few examples per operation, and a time budget per role
+table below, from app/staff/roles.py). Bounded: a few examples per operation, and a time budget per role
 after which each remaining operation is tried once."""
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.questions.importing.legacy_fonts import encode_vni
 from tests.questions.helpers import row, xlsx
 from tests.web.test_browser import chromium, no_horizontal_scroll, phone, register  # noqa: F401 (fixtures)

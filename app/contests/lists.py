@@ -9,9 +9,9 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import ContestLocality, ContestUnit
-from app.admin.roles import EDIT_CONTEST, StaffAccess
+from app.staff import audit
+from app.contests.models import ContestLocality, ContestUnit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 from app.core.errors import Invalid
 from app.questions.textnorm import clean_text, header_key
 

@@ -1,4 +1,4 @@
-"""Who may do what. Pure: `StaffAccess` is loaded once per request (app.admin.deps) and asked.
+"""Who may do what. Pure: `StaffAccess` is loaded once per request (app.staff.deps) and asked.
 
 Roles: "admin" (users.role, everything everywhere), and per contest "organizer" (Ban tổ chức:
 contest settings, rounds, bank, live dashboard, participation statistics), "judge" (Ban giám

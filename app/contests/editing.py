@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import PrizePlan
-from app.admin.roles import EDIT_CONTEST, StaffAccess
-from app.admin.timeinput import parse_local
+from app.staff import audit
+from app.contests.models import PrizePlan
+from app.staff.roles import EDIT_CONTEST, StaffAccess
+from app.core.timeinput import parse_local
 from app.attempts.cache import AttemptCache
 from app.attempts.models import Attempt
 from app.attempts.service import cap_open_deadlines

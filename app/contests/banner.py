@@ -7,9 +7,9 @@ import struct
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import ContestBanner
-from app.admin.roles import EDIT_CONTEST, StaffAccess
+from app.staff import audit
+from app.contests.models import ContestBanner
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import validation as v
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
-from app.admin import audit
-from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
+from app.staff import audit
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 from app.contests.models import Contest
 from app.core.errors import Conflict, Invalid, NotFound
 from app.integrity.conflicts import refuse_if_participated
