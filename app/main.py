@@ -14,15 +14,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import models  # noqa: F401  (registers every table)
+from app.accounts.login_pages import router as account_pages
 from app.accounts.pages import router as recovery_pages
 from app.accounts.routes import router as accounts_api
 from app.admin.pages import public as console_public
 from app.admin.pages import router as console_pages
 from app.admin.recovery_pages import router as recovery_console
 from app.admin.routes import router as console_api
+from app.attempts.pages import router as attempt_pages
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
 from app.config import Settings, get_settings
+from app.contests.pages import router as contest_pages
 from app.contests.routes import router as contests_api
 from app.core import handlers
 from app.core.logs import configure_logging
@@ -39,7 +42,6 @@ from app.questions.pages import router as bank_pages
 from app.questions.routes import router as bank_api
 from app.web.render import render_error_page
 from app.wiring import build_runtime, close_runtime
-from app.web.routes import router as pages
 
 log = logging.getLogger("app")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -95,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contests_api)
     app.include_router(attempts_api)
     app.include_router(leaderboard_api)
-    app.include_router(pages)
+    app.include_router(contest_pages)  # the participant pages
+    app.include_router(account_pages)
+    app.include_router(attempt_pages)
     app.include_router(leaderboard_pages)
     app.include_router(bank_api)
     app.include_router(bank_pages)

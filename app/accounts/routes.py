@@ -6,7 +6,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lockout, service, throttle
-from app.accounts.cookies import clear_login_cookies, set_login_cookies
+from app.core.cookies import clear_login_cookies, set_login_cookies
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.core.sessions import Session, create_session, delete_session
 from app.core.deps import get_db, get_redis, optional_session, page_session, require_session

@@ -34,7 +34,7 @@ async def resets_page(request: Request, actor: StaffAccess = Depends(page_staff)
 @router.post("/{reset_id}/issue")
 async def issue(reset_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
                 form=Depends(checked_form), db: AsyncSession = Depends(get_db)):
-    from app.web.routes import _DateError, _parse_date
+    from app.accounts.login_pages import _DateError, _parse_date
 
     recovery.require_issuer(actor)
     values = {k: str(form.get(k, ""))[:20] for k in ("citizen_id", "date_of_birth", "phone")}

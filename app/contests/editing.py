@@ -28,7 +28,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.judging.frozen import require_not_frozen
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.service import load_pool
-from app.questions.textnorm import clean_text, strip_accents
+from app.core.textnorm import clean_text, strip_accents
 
 # Limits from the domain (typical values and their ranges).
 QUESTIONS_RANGE = (10, 50)

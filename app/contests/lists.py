@@ -13,7 +13,7 @@ from app.staff import audit
 from app.contests.models import ContestLocality, ContestUnit
 from app.staff.roles import EDIT_CONTEST, StaffAccess
 from app.core.errors import Invalid
-from app.questions.textnorm import clean_text, header_key
+from app.core.textnorm import clean_text, header_key
 
 MAX_ROWS = 20_000
 UNIT_HEADERS = {"name": ("ten don vi", "don vi", "ten co quan, don vi", "co quan, don vi"),

@@ -29,7 +29,7 @@ from app.judging.models import RankingSnapshot
 from app.judging.snapshots import FrozenRow, get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import final_ranking
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
-from app.questions.textnorm import clean_text, group_key
+from app.core.textnorm import clean_text, group_key
 
 Progress = Callable[[int, int], None]
 LETTERS = "ABCDEF"

@@ -21,7 +21,7 @@ from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
 from app.leaderboard.repair import repair_if_lost
 from app.leaderboard.schemas import (BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut)
-from app.questions.textnorm import group_key
+from app.core.textnorm import group_key
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:

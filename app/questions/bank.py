@@ -25,7 +25,7 @@ from app.questions.importing.guards import format_count
 from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty, right_option
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 from app.questions.quality import BankItem, QualityReport, check_bank
-from app.questions.textnorm import clean_text, comparable, question_key, search_key, strip_accents
+from app.core.textnorm import clean_text, comparable, question_key, search_key, strip_accents
 
 FORMAT_LABELS = {"xlsx": "Excel (.xlsx)", "xls": "Excel 97-2003 (.xls)", "ods": "OpenDocument (.ods)",
                  "csv": "CSV", "gift": "Moodle GIFT", "aiken": "Moodle Aiken"}

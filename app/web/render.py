@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.accounts.cookies import ensure_csrf_cookie
+from app.core.cookies import ensure_csrf_cookie
 from app.core.clock import to_local
 from app.core.errors import AppError
 

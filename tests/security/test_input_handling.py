@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.staff.accounts import create_admin
 from app.questions.importing import parse_bank_file
-from app.questions.textnorm import clean_text
+from app.core.textnorm import clean_text
 from tests.admin.helpers import make_staff
 from tests.factories import profile
 from tests.questions.helpers import row, xlsx

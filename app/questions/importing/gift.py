@@ -24,7 +24,7 @@ from app.questions.importing.rules import (
     MAX_OPTIONS, CandidateQuestion, assemble_result, check_options, convert_legacy_fields,
 )
 from app.questions.importing.guards import format_count
-from app.questions.textnorm import clean_text
+from app.core.textnorm import clean_text
 
 MISSING_WORD_BLANK = "_____"
 _TITLE = re.compile(r"^\s*::(.*?)::", re.DOTALL)

@@ -13,7 +13,7 @@ from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
     LETTERS, CandidateQuestion, assemble_result, check_options, parse_answer, parse_difficulty,
 )
-from app.questions.textnorm import clean_text, header_key
+from app.core.textnorm import clean_text, header_key
 
 QUESTION, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, STT = "question", "answer", "topic", "difficulty", "explanation", "stt"
 SOURCE = "source"
