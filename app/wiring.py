@@ -19,6 +19,7 @@ from app.core.db import create_engine, make_sessionmaker
 from app.core.ratelimit import Limiter
 from app.core.redis import create_redis
 from app.dashboard.service import DashboardCache
+from app.integrity.signals import record_event
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.privacy import NameStyles
 from app.leaderboard.recording import record_closed_attempt
@@ -48,7 +49,7 @@ def build_runtime(settings: Settings) -> Runtime:
                                  burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
                                  ticket_ttl=settings.waiting_room_ticket_seconds),
         caches=caches, limiter=Limiter(redis), attempt_closed=attempt_closed,
-        gauges={"attempts_in_progress": count_in_progress})
+        gauges={"attempts_in_progress": count_in_progress}, account_event=record_event)
 
 
 async def close_runtime(runtime: Runtime) -> None:

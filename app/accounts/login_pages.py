@@ -16,9 +16,8 @@ from app.accounts.schemas import RegisterIn
 from app.core.cookies import clear_login_cookies
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 from app.core.sessions import Session, delete_session
-from app.integrity.models import LOGIN, REGISTER
-from app.integrity.signals import record_event
 from app.web.links import redirect, safe_next, with_headers
 from app.web.render import page, set_flash
 
@@ -65,7 +64,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
                                  errors={"form": exc.message}), exc)
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
-    await record_event(request, response, db, user.id, REGISTER, form.get("device_id"))
+    await request_runtime(request).account_event(request, response, db, user.id, "register", form.get("device_id"))
     set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
     return response
 
@@ -104,7 +103,7 @@ async def login_submit(request: Request, db: AsyncSession = Depends(get_db), red
                                  login=login), exc)
     response = redirect(target)
     await start_session(request, response, redis, user, session)
-    await record_event(request, response, db, user.id, LOGIN, form.get("device_id"))
+    await request_runtime(request).account_event(request, response, db, user.id, "login", form.get("device_id"))
     return response
 
 

@@ -11,8 +11,6 @@ from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.core.sessions import Session, create_session, delete_session
 from app.core.deps import get_db, get_redis, optional_session, page_session, require_session
 from app.core.errors import ErrorResponses, NotFound
-from app.integrity.models import LOGIN, REGISTER
-from app.integrity.signals import record_event
 from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ErrorResponses)
@@ -36,7 +34,7 @@ async def register(body: RegisterIn, request: Request, response: Response, db: A
     await throttle.check_register(request, body)
     user = await service.register(db, body)
     token = await start_session(request, response, redis, user, old)
-    await record_event(request, response, db, user.id, REGISTER, body.device_id)
+    await request_runtime(request).account_event(request, response, db, user.id, "register", body.device_id)
     return LoginOut(user=UserOut.model_validate(user), token=token)
 
 
@@ -45,7 +43,7 @@ async def login(body: LoginIn, request: Request, response: Response, db: AsyncSe
                 redis: Redis = Depends(get_redis), old: Session | None = Depends(page_session)):
     user = await throttle.authenticate(request, db, body.login, body.password)
     token = await start_session(request, response, redis, user, old)
-    await record_event(request, response, db, user.id, LOGIN, body.device_id)
+    await request_runtime(request).account_event(request, response, db, user.id, "login", body.device_id)
     return LoginOut(user=UserOut.model_validate(user), token=token)
 
 

@@ -279,7 +279,7 @@ async def assign_staff(contest_id: int, request: Request, actor: StaffAccess = D
     async def action():
         role_label = {"organizer": "Ban tổ chức", "judge": "Ban giám khảo"}.get(role, role)
         if form.get("override") == "1":  # someone who took part: excluded from those results (app.integrity)
-            from app.integrity.conflicts import assign_with_override
+            from app.integrity.staff_override import assign_with_override
 
             await assign_with_override(deps, request_runtime(request).redis, actor, contest_id, phone, role,
                                        str(form.get("override_reason", ""))[:2000])

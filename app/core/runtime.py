@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -44,7 +44,18 @@ T = TypeVar("T")
 AttemptClosedHook = Callable[[AsyncSession, int], Awaitable[None]]
 
 
+# "Someone logged in / registered" (kind "login" | "register"), with the device id the form or
+# body sent: the lifespan wires it to the integrity signals (app/integrity/signals.py); it may set
+# a cookie on the response and never raises.
+AccountEventHook = Callable[[Request, Response, AsyncSession, int, str, "str | None"], Awaitable[None]]
+
+
 async def nobody_listens(db: AsyncSession, attempt_id: int) -> None:
+    return None
+
+
+async def no_account_events(request: Request, response: Response, db: AsyncSession, user_id: int, kind: str,
+                            sent_device: str | None = None) -> None:
     return None
 
 
@@ -89,6 +100,7 @@ class Runtime:
     caches: Caches
     limiter: Limiter
     attempt_closed: AttemptClosedHook = nobody_listens
+    account_event: AccountEventHook = no_account_events
     # Background work this process started (exports): strong references, the loop keeps weak ones.
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     jobs: Any = None  # room for the job queue (issue 17a)

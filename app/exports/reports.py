@@ -186,7 +186,7 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
                           w.distance, w.time_ms / 1000))
         sheet.signature_block(SIGNING_PLACE_DATE, SIGNING_ROLES)
         total += sheet.finish()
-    from app.integrity.export import add_exclusions_sheet
+    from app.exports.integrity_sheets import add_exclusions_sheet
 
     await add_exclusions_sheet(export, db, round_id)
     export.close()
@@ -459,7 +459,7 @@ class ExportKind:
 
 def _kinds():
     from app.staff.roles import EXPORT_RESULTS, EXPORT_STATISTICS, REVIEW_INTEGRITY
-    from app.integrity.export import write_integrity
+    from app.exports.integrity_sheets import write_integrity
 
     return {k.name: k for k in (
         ExportKind("ranking", "Bảng xếp hạng chung cuộc", "bang-xep-hang", write_ranking, True, EXPORT_RESULTS),

@@ -13,7 +13,7 @@ from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses
-from app.integrity import conflicts, exclusions
+from app.integrity import exclusions, staff_override
 from app.integrity.report import build_report, report_json
 from app.core.runtime import request_runtime
 
@@ -79,6 +79,6 @@ async def reinstate(exclusion_id: int, body: ReinstateIn, request: Request, acto
              summary="Give a contest role to someone who took part, excluding them from those results (admin)")
 async def assign_override(contest_id: int, body: AssignOverrideIn, request: Request,
                           actor: StaffAccess = Depends(api_staff), deps: AttemptDeps = Depends(attempt_deps)):
-    a = await conflicts.assign_with_override(deps, request_runtime(request).redis, actor, contest_id, body.phone, body.role,
+    a = await staff_override.assign_with_override(deps, request_runtime(request).redis, actor, contest_id, body.phone, body.role,
                                              body.reason)
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}

@@ -32,7 +32,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-from app.exports.xlsx import clean
+from app.core.cells import clean
 
 FORMAT = 2
 TAG = "ttn-ranking/2"

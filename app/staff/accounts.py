@@ -13,7 +13,7 @@ from app.staff.models import StaffAssignment
 from app.staff.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 from app.contests.models import Contest
 from app.core.errors import Conflict, Invalid, NotFound
-from app.integrity.conflicts import refuse_if_participated
+from app.staff.conflicts import refuse_if_participated
 
 STAFF = "staff"  # users.role of an account that holds per-contest roles
 
@@ -69,7 +69,7 @@ async def user_by_phone(db: AsyncSession, phone: str) -> User:
 async def assign_role(db: AsyncSession, actor: StaffAccess, contest_id: int, phone: str, role: str, *,
                       allow_participant: bool = False) -> StaffAssignment:
     """Gives a contest role. Someone who sat a round of the contest is refused (contest rules),
-    unless the caller is `app.integrity.conflicts.assign_with_override`, which has excluded them
+    unless the caller is `app.integrity.staff_override.assign_with_override`, which has excluded them
     from those rounds' results first."""
     actor.require_admin()
     if role not in CONTEST_ROLES:

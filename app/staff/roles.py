@@ -5,7 +5,7 @@ contest settings, rounds, bank, live dashboard, participation statistics), "judg
 khảo: closing a round, re-grading, rankings and prize lists, the suspicious-accounts report,
 exclusions) and "secretariat" (Tổ thư ký: follows the contest — dashboard and statistics — and
 prepares the paperwork). A participant has no staff access. Staff of a contest (and admins) may
-not take part in it (app.integrity.conflicts).
+not take part in it (app.staff.conflicts).
 """
 from __future__ import annotations
 

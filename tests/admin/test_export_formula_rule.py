@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import User
 from app.exports.reports import EXPORTS
-from app.exports.xlsx import FORMULA_PREFIXES
+from app.core.cells import FORMULA_PREFIXES
 from app.questions.models import Option, Question
 from tests.admin.helpers import end_round_now, make_staff, take_attempt
 from tests.admin.test_closing_and_exports import export

@@ -36,14 +36,14 @@ FLOOR = {name: i for i, names in enumerate(FLOORS) for name in names}
 
 # The arrows back up that remain, each a (from, to) folder pair, with the reason it is tolerated.
 TOLERATED: dict[tuple[str, str], str] = {
-    ("accounts", "integrity"): "login and registration record their integrity signals (integrity.signals)",
-    ("staff", "attempts"): "a participant may not be made staff of the contest they took part in (conflicts)",
-    ("contests", "attempts"): "editing a round caps the open attempts' deadlines and checks the question quota",
+    ("accounts", "staff"): "an organizer hands out password-reset codes, audited (accounts.recovery)",
+    ("staff", "contests"): "a role is given in a contest (staff.accounts, staff.conflicts read Contest, Round)",
+    ("staff", "attempts"): "a participant may not be made staff of a contest they sat (staff.conflicts)",
+    ("contests", "attempts"): "editing a round caps open attempts' deadlines; the contest page shows progress",
+    ("contests", "questions"): "a round's question quota is checked against the bank (contests.editing)",
     ("contests", "judging"): "a frozen round's rules cannot be edited (judging.frozen)",
-    ("attempts", "integrity"): "opening an attempt refuses the contest's own staff (integrity.conflicts)",
     ("leaderboard", "integrity"): "excluded results stay off the boards (integrity.models)",
-    ("leaderboard", "judging"): "after the freeze the final board is rebuilt from the snapshot (judging.frozen)",
-    ("judging", "integrity"): "reserved: integrity and judging share the frozen ranking",
+    ("leaderboard", "judging"): "after the freeze the final board comes from the snapshot (judging.frozen)",
 }
 MAX_ARROWS_BACK_UP = 8
 
