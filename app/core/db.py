@@ -108,9 +108,12 @@ def is_unique_violation(exc: Exception) -> bool:
 def upsert_statement(dialect_name: str, table, values: dict, key_columns: list[str], update_columns: list[str]):
     """INSERT ... ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite alike."""
     if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(**values)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**values)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values)  # type: ignore[assignment]
     return stmt.on_conflict_do_update(index_elements=key_columns,
                                       set_={c: stmt.excluded[c] for c in update_columns})

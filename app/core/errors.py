@@ -1,6 +1,8 @@
 """Application errors: one exception type, rendered as JSON for the API and as a page for people."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -57,4 +59,6 @@ class ErrorOut(BaseModel):
 
 
 # Documented on every router so the OpenAPI spec shows the error shape clients must handle.
-ErrorResponses = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429)}
+ErrorResponses: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429)
+}

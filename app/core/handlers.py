@@ -41,7 +41,8 @@ def is_disconnect(exc: DBAPIError) -> bool:
     died with the connection)."""
     if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
         return True
-    cause, seen = exc.orig, set()
+    cause: BaseException | None = exc.orig
+    seen: set[int] = set()
     while cause is not None and id(cause) not in seen:
         if isinstance(cause, OSError) or "connection" in type(cause).__name__.lower():
             return True

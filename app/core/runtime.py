@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from app.contests.service import RoundCache
     from app.core.ratelimit import Limiter
     from app.dashboard.service import DashboardCache
-    from app.leaderboard.service import NameStyles, OfficialNames, PageCache
+    from app.leaderboard.privacy import NameStyles
+    from app.leaderboard.service import OfficialNames, PageCache
     from app.questions.service import ContentCache
 
 T = TypeVar("T")

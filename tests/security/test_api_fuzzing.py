@@ -30,7 +30,7 @@ LAST = ("/api/v1/attempts/{attempt_id}/submit", "/api/v1/auth/logout")
 
 ORGANIZER, JUDGE, ADMIN = "organizer", "judge", "admin"
 BOTH = {ORGANIZER, JUDGE, ADMIN}
-# Every staff operation and the roles that may reach it (app/admin/roles.py). A 2xx for any other
+# Every staff operation and the roles that may reach it (app/staff/roles.py). A 2xx for any other
 # role is a failure; a route of the API missing here and not listed as a participant's is too.
 STAFF = {
     ("POST", "/api/v1/admin/contests"): {ADMIN},
