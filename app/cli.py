@@ -211,8 +211,8 @@ async def cmd_create_admin(args) -> int:
     import getpass
     import os
 
-    from app.staff.accounts import create_admin
     from app.core.errors import AppError
+    from app.staff.accounts import create_admin
 
     password = args.password or os.environ.get("ADMIN_PASSWORD")
     if not password:

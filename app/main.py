@@ -32,8 +32,8 @@ from app.core.logs import configure_logging
 from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
-from app.core.runtime import Runtime
 from app.core.routing import index_routes
+from app.core.runtime import Runtime
 from app.integrity.pages import router as integrity_pages
 from app.integrity.routes import router as integrity_api
 from app.leaderboard.pages import router as leaderboard_pages

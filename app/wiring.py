@@ -7,17 +7,17 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.core.runtime import Caches, Runtime
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.service import count_in_progress
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
+from app.config import Settings
 from app.contests.service import RoundCache
 from app.core.db import create_engine, make_sessionmaker
 from app.core.ratelimit import Limiter
 from app.core.redis import create_redis
+from app.core.runtime import Caches, Runtime
 from app.dashboard.service import DashboardCache
 from app.integrity.signals import record_event
 from app.leaderboard.connection import create_board_redis

@@ -13,8 +13,8 @@ from app.accounts.throttle import login_identity
 from app.core import ratelimit
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
-from app.web.render import page, set_flash
 from app.core.runtime import request_runtime
+from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,12 +6,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lockout, service, throttle
-from app.core.cookies import clear_login_cookies, set_login_cookies
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
-from app.core.sessions import Session, create_session, delete_session
+from app.core.cookies import clear_login_cookies, set_login_cookies
 from app.core.deps import get_db, get_redis, optional_session, page_session, require_session
 from app.core.errors import ErrorResponses, NotFound
 from app.core.runtime import request_runtime
+from app.core.sessions import Session, create_session, delete_session
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ErrorResponses)
 

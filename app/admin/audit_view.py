@@ -11,9 +11,9 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import to_local
 from app.staff.audit import ACTION_LABELS
 from app.staff.models import AuditEntry
-from app.core.clock import to_local
 
 FIELD_LABELS = {
     "title": "Tên cuộc thi", "organizer_name": "Cơ quan tổ chức", "slug": "Đường dẫn", "description": "Giới thiệu",

@@ -2,38 +2,46 @@
 is in the service functions; a refused action re-renders the page with the Vietnamese message."""
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin import audit_view
-from app.contests import editing as contest_admin
-from app.contests import lists
-from app.staff import accounts as staff
-from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS
-from app.staff.deps import checked_form, page_staff
-from app.staff.roles import (CLOSE_ROUND, EDIT_BANK, EDIT_CONTEST, EXPORT_RESULTS, EXPORT_STATISTICS, REGRADE,
-                             REVIEW_INTEGRITY, VIEW_DASHBOARD, StaffAccess)
 from app.admin.routes import export_download, owned_job
-from app.core.timeinput import to_input
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests import editing as contest_admin
+from app.contests import lists
+from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS
 from app.contests.models import Contest, Round
 from app.contests.service import round_status
 from app.core.clock import to_local, utcnow
 from app.core.deps import get_db
 from app.core.errors import AppError, NotFound
+from app.core.runtime import request_runtime
+from app.core.timeinput import to_input
 from app.dashboard.service import cached_dashboard as dashboard
 from app.dashboard.svg import column_chart, hbar_chart
 from app.exports import jobs
 from app.exports.reports import EXPORTS, export_kind
 from app.judging import snapshots
 from app.questions.models import Option, Question
+from app.staff import accounts as staff
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import (
+    CLOSE_ROUND,
+    EDIT_BANK,
+    EDIT_CONTEST,
+    EXPORT_RESULTS,
+    EXPORT_STATISTICS,
+    REGRADE,
+    REVIEW_INTEGRITY,
+    VIEW_DASHBOARD,
+    StaffAccess,
+)
 from app.web.forms import optional_int
 from app.web.render import page, set_flash, templates
-from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 public = APIRouter(include_in_schema=False)

@@ -7,13 +7,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import recovery
-from app.staff.deps import checked_form, page_staff
-from app.staff.roles import StaffAccess
 from app.core import ratelimit
 from app.core.deps import get_db
 from app.core.errors import AppError
-from app.web.render import page, set_flash, templates
 from app.core.runtime import request_runtime
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import StaffAccess
+from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin/password-resets", include_in_schema=False)
 ISSUES_PER_STAFF = "30/3600"

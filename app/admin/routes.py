@@ -2,31 +2,30 @@
 rule and every role check lives in the service functions, which take the caller's StaffAccess."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.staff import audit
-from app.contests import editing as contest_admin
-from app.staff import accounts as staff
-from app.contests.editing import ContestData, RoundData
-from app.staff.deps import api_staff
-from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests import editing as contest_admin
+from app.contests.editing import ContestData, RoundData
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses, NotFound
+from app.core.runtime import request_runtime
 from app.core.schemas import StrictIn
 from app.dashboard.service import dashboard
 from app.exports import jobs
 from app.exports.reports import export_kind
 from app.judging import snapshots
-from app.core.runtime import request_runtime
+from app.staff import accounts as staff
+from app.staff import audit
+from app.staff.deps import api_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 

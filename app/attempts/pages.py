@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from app.accounts import throttle
-from app.core.sessions import Session
 from app.attempts import service as attempts
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
@@ -20,9 +19,10 @@ from app.contests.service import round_cache
 from app.core.clock import utcnow
 from app.core.deps import check_csrf, page_session
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
+from app.core.sessions import Session
 from app.web.links import login_redirect, redirect, round_anchor, with_headers
 from app.web.render import page
-from app.core.runtime import request_runtime
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,11 +6,18 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import throttle
-from app.core.sessions import Session, load_session_with
 from app.attempts import service
 from app.attempts.cache import AttemptCache
-from app.attempts.schemas import (AnswerIn, AnswerOut, AttemptOut, PredictionIn, ResultOut,
-                                  RoundProgressOut, SubmitIn, parse_answer)
+from app.attempts.schemas import (
+    AnswerIn,
+    AnswerOut,
+    AttemptOut,
+    PredictionIn,
+    ResultOut,
+    RoundProgressOut,
+    SubmitIn,
+    parse_answer,
+)
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
 from app.contests.service import get_round, round_cache
@@ -18,6 +25,7 @@ from app.core.clock import utcnow
 from app.core.deps import api_session, get_db, require_session, session_token
 from app.core.errors import ErrorResponses
 from app.core.runtime import request_runtime
+from app.core.sessions import Session, load_session_with
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 

@@ -32,9 +32,9 @@ from app.core.db import UTCDateTime, is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
 from app.core.runtime import AttemptClosedHook, Runtime, nobody_listens
-from app.staff.conflicts import ensure_not_contest_staff
 from app.questions.models import Option
 from app.questions.service import content_cache, load_pool
+from app.staff.conflicts import ensure_not_contest_staff
 
 
 @dataclass

@@ -7,11 +7,11 @@ import struct
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.staff import audit
 from app.contests.models import ContestBanner
-from app.staff.roles import EDIT_CONTEST, StaffAccess
 from app.core.clock import utcnow
 from app.core.errors import Invalid
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 MAX_BYTES = 1_000_000
 MAX_SIDE = 4000

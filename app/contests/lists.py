@@ -9,11 +9,11 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.staff import audit
 from app.contests.models import ContestLocality, ContestUnit
-from app.staff.roles import EDIT_CONTEST, StaffAccess
 from app.core.errors import Invalid
 from app.core.textnorm import clean_text, header_key
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 MAX_ROWS = 20_000
 UNIT_HEADERS = {"name": ("ten don vi", "don vi", "ten co quan, don vi", "co quan, don vi"),

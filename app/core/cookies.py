@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from app.core.sessions import SESSION_COOKIE
 from app.core import csrf
 from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE
 
 
 def set_login_cookies(request: Request, response: Response, token: str) -> None:

@@ -20,10 +20,10 @@ import secrets
 
 from fastapi import Request, Response
 
-from app.core.sessions import SESSION_COOKIE
 from app.core import signing
 from app.core.errors import AppError
 from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE
 
 COOKIE = "csrftoken"
 HEADER = "x-csrf-token"

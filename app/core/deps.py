@@ -7,10 +7,10 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.sessions import SESSION_COOKIE, Session, load_session
 from app.core import csrf
 from app.core.errors import Unauthorized
 from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE, Session, load_session
 
 CSRF_HEADER = csrf.HEADER
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

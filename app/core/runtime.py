@@ -84,7 +84,7 @@ def cache_of(db: AsyncSession, kind: type[T]) -> T:
     found = db.info.get(kind)
     if found is None:
         found = db.info[kind] = kind()
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @dataclass
@@ -125,20 +125,20 @@ class Runtime:
 
 
 def runtime_of(app: FastAPI) -> Runtime:
-    return app.state.runtime  # type: ignore[no-any-return]
+    return app.state.runtime
 
 
 def request_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 async def get_runtime(request: Request) -> Runtime:
     # async: FastAPI runs a plain `def` dependency in a worker thread, on every request.
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.runtime.settings  # type: ignore[no-any-return]
+    return request.app.state.runtime.settings
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt
 from app.contests.models import Round
-from app.core.runtime import cache_of
 from app.core.clock import to_local, utcnow
+from app.core.runtime import cache_of
 
 MINUTES = 30
 TOP = 12

@@ -15,8 +15,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.staff import audit
-from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.models import Attempt
 from app.attempts.service import AttemptDeps
 from app.contests.models import Round
@@ -28,6 +26,8 @@ from app.judging import snapshots
 from app.judging.models import RankingSnapshot
 from app.leaderboard.final import compute_truth
 from app.leaderboard.rebuild import publish_final_board
+from app.staff import audit
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 
 log = logging.getLogger("app.integrity")
 EXCLUDE = "exclude"

@@ -6,20 +6,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contests.editing import get_round_for
-from app.staff.deps import checked_form, page_staff
-from app.web.forms import optional_int  # the round page's T field, same rules
-from app.staff.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests.editing import get_round_for
 from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 from app.integrity import exclusions
 from app.integrity.models import ResultExclusion
 from app.integrity.report import KIND_LABELS, WHY, build_report
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
+from app.web.forms import optional_int  # the round page's T field, same rules
 from app.web.render import page
-from app.core.runtime import request_runtime
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

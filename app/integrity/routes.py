@@ -6,16 +6,16 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contests.editing import get_round_for
-from app.staff.deps import api_staff
-from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests.editing import get_round_for
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses
+from app.core.runtime import request_runtime
 from app.integrity import exclusions, staff_override
 from app.integrity.report import build_report, report_json
-from app.core.runtime import request_runtime
+from app.staff.deps import api_staff
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.ratelimit import client_ip
-from app.integrity.models import AccountEvent
 from app.core.runtime import request_runtime
+from app.integrity.models import AccountEvent
 
 log = logging.getLogger("app.integrity")
 

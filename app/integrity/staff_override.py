@@ -2,12 +2,12 @@
 them from the results first (app/staff/conflicts.py refuses it otherwise)."""
 from __future__ import annotations
 
+from app.core.errors import Invalid
 from app.integrity import exclusions
 from app.staff import accounts as staff
 from app.staff import audit
 from app.staff.conflicts import rounds_sat
 from app.staff.roles import ROLE_LABELS, StaffAccess
-from app.core.errors import Invalid
 
 
 async def assign_with_override(deps, redis, actor: StaffAccess, contest_id: int, phone: str, role: str,

@@ -15,14 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.staff import audit
-from app.staff.roles import CLOSE_ROUND, REGRADE, StaffAccess
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.service import AttemptDeps, record_and_forget
 from app.contests.models import Round
@@ -35,6 +33,8 @@ from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
 from app.leaderboard.finalize import end_round
 from app.leaderboard.rebuild import publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
+from app.staff import audit
+from app.staff.roles import CLOSE_ROUND, REGRADE, StaffAccess
 
 ROW_FIELDS = ("position", "user_id", "full_name", "unit", "province", "district", "commune", "attempt_id",
               "correct", "total", "prediction", "distance", "time_ms", "submitted_at")
@@ -43,7 +43,7 @@ ROW_FIELDS = ("position", "user_id", "full_name", "unit", "province", "district"
 def canonical_row(entry: RankedEntry) -> str:
     """The stored payload of a snapshot row (and format 1's canonical row): a JSON object."""
     row = {name: getattr(entry, name) for name in ROW_FIELDS}
-    row["submitted_at"] = entry.submitted_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    row["submitted_at"] = entry.submitted_at.astimezone(UTC).isoformat(timespec="milliseconds")
     return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

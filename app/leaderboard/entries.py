@@ -5,9 +5,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.core.textnorm import group_key
 from app.leaderboard.encoding import final_member, live_member, live_score
 from app.leaderboard.ordering import Result, epoch_ms, from_epoch_ms
-from app.core.textnorm import group_key
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.service import get_round
 from app.core.runtime import cache_of
-from app.leaderboard.models import LeaderboardSettings
 from app.leaderboard.masking import INITIALS, NAME_STYLES
+from app.leaderboard.models import LeaderboardSettings
 
 _TTL_SECONDS = 10.0
 

@@ -5,20 +5,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.sessions import Session
-from app.staff.deps import api_staff
-from app.staff.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.service import get_round
 from app.core.deps import get_db, optional_session, require_session
 from app.core.errors import ErrorResponses
+from app.core.runtime import request_runtime
+from app.core.sessions import Session
 from app.leaderboard import privacy, service
 from app.leaderboard.finalize import finalize_round
 from app.leaderboard.rebuild import rebuild_boards
-from app.leaderboard.schemas import (BoardOut, FinalizeIn, FinalizeOut, GroupsOut, MyStandingOut, RebuildOut,
-                                     SettingsIn, SettingsOut)
-from app.core.runtime import request_runtime
+from app.leaderboard.schemas import (
+    BoardOut,
+    FinalizeIn,
+    FinalizeOut,
+    GroupsOut,
+    MyStandingOut,
+    RebuildOut,
+    SettingsIn,
+    SettingsOut,
+)
+from app.staff.deps import api_staff
+from app.staff.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 
 router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leaderboard"], responses=ErrorResponses)
 

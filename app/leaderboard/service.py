@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.models import ContestLocality, ContestUnit
-
 from app.contests.service import round_cache
 from app.core.runtime import cache_of
+from app.core.textnorm import group_key
 from app.leaderboard.board import ALL, RoundBoard, Scope
 from app.leaderboard.entries import BoardLine
 from app.leaderboard.errors import OneScopeOnly
@@ -20,8 +20,7 @@ from app.leaderboard.keys import FINAL, LIVE, BoardKeys
 from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
 from app.leaderboard.repair import repair_if_lost
-from app.leaderboard.schemas import (BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut)
-from app.core.textnorm import group_key
+from app.leaderboard.schemas import BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:

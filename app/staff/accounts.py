@@ -8,12 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import validation as v
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
-from app.staff import audit
-from app.staff.models import StaffAssignment
-from app.staff.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 from app.contests.models import Contest
 from app.core.errors import Conflict, Invalid, NotFound
+from app.staff import audit
 from app.staff.conflicts import refuse_if_participated
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 
 STAFF = "staff"  # users.role of an account that holds per-contest roles
 

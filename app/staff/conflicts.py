@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.staff.models import StaffAssignment
-from app.staff.roles import ADMIN, ROLE_LABELS
 from app.attempts.models import Attempt
 from app.contests.models import Round
 from app.core.errors import Conflict, Forbidden
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, ROLE_LABELS
 
 
 class StaffCannotParticipate(Forbidden):

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
+from app.core.deps import check_csrf, get_db, page_session, require_session
+from app.core.errors import AppError
 from app.core.sessions import Session
 from app.staff.models import StaffAssignment
 from app.staff.roles import ADMIN, StaffAccess, StaffForbidden
-from app.core.deps import check_csrf, get_db, page_session, require_session
-from app.core.errors import AppError
 
 
 async def load_access(db: AsyncSession, user_id: int) -> StaffAccess | None:

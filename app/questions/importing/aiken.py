@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import re
 
+from app.core.textnorm import clean_text
 from app.questions.importing.guards import format_count
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
-    LETTERS, MAX_OPTIONS, CandidateQuestion, assemble_result, check_options, convert_legacy_fields,
+    LETTERS,
+    MAX_OPTIONS,
+    CandidateQuestion,
+    assemble_result,
+    check_options,
+    convert_legacy_fields,
 )
-from app.core.textnorm import clean_text
 
 _OPTION = re.compile(r"^\s*([A-Za-z])\s*[.)]\s+(.*)$")
 _ANSWER = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)

@@ -19,12 +19,16 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from app.core.textnorm import clean_text
+from app.questions.importing.guards import format_count
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
-    MAX_OPTIONS, CandidateQuestion, assemble_result, check_options, convert_legacy_fields,
+    MAX_OPTIONS,
+    CandidateQuestion,
+    assemble_result,
+    check_options,
+    convert_legacy_fields,
 )
-from app.questions.importing.guards import format_count
-from app.core.textnorm import clean_text
 
 MISSING_WORD_BLANK = "_____"
 _TITLE = re.compile(r"^\s*::(.*?)::", re.DOTALL)
@@ -163,7 +167,7 @@ def parse_gift(text: str, limits: ImportLimits) -> ParseResult:
     for (line, _, topic), texts in zip(parsed, fixed):
         question, *options, explanation = [clean_text(t) if t else None for t in texts]
         found = check_options(list(options))
-        for position, message in found:
+        for _position, message in found:
             problems.append(Problem(line, None, message))
         if not question:
             problems.append(Problem(line, None, "Thiếu nội dung câu hỏi"))

@@ -11,7 +11,11 @@ import re
 import xml.etree.ElementTree as ET
 
 from app.questions.importing.cells import (
-    FORMULA_WITHOUT_VALUE, CellValue, RawSheet, error_value_issue, value_to_text,
+    FORMULA_WITHOUT_VALUE,
+    CellValue,
+    RawSheet,
+    error_value_issue,
+    value_to_text,
 )
 from app.questions.importing.guards import file_problem, open_zip_safely
 from app.questions.importing.results import ImportLimits, Problem

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import re
 
+from app.core.textnorm import clean_text, header_key
 from app.questions.importing.cells import CellIssue, CellValue, RawSheet, column_letter, is_blank
 from app.questions.importing.guards import file_problem, format_count
 from app.questions.importing.legacy_fonts import LegacyTextFixer, decode_tcvn3, decode_vni
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
-    LETTERS, CandidateQuestion, assemble_result, check_options, parse_answer, parse_difficulty,
+    LETTERS,
+    CandidateQuestion,
+    assemble_result,
+    check_options,
+    parse_answer,
+    parse_difficulty,
 )
-from app.core.textnorm import clean_text, header_key
 
 QUESTION, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, STT = "question", "answer", "topic", "difficulty", "explanation", "stt"
 SOURCE = "source"

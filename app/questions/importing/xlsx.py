@@ -23,7 +23,11 @@ from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse as openpyxl_iterparse
 
 from app.questions.importing.cells import (
-    FORMULA_WITHOUT_VALUE, CellValue, RawSheet, error_value_issue, value_to_text,
+    FORMULA_WITHOUT_VALUE,
+    CellValue,
+    RawSheet,
+    error_value_issue,
+    value_to_text,
 )
 from app.questions.importing.guards import file_problem, open_zip_safely
 from app.questions.importing.results import ImportLimits, Problem
