@@ -1,4 +1,5 @@
 """The FastAPI application: wiring only. Features live in app/<feature>/."""
+
 from __future__ import annotations
 
 import asyncio
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Thi trắc nghiệm — API",
         description="Online multiple-choice contests. Errors are `{\"error\": {\"code\", \"message\"}}`; "
-                    "messages are Vietnamese, for people.",
+        "messages are Vietnamese, for people.",
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,
@@ -117,10 +118,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def docs():
         # Served from our own static files: no CDN, and the init script is external so the
         # page works under the strict Content-Security-Policy.
-        html = get_swagger_ui_html(openapi_url="/openapi.json", title="Thi trắc nghiệm — API",
-                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+        html = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Thi trắc nghiệm — API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
         body = html.body.decode()
         start = body.index("<script>", body.index("swagger-ui-bundle.js"))
         end = body.index("</script>", start) + len("</script>")

@@ -1,4 +1,5 @@
 """Imports every feature's models so that Base.metadata knows all tables (Alembic, tests)."""
+
 from app.accounts.models import PasswordReset, User  # noqa: F401
 from app.attempts.models import Attempt, AttemptAnswer  # noqa: F401
 from app.contests.models import Contest, ContestBanner, ContestLocality, ContestUnit, PrizePlan, Round  # noqa: F401

@@ -1,5 +1,6 @@
 """Wiring: builds the app's runtime (app/core/runtime.py) from the features. The only module,
 with app/main.py and app/cli.py, that may import every feature: it sits above them all."""
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,14 @@ from app.questions.service import ContentCache
 def build_runtime(settings: Settings) -> Runtime:
     """Everything that lives as long as the app: the one place that wires the features together."""
     engine = create_engine(settings)
-    caches = Caches(rounds=RoundCache(), contents=ContentCache(), board_pages=PageCache(),
-                    official_names=OfficialNames(), name_styles=NameStyles(), dashboards=DashboardCache())
+    caches = Caches(
+        rounds=RoundCache(),
+        contents=ContentCache(),
+        board_pages=PageCache(),
+        official_names=OfficialNames(),
+        name_styles=NameStyles(),
+        dashboards=DashboardCache(),
+    )
     redis = create_redis(settings)
     board_redis = create_board_redis(settings, redis)
     attempt_cache = AttemptCache(redis, settings.attempt_cache_ttl_seconds)
@@ -40,16 +47,30 @@ def build_runtime(settings: Settings) -> Runtime:
         await record_closed_attempt(db, board_redis, attempt_id)
 
     return Runtime(
-        settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine, info=caches.by_type()),
-        redis=redis, board_redis=board_redis, attempt_cache=attempt_cache,
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine, info=caches.by_type()),
+        redis=redis,
+        board_redis=board_redis,
+        attempt_cache=attempt_cache,
         option_tokens=OptionTokens(settings.effective_secret_key),
-        answer_writer=AnswerWriter(engine, attempt_cache,  # group commit of answer saves
-                                   grace=timedelta(seconds=settings.deadline_grace_seconds)),
-        waiting_room=WaitingRoom(redis, rate=settings.admit_opens_per_second,
-                                 burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-                                 ticket_ttl=settings.waiting_room_ticket_seconds),
-        caches=caches, limiter=Limiter(redis), attempt_closed=attempt_closed,
-        gauges={"attempts_in_progress": count_in_progress}, account_event=record_event)
+        answer_writer=AnswerWriter(
+            engine,
+            attempt_cache,  # group commit of answer saves
+            grace=timedelta(seconds=settings.deadline_grace_seconds),
+        ),
+        waiting_room=WaitingRoom(
+            redis,
+            rate=settings.admit_opens_per_second,
+            burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
+            ticket_ttl=settings.waiting_room_ticket_seconds,
+        ),
+        caches=caches,
+        limiter=Limiter(redis),
+        attempt_closed=attempt_closed,
+        gauges={"attempts_in_progress": count_in_progress},
+        account_event=record_event,
+    )
 
 
 async def close_runtime(runtime: Runtime) -> None:

@@ -1,4 +1,5 @@
 """The participant's account pages: register, log in, log out (password recovery: pages.py)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -26,13 +27,23 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/register")
 async def register_form(request: Request, session=Depends(page_session)):
-    return page(request, "register.html", provinces=PROVINCES, values={}, errors={},
-                next=safe_next(request.query_params.get("next")))
+    return page(
+        request,
+        "register.html",
+        provinces=PROVINCES,
+        values={},
+        errors={},
+        next=safe_next(request.query_params.get("next")),
+    )
 
 
 @router.post("/register")
-async def register_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
-                          session: Session | None = Depends(page_session)):
+async def register_submit(
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    session: Session | None = Depends(page_session),
+):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
@@ -41,11 +52,17 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
         errors["password2"] = "Mật khẩu nhập lại không khớp."
     try:
         data = RegisterIn(
-            full_name=values.get("full_name", ""), date_of_birth=_parse_date(values.get("date_of_birth", "")),
-            gender=values.get("gender", ""), phone=values.get("phone", ""), citizen_id=values.get("citizen_id", ""),
-            province=values.get("province", ""), district=values.get("district") or None,
-            commune=values.get("commune", ""), unit=values.get("unit") or None,
-            party_member=values.get("party_member") == "1", password=str(form.get("password", "")),
+            full_name=values.get("full_name", ""),
+            date_of_birth=_parse_date(values.get("date_of_birth", "")),
+            gender=values.get("gender", ""),
+            phone=values.get("phone", ""),
+            citizen_id=values.get("citizen_id", ""),
+            province=values.get("province", ""),
+            district=values.get("district") or None,
+            commune=values.get("commune", ""),
+            unit=values.get("unit") or None,
+            party_member=values.get("party_member") == "1",
+            password=str(form.get("password", "")),
         )
         accounts.validate_registration(data)
     except _DateError:
@@ -60,8 +77,17 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
         await throttle.check_register(request, data)
         user = await accounts.register(db, data)
     except AppError as exc:
-        return with_headers(page(request, "register.html", status=exc.status, provinces=PROVINCES, values=values,
-                                 errors={"form": exc.message}), exc)
+        return with_headers(
+            page(
+                request,
+                "register.html",
+                status=exc.status,
+                provinces=PROVINCES,
+                values=values,
+                errors={"form": exc.message},
+            ),
+            exc,
+        )
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
     await request_runtime(request).account_event(request, response, db, user.id, "register", form.get("device_id"))
@@ -90,8 +116,12 @@ async def login_form(request: Request, session=Depends(page_session)):
 
 
 @router.post("/login")
-async def login_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
-                       session: Session | None = Depends(page_session)):
+async def login_submit(
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    session: Session | None = Depends(page_session),
+):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login", ""))[:40]
@@ -99,8 +129,9 @@ async def login_submit(request: Request, db: AsyncSession = Depends(get_db), red
     try:
         user = await throttle.authenticate(request, db, login, str(form.get("password", ""))[:200])
     except AppError as exc:
-        return with_headers(page(request, "login.html", status=exc.status, next=target, error=exc.message,
-                                 login=login), exc)
+        return with_headers(
+            page(request, "login.html", status=exc.status, next=target, error=exc.message, login=login), exc
+        )
     response = redirect(target)
     await start_session(request, response, redis, user, session)
     await request_runtime(request).account_event(request, response, db, user.id, "login", form.get("device_id"))

@@ -1,6 +1,7 @@
 """What any spreadsheet this app writes does to a text cell: illegal XML characters dropped, and
 a text a spreadsheet could read as a formula marked (the exports, the bank export, the canonical
 frozen ranking all apply it)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The server clock. Every time that matters (deadlines, time taken) comes from here."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -1,4 +1,5 @@
 """SQLAlchemy engine, sessions and column types shared by every feature."""
+
 from __future__ import annotations
 
 import logging
@@ -115,5 +116,4 @@ def upsert_statement(dialect_name: str, table, values: dict, key_columns: list[s
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).values(**values)  # type: ignore[assignment]
-    return stmt.on_conflict_do_update(index_elements=key_columns,
-                                      set_={c: stmt.excluded[c] for c in update_columns})
+    return stmt.on_conflict_do_update(index_elements=key_columns, set_={c: stmt.excluded[c] for c in update_columns})

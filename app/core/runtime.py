@@ -12,6 +12,7 @@ them in `Session.info` (keyed by their class), so a function that already takes 
 app's cache with `RoundCache.of(db)` without a new parameter on every signature; a session made
 outside the runtime (CLI, a test's own) gets a fresh cache of its own.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,8 +56,9 @@ async def nobody_listens(db: AsyncSession, attempt_id: int) -> None:
     return None
 
 
-async def no_account_events(request: Request, response: Response, db: AsyncSession, user_id: int, kind: str,
-                            sent_device: str | None = None) -> None:
+async def no_account_events(
+    request: Request, response: Response, db: AsyncSession, user_id: int, kind: str, sent_device: str | None = None
+) -> None:
     return None
 
 
@@ -114,7 +116,8 @@ class Runtime:
         key = self._derived_keys.get(purpose)
         if key is None:
             key = self._derived_keys[purpose] = hashlib.sha256(
-                f"{purpose}:{self.settings.effective_secret_key}".encode()).digest()
+                f"{purpose}:{self.settings.effective_secret_key}".encode()
+            ).digest()
         return key
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:

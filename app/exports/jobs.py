@@ -1,6 +1,7 @@
 """Exports as background jobs, so that a 100,000-row file does not hold a request open and the
 page can show progress. State lives in Redis (any worker can report it); the file is written
 under VAR_DIR/exports (shared by the workers of one host) and kept for a day."""
+
 from __future__ import annotations
 
 import asyncio
@@ -80,10 +81,23 @@ async def start(runtime: Runtime, kind: str, round_id: int, user_id: int, round_
     path = export_dir(runtime.settings) / f"{job_id}.xlsx"
     redis = runtime.redis
     filename = file_name(kind, round_name)
-    await redis.hset(_key(job_id), mapping={"kind": kind, "round": round_id, "user": user_id, "status": "running",
-                                            "done": 0, "total": 0, "filename": filename,
-                                            "display": display_name(kind, round_name, filename),
-                                            "path": str(path), "error": "", "started": time.time(), "finished": 0})
+    await redis.hset(
+        _key(job_id),
+        mapping={
+            "kind": kind,
+            "round": round_id,
+            "user": user_id,
+            "status": "running",
+            "done": 0,
+            "total": 0,
+            "filename": filename,
+            "display": display_name(kind, round_name, filename),
+            "path": str(path),
+            "error": "",
+            "started": time.time(),
+            "finished": 0,
+        },
+    )
     await redis.expire(_key(job_id), JOB_TTL_SECONDS)
     runtime.spawn(_run(runtime, job_id, kind, round_id, path))  # the runtime keeps it referenced
     return job_id
@@ -126,12 +140,27 @@ async def get(redis, job_id: str) -> ExportJob | None:
     data = await redis.hgetall(_key(job_id))
     if not data:
         return None
-    d = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in data.items()}
+    d = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in data.items()
+    }
     if d["status"] == "running" and time.time() - float(d["started"]) > STALE_SECONDS:
         d["status"], d["error"] = "failed", "Việc xuất tệp bị gián đoạn (máy chủ khởi động lại). Hãy xuất lại."
-    return ExportJob(id=job_id, kind=d["kind"], round_id=int(d["round"]), user_id=int(d["user"]), status=d["status"],
-                     done=int(d["done"]), total=int(d["total"]), filename=d["filename"], path=d["path"], error=d["error"],
-                     started=float(d["started"]), finished=float(d["finished"]), display=d.get("display", ""))
+    return ExportJob(
+        id=job_id,
+        kind=d["kind"],
+        round_id=int(d["round"]),
+        user_id=int(d["user"]),
+        status=d["status"],
+        done=int(d["done"]),
+        total=int(d["total"]),
+        filename=d["filename"],
+        path=d["path"],
+        error=d["error"],
+        started=float(d["started"]),
+        finished=float(d["finished"]),
+        display=d.get("display", ""),
+    )
 
 
 async def wait(redis, job_id: str, timeout: float = 60) -> ExportJob:

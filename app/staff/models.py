@@ -1,4 +1,5 @@
 """Tables of authorization and audit: who may do what in a contest, and what staff did."""
+
 from __future__ import annotations
 
 from datetime import datetime

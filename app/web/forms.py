@@ -1,4 +1,5 @@
 """Small parsers for the consoles' form fields, shared by the pages of several features."""
+
 from __future__ import annotations
 
 from app.core.errors import AppError

@@ -1,5 +1,6 @@
 """Where the participant pages send people: redirects, the login detour, safe `next` links.
 Shared by the pages of accounts, contests and attempts."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
