@@ -99,7 +99,7 @@ async def _refreeze(
     computed = await compute_truth(db, round_.id)
     value = truth if truth is not None else computed
     await db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=value))
-    snapshot = await snapshots._freeze(db, actor, round_, value, computed, reason, note)
+    snapshot = await snapshots.freeze(db, actor, round_, value, computed, reason, note)
     await db.commit()
     round_cache(db).clear()
     try:

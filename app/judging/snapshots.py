@@ -109,7 +109,7 @@ async def verify(db: AsyncSession, snapshot: RankingSnapshot) -> bool:
     )
 
 
-async def _freeze(
+async def freeze(
     db: AsyncSession,
     actor: StaffAccess | None,
     round_: Round,
@@ -169,7 +169,7 @@ async def close_round(
     if await latest_snapshot(db, round_id) is not None:
         raise already
     end = await end_round(deps, round_, truth)
-    snapshot = await _freeze(db, actor, round_, end.prediction_truth, end.computed_truth, "close", note)
+    snapshot = await freeze(db, actor, round_, end.prediction_truth, end.computed_truth, "close", note)
     audit.record(
         db,
         actor,
@@ -268,7 +268,7 @@ async def regrade(
             computed = await compute_truth(db, r.id)
             value = truth if (r.id == round_id and truth is not None) else computed
             await db.execute(update(Round).where(Round.id == r.id).values(prediction_truth=value))
-            snapshot = await _freeze(db, actor, r, value, computed, "regrade", note.strip())
+            snapshot = await freeze(db, actor, r, value, computed, "regrade", note.strip())
             frozen.append((r.id, value))
             if r.id == round_id:
                 target = snapshot
