@@ -27,8 +27,8 @@ from app.core.errors import Conflict, NotFound
 from app.core.textnorm import clean_text, group_key
 from app.exports.xlsx import Column, XlsxExport
 from app.judging.models import RankingSnapshot
-from app.judging.snapshots import FrozenRow, get_snapshot, iter_rows, latest_snapshot
-from app.leaderboard.final import final_ranking
+from app.judging.snapshots import get_snapshot, iter_rows, latest_snapshot
+from app.leaderboard.final import RankedEntry, final_ranking
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 
 Progress = Callable[[int, int], None]
@@ -86,12 +86,11 @@ def _require_snapshot(ctx: Context) -> RankingSnapshot:
     return ctx.snapshot
 
 
-async def counted_rows(db: AsyncSession, ctx: Context) -> list[FrozenRow]:
+async def counted_rows(db: AsyncSession, ctx: Context) -> list[RankedEntry]:
     """One row per participant (their counted attempt): frozen if closed, else computed now."""
     if ctx.snapshot is not None:
         return [row async for row in iter_rows(db, ctx.snapshot.id)]
-    ranking = await final_ranking(db, ctx.round.id, ctx.round.prediction_truth)
-    return [FrozenRow(**{f: getattr(e, f) for f in FrozenRow.__dataclass_fields__}) for e in ranking]
+    return await final_ranking(db, ctx.round.id, ctx.round.prediction_truth)
 
 
 # --- final ranking --------------------------------------------------------------------------
@@ -113,7 +112,7 @@ RANKING_COLUMNS = [
 ]
 
 
-def ranking_cells(row: FrozenRow) -> tuple:
+def ranking_cells(row: RankedEntry) -> tuple:
     return (
         row.position,
         row.full_name,

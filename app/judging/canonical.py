@@ -83,7 +83,7 @@ def row_bytes(
 
 
 def row_of(entry) -> bytes:
-    """`entry`: a FrozenRow or a RankedEntry."""
+    """`entry`: a RankedEntry (computed, or parsed from a snapshot)."""
     return row_bytes(
         position=entry.position,
         attempt_id=entry.attempt_id,

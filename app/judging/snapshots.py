@@ -28,7 +28,7 @@ from app.contests.models import Round
 from app.contests.service import get_round, round_cache
 from app.core.errors import Conflict, Invalid, NotFound
 from app.judging import canonical
-from app.judging.frozen import FrozenRow, iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
+from app.judging.frozen import iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
 from app.leaderboard.finalize import end_round
@@ -78,7 +78,7 @@ def snapshot_digest(fmt: int, round_id: int, version: int, truth: int | None, pa
     if fmt == 1:
         return digest_of(round_id, version, truth, payloads)
     if fmt == canonical.FORMAT:
-        return canonical.digest(round_id, version, truth, (canonical.row_of(FrozenRow.parse(p)) for p in payloads))
+        return canonical.digest(round_id, version, truth, (canonical.row_of(RankedEntry.parse(p)) for p in payloads))
     raise ValueError(f"unknown canonical format {fmt}")
 
 
