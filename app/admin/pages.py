@@ -389,7 +389,7 @@ async def assign_staff(
 
             await assign_with_override(
                 deps,
-                request_runtime(request).redis,
+                request_runtime(request).board_redis,
                 actor,
                 contest_id,
                 phone,

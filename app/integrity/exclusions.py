@@ -89,7 +89,7 @@ async def _refreeze(
             try:
                 from app.leaderboard.rebuild import rebuild_live_board
 
-                await rebuild_live_board(db, deps.board_redis or redis, round_.id)
+                await rebuild_live_board(db, redis, round_.id)
             except Exception:  # the board heals on its next rebuild; the exclusion is recorded
                 log.warning("live board of round %s not rebuilt after an exclusion", round_.id, exc_info=True)
         return None
@@ -103,7 +103,7 @@ async def _refreeze(
     await db.commit()
     round_cache(db).clear()
     try:
-        await publish_final_board(db, deps.board_redis or redis, round_.id, value)
+        await publish_final_board(db, redis, round_.id, value)
     except Exception:  # the board heals on its next rebuild (from this snapshot); the version is recorded
         log.warning("final board of round %s not republished after an exclusion", round_.id, exc_info=True)
     return snapshot

@@ -77,7 +77,7 @@ async def exclude(
             raise AppError("invalid_user", "Hãy chọn tài khoản cần loại.", 422)
         outcome = await exclusions.exclude(
             deps,
-            request_runtime(request).redis,
+            request_runtime(request).board_redis,
             actor,
             round_id,
             int(raw_user),
@@ -104,7 +104,7 @@ async def reinstate(
     try:
         outcome = await exclusions.reinstate(
             deps,
-            request_runtime(request).redis,
+            request_runtime(request).board_redis,
             actor,
             exclusion_id,
             str(form.get("reason", ""))[:2000],

@@ -94,7 +94,7 @@ async def exclude(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     outcome = await exclusions.exclude(
-        deps, request_runtime(request).redis, actor, round_id, body.user_id, body.reason, body.truth
+        deps, request_runtime(request).board_redis, actor, round_id, body.user_id, body.reason, body.truth
     )
     return exclusion_out(outcome)
 
@@ -108,7 +108,7 @@ async def reinstate(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     outcome = await exclusions.reinstate(
-        deps, request_runtime(request).redis, actor, exclusion_id, body.reason, body.truth
+        deps, request_runtime(request).board_redis, actor, exclusion_id, body.reason, body.truth
     )
     return exclusion_out(outcome)
 
@@ -126,6 +126,6 @@ async def assign_override(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     a = await staff_override.assign_with_override(
-        deps, request_runtime(request).redis, actor, contest_id, body.phone, body.role, body.reason
+        deps, request_runtime(request).board_redis, actor, contest_id, body.phone, body.role, body.reason
     )
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}
