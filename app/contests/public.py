@@ -7,7 +7,7 @@ transaction and an ORM load of every contest and round per view (70 % of the hom
 hence the start button) is still worked out at every view from the cached times, so a round
 opens on the page at its minute. An organizer's edit shows within `ttl` seconds (PUBLIC_PAGES_
 CACHE_SECONDS, default 2; 0 turns the cache off). One instance per app, held with the other
-per-process caches (never module-level state)."""
+per-process caches in the runtime (`Caches.public_contests`), never module-level state."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from app.contests.models import Contest
 from app.contests.schemas import ContestOut, ContestSummary
 from app.contests.service import contest_out, contest_summaries, published_contests
 from app.core.clock import utcnow
+from app.core.runtime import cache_of
 
 
 class PublicContests:
@@ -53,3 +54,8 @@ class PublicContests:
 
     def clear(self) -> None:
         self._expires = 0.0
+
+
+def public_contests(db: AsyncSession) -> PublicContests:
+    """The app's cache (the runtime's, reached through the session: app/core/runtime.py)."""
+    return cache_of(db, PublicContests)

@@ -38,10 +38,10 @@ def _room(app, monkeypatch, load, rate: float = 2, burst: int = 2, **options) ->
     clock = Clock()
     monkeypatch.setattr(service, "utcnow", lambda: clock.now)
     monkeypatch.setattr(attempt_routes, "utcnow", lambda: clock.now)
-    room = WaitingRoom(app.state.redis, rate=rate, burst=burst, ticket_ttl=120,
+    room = WaitingRoom(app.state.runtime.redis, rate=rate, burst=burst, ticket_ttl=120,
                        clock=lambda: clock.now.timestamp(), key=f"{{wr}}:adaptive-{next(_rooms)}", load=load,
                        **options)
-    monkeypatch.setitem(app.state._state, "waiting_room", room)
+    monkeypatch.setattr(app.state.runtime, "waiting_room", room)
     room.test_clock = clock
     return room
 
@@ -183,7 +183,7 @@ async def test_slow_answer_saves_close_the_room_and_it_reopens_when_they_are_fas
     """The saves' own latency, as the worker's AnswerWriter reports it, is the signal the rush
     must not spoil: a slow save (a database slowed down by anything) stops admissions."""
     gauge = LoadGauge(limit=100, lag_bound_ms=0, save_bound_ms=200)
-    writer = app.state.answer_writer
+    writer = app.state.runtime.answer_writer
     monkeypatch.setattr(writer, "observe", gauge.observe_save)
     room = _room(app, monkeypatch, gauge, rate=100, burst=100)
     round_ = await factory.round(questions_per_attempt=3)

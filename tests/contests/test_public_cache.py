@@ -21,7 +21,11 @@ class Ticks:
 
 async def test_pages_reuse_the_list_for_a_moment_but_a_round_opens_on_time(factory, client, app, monkeypatch):
     ticks = Ticks()
-    monkeypatch.setitem(app.state._state, "public_contests", PublicContests(ttl_seconds=2, clock=ticks))
+    cache = app.state.runtime.caches.public_contests  # the app's own, as its sessions find it
+    assert isinstance(cache, PublicContests)
+    monkeypatch.setattr(cache, "ttl", 2)
+    monkeypatch.setattr(cache, "clock", ticks)
+    cache.clear()
     soon = utcnow() + timedelta(minutes=5)
     round_ = await factory.round(open_at=soon, name="Tuần mở lúc 7 giờ 30")
     contest = round_.contest_id
@@ -72,5 +76,5 @@ async def test_the_contest_page_shows_each_rounds_own_progress(factory):
 async def _contest_of(factory, round_):
     from app.contests.models import Contest
 
-    async with factory.app.state.sessionmaker() as db:
+    async with factory.app.state.runtime.sessionmaker() as db:
         return await db.get(Contest, round_.contest_id)
