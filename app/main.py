@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -41,11 +40,10 @@ from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
 from app.questions.pages import router as bank_pages
 from app.questions.routes import router as bank_api
-from app.web.render import render_error_page
+from app.web.render import STATIC_DIR, render_error_page
 from app.wiring import build_runtime, close_runtime
 
 log = logging.getLogger("app")
-STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 async def _sweep_forever(runtime: Runtime) -> None:

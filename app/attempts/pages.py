@@ -4,8 +4,6 @@ page adds a countdown and autosave on top."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
@@ -23,7 +21,7 @@ from app.core.errors import AppError
 from app.core.runtime import request_runtime
 from app.core.sessions import Session
 from app.web.links import login_redirect, redirect, round_anchor, with_headers
-from app.web.render import page
+from app.web.render import STATIC_DIR, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -132,7 +130,7 @@ async def attempt_service_worker():
     # Served from the root, not /static/: a service worker may only control pages under its own
     # path, and this one keeps offline copies of /attempts/{id} (see the file).
     return FileResponse(
-        Path(__file__).parent / "static" / "attempt-sw.js",
+        STATIC_DIR / "attempt-sw.js",
         media_type="text/javascript",
         headers={"Cache-Control": "no-cache"},
     )

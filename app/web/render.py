@@ -14,7 +14,10 @@ from app.core.clock import to_local
 from app.core.cookies import ensure_csrf_cookie
 from app.core.errors import AppError
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# The pages' templates and static files live here, whichever feature serves a page.
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 
 def format_local(value: datetime | None, with_seconds: bool = False) -> str:
