@@ -106,12 +106,30 @@ async def cmd_sweep(_args) -> int:
         await engine.dispose()
 
 
+async def cmd_worker(_args) -> int:
+    from app.jobs.worker import run_worker
+
+    return await run_worker(get_settings())
+
+
 async def cmd_rebuild_board(args) -> int:
     from app.core.errors import AppError
     from app.core.redis import create_redis
     from app.leaderboard.connection import create_board_redis
     from app.leaderboard.rebuild import rebuild_boards
 
+    if args.queue:
+        from app.jobs.queue import JobQueue
+
+        queue = JobQueue(get_settings())
+        await queue.connect()
+        try:
+            key = await queue.enqueue("rebuild_board_task", key=f"rebuild:{args.round}", timeout=3600, heartbeat=0,
+                                      round_id=args.round)
+        finally:
+            await queue.close()
+        print(f"Đã giao việc dựng lại bảng xếp hạng đợt thi #{args.round} cho máy xử lý ({key}).")
+        return 0
     engine, sessions = _sessionmaker()
     redis = create_redis(get_settings())
     boards = create_board_redis(get_settings(), redis)
@@ -177,8 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="*", help="bank sources (.json); default: question_banks/sources/*.json")
     check.set_defaults(func=cmd_banks_check)
     sub.add_parser("sweep", help="close attempts whose deadline has passed").set_defaults(func=cmd_sweep, is_async=True)
+    sub.add_parser("worker", help="run background jobs (exports, board rebuilds, the deadline sweep)").set_defaults(
+        func=cmd_worker, is_async=True)
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")
+    board.add_argument("--queue", action="store_true", help="hand the rebuild to the workers instead of running it here")
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
     _add_console_commands(sub)
     purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")

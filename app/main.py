@@ -1,8 +1,6 @@
 """The FastAPI application: wiring only. Features live in app/<feature>/."""
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 from contextlib import asynccontextmanager
@@ -24,7 +22,6 @@ from app.admin.routes import router as console_api
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.routes import router as attempts_api
-from app.attempts.service import AttemptDeps, close_all_expired
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
@@ -38,6 +35,8 @@ from app.core.observability import router as operations
 from app.core.redis import create_redis
 from app.core.routing import index_routes
 from app.integrity.pages import router as integrity_pages
+from app.jobs.queue import JobQueue
+from app.jobs.worker import InProcessWorker, WorkerResources
 from app.integrity.routes import router as integrity_api
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
@@ -48,28 +47,6 @@ from app.web.routes import router as pages
 
 log = logging.getLogger("app")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-
-async def _sweep_forever(app: FastAPI) -> None:
-    """Closes attempts whose deadline passed while nobody was looking. Every worker runs it; a
-    Redis lock keeps it to one at a time, and closing is idempotent anyway."""
-    state = app.state
-    interval = state.settings.sweep_interval_seconds
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            if not await state.redis.set("lock:sweep", "1", nx=True, ex=max(1, int(interval))):
-                continue
-            async with state.sessionmaker() as db:
-                deps = AttemptDeps(db, state.attempt_cache, state.option_tokens,
-                                   timedelta(seconds=state.settings.deadline_grace_seconds), state.board_redis)
-                closed = await close_all_expired(deps)
-            if closed:
-                log.info("sweep closed %d expired attempts", closed)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a dependency blip must not kill the sweeper
-            log.exception("sweep failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,14 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
                                          burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
                                          ticket_ttl=settings.waiting_room_ticket_seconds)
-        sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
+        # Background jobs (app/jobs): exports, board rebuilds, the deadline sweep, expiry. With
+        # PostgreSQL they run in `python -m app worker`; embedded, this process runs a worker.
+        state.jobs = JobQueue(settings)
+        await state.jobs.connect()
+        worker = None
+        if settings.runs_jobs_in_process:
+            worker = InProcessWorker(state.jobs, WorkerResources(
+                settings=settings, sessionmaker=state.sessionmaker, redis=state.redis, board_redis=state.board_redis,
+                attempt_cache=state.attempt_cache, option_tokens=state.option_tokens))
+            worker.start()
         try:
             yield
         finally:
-            if sweeper:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            if worker:
+                await worker.stop()
+            await state.jobs.close()
             await state.answer_writer.drain()  # saves in flight are committed and answered
             await state.board_redis.aclose()
             await state.redis.aclose()
