@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # PostgreSQL, so that an export's CPU never lands on a web worker's event loop.
     jobs_in_process: str = Field(default="auto", validation_alias="JOBS_IN_PROCESS")
     worker_concurrency: int = Field(default=2, validation_alias="WORKER_CONCURRENCY")
+    # The queue's name: deployments (or test runs) sharing one database keep their jobs apart.
+    jobs_queue: str = Field(default="ttn", validation_alias="JOBS_QUEUE")
     # A running job reports progress at least this often; one silent longer lost its worker (kill -9,
     # a host gone) and is handed to another worker, at most JOB_RETRIES attempts in all.
     job_heartbeat_seconds: int = Field(default=20, validation_alias="JOB_HEARTBEAT_SECONDS")

@@ -36,7 +36,7 @@ from app.core.redis import create_redis
 from app.core.routing import index_routes
 from app.integrity.pages import router as integrity_pages
 from app.jobs.queue import JobQueue
-from app.jobs.worker import InProcessWorker, WorkerResources
+from app.jobs.worker import InProcessWorker, WorkerResources, read_sessionmaker
 from app.integrity.routes import router as integrity_api
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = None
         if settings.runs_jobs_in_process:
             worker = InProcessWorker(state.jobs, WorkerResources(
-                settings=settings, sessionmaker=state.sessionmaker, redis=state.redis, board_redis=state.board_redis,
+                settings=settings, sessionmaker=state.sessionmaker,
+                read_sessionmaker=read_sessionmaker(settings, state.sessionmaker), redis=state.redis, board_redis=state.board_redis,
                 attempt_cache=state.attempt_cache, option_tokens=state.option_tokens))
             worker.start()
         try:

@@ -190,7 +190,7 @@ async def expire(sessionmaker) -> int:
     return len(ids)
 
 
-async def run(sessionmaker, settings, job_id: str, heartbeat: Callable[[], Awaitable[None]],
+async def run(sessionmaker, read_sessionmaker, settings, job_id: str, heartbeat: Callable[[], Awaitable[None]],
               last_attempt: bool) -> str:
     """Writes export `job_id` (the worker's side). A failure the judge can act on (no frozen
     ranking yet…) fails the job at once with its message; anything else is raised so that the
@@ -230,12 +230,10 @@ async def run(sessionmaker, settings, job_id: str, heartbeat: Callable[[], Await
     path = Path(name)
     ticker = asyncio.create_task(reporter())
     try:
-        async with sessionmaker() as db:
+        async with read_sessionmaker() as db:
             rows = await export_kind(rec.kind).writer(db, rec.round_id, path, progress)
         ticker.cancel()
-        if pending:
-            await flush()
-        await _store(sessionmaker, job_id, path)
+        await _store(sessionmaker, job_id, path, rows if isinstance(rows, int) else None)
         log.info("export %s done: %s rows", job_id, rows)
         return DONE
     except Exception as exc:
@@ -253,7 +251,7 @@ async def run(sessionmaker, settings, job_id: str, heartbeat: Callable[[], Await
         path.unlink(missing_ok=True)
 
 
-async def _store(sessionmaker, job_id: str, path: Path) -> None:
+async def _store(sessionmaker, job_id: str, path: Path, rows: int | None) -> None:
     """File and "done" in one transaction: a worker dying here leaves the job running (retried),
     never done with half a file."""
     size = path.stat().st_size
@@ -267,5 +265,6 @@ async def _store(sessionmaker, job_id: str, path: Path) -> None:
                 if seq % 8 == 0:
                     await db.flush()
         await db.execute(update(ExportJobRecord).where(ExportJobRecord.id == job_id)
-                         .values(status=DONE, size=size, finished_at=utcnow(), updated_at=utcnow()))
+                         .values(status=DONE, size=size, finished_at=utcnow(), updated_at=utcnow(),
+                                 **({"done": rows, "total": rows} if rows is not None else {})))
         await db.commit()

@@ -18,7 +18,6 @@ from app.config import Settings
 from app.core.redis import redis_url
 
 log = logging.getLogger("app.jobs")
-QUEUE_NAME = "ttn"
 
 
 def _psycopg_url(settings: Settings) -> str:
@@ -30,10 +29,10 @@ def create_saq_queue(settings: Settings) -> Queue:
     if settings.is_sqlite:
         from saq.queue.redis import RedisQueue
 
-        return RedisQueue.from_url(redis_url(settings), name=QUEUE_NAME)
+        return RedisQueue.from_url(redis_url(settings), name=settings.jobs_queue)
     from saq.queue.postgres import PostgresQueue
 
-    return PostgresQueue.from_url(_psycopg_url(settings), name=QUEUE_NAME, min_size=1,
+    return PostgresQueue.from_url(_psycopg_url(settings), name=settings.jobs_queue, min_size=1,
                                   max_size=max(2, settings.jobs_pool_size))
 
 

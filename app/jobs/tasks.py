@@ -17,7 +17,7 @@ async def export_task(ctx, *, export_id: str) -> str:
     async def heartbeat() -> None:
         await job.update()  # SAQ's "touched": a silent job is swept and retried elsewhere
 
-    return await exports.run(res.sessionmaker, res.settings, export_id, heartbeat,
+    return await exports.run(res.sessionmaker, res.read_sessionmaker, res.settings, export_id, heartbeat,
                              last_attempt=job.attempts >= job.retries)
 
 
