@@ -34,7 +34,7 @@ class WorkerProcess:
     def pid(self) -> int:
         return self.process.pid
 
-    def wait_started(self, timeout: float = 30) -> None:
+    def wait_started(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while "Worker starting" not in self.output():
             if self.process.poll() is not None:

@@ -27,7 +27,7 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
     judge = await make_staff(app, client, roles={round_.contest_id: "judge"})
     await big_frozen_ranking(app, round_.id, ROWS)
     # Its own queue: the test app's in-process worker must not take the job.
-    env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "2", "JOBS_SWEEP_SECONDS": "1",
+    env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "6", "JOBS_SWEEP_SECONDS": "1",
            "WORKER_CONCURRENCY": "1", "SECRET_KEY": app.state.settings.effective_secret_key}
     settings = app.state.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
     queue = JobQueue(settings)
