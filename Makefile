@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-steps bench-storm bench-import bench-leaderboard bench-export banks banks-check migrate clean
+.PHONY: run test bench bench-steps bench-storm bench-import bench-leaderboard bench-export bench-jobs banks banks-check migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-leaderboard: $(VENV)/.installed-dev
 # Streaming a 100,000-row ranking to .xlsx (README, "Organizer and judge consoles").
 bench-export: $(VENV)/.installed-dev
 	$(BIN)/python -m load_tests.bench_export
+
+# Answer-save p99 with and without a 100,000-row export running on the worker (README, "Background jobs").
+bench-jobs: $(VENV)/.installed-dev
+	$(BIN)/python -m load_tests.bench_jobs
 
 banks: $(VENV)/.installed
 	$(BIN)/python question_banks/build.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import secrets
 import time
 
@@ -28,7 +29,7 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
     await big_frozen_ranking(app, round_.id, ROWS)
     # Its own queue: the test app's in-process worker must not take the job.
     env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "6", "JOBS_SWEEP_SECONDS": "1",
-           "WORKER_CONCURRENCY": "1", "SECRET_KEY": app.state.settings.effective_secret_key}
+           "WORKER_CONCURRENCY": "1", "SWEEP_INTERVAL_SECONDS": "1", "SECRET_KEY": app.state.settings.effective_secret_key}
     settings = app.state.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
     queue = JobQueue(settings)
     await queue.connect()
@@ -66,6 +67,10 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
         assert job.status == "done", (job, survivor.output()[-3000:])
         assert job.attempts == 2 and job.done == ROWS
         assert (await queue.saq.job(f"export:{job_id}")).worker_id.endswith(f":{survivor.pid}")
+        # Meanwhile the deadline sweep ran every second, once per tick for the pair, not once per worker.
+        ticks = [int(t) for w in workers for t in re.findall(
+            r"Processing Job<function: sweep_task, .*?scheduled: (\d+)", w.output())]
+        assert len(ticks) >= 3 and len(ticks) == len(set(ticks)), sorted(ticks)
     finally:
         for w in workers:
             w.stop()
