@@ -146,11 +146,11 @@ async def get(app_state, job_id: str, db=None) -> ExportJob | None:
     silent = (now - rec.updated_at).total_seconds()
     if rec.status == RUNNING and silent > 2 * settings.job_heartbeat_seconds + 2 * settings.jobs_sweep_seconds:
         try:
-            state = await app_state.jobs.state(f"export:{job_id}")
+            lost = await app_state.jobs.lost(f"export:{job_id}")
         except Exception:  # the queue unreachable: keep showing progress, ask again next time
             log.exception("export %s: queue state unknown", job_id)
             return _job(rec)
-        if state is None or state in ("failed", "aborted", "complete"):
+        if lost:
             return _job(rec, FAILED, LOST_MESSAGE)
     return _job(rec)
 

@@ -60,8 +60,12 @@ class JobQueue:
                                      ttl=3600, **kwargs)
         return job.key if job else key
 
-    async def state(self, key: str) -> str | None:
-        """SAQ's status of a job ("queued", "active", "complete", "failed", "aborted"…), None if
-        the queue no longer knows it."""
+    async def lost(self, key: str) -> bool:
+        """Whether no worker has or will run this job again: unknown to the queue, finished
+        without saying so, or aborted (its worker died) with no attempt left. A job aborted
+        with attempts left is about to be queued again: not lost."""
         job = await self.saq.job(key)
-        return str(job.status.value if hasattr(job.status, "value") else job.status) if job else None
+        if job is None:
+            return True
+        status = str(getattr(job.status, "value", job.status))
+        return status in ("failed", "complete") or (status == "aborted" and not job.retryable)

@@ -38,8 +38,10 @@ async def sweep_task(ctx) -> int:
             total += closed
             if not closed:
                 break
-    if total:
-        log.info("sweep closed %d expired attempts", total)
+    # One line per tick for the whole fleet (SAQ runs each scheduled tick once): the log shows
+    # the sweep is alive, and which tick each worker ran.
+    job = ctx.get("job")
+    log.info("sweep tick %s closed %d expired attempts", getattr(job, "scheduled", 0), total)
     return total
 
 

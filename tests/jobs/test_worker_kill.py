@@ -28,8 +28,10 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
     judge = await make_staff(app, client, roles={round_.contest_id: "judge"})
     await big_frozen_ranking(app, round_.id, ROWS)
     # Its own queue: the test app's in-process worker must not take the job.
-    env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "6", "JOBS_SWEEP_SECONDS": "1",
-           "WORKER_CONCURRENCY": "1", "SWEEP_INTERVAL_SECONDS": "1", "SECRET_KEY": app.state.settings.effective_secret_key}
+    env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "10", "JOBS_SWEEP_SECONDS": "1",
+           # A loaded 2-core machine can stall a live worker past its heartbeat too: room for that.
+           "JOB_RETRIES": "5",
+           "WORKER_CONCURRENCY": "2", "SWEEP_INTERVAL_SECONDS": "1", "SECRET_KEY": app.state.settings.effective_secret_key}
     settings = app.state.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
     queue = JobQueue(settings)
     await queue.connect()
@@ -64,12 +66,13 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
         assert job.done < ROWS, "the export finished before the kill: make it bigger"
 
         job = await jobs.wait(State, job_id, timeout=240)
-        assert job.status == "done", (job, survivor.output()[-3000:])
-        assert job.attempts == 2 and job.done == ROWS
+        assert job.status == "done", (job.error, [line for w in workers for line in w.output().splitlines()
+                                                  if "export" in line or "Sweeping" in line or "rror" in line][-30:])
+        assert job.attempts >= 2 and job.done == ROWS
         assert (await queue.saq.job(f"export:{job_id}")).worker_id.endswith(f":{survivor.pid}")
         # Meanwhile the deadline sweep ran every second, once per tick for the pair, not once per worker.
         ticks = [int(t) for w in workers for t in re.findall(
-            r"Processing Job<function: sweep_task, .*?scheduled: (\d+)", w.output())]
+            r"sweep tick (\d+) closed", w.output())]
         assert len(ticks) >= 3 and len(ticks) == len(set(ticks)), sorted(ticks)
     finally:
         for w in workers:
