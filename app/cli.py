@@ -1,4 +1,5 @@
 """Command line: `python -m app <command>`. Every command runs on the configured database."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,11 @@ def _sessionmaker():
 async def _find_contest(db, ref: str):
     from app.contests.models import Contest
 
-    query = select(Contest).where(Contest.id == int(ref)) if ref.isascii() and ref.isdigit() else select(Contest).where(Contest.slug == ref)
+    query = (
+        select(Contest).where(Contest.id == int(ref))
+        if ref.isascii() and ref.isdigit()
+        else select(Contest).where(Contest.slug == ref)
+    )
     contest = await db.scalar(query)
     if contest is None:
         raise SystemExit(f"Không tìm thấy cuộc thi '{ref}'.")
@@ -40,8 +45,9 @@ async def import_bank_file(db, contest_id: int, path: Path, progress=None) -> in
     except OSError as error:
         print(f"Không đọc được tệp {path}: {error.strerror or error}", file=sys.stderr)
         return 2
-    report = await import_bank(db, contest_id, data, path.name, limits=limits_from_settings(get_settings()),
-                               progress=progress)
+    report = await import_bank(
+        db, contest_id, data, path.name, limits=limits_from_settings(get_settings()), progress=progress
+    )
     if progress is not None:
         progress.close()
     summary, *details = report_lines(report)
@@ -96,9 +102,12 @@ async def cmd_sweep(_args) -> int:
     redis = create_redis(settings)
     try:
         async with sessions() as db:
-            deps = AttemptDeps(db, AttemptCache(redis, settings.attempt_cache_ttl_seconds),
-                               OptionTokens(settings.effective_secret_key),
-                               timedelta(seconds=settings.deadline_grace_seconds))
+            deps = AttemptDeps(
+                db,
+                AttemptCache(redis, settings.attempt_cache_ttl_seconds),
+                OptionTokens(settings.effective_secret_key),
+                timedelta(seconds=settings.deadline_grace_seconds),
+            )
             print(f"Đã đóng {await close_all_expired(deps, limit=100_000)} lượt thi quá hạn.")
             return 0
     finally:
@@ -124,8 +133,9 @@ async def cmd_rebuild_board(args) -> int:
         queue = JobQueue(get_settings())
         await queue.connect()
         try:
-            key = await queue.enqueue("rebuild_board_task", key=f"rebuild:{args.round}", timeout=3600, heartbeat=0,
-                                      round_id=args.round)
+            key = await queue.enqueue(
+                "rebuild_board_task", key=f"rebuild:{args.round}", timeout=3600, heartbeat=0, round_id=args.round
+            )
         finally:
             await queue.close()
         print(f"Đã giao việc dựng lại bảng xếp hạng đợt thi #{args.round} cho máy xử lý ({key}).")
@@ -140,7 +150,9 @@ async def cmd_rebuild_board(args) -> int:
             except AppError as exc:  # unknown round, a rebuild already running
                 print(exc.message, file=sys.stderr)
                 return 1
-        final = "" if report.final_participants is None else f"; bảng kết quả chính thức: {report.final_participants} người"
+        final = (
+            "" if report.final_participants is None else f"; bảng kết quả chính thức: {report.final_participants} người"
+        )
         print(f"Đã dựng lại bảng xếp hạng đợt thi #{args.round}: {report.live_participants} người dự thi{final}.")
         return 0
     finally:
@@ -155,7 +167,8 @@ def cmd_banks_check(args) -> int:
     from app.questions.quality import check_source_file
 
     paths = [Path(p) for p in args.files] or sorted(
-        (Path(__file__).resolve().parents[1] / "question_banks" / "sources").glob("*.json"))
+        (Path(__file__).resolve().parents[1] / "question_banks" / "sources").glob("*.json")
+    )
     failed = 0
     for path in paths:
         report = check_source_file(path)
@@ -186,20 +199,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="create the demo contest and import the sample bank").set_defaults(
-        func=cmd_seed_demo, is_async=True)
+        func=cmd_seed_demo, is_async=True
+    )
     imp = sub.add_parser("import-bank", help="import a question bank file into a contest")
     imp.add_argument("file")
     imp.add_argument("--contest", required=True, help="contest id or slug")
     imp.set_defaults(func=cmd_import_bank, is_async=True)
-    check = sub.add_parser("banks-check", help="check the sample question banks (key spread, cues, near-duplicates, sources)")
+    check = sub.add_parser(
+        "banks-check", help="check the sample question banks (key spread, cues, near-duplicates, sources)"
+    )
     check.add_argument("files", nargs="*", help="bank sources (.json); default: question_banks/sources/*.json")
     check.set_defaults(func=cmd_banks_check)
     sub.add_parser("sweep", help="close attempts whose deadline has passed").set_defaults(func=cmd_sweep, is_async=True)
     sub.add_parser("worker", help="run background jobs (exports, board rebuilds, the deadline sweep)").set_defaults(
-        func=cmd_worker, is_async=True)
+        func=cmd_worker, is_async=True
+    )
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")
-    board.add_argument("--queue", action="store_true", help="hand the rebuild to the workers instead of running it here")
+    board.add_argument(
+        "--queue", action="store_true", help="hand the rebuild to the workers instead of running it here"
+    )
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
     _add_console_commands(sub)
     purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")
@@ -236,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- consoles (organizers, judges) -----------------------------------------------------------------
 
+
 async def cmd_create_admin(args) -> int:
     import getpass
     import os
@@ -257,8 +277,10 @@ async def cmd_create_admin(args) -> int:
             except AppError as exc:
                 print(exc.message, file=sys.stderr)
                 return 2
-        print(("Đã tạo" if created else "Đã cấp quyền quản trị cho") + f" tài khoản #{user.id} ({user.phone}). "
-              "Đăng nhập bằng số điện thoại này rồi mở /admin.")
+        print(
+            ("Đã tạo" if created else "Đã cấp quyền quản trị cho") + f" tài khoản #{user.id} ({user.phone}). "
+            "Đăng nhập bằng số điện thoại này rồi mở /admin."
+        )
         return 0
     finally:
         await engine.dispose()
@@ -330,7 +352,8 @@ def _add_console_commands(sub) -> None:
     export.add_argument("--round", type=int, required=True, help="round id")
     export.add_argument("--out", help="output .xlsx path")
     export.set_defaults(func=cmd_export, is_async=True)
-    verify = sub.add_parser("verify-export", help="recompute a ranking export's SHA-256 from the .xlsx alone "
-                                                  "(exit 0: matches, 1: does not)")
+    verify = sub.add_parser(
+        "verify-export", help="recompute a ranking export's SHA-256 from the .xlsx alone (exit 0: matches, 1: does not)"
+    )
     verify.add_argument("file", help="the exported ranking (.xlsx)")
     verify.set_defaults(func=cmd_verify_export, is_async=False)

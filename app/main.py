@@ -1,4 +1,5 @@
 """The FastAPI application: wiring only. Features live in app/<feature>/."""
+
 from __future__ import annotations
 
 import logging
@@ -62,21 +63,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.board_redis = create_board_redis(settings, state.redis)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
-        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
-                                           grace=timedelta(seconds=settings.deadline_grace_seconds))
-        state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
-                                         burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-                                         ticket_ttl=settings.waiting_room_ticket_seconds)
+        state.answer_writer = AnswerWriter(
+            state.engine,
+            state.attempt_cache,  # group commit of answer saves
+            grace=timedelta(seconds=settings.deadline_grace_seconds),
+        )
+        state.waiting_room = WaitingRoom(
+            state.redis,
+            rate=settings.admit_opens_per_second,
+            burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
+            ticket_ttl=settings.waiting_room_ticket_seconds,
+        )
         # Background jobs (app/jobs): exports, board rebuilds, the deadline sweep, expiry. With
         # PostgreSQL they run in `python -m app worker`; embedded, this process runs a worker.
         state.jobs = JobQueue(settings)
         await state.jobs.connect()
         worker = None
         if settings.runs_jobs_in_process:
-            worker = InProcessWorker(state.jobs, WorkerResources(
-                settings=settings, sessionmaker=state.sessionmaker,
-                read_sessionmaker=read_sessionmaker(settings, state.sessionmaker), redis=state.redis, board_redis=state.board_redis,
-                attempt_cache=state.attempt_cache, option_tokens=state.option_tokens))
+            worker = InProcessWorker(
+                state.jobs,
+                WorkerResources(
+                    settings=settings,
+                    sessionmaker=state.sessionmaker,
+                    read_sessionmaker=read_sessionmaker(settings, state.sessionmaker),
+                    redis=state.redis,
+                    board_redis=state.board_redis,
+                    attempt_cache=state.attempt_cache,
+                    option_tokens=state.option_tokens,
+                ),
+            )
             worker.start()
         try:
             yield
@@ -92,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Thi trắc nghiệm — API",
         description="Online multiple-choice contests. Errors are `{\"error\": {\"code\", \"message\"}}`; "
-                    "messages are Vietnamese, for people.",
+        "messages are Vietnamese, for people.",
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,
@@ -122,10 +137,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def docs():
         # Served from our own static files: no CDN, and the init script is external so the
         # page works under the strict Content-Security-Policy.
-        html = get_swagger_ui_html(openapi_url="/openapi.json", title="Thi trắc nghiệm — API",
-                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+        html = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Thi trắc nghiệm — API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
         body = html.body.decode()
         start = body.index("<script>", body.index("swagger-ui-bundle.js"))
         end = body.index("</script>", start) + len("</script>")

@@ -1,4 +1,5 @@
 """Setting and clearing the session and CSRF cookies (shared by the API and the pages)."""
+
 from __future__ import annotations
 
 from fastapi import Request, Response
@@ -9,8 +10,15 @@ from app.core import csrf
 
 def set_login_cookies(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl_seconds, httponly=True,
-                        samesite="lax", secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     csrf.for_login(request, response, token)
 
 

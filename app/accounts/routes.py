@@ -1,4 +1,5 @@
 """JSON API for accounts."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -22,16 +23,23 @@ async def start_session(request: Request, response: Response, redis: Redis, user
     only rotated away, and a JSON body cannot be posted cross-site without a CORS preflight."""
     if old is not None:  # rotate: never keep a session id across a login
         await delete_session(redis, old.token)
-    session = await create_session(redis, user.id, user.role, request.app.state.settings.session_ttl_seconds,
-                                   user.full_name)
+    session = await create_session(
+        redis, user.id, user.role, request.app.state.settings.session_ttl_seconds, user.full_name
+    )
     set_login_cookies(request, response, session.token)
     lockout.remember_device(request, response, user.id)
     return session.token
 
 
 @router.post("/auth/register", response_model=LoginOut, status_code=201, summary="Register and log in")
-async def register(body: RegisterIn, request: Request, response: Response, db: AsyncSession = Depends(get_db),
-                   redis: Redis = Depends(get_redis), old: Session | None = Depends(page_session)):
+async def register(
+    body: RegisterIn,
+    request: Request,
+    response: Response,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    old: Session | None = Depends(page_session),
+):
     await throttle.check_register(request, body)
     user = await service.register(db, body)
     token = await start_session(request, response, redis, user, old)
@@ -40,8 +48,14 @@ async def register(body: RegisterIn, request: Request, response: Response, db: A
 
 
 @router.post("/auth/login", response_model=LoginOut, summary="Log in with phone number or CCCD")
-async def login(body: LoginIn, request: Request, response: Response, db: AsyncSession = Depends(get_db),
-                redis: Redis = Depends(get_redis), old: Session | None = Depends(page_session)):
+async def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    old: Session | None = Depends(page_session),
+):
     user = await throttle.authenticate(request, db, body.login, body.password)
     token = await start_session(request, response, redis, user, old)
     await record_event(request, response, db, user.id, LOGIN, body.device_id)
@@ -49,8 +63,12 @@ async def login(body: LoginIn, request: Request, response: Response, db: AsyncSe
 
 
 @router.post("/auth/logout", status_code=204, summary="Log out (ends the server-side session)")
-async def logout(request: Request, response: Response, redis: Redis = Depends(get_redis),
-                 session: Session | None = Depends(optional_session)):
+async def logout(
+    request: Request,
+    response: Response,
+    redis: Redis = Depends(get_redis),
+    session: Session | None = Depends(optional_session),
+):
     if session is not None:
         await delete_session(redis, session.token)
     clear_login_cookies(request, response)

@@ -1,5 +1,6 @@
 """Tables of the organizer and judge consoles: who may do what, what they did, and the contest
 settings that live beside the contest (units, localities, banner, prize plan)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Times as organizers type them: local Vietnamese time (Asia/Ho_Chi_Minh), whatever the server's
 own zone. Stored in UTC."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -21,9 +21,7 @@ class Contest(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    rounds: Mapped[list[Round]] = relationship(
-        back_populates="contest", order_by="Round.open_at", lazy="raise"
-    )
+    rounds: Mapped[list[Round]] = relationship(back_populates="contest", order_by="Round.open_at", lazy="raise")
 
 
 class Round(Base):

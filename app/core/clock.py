@@ -1,9 +1,9 @@
 """The server clock. Every time that matters (deadlines, time taken) comes from here."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
-
 
 
 def _local_zone() -> ZoneInfo:

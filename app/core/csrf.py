@@ -11,6 +11,7 @@ every write, the answer save included.
 The cookie is readable by the page's script (not HttpOnly) and is named `__Host-csrftoken` when
 cookies are Secure (COOKIE_SECURE=true): the prefix makes browsers refuse it unless it was set
 by this very host over HTTPS for path /, so a subdomain cannot plant one."""
+
 from __future__ import annotations
 
 import base64
@@ -54,15 +55,21 @@ def expected(request: Request) -> str | None:
 
 def check(request: Request, submitted: str | None) -> None:
     wanted = expected(request)
-    if not wanted or not submitted or not hmac.compare_digest(
-            wanted.encode("utf-8", "surrogatepass"), str(submitted).encode("utf-8", "surrogatepass")):
+    if (
+        not wanted
+        or not submitted
+        or not hmac.compare_digest(
+            wanted.encode("utf-8", "surrogatepass"), str(submitted).encode("utf-8", "surrogatepass")
+        )
+    ):
         raise AppError("csrf_failed", "Phiên làm việc đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.", 403)
 
 
 def set_cookie(request: Request, response: Response, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(cookie_name(settings), token, httponly=False, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        cookie_name(settings), token, httponly=False, samesite="lax", secure=settings.cookie_secure, path="/"
+    )
 
 
 def for_login(request: Request, response: Response, session_id: str) -> None:

@@ -1,4 +1,5 @@
 """SQLAlchemy engine, sessions and column types shared by every feature."""
+
 from __future__ import annotations
 
 import logging
@@ -111,5 +112,4 @@ def upsert_statement(dialect_name: str, table, values: dict, key_columns: list[s
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table).values(**values)
-    return stmt.on_conflict_do_update(index_elements=key_columns,
-                                      set_={c: stmt.excluded[c] for c in update_columns})
+    return stmt.on_conflict_do_update(index_elements=key_columns, set_={c: stmt.excluded[c] for c in update_columns})

@@ -1,4 +1,5 @@
 """FastAPI dependencies shared by routes: database session, Redis, the logged-in user, CSRF."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -37,8 +38,9 @@ async def page_session(request: Request) -> Session | None:
     # every request (FastAPI runs sync dependencies in a worker thread).
     if "session" not in request.state._state:
         token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
-        request.state.session = await load_session(request.app.state.redis, token,
-                                                   request.app.state.settings.session_ttl_seconds)
+        request.state.session = await load_session(
+            request.app.state.redis, token, request.app.state.settings.session_ttl_seconds
+        )
     return request.state.session
 
 

@@ -1,4 +1,5 @@
 """Application errors: one exception type, rendered as JSON for the API and as a page for people."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel
@@ -9,8 +10,9 @@ class AppError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None, *, details=None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, code: str, message: str, status: int | None = None, *, details=None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message

@@ -1,5 +1,6 @@
 """Turning failures into answers: JSON `{error: {code, message}}` for the API, a Vietnamese page
 for people. No stack trace ever reaches a participant."""
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,12 @@ HTTP_MESSAGES = {
     413: ("body_too_large", "Dữ liệu gửi lên quá lớn."),
 }
 OUT_OF_RANGE = AppError("invalid_request", "Dữ liệu gửi lên không hợp lệ (số quá lớn).", 422)
-UNAVAILABLE = AppError("service_unavailable",
-                       "Hệ thống đang tạm thời gián đoạn. Các câu trả lời đã lưu không bị mất; "
-                       "vui lòng thử lại sau ít phút.", 503, headers={"Retry-After": "5"})
+UNAVAILABLE = AppError(
+    "service_unavailable",
+    "Hệ thống đang tạm thời gián đoạn. Các câu trả lời đã lưu không bị mất; vui lòng thử lại sau ít phút.",
+    503,
+    headers={"Retry-After": "5"},
+)
 
 
 def wants_json(request: Request) -> bool:
@@ -61,8 +65,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                   for e in exc.errors()]
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         error = AppError("invalid_request", "Dữ liệu gửi lên không hợp lệ.", 422, details=details)
         return render_error(request, error)
 
@@ -134,4 +139,3 @@ def install(app: FastAPI) -> None:
             return render_error(request, UNAVAILABLE)
         log.exception("unhandled error")
         return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
-

@@ -9,6 +9,7 @@ a request whose path matches none of them skips that router in one C-level `matc
 router's own matching (methods, 405, parameters, dependencies) is untouched for the rest. On
 FastAPI versions that flatten included routes there is nothing to do and nothing is changed.
 Routes must all be added before `index_routes` is called (create_app calls it last)."""
+
 from __future__ import annotations
 
 import re
@@ -36,6 +37,7 @@ def _paths_regex(included) -> re.Pattern | None:
 
 
 if _IncludedRouter is not None:
+
     class _IndexedRouter(_IncludedRouter):
         _paths: re.Pattern
 

@@ -1,5 +1,6 @@
 """Keys derived from SECRET_KEY, one per purpose, and the names of cookies that carry signed
 values (CSRF tokens, login-device cookies)."""
+
 from __future__ import annotations
 
 import hashlib

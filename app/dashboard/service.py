@@ -1,5 +1,6 @@
 """Live figures of a round for the organizers' dashboard, straight from the database (the record;
 a few aggregate queries, cheap enough to run every few seconds per watching organizer)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -24,8 +25,8 @@ class Dashboard:
     participants: int
     in_progress: int
     submitted: int
-    per_minute: list[tuple[str, int]]       # (local HH:MM, submissions), oldest first, MINUTES of them
-    by_province: list[tuple[str, int]]      # participants, most first
+    per_minute: list[tuple[str, int]]  # (local HH:MM, submissions), oldest first, MINUTES of them
+    by_province: list[tuple[str, int]]  # participants, most first
     by_unit: list[tuple[str, int]]
     score_distribution: list[tuple[int, int]]  # (correct answers of the best attempt, participants)
 
@@ -36,9 +37,14 @@ class Dashboard:
 async def _grouped(db: AsyncSession, round_id: int, column) -> list[tuple[str, int]]:
     label = func.coalesce(column, "")
     people = func.count(distinct(Attempt.user_id))
-    rows = await db.execute(select(label, people).join(User, User.id == Attempt.user_id)
-                            .where(Attempt.round_id == round_id).group_by(label).order_by(people.desc(), label)
-                            .limit(TOP + 1))
+    rows = await db.execute(
+        select(label, people)
+        .join(User, User.id == Attempt.user_id)
+        .where(Attempt.round_id == round_id)
+        .group_by(label)
+        .order_by(people.desc(), label)
+        .limit(TOP + 1)
+    )
     items = [(name or "(không ghi)", n) for name, n in rows]
     return items[:TOP]
 
@@ -47,27 +53,43 @@ async def dashboard(db: AsyncSession, round_: Round) -> Dashboard:
     now = utcnow()
     rid = round_.id
     participants = await db.scalar(select(func.count(distinct(Attempt.user_id))).where(Attempt.round_id == rid))
-    in_progress = await db.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.round_id == rid, Attempt.status == IN_PROGRESS, Attempt.deadline > now))
-    submitted = await db.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.round_id == rid, Attempt.status == SUBMITTED))
+    in_progress = await db.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.round_id == rid, Attempt.status == IN_PROGRESS, Attempt.deadline > now)
+    )
+    submitted = await db.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.round_id == rid, Attempt.status == SUBMITTED)
+    )
     start = (now - timedelta(minutes=MINUTES - 1)).replace(second=0, microsecond=0)
     buckets = {start + timedelta(minutes=i): 0 for i in range(MINUTES)}
-    for (at,) in await db.execute(select(Attempt.submitted_at).where(
-            Attempt.round_id == rid, Attempt.status == SUBMITTED, Attempt.submitted_at >= start)):
+    for (at,) in await db.execute(
+        select(Attempt.submitted_at).where(
+            Attempt.round_id == rid, Attempt.status == SUBMITTED, Attempt.submitted_at >= start
+        )
+    ):
         minute = at.replace(second=0, microsecond=0)
         if minute in buckets:
             buckets[minute] += 1
-    best = (select(Attempt.user_id, func.max(Attempt.correct).label("best"))
-            .where(Attempt.round_id == rid, Attempt.status == SUBMITTED).group_by(Attempt.user_id).subquery())
+    best = (
+        select(Attempt.user_id, func.max(Attempt.correct).label("best"))
+        .where(Attempt.round_id == rid, Attempt.status == SUBMITTED)
+        .group_by(Attempt.user_id)
+        .subquery()
+    )
     histogram = dict((await db.execute(select(best.c.best, func.count()).group_by(best.c.best))).all())
     top = max([round_.questions_per_attempt, *histogram]) if histogram else round_.questions_per_attempt
     return Dashboard(
-        round_id=rid, generated_at=to_local(now).strftime("%H:%M:%S %d/%m/%Y"), participants=participants or 0,
-        in_progress=in_progress or 0, submitted=submitted or 0,
+        round_id=rid,
+        generated_at=to_local(now).strftime("%H:%M:%S %d/%m/%Y"),
+        participants=participants or 0,
+        in_progress=in_progress or 0,
+        submitted=submitted or 0,
         per_minute=[(to_local(m).strftime("%H:%M"), n) for m, n in buckets.items()],
-        by_province=await _grouped(db, rid, User.province), by_unit=await _grouped(db, rid, User.unit),
-        score_distribution=[(score, histogram.get(score, 0)) for score in range(0, top + 1)])
+        by_province=await _grouped(db, rid, User.province),
+        by_unit=await _grouped(db, rid, User.unit),
+        score_distribution=[(score, histogram.get(score, 0)) for score in range(0, top + 1)],
+    )
 
 
 _recent: dict[int, tuple[float, Dashboard]] = {}

@@ -11,6 +11,7 @@ runs on a web worker's event loop, and any app host can report its progress and 
   fails for good says so on the page and in the API.
 - `stream` sends the file from the database to the judge chunk by chunk; `expire` deletes
   records and files past EXPORT_TTL_SECONDS (a periodic job)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -98,14 +99,30 @@ async def start(app_state, db, kind: str, round_id: int, user_id: int, round_nam
     filename = file_name(kind, round_name)
     now = utcnow()
     # The request's own session: on SQLite a second one would wait for this one's write lock.
-    db.add(ExportJobRecord(id=job_id, kind=kind, round_id=round_id, user_id=user_id, status=QUEUED, attempts=0,
-                           done=0, total=0, filename=filename, display=display_name(kind, round_name, filename),
-                           error="", size=0, created_at=now, updated_at=now,
-                           expires_at=now + timedelta(seconds=app_state.settings.export_ttl_seconds)))
+    db.add(
+        ExportJobRecord(
+            id=job_id,
+            kind=kind,
+            round_id=round_id,
+            user_id=user_id,
+            status=QUEUED,
+            attempts=0,
+            done=0,
+            total=0,
+            filename=filename,
+            display=display_name(kind, round_name, filename),
+            error="",
+            size=0,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=app_state.settings.export_ttl_seconds),
+        )
+    )
     await db.commit()
     try:
-        await app_state.jobs.enqueue("export_task", key=f"export:{job_id}", export_id=job_id,
-                                     timeout=max(600, STALE_SECONDS - 60))
+        await app_state.jobs.enqueue(
+            "export_task", key=f"export:{job_id}", export_id=job_id, timeout=max(600, STALE_SECONDS - 60)
+        )
     except Exception:  # the queue's database unreachable: the page says so, nothing left spinning
         log.exception("export %s could not be queued", job_id)
         await _set(app_state.sessionmaker, job_id, status=FAILED, error=QUEUE_MESSAGE, finished_at=utcnow())
@@ -119,11 +136,22 @@ async def _set(sessionmaker, job_id: str, **values) -> None:
 
 
 def _job(rec: ExportJobRecord, status: str | None = None, error: str | None = None) -> ExportJob:
-    return ExportJob(id=rec.id, kind=rec.kind, round_id=rec.round_id, user_id=rec.user_id, status=status or rec.status,
-                     done=rec.done, total=rec.total, filename=rec.filename, error=rec.error if error is None else error,
-                     started=rec.created_at.timestamp(),
-                     finished=rec.finished_at.timestamp() if rec.finished_at else 0.0,
-                     display=rec.display, size=rec.size, attempts=rec.attempts)
+    return ExportJob(
+        id=rec.id,
+        kind=rec.kind,
+        round_id=rec.round_id,
+        user_id=rec.user_id,
+        status=status or rec.status,
+        done=rec.done,
+        total=rec.total,
+        filename=rec.filename,
+        error=rec.error if error is None else error,
+        started=rec.created_at.timestamp(),
+        finished=rec.finished_at.timestamp() if rec.finished_at else 0.0,
+        display=rec.display,
+        size=rec.size,
+        attempts=rec.attempts,
+    )
 
 
 async def get(app_state, job_id: str, db=None) -> ExportJob | None:
@@ -181,8 +209,9 @@ async def stream(sessionmaker, job_id: str) -> AsyncIterator[bytes]:
 async def expire(sessionmaker) -> int:
     """Deletes exports (record and file) past their expiry. Returns how many."""
     async with sessionmaker() as db:
-        ids = (await db.scalars(select(ExportJobRecord.id).where(ExportJobRecord.expires_at <= utcnow())
-                                .limit(1000))).all()
+        ids = (
+            await db.scalars(select(ExportJobRecord.id).where(ExportJobRecord.expires_at <= utcnow()).limit(1000))
+        ).all()
         if ids:
             await db.execute(delete(ExportChunk).where(ExportChunk.job_id.in_(ids)))
             await db.execute(delete(ExportJobRecord).where(ExportJobRecord.id.in_(ids)))
@@ -190,8 +219,9 @@ async def expire(sessionmaker) -> int:
     return len(ids)
 
 
-async def run(sessionmaker, read_sessionmaker, settings, job_id: str, heartbeat: Callable[[], Awaitable[None]],
-              last_attempt: bool) -> str:
+async def run(
+    sessionmaker, read_sessionmaker, settings, job_id: str, heartbeat: Callable[[], Awaitable[None]], last_attempt: bool
+) -> str:
     """Writes export `job_id` (the worker's side). A failure the judge can act on (no frozen
     ranking yet…) fails the job at once with its message; anything else is raised so that the
     queue retries it, and on the last attempt the page says it failed."""
@@ -199,8 +229,17 @@ async def run(sessionmaker, read_sessionmaker, settings, job_id: str, heartbeat:
         rec = await db.get(ExportJobRecord, job_id)
     if rec is None or rec.status in (DONE, FAILED):
         return rec.status if rec else "gone"  # expired, or finished by an attempt the queue thought lost
-    await _set(sessionmaker, job_id, status=RUNNING, attempts=rec.attempts + 1, done=0, total=0, error="",
-               started_at=utcnow(), updated_at=utcnow())
+    await _set(
+        sessionmaker,
+        job_id,
+        status=RUNNING,
+        attempts=rec.attempts + 1,
+        done=0,
+        total=0,
+        error="",
+        started_at=utcnow(),
+        updated_at=utcnow(),
+    )
     pending: list[tuple[int, int]] = []
 
     def progress(done: int, total: int) -> None:
@@ -264,7 +303,15 @@ async def _store(sessionmaker, job_id: str, path: Path, rows: int | None) -> Non
                 seq += 1
                 if seq % 8 == 0:
                     await db.flush()
-        await db.execute(update(ExportJobRecord).where(ExportJobRecord.id == job_id)
-                         .values(status=DONE, size=size, finished_at=utcnow(), updated_at=utcnow(),
-                                 **({"done": rows, "total": rows} if rows is not None else {})))
+        await db.execute(
+            update(ExportJobRecord)
+            .where(ExportJobRecord.id == job_id)
+            .values(
+                status=DONE,
+                size=size,
+                finished_at=utcnow(),
+                updated_at=utcnow(),
+                **({"done": rows, "total": rows} if rows is not None else {}),
+            )
+        )
         await db.commit()

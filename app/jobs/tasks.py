@@ -1,6 +1,7 @@
 """The job functions the worker runs. Each takes SAQ's context (`ctx["resources"]`: the worker's
 database, Redis and caches; `ctx["job"]`: the SAQ job) and delegates to its feature: the logic
 stays in plain functions that the CLI and tests call too."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,14 @@ async def export_task(ctx, *, export_id: str) -> str:
     async def heartbeat() -> None:
         await job.update()  # SAQ's "touched": a silent job is swept and retried elsewhere
 
-    return await exports.run(res.sessionmaker, res.read_sessionmaker, res.settings, export_id, heartbeat,
-                             last_attempt=job.attempts >= job.retries)
+    return await exports.run(
+        res.sessionmaker,
+        res.read_sessionmaker,
+        res.settings,
+        export_id,
+        heartbeat,
+        last_attempt=job.attempts >= job.retries,
+    )
 
 
 async def sweep_task(ctx) -> int:
@@ -30,8 +37,13 @@ async def sweep_task(ctx) -> int:
     res = ctx["resources"]
     closed = total = 0
     async with res.sessionmaker() as db:
-        deps = AttemptDeps(db, res.attempt_cache, res.option_tokens,
-                           timedelta(seconds=res.settings.deadline_grace_seconds), res.board_redis)
+        deps = AttemptDeps(
+            db,
+            res.attempt_cache,
+            res.option_tokens,
+            timedelta(seconds=res.settings.deadline_grace_seconds),
+            res.board_redis,
+        )
         # Batches until none is left: the end of a 132,106-person round closes thousands at once.
         for _ in range(1000):
             closed = await close_all_expired(deps)

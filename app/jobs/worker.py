@@ -1,6 +1,7 @@
 """The worker: `python -m app worker` in production (its own process, next to the web workers),
 or `InProcessWorker` inside the web process on the embedded defaults (`make run` stays one
 command). Both are the same SAQ worker with the same functions and periodic jobs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,16 @@ def sweep_cron(seconds: float) -> str:
 def cron_jobs(settings: Settings) -> list[CronJob]:
     jobs = [CronJob(expire_task, cron="7 * * * *", unique=True, timeout=300, retries=2)]
     if settings.sweep_interval_seconds > 0:
-        jobs.append(CronJob(sweep_task, cron=sweep_cron(settings.sweep_interval_seconds), unique=True,
-                            timeout=600, retries=2, heartbeat=0))
+        jobs.append(
+            CronJob(
+                sweep_task,
+                cron=sweep_cron(settings.sweep_interval_seconds),
+                unique=True,
+                timeout=600,
+                retries=2,
+                heartbeat=0,
+            )
+        )
     return jobs
 
 
@@ -79,11 +88,15 @@ def build_worker(queue: JobQueue, resources: WorkerResources, *, in_process: boo
     settings = resources.settings
     worker_class = _QuietWorker if in_process else Worker
     worker = worker_class(
-        queue.saq, FUNCTIONS, id=f"{socket.gethostname()}:{os.getpid()}", concurrency=settings.worker_concurrency,
+        queue.saq,
+        FUNCTIONS,
+        id=f"{socket.gethostname()}:{os.getpid()}",
+        concurrency=settings.worker_concurrency,
         cron_jobs=cron_jobs(settings),
         # sweep: how soon a job whose worker died (no heartbeat) is handed to another worker.
         timers={"sweep": max(1, settings.jobs_sweep_seconds), "schedule": 1, "abort": 1, "worker_info": 10},
-        shutdown_grace_period_s=30, dequeue_timeout=1.0,
+        shutdown_grace_period_s=30,
+        dequeue_timeout=1.0,
     )
     worker.context["resources"] = resources
     return worker
@@ -130,11 +143,15 @@ async def run_worker(settings: Settings) -> int:
     queue = JobQueue(settings)
     await queue.connect()
     sessions = make_sessionmaker(engine)
-    resources = WorkerResources(settings=settings, sessionmaker=sessions,
-                                read_sessionmaker=read_sessionmaker(settings, sessions), redis=redis,
-                                board_redis=board_redis,
-                                attempt_cache=AttemptCache(redis, settings.attempt_cache_ttl_seconds),
-                                option_tokens=OptionTokens(settings.effective_secret_key))
+    resources = WorkerResources(
+        settings=settings,
+        sessionmaker=sessions,
+        read_sessionmaker=read_sessionmaker(settings, sessions),
+        redis=redis,
+        board_redis=board_redis,
+        attempt_cache=AttemptCache(redis, settings.attempt_cache_ttl_seconds),
+        option_tokens=OptionTokens(settings.effective_secret_key),
+    )
     worker = build_worker(queue, resources)
     log.info("worker %s started (concurrency %d)", worker.id, settings.worker_concurrency)
     try:

@@ -25,6 +25,7 @@ the participant's internal user id: such a digest is verified from the database 
 (app.judging.snapshots.verify), by the format recorded with the snapshot, and never recomputed
 in another form.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,21 +52,53 @@ def epoch_ms(value: datetime) -> int:
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
-def row_bytes(*, position: int, attempt_id: int, full_name, unit, province, district, commune, correct: int,
-              total: int, prediction: int | None, distance: int | None, time_ms: int, submitted_ms: int) -> bytes:
-    values = [int(position), int(attempt_id), *(canonical_text(v) for v in (full_name, unit, province, district,
-                                                                               commune)),
-              int(correct), int(total), None if prediction is None else int(prediction),
-              None if distance is None else int(distance), int(time_ms), int(submitted_ms)]
+def row_bytes(
+    *,
+    position: int,
+    attempt_id: int,
+    full_name,
+    unit,
+    province,
+    district,
+    commune,
+    correct: int,
+    total: int,
+    prediction: int | None,
+    distance: int | None,
+    time_ms: int,
+    submitted_ms: int,
+) -> bytes:
+    values = [
+        int(position),
+        int(attempt_id),
+        *(canonical_text(v) for v in (full_name, unit, province, district, commune)),
+        int(correct),
+        int(total),
+        None if prediction is None else int(prediction),
+        None if distance is None else int(distance),
+        int(time_ms),
+        int(submitted_ms),
+    ]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def row_of(entry) -> bytes:
     """`entry`: a FrozenRow or a RankedEntry."""
-    return row_bytes(position=entry.position, attempt_id=entry.attempt_id, full_name=entry.full_name, unit=entry.unit,
-                     province=entry.province, district=entry.district, commune=entry.commune,
-                     correct=entry.correct, total=entry.total, prediction=entry.prediction, distance=entry.distance,
-                     time_ms=entry.time_ms, submitted_ms=epoch_ms(entry.submitted_at))
+    return row_bytes(
+        position=entry.position,
+        attempt_id=entry.attempt_id,
+        full_name=entry.full_name,
+        unit=entry.unit,
+        province=entry.province,
+        district=entry.district,
+        commune=entry.commune,
+        correct=entry.correct,
+        total=entry.total,
+        prediction=entry.prediction,
+        distance=entry.distance,
+        time_ms=entry.time_ms,
+        submitted_ms=epoch_ms(entry.submitted_at),
+    )
 
 
 def digest(round_id: int, version: int, truth: int | None, rows: Iterable[bytes]) -> str:

@@ -1,5 +1,6 @@
 """The final ranking of a round, computed from the database (never from Redis): what judges
 freeze and export, and what the final board publishes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,11 +32,22 @@ class RankedEntry:
 
     @classmethod
     def of(cls, position: int, result: Result, distance: int | None) -> RankedEntry:
-        return cls(position=position, user_id=result.user_id, full_name=result.full_name, unit=result.unit,
-                   province=result.province, district=result.district, commune=result.commune,
-                   attempt_id=result.attempt_id, correct=result.correct, total=result.total,
-                   prediction=result.prediction, distance=distance, time_ms=result.time_ms,
-                   submitted_at=result.submitted_at)
+        return cls(
+            position=position,
+            user_id=result.user_id,
+            full_name=result.full_name,
+            unit=result.unit,
+            province=result.province,
+            district=result.district,
+            commune=result.commune,
+            attempt_id=result.attempt_id,
+            correct=result.correct,
+            total=result.total,
+            prediction=result.prediction,
+            distance=distance,
+            time_ms=result.time_ms,
+            submitted_at=result.submitted_at,
+        )
 
 
 def count_all_correct(results: list[Result]) -> int:

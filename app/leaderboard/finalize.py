@@ -1,4 +1,5 @@
 """Closing the books on a round: T stored on the round, final board published."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

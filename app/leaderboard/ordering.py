@@ -4,6 +4,7 @@ Live order (while a round runs, T unknown): more correct, shorter time, earlier 
 lower attempt id. Final order inserts |prediction − T| after `correct`; a missing prediction
 ranks after any given one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

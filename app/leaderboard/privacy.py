@@ -1,4 +1,5 @@
 """The organizer's choice of how names appear on a round's boards."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Server-rendered pages for participants. Thin: forms in, service calls, templates out.
 Every page works without JavaScript; the attempt page adds a countdown and autosave on top."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -70,15 +71,22 @@ async def home(request: Request, db: AsyncSession = Depends(get_db), session=Dep
 
 
 @router.get("/contests/{contest_id}")
-async def contest_page(contest_id: int, request: Request, db: AsyncSession = Depends(get_db),
-                       session: Session | None = Depends(page_session)):
+async def contest_page(
+    contest_id: int,
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    session: Session | None = Depends(page_session),
+):
     contest = await contests.get_contest(db, contest_id)
     progress = {}
     if session is not None:
         for round_ in contest.rounds:
             attempts_list, best = await attempts.round_progress(db, session.user_id, round_.id)
-            progress[round_.id] = {"used": len(attempts_list), "best": best,
-                                   "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None)}
+            progress[round_.id] = {
+                "used": len(attempts_list),
+                "best": best,
+                "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None),
+            }
     return page(request, "contest.html", contest=contest, progress=progress)
 
 
@@ -87,13 +95,23 @@ async def contest_page(contest_id: int, request: Request, db: AsyncSession = Dep
 
 @router.get("/register")
 async def register_form(request: Request, session=Depends(page_session)):
-    return page(request, "register.html", provinces=PROVINCES, values={}, errors={},
-                next=safe_next(request.query_params.get("next")))
+    return page(
+        request,
+        "register.html",
+        provinces=PROVINCES,
+        values={},
+        errors={},
+        next=safe_next(request.query_params.get("next")),
+    )
 
 
 @router.post("/register")
-async def register_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
-                          session: Session | None = Depends(page_session)):
+async def register_submit(
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    session: Session | None = Depends(page_session),
+):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
@@ -102,11 +120,17 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
         errors["password2"] = "Mật khẩu nhập lại không khớp."
     try:
         data = RegisterIn(
-            full_name=values.get("full_name", ""), date_of_birth=_parse_date(values.get("date_of_birth", "")),
-            gender=values.get("gender", ""), phone=values.get("phone", ""), citizen_id=values.get("citizen_id", ""),
-            province=values.get("province", ""), district=values.get("district") or None,
-            commune=values.get("commune", ""), unit=values.get("unit") or None,
-            party_member=values.get("party_member") == "1", password=str(form.get("password", "")),
+            full_name=values.get("full_name", ""),
+            date_of_birth=_parse_date(values.get("date_of_birth", "")),
+            gender=values.get("gender", ""),
+            phone=values.get("phone", ""),
+            citizen_id=values.get("citizen_id", ""),
+            province=values.get("province", ""),
+            district=values.get("district") or None,
+            commune=values.get("commune", ""),
+            unit=values.get("unit") or None,
+            party_member=values.get("party_member") == "1",
+            password=str(form.get("password", "")),
         )
         accounts.validate_registration(data)
     except _DateError:
@@ -121,8 +145,17 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
         await throttle.check_register(request, data)
         user = await accounts.register(db, data)
     except AppError as exc:
-        return with_headers(page(request, "register.html", status=exc.status, provinces=PROVINCES, values=values,
-                                 errors={"form": exc.message}), exc)
+        return with_headers(
+            page(
+                request,
+                "register.html",
+                status=exc.status,
+                provinces=PROVINCES,
+                values=values,
+                errors={"form": exc.message},
+            ),
+            exc,
+        )
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
     await record_event(request, response, db, user.id, REGISTER, form.get("device_id"))
@@ -151,8 +184,12 @@ async def login_form(request: Request, session=Depends(page_session)):
 
 
 @router.post("/login")
-async def login_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
-                       session: Session | None = Depends(page_session)):
+async def login_submit(
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    session: Session | None = Depends(page_session),
+):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login", ""))[:40]
@@ -160,8 +197,9 @@ async def login_submit(request: Request, db: AsyncSession = Depends(get_db), red
     try:
         user = await throttle.authenticate(request, db, login, str(form.get("password", ""))[:200])
     except AppError as exc:
-        return with_headers(page(request, "login.html", status=exc.status, next=target, error=exc.message,
-                                 login=login), exc)
+        return with_headers(
+            page(request, "login.html", status=exc.status, next=target, error=exc.message, login=login), exc
+        )
     response = redirect(target)
     await start_session(request, response, redis, user, session)
     await record_event(request, response, db, user.id, LOGIN, form.get("device_id"))
@@ -183,8 +221,12 @@ async def logout(request: Request, redis: Redis = Depends(get_redis), session: S
 
 
 @router.post("/rounds/{round_id}/start")
-async def start_attempt(round_id: int, request: Request, session: Session | None = Depends(page_session),
-                        deps: AttemptDeps = Depends(attempt_deps)):
+async def start_attempt(
+    round_id: int,
+    request: Request,
+    session: Session | None = Depends(page_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     if session is None:
@@ -194,8 +236,12 @@ async def start_attempt(round_id: int, request: Request, session: Session | None
 
 
 @router.get("/rounds/{round_id}/start")
-async def start_link(round_id: int, request: Request, session: Session | None = Depends(page_session),
-                     deps: AttemptDeps = Depends(attempt_deps)):
+async def start_link(
+    round_id: int,
+    request: Request,
+    session: Session | None = Depends(page_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     """Starting is a POST. A GET here is either the waiting screen refreshing itself (only someone
     already in line, who pressed the start button in a CSRF-checked form, gets an attempt from it)
     or an old bookmark / a `next` saved before a login: that shows the round's card on its contest
@@ -213,23 +259,33 @@ async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id
         await request.app.state.waiting_room.wait_turn(deps.db, session.user_id, round_id)
     except PleaseWait as wait:
         # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
-        response = page(request, "waiting.html", wait=wait.admission, round_id=round_id,
-                        wait_text=human_wait(wait.admission.estimated_wait_seconds))
+        response = page(
+            request,
+            "waiting.html",
+            wait=wait.admission,
+            round_id=round_id,
+            wait_text=human_wait(wait.admission.estimated_wait_seconds),
+        )
         return with_headers(response, wait)
     state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     return redirect(f"/attempts/{state.id}")
 
 
 @router.get("/attempts/{attempt_id}")
-async def attempt_page(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
-                       deps: AttemptDeps = Depends(attempt_deps)):
+async def attempt_page(
+    attempt_id: int,
+    request: Request,
+    session: Session | None = Depends(page_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     if session is None:
         return login_redirect(request)
     state = await attempts.load_state(deps, session.user_id, attempt_id)
     if state.status != "in_progress":
         return redirect(f"/attempts/{attempt_id}/result")
-    return await _attempt_view(request, deps, state,
-                               notice=request.query_params.get("saved") and "Đã lưu các câu trả lời.")
+    return await _attempt_view(
+        request, deps, state, notice=request.query_params.get("saved") and "Đã lưu các câu trả lời."
+    )
 
 
 async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int = 200, **context):
@@ -238,29 +294,49 @@ async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int 
     return page(request, "attempt.html", status=status, attempt=view, round=round_, **context)
 
 
-async def _attempt_with_error(request: Request, deps: AttemptDeps, session: Session, attempt_id: int,
-                              field: str, message: str, prediction_text: str | None = None):
+async def _attempt_with_error(
+    request: Request,
+    deps: AttemptDeps,
+    session: Session,
+    attempt_id: int,
+    field: str,
+    message: str,
+    prediction_text: str | None = None,
+):
     """Back to the same attempt page, the message next to the field: the chosen answers were saved
     just before, and the countdown keeps running from the server's deadline."""
     state = await attempts.load_state(deps, session.user_id, attempt_id)
     if state.status != "in_progress":
         return redirect(f"/attempts/{attempt_id}/result")
-    return await _attempt_view(request, deps, state, status=422, errors={field: message, "form": message},
-                               prediction_text=prediction_text,
-                               notice="Các câu trả lời đã chọn đã được lưu; bài chưa được nộp.")
+    return await _attempt_view(
+        request,
+        deps,
+        state,
+        status=422,
+        errors={field: message, "form": message},
+        prediction_text=prediction_text,
+        notice="Các câu trả lời đã chọn đã được lưu; bài chưa được nộp.",
+    )
 
 
 @router.get("/attempt-sw.js")
 async def attempt_service_worker():
     # Served from the root, not /static/: a service worker may only control pages under its own
     # path, and this one keeps offline copies of /attempts/{id} (see the file).
-    return FileResponse(Path(__file__).parent / "static" / "attempt-sw.js", media_type="text/javascript",
-                        headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        Path(__file__).parent / "static" / "attempt-sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.post("/attempts/{attempt_id}")
-async def attempt_form(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
-                       deps: AttemptDeps = Depends(attempt_deps)):
+async def attempt_form(
+    attempt_id: int,
+    request: Request,
+    session: Session | None = Depends(page_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     """The no-JavaScript path: saves every chosen answer of the form, then submits if asked."""
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
@@ -279,17 +355,23 @@ async def attempt_form(attempt_id: int, request: Request, session: Session | Non
         try:
             prediction = _parse_prediction(form.get("prediction"))
         except AppError as exc:
-            return await _attempt_with_error(request, deps, session, attempt_id, "prediction", exc.message,
-                                             str(form.get("prediction", ""))[:20])
+            return await _attempt_with_error(
+                request, deps, session, attempt_id, "prediction", exc.message, str(form.get("prediction", ""))[:20]
+            )
         if prediction is not None and prediction != state.prediction:
             state = await attempts.save_prediction(deps, session.user_id, attempt_id, prediction)
     if action in ("submit", "timeout"):
         round_ = await round_cache.get(deps.db, state.round_id)
         try:
-            await attempts.submit(deps, session.user_id, attempt_id, None,
-                                  prediction_required=round_.prediction_enabled and action == "submit",
-                                  # Only a countdown that really ran out counts as automatic.
-                                  auto=action == "timeout" and attempts.timer_ran_out(state))
+            await attempts.submit(
+                deps,
+                session.user_id,
+                attempt_id,
+                None,
+                prediction_required=round_.prediction_enabled and action == "submit",
+                # Only a countdown that really ran out counts as automatic.
+                auto=action == "timeout" and attempts.timer_ran_out(state),
+            )
         except AppError as exc:
             if exc.code != "prediction_required":
                 raise
@@ -308,8 +390,12 @@ def _parse_prediction(raw) -> int | None:
 
 
 @router.get("/attempts/{attempt_id}/result")
-async def result_page(attempt_id: int, request: Request, session: Session | None = Depends(page_session),
-                      deps: AttemptDeps = Depends(attempt_deps)):
+async def result_page(
+    attempt_id: int,
+    request: Request,
+    session: Session | None = Depends(page_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     if session is None:
         return login_redirect(request)
     state = await attempts.load_state(deps, session.user_id, attempt_id)
@@ -320,5 +406,13 @@ async def result_page(attempt_id: int, request: Request, session: Session | None
     attempts_list, best = await attempts.round_progress(deps.db, session.user_id, round_.id)
     now = utcnow()
     can_retry = round_.is_open(now) and len(attempts_list) < round_.attempts_allowed
-    return page(request, "result.html", result=result_out(attempt), round=round_, best=result_out(best),
-                is_best=best.id == attempt.id, used=len(attempts_list), can_retry=can_retry)
+    return page(
+        request,
+        "result.html",
+        result=result_out(attempt),
+        round=round_,
+        best=result_out(best),
+        is_best=best.id == attempt.id,
+        used=len(attempts_list),
+        can_retry=can_retry,
+    )
