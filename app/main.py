@@ -37,7 +37,7 @@ from app.core.redis import create_redis
 from app.core.routing import index_routes
 from app.integrity.pages import router as integrity_pages
 from app.jobs.queue import JobQueue
-from app.jobs.worker import InProcessWorker, WorkerResources, read_sessionmaker
+from app.jobs.worker import InProcessWorker, WorkerResources
 from app.integrity.routes import router as integrity_api
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
@@ -85,7 +85,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 WorkerResources(
                     settings=settings,
                     sessionmaker=state.sessionmaker,
-                    read_sessionmaker=read_sessionmaker(settings, state.sessionmaker),
                     redis=state.redis,
                     board_redis=state.board_redis,
                     attempt_cache=state.attempt_cache,

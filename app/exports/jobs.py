@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.clock import to_local, utcnow
+from app.core.db import create_engine, make_sessionmaker
 from app.exports.models import ExportChunk, ExportJobRecord
 from app.exports.reports import export_kind
 
@@ -219,9 +221,7 @@ async def expire(sessionmaker) -> int:
     return len(ids)
 
 
-async def run(
-    sessionmaker, read_sessionmaker, settings, job_id: str, heartbeat: Callable[[], Awaitable[None]], last_attempt: bool
-) -> str:
+async def run(sessionmaker, settings, job_id: str, heartbeat: Callable[[], Awaitable[None]], last_attempt: bool) -> str:
     """Writes export `job_id` (the worker's side). A failure the judge can act on (no frozen
     ranking yet…) fails the job at once with its message; anything else is raised so that the
     queue retries it, and on the last attempt the page says it failed."""
@@ -269,8 +269,7 @@ async def run(
     path = Path(name)
     ticker = asyncio.create_task(reporter())
     try:
-        async with read_sessionmaker() as db:
-            rows = await export_kind(rec.kind).writer(db, rec.round_id, path, progress)
+        rows = await asyncio.to_thread(_write_in_thread, settings, rec.kind, rec.round_id, path, progress)
         ticker.cancel()
         await _store(sessionmaker, job_id, path, rows if isinstance(rows, int) else None)
         log.info("export %s done: %s rows", job_id, rows)
@@ -288,6 +287,40 @@ async def run(
     finally:
         ticker.cancel()
         path.unlink(missing_ok=True)
+
+
+def _write_in_thread(settings, kind: str, round_id: int, path: Path, progress) -> int:
+    """The export's CPU on a thread with its own event loop and database connection, so that the
+    worker's loop keeps reporting progress and heartbeats meanwhile: a loop stalled past its
+    heartbeat by a long export would have its job swept and run a second time."""
+
+    async def write() -> int:
+        engine = _read_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                return await export_kind(kind).writer(db, round_id, path, progress)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(write())
+
+
+def _read_engine(settings):
+    """PostgreSQL: the app's engine settings. SQLite: a plain deferred transaction (the app's
+    sessions take the write lock up front, BEGIN IMMEDIATE), which in WAL mode lets answer saves
+    and this job's progress writes go on while the export reads."""
+    if not settings.is_sqlite:
+        return create_engine(settings)
+    engine = create_async_engine(settings.effective_database_url, connect_args={"timeout": 30}, hide_parameters=True)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=1")  # reads only
+        cursor.close()
+
+    return engine
 
 
 async def _store(sessionmaker, job_id: str, path: Path, rows: int | None) -> None:

@@ -20,7 +20,6 @@ async def export_task(ctx, *, export_id: str) -> str:
 
     return await exports.run(
         res.sessionmaker,
-        res.read_sessionmaker,
         res.settings,
         export_id,
         heartbeat,

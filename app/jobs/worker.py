@@ -28,34 +28,10 @@ class WorkerResources:
 
     settings: Settings
     sessionmaker: Any
-    # For long reads (an export): on SQLite a plain deferred transaction, which in WAL mode lets
-    # answer saves and the job's own progress writes go on meanwhile (the app's sessions take
-    # the write lock up front: BEGIN IMMEDIATE). PostgreSQL: the same as `sessionmaker`.
-    read_sessionmaker: Any
     redis: Any
     board_redis: Any
     attempt_cache: Any
     option_tokens: Any
-
-
-def read_sessionmaker(settings: Settings, sessionmaker):
-    if not settings.is_sqlite:
-        return sessionmaker
-    from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from app.core.db import make_sessionmaker
-
-    engine = create_async_engine(settings.effective_database_url, connect_args={"timeout": 30}, hide_parameters=True)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA query_only=1")  # reads only: writes go through `sessionmaker`
-        cursor.close()
-
-    return make_sessionmaker(engine)
 
 
 def sweep_cron(seconds: float) -> str:
@@ -146,7 +122,6 @@ async def run_worker(settings: Settings) -> int:
     resources = WorkerResources(
         settings=settings,
         sessionmaker=sessions,
-        read_sessionmaker=read_sessionmaker(settings, sessions),
         redis=redis,
         board_redis=board_redis,
         attempt_cache=AttemptCache(redis, settings.attempt_cache_ttl_seconds),

@@ -11,14 +11,13 @@ from app.attempts import service
 from app.attempts.models import Attempt, AttemptAnswer
 from app.core.clock import utcnow
 from app.jobs.tasks import sweep_task
-from app.jobs.worker import WorkerResources, read_sessionmaker
+from app.jobs.worker import WorkerResources
 from tests.attempts.helpers import correct_option
 
 
 def _ctx(app) -> dict:
     s = app.state
     return {"resources": WorkerResources(settings=s.settings, sessionmaker=s.sessionmaker,
-                                         read_sessionmaker=read_sessionmaker(s.settings, s.sessionmaker),
                                          redis=s.redis, board_redis=s.board_redis, attempt_cache=s.attempt_cache,
                                          option_tokens=s.option_tokens)}
 
