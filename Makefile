@@ -15,7 +15,7 @@ LOCK_DEV := requirements/dev.txt
 # Only `make lock` needs uv; pinned so that two people locking get the same output.
 UV_VERSION := 0.13.9
 
-.PHONY: run test lock bench bench-steps bench-storm bench-import bench-leaderboard bench-export bench-jobs banks banks-check migrate clean
+.PHONY: run test check format lock bench bench-steps bench-storm bench-import bench-leaderboard bench-export bench-jobs banks banks-check migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ run: migrate
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, format and type checks on app/ (configured in pyproject.toml); CI runs it before the tests.
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check app
+	$(BIN)/ruff format --check app
+	$(BIN)/mypy
+
+# Applies the formatter and the linter's safe fixes to app/.
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format app
+	$(BIN)/ruff check --fix app
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m load_tests.bench

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -92,33 +91,36 @@ async def cmd_import_bank(args) -> int:
 
 
 async def cmd_sweep(_args) -> int:
-    from app.attempts.cache import AttemptCache
     from app.attempts.service import AttemptDeps, close_all_expired
-    from app.attempts.tokens import OptionTokens
-    from app.core.redis import create_redis
+    from app.wiring import build_runtime, close_runtime
 
-    settings = get_settings()
-    engine, sessions = _sessionmaker()
-    redis = create_redis(settings)
+    runtime = build_runtime(get_settings())
     try:
-        async with sessions() as db:
-            deps = AttemptDeps(
-                db,
-                AttemptCache(redis, settings.attempt_cache_ttl_seconds),
-                OptionTokens(settings.effective_secret_key),
-                timedelta(seconds=settings.deadline_grace_seconds),
-            )
-            print(f"Đã đóng {await close_all_expired(deps, limit=100_000)} lượt thi quá hạn.")
+        async with runtime.sessionmaker() as db:
+            closed = await close_all_expired(AttemptDeps.of(runtime, db), limit=100_000)
+            print(f"Đã đóng {closed} lượt thi quá hạn.")
             return 0
     finally:
-        await redis.aclose()
-        await engine.dispose()
+        await close_runtime(runtime)
 
 
 async def cmd_worker(_args) -> int:
-    from app.jobs.worker import run_worker
+    """Runs background jobs (app/jobs) until SIGTERM/SIGINT; a running job is given its shutdown
+    grace, then handed back to the queue."""
+    from app.core.logs import configure_logging
+    from app.jobs.worker import build_worker
+    from app.wiring import build_runtime, close_runtime
 
-    return await run_worker(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level, settings.access_log)
+    runtime = build_runtime(settings)
+    await runtime.jobs.connect()
+    worker = build_worker(runtime)
+    try:
+        await worker.start()
+    finally:
+        await close_runtime(runtime)
+    return 0
 
 
 async def cmd_rebuild_board(args) -> int:
@@ -127,7 +129,7 @@ async def cmd_rebuild_board(args) -> int:
     from app.leaderboard.connection import create_board_redis
     from app.leaderboard.rebuild import rebuild_boards
 
-    if args.queue:
+    if args.queue:  # minutes for a national round: hand it to the workers
         from app.jobs.queue import JobQueue
 
         queue = JobQueue(get_settings())
@@ -216,9 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")
-    board.add_argument(
-        "--queue", action="store_true", help="hand the rebuild to the workers instead of running it here"
-    )
+    board.add_argument("--queue", action="store_true", help="hand the rebuild to the workers instead of running it here")
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
     _add_console_commands(sub)
     purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")
@@ -260,8 +260,8 @@ async def cmd_create_admin(args) -> int:
     import getpass
     import os
 
-    from app.admin.staff import create_admin
     from app.core.errors import AppError
+    from app.staff.accounts import create_admin
 
     password = args.password or os.environ.get("ADMIN_PASSWORD")
     if not password:

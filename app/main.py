@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,37 +13,33 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import models  # noqa: F401  (registers every table)
+from app.accounts.login_pages import router as account_pages
 from app.accounts.pages import router as recovery_pages
 from app.accounts.routes import router as accounts_api
 from app.admin.pages import public as console_public
 from app.admin.pages import router as console_pages
 from app.admin.recovery_pages import router as recovery_console
 from app.admin.routes import router as console_api
-from app.attempts.answers import AnswerWriter
-from app.attempts.cache import AttemptCache
+from app.attempts.pages import router as attempt_pages
 from app.attempts.routes import router as attempts_api
-from app.attempts.tokens import OptionTokens
-from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
+from app.contests.pages import router as contest_pages
 from app.contests.routes import router as contests_api
 from app.core import handlers
-from app.core.db import create_engine, make_sessionmaker
 from app.core.logs import configure_logging
 from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
-from app.core.redis import create_redis
 from app.core.routing import index_routes
 from app.integrity.pages import router as integrity_pages
-from app.jobs.queue import JobQueue
-from app.jobs.worker import InProcessWorker, WorkerResources
 from app.integrity.routes import router as integrity_api
-from app.leaderboard.connection import create_board_redis
+from app.jobs.worker import InProcessWorker
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
 from app.questions.pages import router as bank_pages
 from app.questions.routes import router as bank_api
-from app.web.routes import router as pages
+from app.web.render import render_error_page
+from app.wiring import build_runtime, close_runtime
 
 log = logging.getLogger("app")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -55,53 +50,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_format, settings.log_level, settings.access_log)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        state = app.state
-        state.engine = create_engine(settings)
-        state.sessionmaker = make_sessionmaker(state.engine)
-        state.redis = create_redis(settings)
-        state.board_redis = create_board_redis(settings, state.redis)
-        state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
-        state.option_tokens = OptionTokens(settings.effective_secret_key)
-        state.answer_writer = AnswerWriter(
-            state.engine,
-            state.attempt_cache,  # group commit of answer saves
-            grace=timedelta(seconds=settings.deadline_grace_seconds),
-        )
-        state.waiting_room = WaitingRoom(
-            state.redis,
-            rate=settings.admit_opens_per_second,
-            burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-            ticket_ttl=settings.waiting_room_ticket_seconds,
-        )
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = app.state.runtime = build_runtime(settings)
         # Background jobs (app/jobs): exports, board rebuilds, the deadline sweep, expiry. With
         # PostgreSQL they run in `python -m app worker`; embedded, this process runs a worker.
-        state.jobs = JobQueue(settings)
-        await state.jobs.connect()
-        worker = None
-        if settings.runs_jobs_in_process:
-            worker = InProcessWorker(
-                state.jobs,
-                WorkerResources(
-                    settings=settings,
-                    sessionmaker=state.sessionmaker,
-                    redis=state.redis,
-                    board_redis=state.board_redis,
-                    attempt_cache=state.attempt_cache,
-                    option_tokens=state.option_tokens,
-                ),
-            )
+        await runtime.jobs.connect()
+        worker = InProcessWorker(runtime) if settings.runs_jobs_in_process else None
+        if worker:
             worker.start()
         try:
             yield
         finally:
             if worker:
                 await worker.stop()
-            await state.jobs.close()
-            await state.answer_writer.drain()  # saves in flight are committed and answered
-            await state.board_redis.aclose()
-            await state.redis.aclose()
-            await state.engine.dispose()
+            await close_runtime(runtime)
 
     app = FastAPI(
         title="Thi trắc nghiệm — API",
@@ -112,13 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    handlers.install(app)
+    handlers.install(app, render_error_page)
     app.include_router(accounts_api)
     app.include_router(contests_api)
     app.include_router(attempts_api)
     app.include_router(leaderboard_api)
-    app.include_router(pages)
+    app.include_router(contest_pages)  # the participant pages
+    app.include_router(account_pages)
+    app.include_router(attempt_pages)
     app.include_router(leaderboard_pages)
     app.include_router(bank_api)
     app.include_router(bank_pages)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import LoginFailure, User
 from app.core import signing
 from app.core.ratelimit import identity
+from app.core.runtime import request_runtime
 
 FIRST_WAIT_SECONDS = 30
 FAILURE_MEMORY = timedelta(days=1)  # a count with no new failure for a day starts over
@@ -106,7 +107,7 @@ def _sign(request: Request, user_id: int, device: str) -> str:
 
 def trusted_device(request: Request, user_id: int) -> str | None:
     """The id of this browser when the account has logged in on it before, else None."""
-    raw = request.cookies.get(_device_cookie(request.app.state.settings), "")
+    raw = request.cookies.get(_device_cookie(request_runtime(request).settings), "")
     parts = raw.split(".")
     if len(parts) != 3 or parts[0] != str(user_id) or len(raw) > 120:
         return None
@@ -119,7 +120,7 @@ def remember_device(request: Request, response: Response, user_id: int) -> None:
     """After a successful login: this browser is one the account's owner uses."""
     if trusted_device(request, user_id) is not None:
         return
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     device = secrets.token_urlsafe(9)
     response.set_cookie(
         _device_cookie(settings),

@@ -14,13 +14,14 @@ from app.accounts.throttle import login_identity
 from app.core import ratelimit
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
 
 
 async def _check_rate(request: Request, action: str, login: str) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     await ratelimit.check(
         request,
         action,
@@ -31,7 +32,7 @@ async def _check_rate(request: Request, action: str, login: str) -> None:
 
 
 def _sms_on(request: Request) -> bool:
-    return bool(request.app.state.settings.sms_backend)
+    return bool(request_runtime(request).settings.sms_backend)
 
 
 @router.get("/forgot")
@@ -68,9 +69,9 @@ async def forgot_submit(request: Request, db: AsyncSession = Depends(get_db), se
             errors={"form": exc.message},
         )
     reset = await recovery.request_reset(db, login, note)
-    sender = load_sender(request.app.state.settings)
+    sender = load_sender(request_runtime(request).settings)
     if reset is not None and sender is not None:
-        await recovery.send_code_by_sms(db, request.app.state.settings, sender, reset)
+        await recovery.send_code_by_sms(db, request_runtime(request).settings, sender, reset)
     # The same answer whether or not the account exists.
     return page(request, "forgot.html", values={}, errors={}, sent=True, sms=sender is not None)
 
@@ -98,7 +99,7 @@ async def reset_submit(
         )
     try:
         await _check_rate(request, "reset:use", login)
-        await recovery.redeem(db, redis, request.app.state.settings, login, values["code"], password)
+        await recovery.redeem(db, redis, request_runtime(request).settings, login, values["code"], password)
     except AppError as exc:
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         return page(request, "reset.html", status=exc.status, values=values, errors=fields or {"form": exc.message})

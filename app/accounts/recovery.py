@@ -26,11 +26,11 @@ from app.accounts import validation as v
 from app.accounts.models import PasswordReset, User
 from app.accounts.passwords import hash_password
 from app.accounts.service import _login_lookup
-from app.accounts.sessions import end_user_sessions
-from app.admin import audit
-from app.admin.roles import ORGANIZER, StaffAccess, StaffForbidden
 from app.core.clock import utcnow
 from app.core.errors import Invalid
+from app.core.sessions import end_user_sessions
+from app.staff import audit
+from app.staff.roles import ORGANIZER, StaffAccess, StaffForbidden
 
 REQUESTED, ISSUED, USED, CANCELLED = "requested", "issued", "used", "cancelled"
 BAD_CODE = "Mã đặt lại không đúng, đã dùng hoặc đã hết hạn. Hãy kiểm tra lại, hoặc xin Ban tổ chức cấp mã mới."

@@ -19,6 +19,7 @@ from app.core import ratelimit
 from app.core.clock import utcnow
 from app.core.errors import Unauthorized
 from app.core.ratelimit import TooManyRequests, identity
+from app.core.runtime import request_runtime
 
 LOCKED_MESSAGE = (
     "Đăng nhập sai nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa trên thiết bị mới. "
@@ -39,7 +40,7 @@ def login_identity(login: str) -> str:
 
 
 async def authenticate(request: Request, db: AsyncSession, login: str, password: str) -> User:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     who = login_identity(login)
     await ratelimit.check(request, "login", ip_limit=settings.rate_login_per_ip)
     user = await service.find_login(db, login)
@@ -65,7 +66,7 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
 
 
 async def check_register(request: Request, data: RegisterIn) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     await ratelimit.check(request, "register", ip_limit=settings.rate_register_per_ip)
     for who in {login_identity(data.citizen_id or ""), login_identity(data.phone or "")} - {""}:
         await ratelimit.limiter(request).hit(
@@ -74,7 +75,7 @@ async def check_register(request: Request, data: RegisterIn) -> None:
 
 
 async def check_open_attempt(request: Request, user_id: int) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     await ratelimit.check(
         request,
         "open",

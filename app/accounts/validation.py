@@ -7,7 +7,7 @@ from datetime import date
 
 from app.accounts.localities import PROVINCES
 from app.accounts.weak_passwords import message_for, weakness
-from app.questions.textnorm import clean_text
+from app.core.textnorm import clean_text
 
 GENDERS = {"male": "Nam", "female": "Nữ", "other": "Khác"}
 

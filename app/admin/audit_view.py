@@ -12,9 +12,9 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.audit import ACTION_LABELS
-from app.admin.models import AuditEntry
 from app.core.clock import to_local
+from app.staff.audit import ACTION_LABELS
+from app.staff.models import AuditEntry
 
 FIELD_LABELS = {
     "title": "Tên cuộc thi",

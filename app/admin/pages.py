@@ -3,17 +3,34 @@ is in the service functions; a refused action re-renders the page with the Vietn
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit_view, contest_admin, lists, staff
-from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import (
+from app.admin import audit_view
+from app.admin.routes import export_download, owned_job
+from app.attempts.routes import attempt_deps
+from app.attempts.service import AttemptDeps
+from app.contests import editing as contest_admin
+from app.contests import lists
+from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS
+from app.contests.models import Contest, Round
+from app.contests.service import round_status
+from app.core.clock import to_local, utcnow
+from app.core.deps import get_db
+from app.core.errors import AppError, NotFound
+from app.core.runtime import request_runtime
+from app.core.timeinput import to_input
+from app.dashboard.service import cached_dashboard as dashboard
+from app.dashboard.svg import column_chart, hbar_chart
+from app.exports import jobs
+from app.exports.reports import EXPORTS, export_kind
+from app.judging import snapshots
+from app.questions.models import Option, Question
+from app.staff import accounts as staff
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import (
     CLOSE_ROUND,
     EDIT_BANK,
     EDIT_CONTEST,
@@ -24,21 +41,7 @@ from app.admin.roles import (
     VIEW_DASHBOARD,
     StaffAccess,
 )
-from app.admin.routes import export_download, owned_job
-from app.admin.timeinput import to_input
-from app.attempts.routes import attempt_deps
-from app.attempts.service import AttemptDeps
-from app.contests.models import Contest, Round
-from app.contests.service import round_status
-from app.core.clock import to_local, utcnow
-from app.core.deps import get_db
-from app.core.errors import AppError, NotFound
-from app.dashboard.service import cached_dashboard as dashboard
-from app.dashboard.svg import column_chart, hbar_chart
-from app.exports import jobs
-from app.exports.reports import EXPORTS, export_kind
-from app.judging import snapshots
-from app.questions.models import Option, Question
+from app.web.forms import optional_int
 from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -150,7 +153,7 @@ async def _contest_page(
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest_id).order_by(Round.open_at))).all()
     total, topics, difficulties = await contest_admin.bank_counts(db, contest_id)
     now = utcnow()
-    from app.admin.models import ContestBanner
+    from app.contests.models import ContestBanner
     from app.judging.models import RankingSnapshot
 
     extra = {}
@@ -163,7 +166,7 @@ async def _contest_page(
             audit_filter=audit_filter,
             audit_actions=actions,
             audit_people=people,
-            timezone=request.app.state.settings.timezone,
+            timezone=request_runtime(request).settings.timezone,
         )
     if tab == "results":
         extra["closed_ids"] = set(
@@ -304,7 +307,7 @@ async def import_units(
 async def upload_banner(
     contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
 ):
-    from app.admin.banner import set_banner
+    from app.contests.banner import set_banner
 
     form = await checked_form(request)
 
@@ -320,7 +323,7 @@ async def banner_image(contest_id: int, db: AsyncSession = Depends(get_db)):
     """Public: the contest pages may show it."""
     from fastapi import Response
 
-    from app.admin.models import ContestBanner
+    from app.contests.models import ContestBanner
 
     banner = await db.get(ContestBanner, contest_id)
     if banner is None:
@@ -382,11 +385,11 @@ async def assign_staff(
     async def action():
         role_label = {"organizer": "Ban tổ chức", "judge": "Ban giám khảo"}.get(role, role)
         if form.get("override") == "1":  # someone who took part: excluded from those results (app.integrity)
-            from app.integrity.conflicts import assign_with_override
+            from app.integrity.staff_override import assign_with_override
 
             await assign_with_override(
                 deps,
-                request.app.state.redis,
+                request_runtime(request).board_redis,
                 actor,
                 contest_id,
                 phone,
@@ -514,7 +517,7 @@ async def edit_round(
     form = await checked_form(request)
     try:
         await contest_admin.update_round(
-            db, actor, round_id, contest_admin.round_data_from_form(form), request.app.state.attempt_cache
+            db, actor, round_id, contest_admin.round_data_from_form(form), request_runtime(request).attempt_cache
         )
     except AppError as exc:
         return await _round_page(
@@ -530,15 +533,6 @@ async def edit_round(
     return _round_redirect(round_id, "Đã lưu đợt thi.")
 
 
-def _optional_int(raw) -> int | None:
-    text = str(raw or "").strip().replace(".", "")
-    if not text:
-        return None
-    if not (text.isascii() and text.isdigit()):
-        raise AppError("invalid_truth", "Số người trả lời đúng tất cả phải là số nguyên không âm.", 422)
-    return int(text)
-
-
 @router.post("/rounds/{round_id}/close")
 async def close_round(
     round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), deps: AttemptDeps = Depends(attempt_deps)
@@ -549,10 +543,10 @@ async def close_round(
             raise AppError("confirm_required", "Hãy đánh dấu ô xác nhận trước khi chốt kết quả.", 422)
         snapshot = await snapshots.close_round(
             deps,
-            request.app.state.redis,
+            request_runtime(request).redis,
             actor,
             round_id,
-            _optional_int(form.get("truth")),
+            optional_int(form.get("truth")),
             str(form.get("note", ""))[:2000],
         )
     except AppError as exc:
@@ -568,7 +562,7 @@ async def regrade(
 ):
     form = await checked_form(request)
     try:
-        question_id = _optional_int(form.get("question_id"))
+        question_id = optional_int(form.get("question_id"))
         letter = str(form.get("answer", "")).strip().upper()[:1]
         if question_id is None or letter not in "ABCDEF" or not letter:
             raise AppError("invalid_regrade", "Hãy chọn câu hỏi và đáp án đúng mới (A–F).", 422)
@@ -579,12 +573,12 @@ async def regrade(
             raise AppError("invalid_option", f"Câu hỏi này không có phương án {letter}.", 422)
         outcome = await snapshots.regrade(
             deps,
-            request.app.state.redis,
+            request_runtime(request).redis,
             actor,
             round_id,
             question_id,
             option.id,
-            _optional_int(form.get("truth")),
+            optional_int(form.get("truth")),
             str(form.get("note", ""))[:2000],
         )
     except AppError as exc:
@@ -614,7 +608,7 @@ async def start_export(
 ):
     await checked_form(request)
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, db, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), db, kind, round_id, actor.user_id, round_.name)
     return redirect(f"/admin/exports/{job_id}")
 
 

@@ -8,11 +8,12 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import recovery
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import StaffAccess
 from app.core import ratelimit
 from app.core.deps import get_db
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import StaffAccess
 from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin/password-resets", include_in_schema=False)
@@ -26,7 +27,7 @@ async def _render(request: Request, db: AsyncSession, actor: StaffAccess, status
         status=status,
         actor=actor,
         requests=await recovery.pending_requests(db),
-        ttl_minutes=request.app.state.settings.reset_code_ttl_seconds // 60,
+        ttl_minutes=request_runtime(request).settings.reset_code_ttl_seconds // 60,
         **{"issued": None, "errors": {}, "failed_id": None, "values": {}, **context},
     )
 
@@ -45,7 +46,7 @@ async def issue(
     form=Depends(checked_form),
     db: AsyncSession = Depends(get_db),
 ):
-    from app.web.routes import _DateError, _parse_date
+    from app.accounts.login_pages import _DateError, _parse_date
 
     recovery.require_issuer(actor)
     values = {k: str(form.get(k, ""))[:20] for k in ("citizen_id", "date_of_birth", "phone")}
@@ -57,13 +58,13 @@ async def issue(
         await ratelimit.check(
             request,
             "reset:issue",
-            ip_limit=request.app.state.settings.rate_reset_per_ip,
+            ip_limit=request_runtime(request).settings.rate_reset_per_ip,
             account=f"staff:{actor.user_id}",
             account_limit=ISSUES_PER_STAFF,
         )
         reset, user, code = await recovery.issue_code(
             db,
-            request.app.state.settings,
+            request_runtime(request).settings,
             actor,
             reset_id,
             citizen_id=values["citizen_id"],

@@ -3,28 +3,30 @@ rule and every role check lives in the service functions, which take the caller'
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit, contest_admin, staff
-from app.admin.contest_admin import ContestData, RoundData
-from app.admin.deps import api_staff
-from app.admin.roles import VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests import editing as contest_admin
+from app.contests.editing import ContestData, RoundData
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses, NotFound
+from app.core.runtime import request_runtime
 from app.core.schemas import StrictIn
 from app.dashboard.service import dashboard
 from app.exports import jobs
 from app.exports.reports import export_kind
 from app.judging import snapshots
+from app.staff import accounts as staff
+from app.staff import audit
+from app.staff.deps import api_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -146,7 +148,7 @@ async def update_round(
     db: AsyncSession = Depends(get_db),
 ):
     return _round_out(
-        await contest_admin.update_round(db, actor, round_id, body.data(), request.app.state.attempt_cache)
+        await contest_admin.update_round(db, actor, round_id, body.data(), request_runtime(request).attempt_cache)
     )
 
 
@@ -185,7 +187,7 @@ async def close_round(
     actor: StaffAccess = Depends(api_staff),
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    snapshot = await snapshots.close_round(deps, request.app.state.redis, actor, round_id, body.truth, body.note)
+    snapshot = await snapshots.close_round(deps, request_runtime(request).redis, actor, round_id, body.truth, body.note)
     return _snapshot_out(snapshot)
 
 
@@ -198,7 +200,14 @@ async def regrade(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     outcome = await snapshots.regrade(
-        deps, request.app.state.redis, actor, round_id, body.question_id, body.correct_option_id, body.truth, body.note
+        deps,
+        request_runtime(request).redis,
+        actor,
+        round_id,
+        body.question_id,
+        body.correct_option_id,
+        body.truth,
+        body.note,
     )
     # Every round that used the question was re-scored; `rounds` says which and how.
     return _snapshot_out(outcome.snapshot) | {
@@ -231,12 +240,12 @@ async def start_export(
     db: AsyncSession = Depends(get_db),
 ):
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, db, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), db, kind, round_id, actor.user_id, round_.name)
     return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
 
 
 async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: AsyncSession) -> jobs.ExportJob:
-    job = await jobs.get(request.app.state, job_id, db)
+    job = await jobs.get(request_runtime(request), job_id, db)
     if job is None or (job.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("export_not_found", "Không tìm thấy tệp xuất (tệp chỉ được giữ trong 24 giờ).")
     await contest_admin.get_round_for(db, actor, job.round_id, export_kind(job.kind).permission)
@@ -254,7 +263,7 @@ async def export_download(request: Request, job: jobs.ExportJob, db: AsyncSessio
         disposition += f"; filename*=UTF-8''{quote(job.display, safe='')}"
     await db.commit()  # the checks are done: free the request's connection (and SQLite's lock) while streaming
     return StreamingResponse(
-        jobs.stream(request.app.state.sessionmaker, job.id),
+        jobs.stream(request_runtime(request).sessionmaker, job.id),
         headers={"Content-Disposition": disposition, "Content-Length": str(job.size)},
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
-
 from redis.asyncio import Redis
 
 from app.attempts.models import Attempt
@@ -28,7 +27,7 @@ def _ms(value: datetime) -> int:
 
 
 def _dt(ms: str | int) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
 @dataclass

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import throttle
-from app.accounts.sessions import Session, load_session_with
 from app.attempts import service
 from app.attempts.cache import AttemptCache
 from app.attempts.schemas import (
@@ -28,25 +25,19 @@ from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.deps import api_session, get_db, require_session, session_token
 from app.core.errors import ErrorResponses
+from app.core.runtime import request_runtime
+from app.core.sessions import Session, load_session_with
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 
 
 async def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> AttemptDeps:
     # async: FastAPI would run a plain `def` dependency in a worker thread, on every request.
-    state = request.app.state
-    return AttemptDeps(
-        db=db,
-        cache=state.attempt_cache,
-        tokens=state.option_tokens,
-        grace=timedelta(seconds=state.settings.deadline_grace_seconds),
-        board_redis=getattr(state, "board_redis", None),
-        answers=state.answer_writer,
-    )
+    return AttemptDeps.of(request_runtime(request), db)
 
 
 async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
-    round_ = await round_cache.get(deps.db, state.round_id)
+    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     result = None
     if state.status != "in_progress":
         result = result_out(await deps.db.get(service.Attempt, state.id))
@@ -67,7 +58,7 @@ async def open_attempt(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     await throttle.check_open_attempt(request, session.user_id)
-    await request.app.state.waiting_room.wait_turn(deps.db, session.user_id, round_id)  # 429 + place in line
+    await request_runtime(request).waiting_room.wait_turn(deps.db, session.user_id, round_id)  # 429 + place in line
     state, created = await service.open_attempt(deps, session.user_id, round_id)
     if not created:
         response.status_code = 200
@@ -96,21 +87,15 @@ async def put_answer(attempt_id: int, question_id: int, request: Request):
     # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree; the
     # session and the attempt's needed fields in one Redis round trip; the small body parsed by
     # pydantic-core straight from the bytes; the answer serialized by orjson.
-    app_state = request.app.state
+    runtime = request_runtime(request)
     token, bearer = session_token(request)
     session, (cached,) = await load_session_with(
-        app_state.redis, token, app_state.settings.session_ttl_seconds, AttemptCache.save_read(attempt_id, question_id)
+        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.save_read(attempt_id, question_id)
     )
     session = api_session(request, session, bearer)
     option_token = parse_answer(await request.body())
-    async with app_state.sessionmaker() as db:  # used only when the attempt is not cached
-        deps = AttemptDeps(
-            db,
-            app_state.attempt_cache,
-            app_state.option_tokens,
-            timedelta(seconds=app_state.settings.deadline_grace_seconds),
-            answers=app_state.answer_writer,
-        )
+    async with runtime.sessionmaker() as db:  # used only when the attempt is not cached
+        deps = AttemptDeps.of(runtime, db)
         state, saved_at = await service.save_answer(
             deps,
             session.user_id,
@@ -148,7 +133,7 @@ async def submit(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     state = await service.load_state(deps, session.user_id, attempt_id)
-    round_ = await round_cache.get(deps.db, state.round_id)
+    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     auto = bool(body and body.auto) and service.timer_ran_out(state)
     attempt = await service.submit(
         deps,

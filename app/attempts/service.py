@@ -15,7 +15,7 @@ Rules enforced here, whatever the client does:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, literal, select, update
@@ -32,10 +32,10 @@ from app.core.clock import ms_between, truncate_ms, utcnow
 from app.core.db import UTCDateTime, is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
-from app.integrity.conflicts import ensure_not_contest_staff
-from app.leaderboard.recording import record_closed_attempt
+from app.core.runtime import AttemptClosedHook, Runtime, nobody_listens
 from app.questions.models import Option
 from app.questions.service import content_cache, load_pool
+from app.staff.conflicts import ensure_not_contest_staff
 
 
 @dataclass
@@ -44,8 +44,22 @@ class AttemptDeps:
     cache: AttemptCache
     tokens: OptionTokens
     grace: timedelta
-    board_redis: object | None = None  # where the leaderboards live; None: the cache's Redis
-    answers: AnswerWriter | None = None  # the worker's group commit (app.state.answer_writer)
+    answers: AnswerWriter | None = None  # the worker's group commit (Runtime.answer_writer)
+    # "This attempt closed" (after the commit): the runtime wires it to the live leaderboard, so
+    # attempts know nothing of boards. Never raises.
+    closed: AttemptClosedHook = field(default=nobody_listens)
+
+    @classmethod
+    def of(cls, runtime: Runtime, db: AsyncSession) -> AttemptDeps:
+        """The one way to build them: from the app's runtime (routes, the sweep, the CLI)."""
+        return cls(
+            db=db,
+            cache=runtime.attempt_cache,
+            tokens=runtime.option_tokens,
+            grace=timedelta(seconds=runtime.settings.deadline_grace_seconds),
+            answers=runtime.answer_writer,
+            closed=runtime.attempt_closed,
+        )
 
 
 class AttemptClosed(Conflict):
@@ -135,7 +149,7 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
     question_ids = draw_questions(
         await load_pool(db, round_.contest_id), round_.questions_per_attempt, round_.quotas or []
     )
-    contents = await content_cache.get_many(db, question_ids)
+    contents = await content_cache(db).get_many(db, question_ids)
     paper = [[qid, order_options(contents[qid].options)] for qid in question_ids]
     now = truncate_ms(now)
     deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
@@ -278,9 +292,7 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
     await db.commit()
     if closed:
         SUBMISSIONS.labels("deadline").inc()
-    await record_closed_attempt(
-        db, deps.board_redis or deps.cache.redis, attempt_id
-    )  # never raises; the board can be rebuilt
+    await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
     await deps.cache.forget(attempt_id)
     return closed
 
@@ -322,9 +334,7 @@ async def submit(
             await close_expired_attempt(deps, attempt_id)
         if closed:
             SUBMISSIONS.labels("timer" if auto else "manual").inc()
-        await record_closed_attempt(
-            db, deps.board_redis or deps.cache.redis, attempt_id
-        )  # never raises; the board can be rebuilt
+        await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)
@@ -375,7 +385,7 @@ async def record_and_forget(deps: AttemptDeps, attempt_ids: list[int]) -> None:
     """After attempts were closed by someone else's transaction: live board and cache follow."""
     for attempt_id in attempt_ids:
         SUBMISSIONS.labels("deadline").inc()
-        await record_closed_attempt(deps.db, deps.board_redis or deps.cache.redis, attempt_id)
+        await deps.closed(deps.db, attempt_id)
         await deps.cache.forget(attempt_id)
 
 
@@ -419,3 +429,10 @@ def require_submitted(attempt: Attempt) -> Attempt:
     if attempt.status != SUBMITTED:
         raise AppError("attempt_in_progress", "Lượt thi chưa được nộp.", 409)
     return attempt
+
+
+async def count_in_progress(db: AsyncSession) -> int | None:
+    """Attempts opened and not yet closed: the `attempts_in_progress` gauge of /metrics."""
+    return await db.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())
+    )

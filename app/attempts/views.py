@@ -29,7 +29,7 @@ def result_out(attempt: Attempt) -> ResultOut:
 async def attempt_out(
     deps: AttemptDeps, state: AttemptState, round_: Round, now: datetime, result: ResultOut | None = None
 ) -> AttemptOut:
-    contents = await content_cache.get_many(deps.db, [qid for qid, _ in state.paper])
+    contents = await content_cache(deps.db).get_many(deps.db, [qid for qid, _ in state.paper])
     tokens = deps.tokens
     questions = []
     for number, (qid, option_ids) in enumerate(state.paper, start=1):

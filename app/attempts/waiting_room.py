@@ -146,7 +146,7 @@ class WaitingRoom:
 
 class PleaseWait(AppError):
     """Not yet: the API answers 429 with Retry-After and the place in line; pages show the
-    waiting screen instead (app.web.routes)."""
+    waiting screen instead (app.attempts.pages)."""
 
     status = 429
 

@@ -13,6 +13,7 @@ from app.contests.models import Contest, Round
 from app.contests.schemas import ContestOut, ContestSummary, RoundOut
 from app.core.clock import utcnow
 from app.core.errors import NotFound
+from app.core.runtime import cache_of
 
 
 def round_status(round_: Round, now: datetime) -> str:
@@ -112,4 +113,6 @@ class RoundCache:
         self._items.clear()
 
 
-round_cache = RoundCache()
+def round_cache(db: AsyncSession) -> RoundCache:
+    """The app's round cache (the runtime's, reached through the session: app/core/runtime.py)."""
+    return cache_of(db, RoundCache)

@@ -21,9 +21,10 @@ import secrets
 
 from fastapi import Request, Response
 
-from app.accounts.sessions import SESSION_COOKIE
 from app.core import signing
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE
 
 COOKIE = "csrftoken"
 HEADER = "x-csrf-token"
@@ -50,7 +51,7 @@ def expected(request: Request) -> str | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         return session_token(request, session_id)
-    return request.cookies.get(cookie_name(request.app.state.settings)) or None
+    return request.cookies.get(cookie_name(request_runtime(request).settings)) or None
 
 
 def check(request: Request, submitted: str | None) -> None:
@@ -66,7 +67,7 @@ def check(request: Request, submitted: str | None) -> None:
 
 
 def set_cookie(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     response.set_cookie(
         cookie_name(settings), token, httponly=False, samesite="lax", secure=settings.cookie_secure, path="/"
     )
@@ -87,6 +88,6 @@ def for_page(request: Request, response: Response) -> str:
     token = expected(request)
     if not token:
         token = secrets.token_urlsafe(24)
-    if request.cookies.get(cookie_name(request.app.state.settings)) != token:
+    if request.cookies.get(cookie_name(request_runtime(request).settings)) != token:
         set_cookie(request, response, token)
     return token

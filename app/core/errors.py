@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -59,4 +61,6 @@ class ErrorOut(BaseModel):
 
 
 # Documented on every router so the OpenAPI spec shows the error shape clients must handle.
-ErrorResponses = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429)}
+ErrorResponses: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429)
+}

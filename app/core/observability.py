@@ -21,10 +21,10 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from app.core.clock import utcnow
 from app.core.logs import request_id
+from app.core.runtime import request_runtime
 
 access = logging.getLogger("app.access")
 
@@ -127,7 +127,7 @@ async def _check(coro, timeout: float) -> str:
 
 
 async def _db_ping(request: Request) -> None:
-    async with request.app.state.sessionmaker() as db:
+    async with request_runtime(request).sessionmaker() as db:
         await db.execute(text("SELECT 1"))
 
 
@@ -135,9 +135,9 @@ async def _db_ping(request: Request) -> None:
 async def readyz(request: Request):
     """Readiness: the database and Redis both answer. A load balancer stops sending traffic to a
     process that says 503 here, and the body says which dependency is down."""
-    timeout = request.app.state.settings.ready_timeout_seconds
+    timeout = request_runtime(request).settings.ready_timeout_seconds
     database, redis = await asyncio.gather(
-        _check(_db_ping(request), timeout), _check(request.app.state.redis.ping(), timeout)
+        _check(_db_ping(request), timeout), _check(request_runtime(request).redis.ping(), timeout)
     )
     checks = {"database": database, "redis": redis}
     if database == redis == "ok":
@@ -154,18 +154,14 @@ async def readyz(request: Request):
 
 
 async def _attempts_in_progress(request: Request) -> int | None:
-    from app.attempts.models import IN_PROGRESS, Attempt
-
+    """The gauge the runtime wires in (`Runtime.gauges`: core does not know what an attempt is)."""
+    runtime = request_runtime(request)
+    count = runtime.gauges.get("attempts_in_progress")
+    if count is None:
+        return None
     try:
-        async with request.app.state.sessionmaker() as db:
-            return await asyncio.wait_for(
-                db.scalar(
-                    select(func.count())
-                    .select_from(Attempt)
-                    .where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())
-                ),
-                2,
-            )
+        async with runtime.sessionmaker() as db:
+            return await asyncio.wait_for(count(db), 2)
     except Exception:
         return None
 

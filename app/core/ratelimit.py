@@ -16,6 +16,7 @@ from functools import lru_cache
 from fastapi import Request
 
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 
 # Counts a hit; returns {count, milliseconds left in the window}.
 _HIT = """
@@ -84,11 +85,7 @@ class Limiter:
 
 
 def limiter(request: Request) -> Limiter:
-    state = request.app.state
-    found = getattr(state, "limiter", None)
-    if found is None or found.redis is not state.redis:
-        found = state.limiter = Limiter(state.redis)
-    return found
+    return request_runtime(request).limiter
 
 
 async def check(

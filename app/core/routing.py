@@ -20,7 +20,7 @@ from starlette.routing import Match
 try:  # private: present on the FastAPI versions that match included routers lazily
     from fastapi.routing import _IncludedRouter
 except ImportError:  # pragma: no cover - other FastAPI versions
-    _IncludedRouter = None
+    _IncludedRouter = None  # type: ignore[misc,assignment]
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
@@ -57,6 +57,6 @@ def index_routes(app) -> int:
             paths = _paths_regex(route)
             if paths is not None:
                 route.__class__ = _IndexedRouter
-                route._paths = paths
+                route._paths = paths  # type: ignore[attr-defined]
                 indexed += 1
     return indexed

@@ -13,6 +13,7 @@ from app.accounts.models import User
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt
 from app.contests.models import Round
 from app.core.clock import to_local, utcnow
+from app.core.runtime import cache_of
 
 MINUTES = 30
 TOP = 12
@@ -92,8 +93,17 @@ async def dashboard(db: AsyncSession, round_: Round) -> Dashboard:
     )
 
 
-_recent: dict[int, tuple[float, Dashboard]] = {}
 CACHE_SECONDS = 2.0
+
+
+class DashboardCache:
+    """The figures last computed per round, held by the runtime (app/core/runtime.py)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[float, Dashboard]] = {}
+
+    def clear(self) -> None:
+        self.items.clear()
 
 
 async def cached_dashboard(db: AsyncSession, round_: Round) -> Dashboard:
@@ -101,9 +111,10 @@ async def cached_dashboard(db: AsyncSession, round_: Round) -> Dashboard:
     figures at most every CACHE_SECONDS and hands the same ones to everybody in between."""
     import time
 
-    hit = _recent.get(round_.id)
+    recent = cache_of(db, DashboardCache).items
+    hit = recent.get(round_.id)
     if hit and hit[0] > time.monotonic():
         return hit[1]
     data = await dashboard(db, round_)
-    _recent[round_.id] = (time.monotonic() + CACHE_SECONDS, data)
+    recent[round_.id] = (time.monotonic() + CACHE_SECONDS, data)
     return data

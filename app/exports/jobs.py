@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.clock import to_local, utcnow
 from app.core.db import create_engine, make_sessionmaker
+from app.core.runtime import Runtime
 from app.exports.models import ExportChunk, ExportJobRecord
 from app.exports.reports import export_kind
 
@@ -80,7 +81,7 @@ class ExportJob:
 def file_name(kind: str, round_name: str) -> str:
     """ASCII-safe, named after the round: "bang-xep-hang-tuan-1-thang-12-20261129-1530.xlsx"; the
     download also offers the Vietnamese title (see `display_name`, RFC 5987 filename*)."""
-    from app.admin.contest_admin import slugify
+    from app.contests.editing import slugify
 
     return f"{export_kind(kind).filename}-{slugify(round_name)[:60]}-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
 
@@ -92,7 +93,7 @@ def display_name(kind: str, round_name: str, filename: str) -> str:
     return f"{export_kind(kind).label} - {safe} - {stamp}"
 
 
-async def start(app_state, db, kind: str, round_id: int, user_id: int, round_name: str = "") -> str:
+async def start(runtime: Runtime, db, kind: str, round_id: int, user_id: int, round_name: str = "") -> str:
     """Records the export (in the request's session `db`, committed) and queues it; returns its
     id at once (the worker does the work)."""
     round_name = round_name or f"dot-{round_id}"
@@ -117,17 +118,17 @@ async def start(app_state, db, kind: str, round_id: int, user_id: int, round_nam
             size=0,
             created_at=now,
             updated_at=now,
-            expires_at=now + timedelta(seconds=app_state.settings.export_ttl_seconds),
+            expires_at=now + timedelta(seconds=runtime.settings.export_ttl_seconds),
         )
     )
     await db.commit()
     try:
-        await app_state.jobs.enqueue(
+        await runtime.jobs.enqueue(
             "export_task", key=f"export:{job_id}", export_id=job_id, timeout=max(600, STALE_SECONDS - 60)
         )
     except Exception:  # the queue's database unreachable: the page says so, nothing left spinning
         log.exception("export %s could not be queued", job_id)
-        await _set(app_state.sessionmaker, job_id, status=FAILED, error=QUEUE_MESSAGE, finished_at=utcnow())
+        await _set(runtime.sessionmaker, job_id, status=FAILED, error=QUEUE_MESSAGE, finished_at=utcnow())
     return job_id
 
 
@@ -156,13 +157,13 @@ def _job(rec: ExportJobRecord, status: str | None = None, error: str | None = No
     )
 
 
-async def get(app_state, job_id: str, db=None) -> ExportJob | None:
+async def get(runtime: Runtime, job_id: str, db=None) -> ExportJob | None:
     """The job as the page and the API show it; None when unknown or expired. In a request, pass
     its session `db` (on SQLite a second session would wait for the first one's lock)."""
     if db is not None:
         rec = await db.get(ExportJobRecord, job_id, populate_existing=True)
     else:
-        async with app_state.sessionmaker() as own:
+        async with runtime.sessionmaker() as own:
             rec = await own.get(ExportJobRecord, job_id)
     now = utcnow()
     if rec is None or rec.expires_at <= now:
@@ -171,12 +172,12 @@ async def get(app_state, job_id: str, db=None) -> ExportJob | None:
         return _job(rec)
     if (now - rec.created_at).total_seconds() > STALE_SECONDS:
         return _job(rec, FAILED, STALE_MESSAGE)
-    settings = app_state.settings
+    settings = runtime.settings
     # Silent for longer than its worker would be: ask the queue whether anyone still has it.
     silent = (now - rec.updated_at).total_seconds()
     if rec.status == RUNNING and silent > 2 * settings.job_heartbeat_seconds + 2 * settings.jobs_sweep_seconds:
         try:
-            lost = await app_state.jobs.lost(f"export:{job_id}")
+            lost = await runtime.jobs.lost(f"export:{job_id}")
         except Exception:  # the queue unreachable: keep showing progress, ask again next time
             log.exception("export %s: queue state unknown", job_id)
             return _job(rec)
@@ -185,11 +186,11 @@ async def get(app_state, job_id: str, db=None) -> ExportJob | None:
     return _job(rec)
 
 
-async def wait(app_state, job_id: str, timeout: float = 60) -> ExportJob | None:
+async def wait(runtime: Runtime, job_id: str, timeout: float = 60) -> ExportJob | None:
     """For callers that want to block (tests, scripts)."""
     deadline = time.monotonic() + timeout
     while True:
-        job = await get(app_state, job_id)
+        job = await get(runtime, job_id)
         if job is None or not job.pending or time.monotonic() > deadline:
             return job
         await asyncio.sleep(0.1)

@@ -17,20 +17,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.contest_admin import PRIZE_LABELS, PRIZE_TIERS, prize_plan
-from app.admin.lists import contest_units
-from app.admin.models import ContestLocality
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
-from app.contests.models import Contest, Round
+from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS, prize_plan
+from app.contests.lists import contest_units
+from app.contests.models import Contest, ContestLocality, Round
 from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
 from app.core.errors import Conflict, NotFound
+from app.core.textnorm import clean_text, group_key
 from app.exports.xlsx import Column, XlsxExport
 from app.judging.models import RankingSnapshot
-from app.judging.snapshots import FrozenRow, get_snapshot, iter_rows, latest_snapshot
-from app.leaderboard.final import final_ranking
+from app.judging.snapshots import get_snapshot, iter_rows, latest_snapshot
+from app.leaderboard.final import RankedEntry, final_ranking
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
-from app.questions.textnorm import clean_text, group_key
 
 Progress = Callable[[int, int], None]
 LETTERS = "ABCDEF"
@@ -87,12 +86,11 @@ def _require_snapshot(ctx: Context) -> RankingSnapshot:
     return ctx.snapshot
 
 
-async def counted_rows(db: AsyncSession, ctx: Context) -> list[FrozenRow]:
+async def counted_rows(db: AsyncSession, ctx: Context) -> list[RankedEntry]:
     """One row per participant (their counted attempt): frozen if closed, else computed now."""
     if ctx.snapshot is not None:
         return [row async for row in iter_rows(db, ctx.snapshot.id)]
-    ranking = await final_ranking(db, ctx.round.id, ctx.round.prediction_truth)
-    return [FrozenRow(**{f: getattr(e, f) for f in FrozenRow.__dataclass_fields__}) for e in ranking]
+    return await final_ranking(db, ctx.round.id, ctx.round.prediction_truth)
 
 
 # --- final ranking --------------------------------------------------------------------------
@@ -114,7 +112,7 @@ RANKING_COLUMNS = [
 ]
 
 
-def ranking_cells(row: FrozenRow) -> tuple:
+def ranking_cells(row: RankedEntry) -> tuple:
     return (
         row.position,
         row.full_name,
@@ -253,7 +251,7 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
             )
         sheet.signature_block(SIGNING_PLACE_DATE, SIGNING_ROLES)
         total += sheet.finish()
-    from app.integrity.export import add_exclusions_sheet
+    from app.exports.integrity_sheets import add_exclusions_sheet
 
     await add_exclusions_sheet(export, db, round_id)
     export.close()
@@ -387,7 +385,7 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
     attempts_by: dict[tuple, Counter] = defaultdict(Counter)
     days: dict[date, dict] = defaultdict(lambda: {"attempts": 0, "submitted": 0, "people": set(), "new": 0})
     first_day: dict[int, date] = {}
-    for user_id, started, submitted, status, province, district, unit in rows:
+    for user_id, started, _submitted, status, province, district, unit in rows:
         where = (province or "(không rõ)", district or "(không rõ)", unit_name(unit))
         people[user_id] = where
         for level, key in enumerate((where[:1], where[:2], (where[2],))):
@@ -497,9 +495,9 @@ async def question_stats(db: AsyncSession, ctx: Context) -> list[dict]:
         key = next((o for o in options[q.id] if o.is_correct), None)
         right = chosen[q.id].get(key.id, 0) if key else 0
 
-        def hits(where: str) -> tuple[int, int]:
-            counts = band[(where, q.id)]
-            return (counts.get(key.id, 0) if key else 0), sum(counts.values())
+        def hits(where: str) -> tuple[int, int]:  # called in this iteration only: the loop's q and key are right
+            counts = band[(where, q.id)]  # noqa: B023
+            return (counts.get(key.id, 0) if key else 0), sum(counts.values())  # noqa: B023
 
         table.append(
             {
@@ -658,8 +656,8 @@ class ExportKind:
 
 
 def _kinds():
-    from app.admin.roles import EXPORT_RESULTS, EXPORT_STATISTICS, REVIEW_INTEGRITY
-    from app.integrity.export import write_integrity
+    from app.exports.integrity_sheets import write_integrity
+    from app.staff.roles import EXPORT_RESULTS, EXPORT_STATISTICS, REVIEW_INTEGRITY
 
     return {
         k.name: k

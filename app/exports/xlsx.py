@@ -24,10 +24,9 @@ from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
 
+from app.core.cells import clean, formula_like
 from app.core.clock import to_local
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]|[\ud800-\udfff]|[\ufffe\uffff]")
 _EPOCH = datetime(1899, 12, 30)
 _DAY = 86400.0
 
@@ -42,16 +41,6 @@ class Column:
     header: str  # Vietnamese
     width: float  # characters
     kind: str = "text"  # text | int | float | percent | datetime | date
-
-
-def formula_like(text: str) -> bool:
-    """The one rule every export applies (these streamed files and the bank export, written with
-    openpyxl): a text a spreadsheet could read as a formula gets Excel's quote prefix."""
-    return text.startswith(FORMULA_PREFIXES)
-
-
-def clean(text: str) -> str:
-    return _ILLEGAL.sub("", text)
 
 
 def _text_cell(ref: str, text: str, style: int = 0) -> str:

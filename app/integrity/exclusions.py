@@ -16,8 +16,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin import audit
-from app.admin.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.models import Attempt
 from app.attempts.service import AttemptDeps
 from app.contests.models import Round
@@ -29,6 +27,8 @@ from app.judging import snapshots
 from app.judging.models import RankingSnapshot
 from app.leaderboard.final import compute_truth
 from app.leaderboard.rebuild import publish_final_board
+from app.staff import audit
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 
 log = logging.getLogger("app.integrity")
 EXCLUDE = "exclude"
@@ -89,7 +89,7 @@ async def _refreeze(
             try:
                 from app.leaderboard.rebuild import rebuild_live_board
 
-                await rebuild_live_board(db, deps.board_redis or redis, round_.id)
+                await rebuild_live_board(db, redis, round_.id)
             except Exception:  # the board heals on its next rebuild; the exclusion is recorded
                 log.warning("live board of round %s not rebuilt after an exclusion", round_.id, exc_info=True)
         return None
@@ -99,11 +99,11 @@ async def _refreeze(
     computed = await compute_truth(db, round_.id)
     value = truth if truth is not None else computed
     await db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=value))
-    snapshot = await snapshots._freeze(db, actor, round_, value, computed, reason, note)
+    snapshot = await snapshots.freeze(db, actor, round_, value, computed, reason, note)
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     try:
-        await publish_final_board(db, deps.board_redis or redis, round_.id, value)
+        await publish_final_board(db, redis, round_.id, value)
     except Exception:  # the board heals on its next rebuild (from this snapshot); the version is recorded
         log.warning("final board of round %s not republished after an exclusion", round_.id, exc_info=True)
     return snapshot

@@ -7,18 +7,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.contest_admin import get_round_for
-from app.admin.deps import checked_form, page_staff
-from app.admin.pages import _optional_int  # the round page's T field, same rules
-from app.admin.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests.editing import get_round_for
 from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 from app.integrity import exclusions
 from app.integrity.models import ResultExclusion
 from app.integrity.report import KIND_LABELS, WHY, build_report
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
+from app.web.forms import optional_int  # the round page's T field, same rules
 from app.web.render import page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -76,12 +77,12 @@ async def exclude(
             raise AppError("invalid_user", "Hãy chọn tài khoản cần loại.", 422)
         outcome = await exclusions.exclude(
             deps,
-            request.app.state.redis,
+            request_runtime(request).board_redis,
             actor,
             round_id,
             int(raw_user),
             str(form.get("reason", ""))[:2000],
-            _optional_int(form.get("truth")),
+            optional_int(form.get("truth")),
         )
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)
@@ -103,11 +104,11 @@ async def reinstate(
     try:
         outcome = await exclusions.reinstate(
             deps,
-            request.app.state.redis,
+            request_runtime(request).board_redis,
             actor,
             exclusion_id,
             str(form.get("reason", ""))[:2000],
-            _optional_int(form.get("truth")),
+            optional_int(form.get("truth")),
         )
     except AppError as exc:
         return await _report_page(request, deps.db, actor, round_id, status=exc.status, error=exc.message)

@@ -26,23 +26,23 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.contest_admin import PRIZE_TIERS, prize_plan
 from app.attempts.models import SUBMITTED, Attempt
+from app.contests.editing import PRIZE_TIERS, prize_plan
 from app.contests.models import Round
 from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
+from app.core.textnorm import header_key
 from app.integrity.models import REGISTER, AccountEvent, ResultExclusion
 from app.judging.models import SnapshotRow
 from app.judging.snapshots import latest_snapshot
 from app.leaderboard.final import final_ranking
-from app.questions.textnorm import header_key
 
 STRONG, MEDIUM, WEAK = 3, 2, 1
 STRENGTH_LABELS = {STRONG: "Mạnh", MEDIUM: "Trung bình", WEAK: "Yếu"}

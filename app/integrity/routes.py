@@ -7,15 +7,16 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.contest_admin import get_round_for
-from app.admin.deps import api_staff
-from app.admin.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests.editing import get_round_for
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses
-from app.integrity import conflicts, exclusions
+from app.core.runtime import request_runtime
+from app.integrity import exclusions, staff_override
 from app.integrity.report import build_report, report_json
+from app.staff.deps import api_staff
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -93,7 +94,7 @@ async def exclude(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     outcome = await exclusions.exclude(
-        deps, request.app.state.redis, actor, round_id, body.user_id, body.reason, body.truth
+        deps, request_runtime(request).board_redis, actor, round_id, body.user_id, body.reason, body.truth
     )
     return exclusion_out(outcome)
 
@@ -106,7 +107,9 @@ async def reinstate(
     actor: StaffAccess = Depends(api_staff),
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    outcome = await exclusions.reinstate(deps, request.app.state.redis, actor, exclusion_id, body.reason, body.truth)
+    outcome = await exclusions.reinstate(
+        deps, request_runtime(request).board_redis, actor, exclusion_id, body.reason, body.truth
+    )
     return exclusion_out(outcome)
 
 
@@ -122,7 +125,7 @@ async def assign_override(
     actor: StaffAccess = Depends(api_staff),
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    a = await conflicts.assign_with_override(
-        deps, request.app.state.redis, actor, contest_id, body.phone, body.role, body.reason
+    a = await staff_override.assign_with_override(
+        deps, request_runtime(request).board_redis, actor, contest_id, body.phone, body.role, body.reason
     )
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.ratelimit import client_ip
+from app.core.runtime import request_runtime
 from app.integrity.models import AccountEvent
 
 log = logging.getLogger("app.integrity")
@@ -66,7 +67,7 @@ async def record_event(
     """Stores one event per device id the request carries (never fails the login it belongs to:
     a lost event is a weaker report, a refused login is a participant locked out)."""
     ids, keep = claimed_devices(request, sent_device)
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     response.set_cookie(
         DEVICE_COOKIE,
         keep,

@@ -1,11 +1,10 @@
-"""The job functions the worker runs. Each takes SAQ's context (`ctx["resources"]`: the worker's
-database, Redis and caches; `ctx["job"]`: the SAQ job) and delegates to its feature: the logic
+"""The job functions the worker runs. Each takes SAQ's context (`ctx["runtime"]`: the process's
+Runtime, app/core/runtime.py; `ctx["job"]`: the SAQ job) and delegates to its feature: the logic
 stays in plain functions that the CLI and tests call too."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 log = logging.getLogger("app.jobs")
 
@@ -13,14 +12,14 @@ log = logging.getLogger("app.jobs")
 async def export_task(ctx, *, export_id: str) -> str:
     from app.exports import jobs as exports
 
-    res, job = ctx["resources"], ctx["job"]
+    runtime, job = ctx["runtime"], ctx["job"]
 
     async def heartbeat() -> None:
         await job.update()  # SAQ's "touched": a silent job is swept and retried elsewhere
 
     return await exports.run(
-        res.sessionmaker,
-        res.settings,
+        runtime.sessionmaker,
+        runtime.settings,
         export_id,
         heartbeat,
         last_attempt=job.attempts >= job.retries,
@@ -33,16 +32,10 @@ async def sweep_task(ctx) -> int:
     leaves attempts either closed or untouched, and the next sweep closes the rest."""
     from app.attempts.service import AttemptDeps, close_all_expired
 
-    res = ctx["resources"]
+    runtime = ctx["runtime"]
     closed = total = 0
-    async with res.sessionmaker() as db:
-        deps = AttemptDeps(
-            db,
-            res.attempt_cache,
-            res.option_tokens,
-            timedelta(seconds=res.settings.deadline_grace_seconds),
-            res.board_redis,
-        )
+    async with runtime.sessionmaker() as db:
+        deps = AttemptDeps.of(runtime, db)
         # Batches until none is left: the end of a 132,106-person round closes thousands at once.
         for _ in range(1000):
             closed = await close_all_expired(deps)
@@ -59,7 +52,7 @@ async def sweep_task(ctx) -> int:
 async def expire_task(ctx) -> int:
     from app.exports import jobs as exports
 
-    deleted = await exports.expire(ctx["resources"].sessionmaker)
+    deleted = await exports.expire(ctx["runtime"].sessionmaker)
     if deleted:
         log.info("expired %d exports", deleted)
     return deleted
@@ -70,9 +63,9 @@ async def rebuild_board_task(ctx, *, round_id: int) -> dict:
     round, so on a worker, not in a request or an operator's terminal."""
     from app.leaderboard.rebuild import rebuild_boards
 
-    res = ctx["resources"]
-    async with res.sessionmaker() as db:
-        report = await rebuild_boards(db, res.board_redis, round_id)
+    runtime = ctx["runtime"]
+    async with runtime.sessionmaker() as db:
+        report = await rebuild_boards(db, runtime.board_redis, round_id)
     return {"round_id": report.round_id, "live": report.live_participants, "final": report.final_participants}
 
 

@@ -1,6 +1,7 @@
-"""The worker: `python -m app worker` in production (its own process, next to the web workers),
-or `InProcessWorker` inside the web process on the embedded defaults (`make run` stays one
-command). Both are the same SAQ worker with the same functions and periodic jobs."""
+"""The worker: `python -m app worker` in production (its own process, next to the web workers;
+app/cli.py builds its Runtime), or `InProcessWorker` inside the web process on the embedded
+defaults (`make run` stays one command). Both are the same SAQ worker with the same functions
+and periodic jobs; job functions find the process's Runtime in `ctx["runtime"]`."""
 
 from __future__ import annotations
 
@@ -10,28 +11,14 @@ import logging
 import math
 import os
 import socket
-from dataclasses import dataclass
-from typing import Any
 
 from saq import CronJob, Worker
 
 from app.config import Settings
-from app.jobs.queue import JobQueue
+from app.core.runtime import Runtime
 from app.jobs.tasks import FUNCTIONS, expire_task, sweep_task
 
 log = logging.getLogger("app.jobs")
-
-
-@dataclass
-class WorkerResources:
-    """What job functions use: the process's database, Redis and attempt caches."""
-
-    settings: Settings
-    sessionmaker: Any
-    redis: Any
-    board_redis: Any
-    attempt_cache: Any
-    option_tokens: Any
 
 
 def sweep_cron(seconds: float) -> str:
@@ -60,11 +47,16 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     return jobs
 
 
-def build_worker(queue: JobQueue, resources: WorkerResources, *, in_process: bool = False) -> Worker:
-    settings = resources.settings
+class _QuietWorker(Worker):
+    # Inside uvicorn: leave SIGINT/SIGTERM to the server, which stops us from its lifespan.
+    SIGNALS: list = []
+
+
+def build_worker(runtime: Runtime, *, in_process: bool = False) -> Worker:
+    settings = runtime.settings
     worker_class = _QuietWorker if in_process else Worker
     worker = worker_class(
-        queue.saq,
+        runtime.jobs.saq,
         FUNCTIONS,
         id=f"{socket.gethostname()}:{os.getpid()}",
         concurrency=settings.worker_concurrency,
@@ -74,20 +66,15 @@ def build_worker(queue: JobQueue, resources: WorkerResources, *, in_process: boo
         shutdown_grace_period_s=30,
         dequeue_timeout=1.0,
     )
-    worker.context["resources"] = resources
+    worker.context["runtime"] = runtime
     return worker
-
-
-class _QuietWorker(Worker):
-    # Inside uvicorn: leave SIGINT/SIGTERM to the server, which stops us from its lifespan.
-    SIGNALS: list = []
 
 
 class InProcessWorker:
     """The embedded mode's worker, started and stopped by the web app's lifespan."""
 
-    def __init__(self, queue: JobQueue, resources: WorkerResources):
-        self.worker = build_worker(queue, resources, in_process=True)
+    def __init__(self, runtime: Runtime):
+        self.worker = build_worker(runtime, in_process=True)
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -99,41 +86,3 @@ class InProcessWorker:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-
-
-async def run_worker(settings: Settings) -> int:
-    """`python -m app worker`: runs jobs until SIGTERM/SIGINT (a running job is given its
-    shutdown grace, then handed back to the queue)."""
-    from app import models  # noqa: F401
-    from app.attempts.cache import AttemptCache
-    from app.attempts.tokens import OptionTokens
-    from app.core.db import create_engine, make_sessionmaker
-    from app.core.logs import configure_logging
-    from app.core.redis import create_redis
-    from app.leaderboard.connection import create_board_redis
-
-    configure_logging(settings.log_format, settings.log_level, settings.access_log)
-    engine = create_engine(settings)
-    redis = create_redis(settings)
-    board_redis = create_board_redis(settings, redis)
-    queue = JobQueue(settings)
-    await queue.connect()
-    sessions = make_sessionmaker(engine)
-    resources = WorkerResources(
-        settings=settings,
-        sessionmaker=sessions,
-        redis=redis,
-        board_redis=board_redis,
-        attempt_cache=AttemptCache(redis, settings.attempt_cache_ttl_seconds),
-        option_tokens=OptionTokens(settings.effective_secret_key),
-    )
-    worker = build_worker(queue, resources)
-    log.info("worker %s started (concurrency %d)", worker.id, settings.worker_concurrency)
-    try:
-        await worker.start()
-    finally:
-        await queue.close()
-        await board_redis.aclose()
-        await redis.aclose()
-        await engine.dispose()
-    return 0

@@ -31,9 +31,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from app.exports.xlsx import clean
+from app.core.cells import clean
 
 FORMAT = 2
 TAG = "ttn-ranking/2"
@@ -48,7 +48,7 @@ def canonical_text(value) -> str | None:
 
 
 def epoch_ms(value: datetime) -> int:
-    delta = value.astimezone(timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
@@ -83,7 +83,7 @@ def row_bytes(
 
 
 def row_of(entry) -> bytes:
-    """`entry`: a FrozenRow or a RankedEntry."""
+    """`entry`: a RankedEntry (computed, or parsed from a snapshot)."""
     return row_bytes(
         position=entry.position,
         attempt_id=entry.attempt_id,

@@ -7,10 +7,7 @@ re-grading (a new snapshot version, with its audit entry) changes its results.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,17 +38,6 @@ async def require_not_frozen(db: AsyncSession, round_id: int, what: str | None =
         raise RoundFrozen(round_id, version, *([what] if what else []))
 
 
-@dataclass(frozen=True)
-class FrozenRow(RankedEntry):
-    """One ranked participant as stored in a snapshot row's payload (JSON)."""
-
-    @classmethod
-    def parse(cls, payload: str) -> FrozenRow:
-        row = json.loads(payload)
-        row["submitted_at"] = datetime.fromisoformat(row["submitted_at"])
-        return cls(**row)
-
-
 async def latest_snapshot(db: AsyncSession, round_id: int) -> RankingSnapshot | None:
     return await db.scalar(
         select(RankingSnapshot)
@@ -80,7 +66,7 @@ async def iter_payloads(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -
         last += len(payloads)
 
 
-async def iter_rows(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -> AsyncIterator[FrozenRow]:
+async def iter_rows(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -> AsyncIterator[RankedEntry]:
     """Rows in order, a chunk at a time (keyset pagination: constant memory on 100,000 rows)."""
     async for payload in iter_payloads(db, snapshot_id, chunk):
-        yield FrozenRow.parse(payload)
+        yield RankedEntry.parse(payload)

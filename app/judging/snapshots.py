@@ -16,26 +16,26 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.roles import CLOSE_ROUND, REGRADE, StaffAccess
 from app.attempts.models import SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.service import AttemptDeps, record_and_forget
 from app.contests.models import Round
 from app.contests.service import get_round, round_cache
 from app.core.errors import Conflict, Invalid, NotFound
 from app.judging import canonical
-from app.judging.frozen import FrozenRow, iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
+from app.judging.frozen import iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
 from app.leaderboard.finalize import end_round
 from app.leaderboard.rebuild import publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
+from app.staff import audit
+from app.staff.roles import CLOSE_ROUND, REGRADE, StaffAccess
 
 ROW_FIELDS = (
     "position",
@@ -58,7 +58,7 @@ ROW_FIELDS = (
 def canonical_row(entry: RankedEntry) -> str:
     """The stored payload of a snapshot row (and format 1's canonical row): a JSON object."""
     row = {name: getattr(entry, name) for name in ROW_FIELDS}
-    row["submitted_at"] = entry.submitted_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    row["submitted_at"] = entry.submitted_at.astimezone(UTC).isoformat(timespec="milliseconds")
     return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -78,7 +78,7 @@ def snapshot_digest(fmt: int, round_id: int, version: int, truth: int | None, pa
     if fmt == 1:
         return digest_of(round_id, version, truth, payloads)
     if fmt == canonical.FORMAT:
-        return canonical.digest(round_id, version, truth, (canonical.row_of(FrozenRow.parse(p)) for p in payloads))
+        return canonical.digest(round_id, version, truth, (canonical.row_of(RankedEntry.parse(p)) for p in payloads))
     raise ValueError(f"unknown canonical format {fmt}")
 
 
@@ -109,7 +109,7 @@ async def verify(db: AsyncSession, snapshot: RankingSnapshot) -> bool:
     )
 
 
-async def _freeze(
+async def freeze(
     db: AsyncSession,
     actor: StaffAccess | None,
     round_: Round,
@@ -169,7 +169,7 @@ async def close_round(
     if await latest_snapshot(db, round_id) is not None:
         raise already
     end = await end_round(deps, round_, truth)
-    snapshot = await _freeze(db, actor, round_, end.prediction_truth, end.computed_truth, "close", note)
+    snapshot = await freeze(db, actor, round_, end.prediction_truth, end.computed_truth, "close", note)
     audit.record(
         db,
         actor,
@@ -191,7 +191,7 @@ async def close_round(
     except IntegrityError as exc:  # another judge froze it at the same moment (version 1 is unique)
         await db.rollback()
         raise already from exc
-    round_cache.clear()
+    round_cache(db).clear()
     await record_and_forget(deps, end.closed_attempts)
     await publish_final_board(db, redis, round_id, end.prediction_truth)
     return snapshot
@@ -268,7 +268,7 @@ async def regrade(
             computed = await compute_truth(db, r.id)
             value = truth if (r.id == round_id and truth is not None) else computed
             await db.execute(update(Round).where(Round.id == r.id).values(prediction_truth=value))
-            snapshot = await _freeze(db, actor, r, value, computed, "regrade", note.strip())
+            snapshot = await freeze(db, actor, r, value, computed, "regrade", note.strip())
             frozen.append((r.id, value))
             if r.id == round_id:
                 target = snapshot
@@ -294,7 +294,7 @@ async def regrade(
             },
         )
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     for r in rounds:  # boards follow the record (a failure here is repaired by a rebuild)
         await rebuild_live_board(db, redis, r.id)
     for rid, value in frozen:

@@ -8,7 +8,7 @@ Editing any shown value of any row, reordering, adding or removing a row makes i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 
+from app.core.textnorm import clean_text, group_key
 from app.leaderboard.encoding import user_of_member
 from app.leaderboard.entries import BoardEntry, BoardLine
 from app.leaderboard.keys import BoardKeys, group_suffix
-from app.questions.textnorm import clean_text, group_key
 
 # Shared by the scripts: a board's version changes whenever its content does, so that readers
 # may cache a page for as long as the version stays the same. A missing version (Redis flushed)

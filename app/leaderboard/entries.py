@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.core.textnorm import group_key
 from app.leaderboard.encoding import final_member, live_member, live_score
 from app.leaderboard.ordering import Result, epoch_ms, from_epoch_ms
-from app.questions.textnorm import group_key
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class BoardEntry:
     score: int
     member: str
     row: dict  # stored as JSON in the board's rows hash; "m" is the member
-    unit: str | None  # group keys (app.questions.textnorm.group_key): "Sở Tư pháp" = "sở  tư pháp"
+    unit: str | None  # group keys (app.core.textnorm.group_key): "Sở Tư pháp" = "sở  tư pháp"
     province: str | None
 
     @property

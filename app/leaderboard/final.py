@@ -3,6 +3,7 @@ freeze and export, and what the final board publishes."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,13 @@ class RankedEntry:
     distance: int | None  # |prediction − T|; None without a prediction (or without T)
     time_ms: int
     submitted_at: datetime
+
+    @classmethod
+    def parse(cls, payload: str) -> RankedEntry:
+        """One row as a ranking snapshot stores it (JSON: app/judging/frozen.py)."""
+        row = json.loads(payload)
+        row["submitted_at"] = datetime.fromisoformat(row["submitted_at"])
+        return cls(**row)
 
     @classmethod
     def of(cls, position: int, result: Result, distance: int | None) -> RankedEntry:

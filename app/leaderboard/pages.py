@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.accounts.sessions import Session
-from app.admin.deps import checked_form, load_access, page_staff
-from app.admin.roles import VIEW_DASHBOARD, StaffAccess
 from app.contests.service import get_round
 from app.core.deps import page_session
+from app.core.sessions import Session
 from app.leaderboard import service
 from app.leaderboard.rebuild import rebuild_boards
 from app.leaderboard.routes import board_redis, read_context
+from app.staff.deps import checked_form, load_access, page_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sessions import Session
-from app.admin.deps import api_staff
-from app.admin.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.service import get_round
 from app.core.deps import get_db, optional_session, require_session
 from app.core.errors import ErrorResponses
+from app.core.runtime import request_runtime
+from app.core.sessions import Session
 from app.leaderboard import privacy, service
 from app.leaderboard.finalize import finalize_round
 from app.leaderboard.rebuild import rebuild_boards
@@ -27,18 +26,19 @@ from app.leaderboard.schemas import (
     SettingsIn,
     SettingsOut,
 )
+from app.staff.deps import api_staff
+from app.staff.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 
 router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leaderboard"], responses=ErrorResponses)
 
 
 def board_redis(request: Request):
     """The Redis (or Redis Cluster) holding the boards: app/leaderboard/connection.py."""
-    state = request.app.state
-    return getattr(state, "board_redis", None) or state.redis
+    return request_runtime(request).board_redis
 
 
 async def read_context(request: Request, db: AsyncSession = Depends(get_db)) -> service.ReadContext:
-    return service.ReadContext(db, board_redis(request), request.app.state.settings.leaderboard_name_style)
+    return service.ReadContext(db, board_redis(request), request_runtime(request).settings.leaderboard_name_style)
 
 
 async def _require(db: AsyncSession, access: StaffAccess, permission: str, round_id: int) -> None:

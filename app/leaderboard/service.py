@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.models import ContestLocality, ContestUnit
-
+from app.contests.models import ContestLocality, ContestUnit
 from app.contests.service import round_cache
+from app.core.runtime import cache_of
+from app.core.textnorm import group_key
 from app.leaderboard.board import ALL, RoundBoard, Scope
 from app.leaderboard.entries import BoardLine
 from app.leaderboard.errors import OneScopeOnly
@@ -21,7 +22,6 @@ from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
 from app.leaderboard.repair import repair_if_lost
 from app.leaderboard.schemas import BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut
-from app.questions.textnorm import group_key
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:
@@ -76,8 +76,8 @@ class PageCache:
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
 
-
-pages = PageCache()
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def row_out(line: BoardLine, style: str, viewer_id: int | None, final: bool) -> BoardRowOut:
@@ -114,11 +114,12 @@ async def healed_board(ctx: ReadContext, round_id: int) -> tuple[str, RoundBoard
 async def board_out(
     ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int, viewer_id: int | None = None
 ) -> BoardOut:
-    round_ = await round_cache.get(ctx.db, round_id)  # 404 for an unknown round
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)  # 404 for an unknown round
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, version = await healed_board(ctx, round_id)
     key = (round_id, phase, version, scope, offset, limit)
+    pages = cache_of(ctx.db, PageCache)
     data = pages.get(key) if version is not None else None
     if data is None:
         data = await board.page(scope, offset, limit)
@@ -144,7 +145,7 @@ async def board_out(
 
 
 async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around: int) -> MyStandingOut:
-    await round_cache.get(ctx.db, round_id)
+    await round_cache(ctx.db).get(ctx.db, round_id)
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
@@ -197,13 +198,13 @@ class OfficialNames:
         self._items[(contest_id, kind)] = (time.monotonic() + self.ttl, found)
         return found
 
-
-official_names = OfficialNames()
+    def clear(self) -> None:
+        self._items.clear()
 
 
 async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
-    round_ = await round_cache.get(ctx.db, round_id)
-    official = await official_names.get(ctx.db, round_.contest_id, kind)
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)
+    official = await cache_of(ctx.db, OfficialNames).get(ctx.db, round_.contest_id, kind)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
     total, groups = await board.groups(kind, offset, limit)

@@ -17,16 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.admin import audit
-from app.admin.roles import StaffAccess
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.textnorm import clean_text, comparable, question_key, search_key, strip_accents
 from app.questions.importing import ImportLimits, ParsedQuestion, ParseResult, Problem, parse_bank_file
 from app.questions.importing.guards import format_count
 from app.questions.importing.rules import LETTERS, check_options, parse_answer, parse_difficulty, right_option
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 from app.questions.quality import BankItem, QualityReport, check_bank
-from app.questions.textnorm import clean_text, comparable, question_key, search_key, strip_accents
+from app.staff import audit
+from app.staff.roles import StaffAccess
 
 FORMAT_LABELS = {
     "xlsx": "Excel (.xlsx)",

@@ -9,16 +9,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
+from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError, NotFound
-from app.contests.models import Contest
+from app.core.runtime import request_runtime
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.routes import XLSX, question_out
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.web.render import page
 
 router = APIRouter(prefix="/admin/contests/{contest_id}/bank", include_in_schema=False)
@@ -98,7 +99,7 @@ async def upload(
         await upload_file.read(),
         upload_file.filename,
         actor=access,
-        limits=bank.limits_from_settings(request.app.state.settings),
+        limits=bank.limits_from_settings(request_runtime(request).settings),
         dry_run=form.get("dry_run") == "1",
     )
     return page(

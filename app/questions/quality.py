@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from app.questions.textnorm import clean_text, strip_accents
+from app.core.textnorm import clean_text, strip_accents
 
 LETTERS = "ABCDEF"
 

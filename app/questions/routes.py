@@ -10,16 +10,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.deps import api_staff
-from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError, ErrorResponses, NotFound
+from app.core.runtime import request_runtime
 from app.core.schemas import StrictIn
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS, Question
+from app.staff.deps import api_staff
+from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 
 router = APIRouter(
     prefix="/api/v1/contests/{contest_id}/bank", tags=["question bank (organizers)"], responses=ErrorResponses
@@ -113,7 +114,7 @@ async def upload_bank(
         data,
         file.filename or "tep-tai-len",
         actor=access,
-        limits=bank.limits_from_settings(request.app.state.settings),
+        limits=bank.limits_from_settings(request_runtime(request).settings),
         dry_run=dry_run,
     )
     if not report.ok:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Invalid
+from app.core.runtime import cache_of
 from app.questions.models import Option, Question
 
 
@@ -80,7 +81,9 @@ class ContentCache:
         self._items.clear()
 
 
-content_cache = ContentCache()
+def content_cache(db: AsyncSession) -> ContentCache:
+    """The app's question-text cache (the runtime's, reached through the session)."""
+    return cache_of(db, ContentCache)
 
 
 @dataclass

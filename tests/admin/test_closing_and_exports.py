@@ -27,7 +27,7 @@ async def closed_round(factory, app, client):
         p = await factory.participant(full_name=name.replace("=", "").replace("@", "") if False else "Nguyễn Văn A",
                                       unit="+Sở Tư pháp" if right == 3 else "Sở Giáo dục và Đào tạo")
         people.append((p, right))
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         from app.accounts.models import User
 
         await db.execute(update(User).where(User.id == people[0][0].user["id"]).values(full_name="=HYPERLINK(\"http://x\",\"bấm\")"))
@@ -105,7 +105,7 @@ def sheet_text(ws) -> str:
 async def export(judge, round_id: int, kind: str, app):
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_id}/exports/{kind}")
     assert started.status_code == 202, started.text
-    job = await jobs.wait(app.state, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime, started.json()["job_id"])
     status = (await judge.call("GET", started.json()["status_url"])).json()
     assert status["status"] == "done", status
     response = await judge.call("GET", status["download_url"])
@@ -129,7 +129,7 @@ async def test_exports_are_readable_safe_and_carry_the_digest(factory, app, clie
     hostile = names['=HYPERLINK("http://x","bấm")']
     assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never evaluated
     assert "giờ Việt Nam (UTC+7)" in sheet_text(ws)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         first_attempt = await db.scalar(select(Attempt).where(Attempt.id == ws.cell(row=h + 1, column=13).value))
     shown = ws.cell(row=h + 1, column=12)
     assert shown.is_date and shown.number_format == "dd/mm/yyyy hh:mm:ss"
@@ -178,7 +178,7 @@ def header_row(ws, first: str) -> int:
 async def test_ranking_export_needs_a_frozen_snapshot(factory, app, client):
     round_, judge, _ = await closed_round(factory, app, client)
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/exports/ranking")
-    job = await jobs.wait(app.state, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime, started.json()["job_id"])
     assert job.status == "failed" and "chưa được Ban giám khảo chốt" in job.error
 
 
@@ -216,9 +216,9 @@ async def test_an_export_whose_worker_died_for_good_is_reported_as_failed(factor
 
     round_ = await factory.round()
     judge = await make_staff(app, client, roles={round_.contest_id: "judge"})
-    silent = utcnow() - timedelta(seconds=3 * app.state.settings.job_heartbeat_seconds
-                                  + 3 * app.state.settings.jobs_sweep_seconds)
-    async with app.state.sessionmaker() as db:
+    silent = utcnow() - timedelta(seconds=3 * app.state.runtime.settings.job_heartbeat_seconds
+                                  + 3 * app.state.runtime.settings.jobs_sweep_seconds)
+    async with app.state.runtime.sessionmaker() as db:
         for job_id, created in (("lost-job", silent), ("stale-job", utcnow() - timedelta(seconds=jobs.STALE_SECONDS + 1))):
             db.add(ExportJobRecord(id=job_id, kind="ranking", round_id=round_.id, user_id=judge.user_id,
                                    status="running", attempts=3, done=10, total=100, filename="x.xlsx", display="",
@@ -226,7 +226,7 @@ async def test_an_export_whose_worker_died_for_good_is_reported_as_failed(factor
                                    expires_at=utcnow() + timedelta(hours=1)))
         await db.commit()
     for job_id in ("lost-job", "stale-job"):
-        job = await jobs.get(app.state, job_id)
+        job = await jobs.get(app.state.runtime, job_id)
         assert job.status == "failed" and "Hãy xuất lại" in job.error
         status = (await judge.call("GET", f"/api/v1/admin/exports/{job_id}")).json()
         assert status["status"] == "failed" and "Hãy xuất lại" in status["error"] and status["download_url"] is None

@@ -145,7 +145,7 @@ async def big_frozen_ranking(app, round_id: int, n: int) -> None:
         province="Thừa Thiên Huế", district="Thành phố Huế", commune="Phường Phú Hội", attempt_id=i,
         correct=20 - i * 21 // (n + 1), total=20, prediction=i % 1000, distance=i % 977, time_ms=300_000 + i,
         submitted_at=start + timedelta(seconds=i))) for i in range(1, n + 1)]
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         snapshot = RankingSnapshot(round_id=round_id, version=1, reason="close", truth=5, suggested_truth=5, note="",
                                    row_count=n, canonical_format=2, created_by_name="test",
                                    digest=snapshot_digest(2, round_id, 1, 5, payloads))

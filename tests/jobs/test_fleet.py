@@ -41,7 +41,7 @@ def fleet(settings, app, is_postgres):
             pytest.fail("REQUIRE_HAPROXY is set but haproxy is not installed")
         pytest.skip("HAProxy is not installed (apt-get install haproxy; .ci/run does)")
     env = {"JOBS_IN_PROCESS": "0", "JOBS_QUEUE": "fleet-" + secrets.token_hex(4),
-           "SECRET_KEY": app.state.settings.effective_secret_key, "JOB_HEARTBEAT_SECONDS": "10", "JOB_RETRIES": "5",
+           "SECRET_KEY": app.state.runtime.settings.effective_secret_key, "JOB_HEARTBEAT_SECONDS": "10", "JOB_RETRIES": "5",
            "JOBS_SWEEP_SECONDS": "1"}
     hosts = [AppProcess({**env, "VAR_DIR": tempfile.mkdtemp(prefix=f"ttn-host-{name}-")}) for name in "ab"]
     worker = WorkerProcess({**env, "VAR_DIR": tempfile.mkdtemp(prefix="ttn-worker-")})
@@ -93,7 +93,7 @@ async def test_a_fleet_behind_haproxy_serves_exports_from_any_host_and_survives_
     contest_id = live_round.contest_id
     from app.contests.models import Contest
 
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         contest = await db.get(Contest, contest_id)
     closed_round = await factory.round(contest=contest, name="Tuần đã chốt")
     await big_frozen_ranking(app, closed_round.id, 20_000)
@@ -156,7 +156,7 @@ async def test_a_fleet_behind_haproxy_serves_exports_from_any_host_and_survives_
         assert len(file.content) == int(file.headers["content-length"]) > 0
 
     # Nothing lost: every attempt submitted with every acknowledged answer, all of them right.
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         attempts = (await db.scalars(select(Attempt).where(Attempt.round_id == live_round.id))).all()
         assert len(attempts) == PARTICIPANTS and set(acknowledged) == {a.id for a in attempts}
         for a in attempts:

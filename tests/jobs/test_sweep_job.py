@@ -11,15 +11,11 @@ from app.attempts import service
 from app.attempts.models import Attempt, AttemptAnswer
 from app.core.clock import utcnow
 from app.jobs.tasks import sweep_task
-from app.jobs.worker import WorkerResources
 from tests.attempts.helpers import correct_option
 
 
 def _ctx(app) -> dict:
-    s = app.state
-    return {"resources": WorkerResources(settings=s.settings, sessionmaker=s.sessionmaker,
-                                         redis=s.redis, board_redis=s.board_redis, attempt_cache=s.attempt_cache,
-                                         option_tokens=s.option_tokens)}
+    return {"runtime": app.state.runtime}
 
 
 async def test_a_sweep_interrupted_half_way_leaves_nothing_half_closed(factory, app, monkeypatch):
@@ -33,7 +29,7 @@ async def test_a_sweep_interrupted_half_way_leaves_nothing_half_closed(factory, 
                                   json={"option_id": correct_option(q)})
             assert r.status_code == 200
         ids.append(attempt["attempt_id"])
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await db.execute(update(Attempt).where(Attempt.id.in_(ids)).values(deadline=utcnow() - timedelta(minutes=5)))
         await db.commit()
 
@@ -55,7 +51,7 @@ async def test_a_sweep_interrupted_half_way_leaves_nothing_half_closed(factory, 
         pass
 
     async def states():
-        async with app.state.sessionmaker() as db:
+        async with app.state.runtime.sessionmaker() as db:
             rows = (await db.execute(select(Attempt.id, Attempt.status, Attempt.correct, Attempt.submitted_at)
                                      .where(Attempt.id.in_(ids)))).all()
             answers = dict((await db.execute(select(AttemptAnswer.attempt_id, func.count())

@@ -9,6 +9,7 @@ import io
 import re
 import secrets
 import time
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
@@ -31,8 +32,8 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
     env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "10", "JOBS_SWEEP_SECONDS": "1",
            # A loaded 2-core machine can stall a live worker past its heartbeat too: room for that.
            "JOB_RETRIES": "5",
-           "WORKER_CONCURRENCY": "2", "SWEEP_INTERVAL_SECONDS": "1", "SECRET_KEY": app.state.settings.effective_secret_key}
-    settings = app.state.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
+           "WORKER_CONCURRENCY": "2", "SWEEP_INTERVAL_SECONDS": "1", "SECRET_KEY": app.state.runtime.settings.effective_secret_key}
+    settings = app.state.runtime.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
     queue = JobQueue(settings)
     await queue.connect()
     workers = [WorkerProcess(env), WorkerProcess(env)]
@@ -42,12 +43,9 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
         for w in workers:
             w.wait_started()
 
-        class State:  # what jobs.start needs: the test app's database, this test's queue
-            sessionmaker = app.state.sessionmaker
-            jobs = queue
-
-        State.settings = settings
-        async with app.state.sessionmaker() as db:
+        # What jobs.start and jobs.get use: the test app's database, this test's queue.
+        State = SimpleNamespace(sessionmaker=app.state.runtime.sessionmaker, settings=settings, jobs=queue)
+        async with app.state.runtime.sessionmaker() as db:
             job_id = await jobs.start(State, db, "ranking", round_.id, judge.user_id, round_.name)
 
         # Wait until one worker is well into the export, then kill that one.

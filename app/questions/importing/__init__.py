@@ -1,7 +1,7 @@
 """Reading question-bank files: the organizer's Excel template (.xlsx, also .xls, .ods and CSV)
 and Moodle's GIFT and Aiken text formats. Pure functions of the bytes: nothing is written to disk
 and nothing touches the database (duplicates against the existing bank are the caller's job,
-by `app.questions.textnorm.question_key`).
+by `app.core.textnorm.question_key`).
 
     result = parse_bank_file(data, "ngan-hang.xlsx")
     if result.ok: ...result.questions...      # all rows valid: import them

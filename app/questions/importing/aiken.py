@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from app.core.textnorm import clean_text
 from app.questions.importing.guards import format_count
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
@@ -23,7 +24,6 @@ from app.questions.importing.rules import (
     check_options,
     convert_legacy_fields,
 )
-from app.questions.textnorm import clean_text
 
 _OPTION = re.compile(r"^\s*([A-Za-z])\s*[.)]\s+(.*)$")
 _ANSWER = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)

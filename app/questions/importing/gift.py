@@ -20,6 +20,8 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from app.core.textnorm import clean_text
+from app.questions.importing.guards import format_count
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
     MAX_OPTIONS,
@@ -28,8 +30,6 @@ from app.questions.importing.rules import (
     check_options,
     convert_legacy_fields,
 )
-from app.questions.importing.guards import format_count
-from app.questions.textnorm import clean_text
 
 MISSING_WORD_BLANK = "_____"
 _TITLE = re.compile(r"^\s*::(.*?)::", re.DOTALL)
@@ -178,7 +178,7 @@ def parse_gift(text: str, limits: ImportLimits) -> ParseResult:
     for (line, _, topic), texts in zip(parsed, fixed):
         question, *options, explanation = [clean_text(t) if t else None for t in texts]
         found = check_options(list(options))
-        for position, message in found:
+        for _position, message in found:
             problems.append(Problem(line, None, message))
         if not question:
             problems.append(Problem(line, None, "Thiếu nội dung câu hỏi"))

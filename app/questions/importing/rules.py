@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.textnorm import comparable, header_key, question_key
 from app.questions.importing.results import ParsedQuestion, ParseResult, Problem
-from app.questions.textnorm import comparable, header_key, question_key
 
 LETTERS = "ABCDEF"
 MIN_OPTIONS, MAX_OPTIONS = 2, 6

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from app.core.textnorm import clean_text, header_key
 from app.questions.importing.cells import CellIssue, CellValue, RawSheet, column_letter, is_blank
 from app.questions.importing.guards import file_problem, format_count
 from app.questions.importing.legacy_fonts import LegacyTextFixer, decode_tcvn3, decode_vni
@@ -19,7 +20,6 @@ from app.questions.importing.rules import (
     parse_answer,
     parse_difficulty,
 )
-from app.questions.textnorm import clean_text, header_key
 
 QUESTION, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, STT = (
     "question",

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, ROLE_LABELS, StaffAccess
 from app.attempts.models import Attempt
 from app.contests.models import Round
-from app.core.errors import Conflict, Forbidden, Invalid
+from app.core.errors import Conflict, Forbidden
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, ROLE_LABELS
 
 
 class StaffCannotParticipate(Forbidden):
@@ -74,41 +74,3 @@ async def refuse_if_participated(db: AsyncSession, user_id: int, contest_id: int
             "“loại khỏi kết quả” và ghi lý do: người này sẽ bị loại khỏi kết quả các đợt đã dự thi.",
             details={"rounds": [{"round_id": rid, "name": name, "attempts": n} for rid, name, n in sat]},
         )
-
-
-async def assign_with_override(deps, redis, actor: StaffAccess, contest_id: int, phone: str, role: str, reason: str):
-    """The explicit override: the person is excluded from the results of every round of the
-    contest they sat (each exclusion audited; closed rounds get a new ranking version), then
-    given the role. Returns the assignment."""
-    from app.admin import audit, staff
-    from app.integrity import exclusions
-
-    actor.require_admin()
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("reason_required", "Hãy ghi lý do loại người này khỏi kết quả để được phân quyền.")
-    user = await staff.user_by_phone(deps.db, phone)
-    sat = await rounds_sat(deps.db, user.id, contest_id)
-    excluded = []
-    for round_id, _, _ in sat:
-        if not await exclusions.is_excluded(deps.db, round_id, user.id):
-            await exclusions.exclude(
-                deps,
-                redis,
-                actor,
-                round_id,
-                user.id,
-                f"Được phân quyền {ROLE_LABELS.get(role, role)} của cuộc thi: {reason}",
-            )
-            excluded.append(round_id)
-    assignment = await staff.assign_role(deps.db, actor, contest_id, phone, role, allow_participant=True)
-    audit.record(
-        deps.db,
-        actor,
-        "staff.assign_override",
-        contest_id=contest_id,
-        target=f"user:{user.id}",
-        after={"role": role, "reason": reason, "excluded_rounds": excluded},
-    )
-    await deps.db.commit()
-    return assignment

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.accounts.sessions import Session
-from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, StaffAccess, StaffForbidden
 from app.core.deps import check_csrf, get_db, page_session, require_session
 from app.core.errors import AppError
+from app.core.sessions import Session
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, StaffAccess, StaffForbidden
 
 
 async def load_access(db: AsyncSession, user_id: int) -> StaffAccess | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from app.accounts.sessions import SESSION_COOKIE
 from app.core import csrf
+from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE
 
 
 def set_login_cookies(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import validation as v
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
-from app.admin import audit
-from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 from app.contests.models import Contest
 from app.core.errors import Conflict, Invalid, NotFound
-from app.integrity.conflicts import refuse_if_participated
+from app.staff import audit
+from app.staff.conflicts import refuse_if_participated
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, CONTEST_ROLES, ROLE_LABELS, StaffAccess
 
 STAFF = "staff"  # users.role of an account that holds per-contest roles
 
@@ -79,7 +79,7 @@ async def assign_role(
     db: AsyncSession, actor: StaffAccess, contest_id: int, phone: str, role: str, *, allow_participant: bool = False
 ) -> StaffAssignment:
     """Gives a contest role. Someone who sat a round of the contest is refused (contest rules),
-    unless the caller is `app.integrity.conflicts.assign_with_override`, which has excluded them
+    unless the caller is `app.integrity.staff_override.assign_with_override`, which has excluded them
     from those rounds' results first."""
     actor.require_admin()
     if role not in CONTEST_ROLES:

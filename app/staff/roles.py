@@ -1,11 +1,11 @@
-"""Who may do what. Pure: `StaffAccess` is loaded once per request (app.admin.deps) and asked.
+"""Who may do what. Pure: `StaffAccess` is loaded once per request (app.staff.deps) and asked.
 
 Roles: "admin" (users.role, everything everywhere), and per contest "organizer" (Ban tổ chức:
 contest settings, rounds, bank, live dashboard, participation statistics), "judge" (Ban giám
 khảo: closing a round, re-grading, rankings and prize lists, the suspicious-accounts report,
 exclusions) and "secretariat" (Tổ thư ký: follows the contest — dashboard and statistics — and
 prepares the paperwork). A participant has no staff access. Staff of a contest (and admins) may
-not take part in it (app.integrity.conflicts).
+not take part in it (app.staff.conflicts).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.models import AuditEntry
-from app.admin.roles import StaffAccess
+from app.staff.models import AuditEntry
+from app.staff.roles import StaffAccess
 
 ACTION_LABELS = {
     "contest.create": "Tạo cuộc thi",

@@ -14,22 +14,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import PrizePlan
-from app.admin.roles import EDIT_CONTEST, StaffAccess
-from app.admin.timeinput import parse_local
 from app.attempts.cache import AttemptCache
 from app.attempts.models import Attempt
-from app.attempts.service import cap_open_deadlines
-from app.contests.models import Contest, Round
 from app.attempts.paper import quota_problems
+from app.attempts.service import cap_open_deadlines
+from app.contests.models import Contest, PrizePlan, Round
 from app.contests.service import get_round, round_cache
 from app.core.clock import to_local, truncate_ms, utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.textnorm import clean_text, strip_accents
+from app.core.timeinput import parse_local
 from app.judging.frozen import require_not_frozen
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.service import load_pool
-from app.questions.textnorm import clean_text, strip_accents
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 # Limits from the domain (typical values and their ranges).
 QUESTIONS_RANGE = (10, 50)
@@ -365,7 +364,7 @@ async def update_round(
             after={k: after[k] for k in changed} | ({"capped_attempts": len(capped)} if capped else {}),
         )
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     if cache is not None:
         for attempt_id in capped:
             await cache.forget(attempt_id)

@@ -1,25 +1,15 @@
-"""Server-rendered pages for participants. Thin: forms in, service calls, templates out.
-Every page works without JavaScript; the attempt page adds a countdown and autosave on top."""
+"""The participant's attempt pages: start (through the waiting room), answer, submit, result.
+Thin: forms in, service calls, templates out. Every page works without JavaScript; the attempt
+page adds a countdown and autosave on top."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import ValidationError
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi.responses import FileResponse
 
-from app.accounts import service as accounts
 from app.accounts import throttle
-from app.accounts.cookies import clear_login_cookies
-from app.accounts.localities import PROVINCES
-from app.accounts.routes import start_session
-from app.accounts.schemas import RegisterIn
-from app.accounts.sessions import Session, delete_session
 from app.attempts import service as attempts
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
@@ -28,196 +18,14 @@ from app.attempts.waiting_room import PleaseWait, human_wait
 from app.contests import service as contests
 from app.contests.service import round_cache
 from app.core.clock import utcnow
-from app.core.deps import check_csrf, get_db, get_redis, page_session
+from app.core.deps import check_csrf, page_session
 from app.core.errors import AppError
-from app.integrity.models import LOGIN, REGISTER
-from app.integrity.signals import record_event
-from app.web.render import page, set_flash
+from app.core.runtime import request_runtime
+from app.core.sessions import Session
+from app.web.links import login_redirect, redirect, round_anchor, with_headers
+from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def login_redirect(request: Request, back: str | None = None) -> RedirectResponse:
-    # `next` must be a page a GET can show: after logging in the browser follows it with a GET.
-    return redirect(f"/login?next={quote(back or request.url.path, safe='/')}")
-
-
-def round_anchor(contest_id: int, round_id: int) -> str:
-    """The round's card on its contest page, where the start button is."""
-    return f"/contests/{contest_id}#round-{round_id}"
-
-
-def with_headers(response, error: AppError):
-    # A refused login keeps the form on screen, with the error's headers (Retry-After on 429).
-    for key, value in error.headers.items():
-        response.headers[key] = value
-    return response
-
-
-def safe_next(value: str | None) -> str:
-    # Only local paths: "next" must not become an open redirect to another site.
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
-
-
-@router.get("/")
-async def home(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
-    return page(request, "home.html", contests=await contests.list_contests(db))
-
-
-@router.get("/contests/{contest_id}")
-async def contest_page(
-    contest_id: int,
-    request: Request,
-    db: AsyncSession = Depends(get_db),
-    session: Session | None = Depends(page_session),
-):
-    contest = await contests.get_contest(db, contest_id)
-    progress = {}
-    if session is not None:
-        for round_ in contest.rounds:
-            attempts_list, best = await attempts.round_progress(db, session.user_id, round_.id)
-            progress[round_.id] = {
-                "used": len(attempts_list),
-                "best": best,
-                "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None),
-            }
-    return page(request, "contest.html", contest=contest, progress=progress)
-
-
-# --- accounts -------------------------------------------------------------------------------
-
-
-@router.get("/register")
-async def register_form(request: Request, session=Depends(page_session)):
-    return page(
-        request,
-        "register.html",
-        provinces=PROVINCES,
-        values={},
-        errors={},
-        next=safe_next(request.query_params.get("next")),
-    )
-
-
-@router.post("/register")
-async def register_submit(
-    request: Request,
-    db: AsyncSession = Depends(get_db),
-    redis: Redis = Depends(get_redis),
-    session: Session | None = Depends(page_session),
-):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
-    errors: dict[str, str] = {}
-    if form.get("password") != form.get("password2"):
-        errors["password2"] = "Mật khẩu nhập lại không khớp."
-    try:
-        data = RegisterIn(
-            full_name=values.get("full_name", ""),
-            date_of_birth=_parse_date(values.get("date_of_birth", "")),
-            gender=values.get("gender", ""),
-            phone=values.get("phone", ""),
-            citizen_id=values.get("citizen_id", ""),
-            province=values.get("province", ""),
-            district=values.get("district") or None,
-            commune=values.get("commune", ""),
-            unit=values.get("unit") or None,
-            party_member=values.get("party_member") == "1",
-            password=str(form.get("password", "")),
-        )
-        accounts.validate_registration(data)
-    except _DateError:
-        errors["date_of_birth"] = "Ngày sinh không hợp lệ (ngày/tháng/năm)."
-    except ValidationError:
-        errors["form"] = "Một số thông tin quá dài hoặc không hợp lệ."
-    except AppError as exc:
-        errors.update((exc.details or {}).get("fields", {}))
-    if errors:
-        return page(request, "register.html", status=422, provinces=PROVINCES, values=values, errors=errors)
-    try:
-        await throttle.check_register(request, data)
-        user = await accounts.register(db, data)
-    except AppError as exc:
-        return with_headers(
-            page(
-                request,
-                "register.html",
-                status=exc.status,
-                provinces=PROVINCES,
-                values=values,
-                errors={"form": exc.message},
-            ),
-            exc,
-        )
-    response = redirect(safe_next(request.query_params.get("next")))
-    await start_session(request, response, redis, user, session)
-    await record_event(request, response, db, user.id, REGISTER, form.get("device_id"))
-    set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
-    return response
-
-
-class _DateError(ValueError):
-    pass
-
-
-def _parse_date(raw: str) -> date:
-    raw = raw.strip()
-    try:
-        if "/" in raw:  # dd/mm/yyyy, as Vietnamese people write dates
-            day, month, year = (int(x) for x in raw.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise _DateError from exc
-
-
-@router.get("/login")
-async def login_form(request: Request, session=Depends(page_session)):
-    return page(request, "login.html", next=safe_next(request.query_params.get("next")), error=None, login="")
-
-
-@router.post("/login")
-async def login_submit(
-    request: Request,
-    db: AsyncSession = Depends(get_db),
-    redis: Redis = Depends(get_redis),
-    session: Session | None = Depends(page_session),
-):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    login = str(form.get("login", ""))[:40]
-    target = safe_next(str(form.get("next", "/")))
-    try:
-        user = await throttle.authenticate(request, db, login, str(form.get("password", ""))[:200])
-    except AppError as exc:
-        return with_headers(
-            page(request, "login.html", status=exc.status, next=target, error=exc.message, login=login), exc
-        )
-    response = redirect(target)
-    await start_session(request, response, redis, user, session)
-    await record_event(request, response, db, user.id, LOGIN, form.get("device_id"))
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request, redis: Redis = Depends(get_redis), session: Session | None = Depends(page_session)):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
-    if session is not None:
-        await delete_session(redis, session.token)
-    response = redirect("/")
-    clear_login_cookies(request, response)
-    return response
-
-
-# --- attempts -------------------------------------------------------------------------------
 
 
 @router.post("/rounds/{round_id}/start")
@@ -246,7 +54,7 @@ async def start_link(
     already in line, who pressed the start button in a CSRF-checked form, gets an attempt from it)
     or an old bookmark / a `next` saved before a login: that shows the round's card on its contest
     page, with the start (or login) button, instead of an error."""
-    if session is None or not await request.app.state.waiting_room.holds_ticket(session.user_id, round_id):
+    if session is None or not await request_runtime(request).waiting_room.holds_ticket(session.user_id, round_id):
         round_ = await contests.get_round(deps.db, round_id)
         back = round_anchor(round_.contest_id, round_id)
         return redirect(back)
@@ -256,7 +64,7 @@ async def start_link(
 async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id: int):
     await throttle.check_open_attempt(request, session.user_id)
     try:
-        await request.app.state.waiting_room.wait_turn(deps.db, session.user_id, round_id)
+        await request_runtime(request).waiting_room.wait_turn(deps.db, session.user_id, round_id)
     except PleaseWait as wait:
         # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
         response = page(
@@ -289,7 +97,7 @@ async def attempt_page(
 
 
 async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int = 200, **context):
-    round_ = await round_cache.get(deps.db, state.round_id)
+    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     view = await attempt_out(deps, state, round_, utcnow())
     return page(request, "attempt.html", status=status, attempt=view, round=round_, **context)
 
@@ -361,7 +169,7 @@ async def attempt_form(
         if prediction is not None and prediction != state.prediction:
             state = await attempts.save_prediction(deps, session.user_id, attempt_id, prediction)
     if action in ("submit", "timeout"):
-        round_ = await round_cache.get(deps.db, state.round_id)
+        round_ = await round_cache(deps.db).get(deps.db, state.round_id)
         try:
             await attempts.submit(
                 deps,

@@ -10,11 +10,11 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import ContestLocality, ContestUnit
-from app.admin.roles import EDIT_CONTEST, StaffAccess
+from app.contests.models import ContestLocality, ContestUnit
 from app.core.errors import Invalid
-from app.questions.textnorm import clean_text, header_key
+from app.core.textnorm import clean_text, header_key
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 MAX_ROWS = 20_000
 UNIT_HEADERS = {

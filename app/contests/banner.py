@@ -8,11 +8,11 @@ import struct
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import ContestBanner
-from app.admin.roles import EDIT_CONTEST, StaffAccess
+from app.contests.models import ContestBanner
 from app.core.clock import utcnow
 from app.core.errors import Invalid
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 MAX_BYTES = 1_000_000
 MAX_SIDE = 4000
