@@ -218,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")
-    board.add_argument("--queue", action="store_true", help="hand the rebuild to the workers instead of running it here")
+    board.add_argument(
+        "--queue", action="store_true", help="hand the rebuild to the workers instead of running it here"
+    )
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
     _add_console_commands(sub)
     purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")

@@ -5,6 +5,7 @@ stays in plain functions that the CLI and tests call too."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 log = logging.getLogger("app.jobs")
 
@@ -69,4 +70,5 @@ async def rebuild_board_task(ctx, *, round_id: int) -> dict:
     return {"round_id": report.round_id, "live": report.live_participants, "final": report.final_participants}
 
 
-FUNCTIONS = [export_task, sweep_task, expire_task, rebuild_board_task]
+# Any: SAQ types a job function as (ctx, *args, **kwargs); ours take keyword-only arguments.
+FUNCTIONS: list[Any] = [export_task, sweep_task, expire_task, rebuild_board_task]
