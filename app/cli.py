@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -113,6 +114,8 @@ async def cmd_worker(_args) -> int:
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level, settings.access_log)
+    if settings.worker_nice > 0:
+        os.nice(settings.worker_nice)  # answer saves on this host come first (README, "Scaling out")
     runtime = build_runtime(settings)
     await runtime.jobs.connect()
     worker = build_worker(runtime)

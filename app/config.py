@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # PostgreSQL, so that an export's CPU never lands on a web worker's event loop.
     jobs_in_process: str = Field(default="auto", validation_alias="JOBS_IN_PROCESS")
     worker_concurrency: int = Field(default=2, validation_alias="WORKER_CONCURRENCY")
+    # `python -m app worker` lowers its CPU priority by this much (nice): on a host shared with
+    # web workers, an export's CPU yields to answer saves (0: same priority as the web).
+    worker_nice: int = Field(default=10, validation_alias="WORKER_NICE")
     # The queue's name: deployments (or test runs) sharing one database keep their jobs apart.
     jobs_queue: str = Field(default="ttn", validation_alias="JOBS_QUEUE")
     # A running job reports progress at least this often; one silent longer lost its worker (kill -9,
