@@ -54,9 +54,9 @@ async def seed_export(database_url: str, redis_url: str, rows: int) -> tuple[int
 
     from app import models  # noqa: F401
     from app.accounts.models import User
-    from app.accounts.sessions import create_session
-    from app.admin.models import StaffAssignment
-    from app.admin.staff import STAFF
+    from app.core.sessions import create_session
+    from app.staff.models import StaffAssignment
+    from app.staff.accounts import STAFF
     from app.config import Settings
     from app.contests.models import Contest, Round
     from app.core.clock import utcnow

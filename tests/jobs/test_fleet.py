@@ -42,7 +42,7 @@ def fleet(settings, app, is_postgres):
         pytest.skip("HAProxy is not installed (apt-get install haproxy; .ci/run does)")
     env = {"JOBS_IN_PROCESS": "0", "JOBS_QUEUE": "fleet-" + secrets.token_hex(4),
            "SECRET_KEY": app.state.runtime.settings.effective_secret_key, "JOB_HEARTBEAT_SECONDS": "10", "JOB_RETRIES": "5",
-           "JOBS_SWEEP_SECONDS": "1"}
+           "JOBS_SWEEP_SECONDS": "1", "WORKER_NICE": "0"}
     hosts = [AppProcess({**env, "VAR_DIR": tempfile.mkdtemp(prefix=f"ttn-host-{name}-")}) for name in "ab"]
     worker = WorkerProcess({**env, "VAR_DIR": tempfile.mkdtemp(prefix="ttn-worker-")})
     balancer = None
