@@ -34,6 +34,11 @@ async def sweep_task(ctx) -> int:
     from app.attempts.service import AttemptDeps, close_all_expired
 
     runtime = ctx["runtime"]
+    tick = getattr(ctx.get("job"), "scheduled", 0)
+    # SAQ's PostgreSQL queue runs a cron tick once; its Redis queue (embedded) may hand the same
+    # tick to a second worker once the first has finished it. Claim the tick: once per fleet.
+    if tick and not await runtime.redis.set(f"sweep:tick:{tick}", "1", nx=True, ex=3600):
+        return 0
     closed = total = 0
     async with runtime.sessionmaker() as db:
         deps = AttemptDeps.of(runtime, db)
@@ -45,8 +50,7 @@ async def sweep_task(ctx) -> int:
                 break
     # One line per tick for the whole fleet (SAQ runs each scheduled tick once): the log shows
     # the sweep is alive, and which tick each worker ran.
-    job = ctx.get("job")
-    log.info("sweep tick %s closed %d expired attempts", getattr(job, "scheduled", 0), total)
+    log.info("sweep tick %s closed %d expired attempts", tick, total)
     return total
 
 
