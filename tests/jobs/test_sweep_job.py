@@ -30,7 +30,10 @@ async def test_a_sweep_interrupted_half_way_leaves_nothing_half_closed(factory, 
             assert r.status_code == 200
         ids.append(attempt["attempt_id"])
     async with app.state.runtime.sessionmaker() as db:
-        await db.execute(update(Attempt).where(Attempt.id.in_(ids)).values(deadline=utcnow() - timedelta(minutes=5)))
+        # Started 15 minutes ago with the round's 10-minute limit: the deadline passed 5 minutes ago.
+        started = utcnow() - timedelta(minutes=15)
+        await db.execute(update(Attempt).where(Attempt.id.in_(ids))
+                         .values(started_at=started, deadline=started + timedelta(seconds=round_.time_limit_seconds)))
         await db.commit()
 
     real = service.close_expired_attempt
