@@ -15,7 +15,7 @@ LOCK_DEV := requirements/dev.txt
 # Only `make lock` needs uv; pinned so that two people locking get the same output.
 UV_VERSION := 0.13.9
 
-.PHONY: run test check format lock bench bench-steps bench-storm bench-import bench-leaderboard bench-export banks banks-check migrate clean
+.PHONY: run test check format lock bench bench-steps bench-storm bench-import bench-leaderboard bench-export bench-jobs banks banks-check migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ bench-leaderboard: $(VENV)/.installed-dev
 # Streaming a 100,000-row ranking to .xlsx (README, "Organizer and judge consoles").
 bench-export: $(VENV)/.installed-dev
 	$(BIN)/python -m load_tests.bench_export
+
+# Answer-save p99 with and without a 100,000-row export running on the worker (README, "Background jobs").
+bench-jobs: $(VENV)/.installed-dev
+	$(BIN)/python -m load_tests.bench_jobs
 
 banks: $(VENV)/.installed
 	$(BIN)/python question_banks/build.py

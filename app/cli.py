@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -104,12 +105,46 @@ async def cmd_sweep(_args) -> int:
         await close_runtime(runtime)
 
 
+async def cmd_worker(_args) -> int:
+    """Runs background jobs (app/jobs) until SIGTERM/SIGINT; a running job is given its shutdown
+    grace, then handed back to the queue."""
+    from app.core.logs import configure_logging
+    from app.jobs.worker import build_worker
+    from app.wiring import build_runtime, close_runtime
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level, settings.access_log)
+    if settings.worker_nice > 0:
+        os.nice(settings.worker_nice)  # answer saves on this host come first (README, "Scaling out")
+    runtime = build_runtime(settings)
+    await runtime.jobs.connect()
+    worker = build_worker(runtime)
+    try:
+        await worker.start()
+    finally:
+        await close_runtime(runtime)
+    return 0
+
+
 async def cmd_rebuild_board(args) -> int:
     from app.core.errors import AppError
     from app.core.redis import create_redis
     from app.leaderboard.connection import create_board_redis
     from app.leaderboard.rebuild import rebuild_boards
 
+    if args.queue:  # minutes for a national round: hand it to the workers
+        from app.jobs.queue import JobQueue
+
+        queue = JobQueue(get_settings())
+        await queue.connect()
+        try:
+            key = await queue.enqueue(
+                "rebuild_board_task", key=f"rebuild:{args.round}", timeout=3600, heartbeat=0, round_id=args.round
+            )
+        finally:
+            await queue.close()
+        print(f"Đã giao việc dựng lại bảng xếp hạng đợt thi #{args.round} cho máy xử lý ({key}).")
+        return 0
     engine, sessions = _sessionmaker()
     redis = create_redis(get_settings())
     boards = create_board_redis(get_settings(), redis)
@@ -181,8 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="*", help="bank sources (.json); default: question_banks/sources/*.json")
     check.set_defaults(func=cmd_banks_check)
     sub.add_parser("sweep", help="close attempts whose deadline has passed").set_defaults(func=cmd_sweep, is_async=True)
+    sub.add_parser("worker", help="run background jobs (exports, board rebuilds, the deadline sweep)").set_defaults(
+        func=cmd_worker, is_async=True
+    )
     board = sub.add_parser("rebuild-board", help="rebuild a round's leaderboards from the database")
     board.add_argument("--round", type=int, required=True, help="round id")
+    board.add_argument(
+        "--queue", action="store_true", help="hand the rebuild to the workers instead of running it here"
+    )
     board.set_defaults(func=cmd_rebuild_board, is_async=True)
     _add_console_commands(sub)
     purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")

@@ -41,6 +41,26 @@ class Settings(BaseSettings):
     # phone on a slow connection, not extra thinking time.
     deadline_grace_seconds: float = Field(default=3.0, validation_alias="DEADLINE_GRACE_SECONDS")
     sweep_interval_seconds: float = Field(default=30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
+    # Background jobs (app/jobs, README "Background jobs"). "auto": the web process runs a worker
+    # itself on the embedded defaults (SQLite), and leaves jobs to `python -m app worker` with
+    # PostgreSQL, so that an export's CPU never lands on a web worker's event loop.
+    jobs_in_process: str = Field(default="auto", validation_alias="JOBS_IN_PROCESS")
+    worker_concurrency: int = Field(default=2, validation_alias="WORKER_CONCURRENCY")
+    # `python -m app worker` lowers its CPU priority by this much (nice): on a host shared with
+    # web workers, an export's CPU yields to answer saves (0: same priority as the web).
+    worker_nice: int = Field(default=10, validation_alias="WORKER_NICE")
+    # The queue's name: deployments (or test runs) sharing one database keep their jobs apart.
+    jobs_queue: str = Field(default="ttn", validation_alias="JOBS_QUEUE")
+    # A running job reports progress at least this often; one silent longer lost its worker (kill -9,
+    # a host gone) and is handed to another worker, at most JOB_RETRIES attempts in all.
+    job_heartbeat_seconds: int = Field(default=20, validation_alias="JOB_HEARTBEAT_SECONDS")
+    job_retries: int = Field(default=3, validation_alias="JOB_RETRIES")
+    # How often one worker of the fleet looks for jobs whose worker died.
+    jobs_sweep_seconds: int = Field(default=10, validation_alias="JOBS_SWEEP_SECONDS")
+    # Connections of the queue's own PostgreSQL pool per process (SAQ uses psycopg, not asyncpg).
+    jobs_pool_size: int = Field(default=3, validation_alias="JOBS_POOL_SIZE")
+    # Finished exports are kept (in the database) this long, then deleted by the expiry job.
+    export_ttl_seconds: int = Field(default=24 * 3600, validation_alias="EXPORT_TTL_SECONDS")
     attempt_cache_ttl_seconds: int = Field(default=6 * 3600, validation_alias="ATTEMPT_CACHE_TTL_SECONDS")
     # How public leaderboards show names unless the organizer chose otherwise for a round:
     # "initials" (Nguyễn V. A.), "full" or "hidden".
@@ -144,6 +164,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def runs_jobs_in_process(self) -> bool:
+        if self.jobs_in_process == "auto":
+            return self.is_sqlite
+        return self.jobs_in_process.lower() in ("1", "true", "yes", "on")
 
 
 def normalize_database_url(url: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +21,6 @@ from app.admin.recovery_pages import router as recovery_console
 from app.admin.routes import router as console_api
 from app.attempts.pages import router as attempt_pages
 from app.attempts.routes import router as attempts_api
-from app.attempts.service import AttemptDeps, close_all_expired
 from app.config import Settings, get_settings
 from app.contests.pages import router as contest_pages
 from app.contests.routes import router as contests_api
@@ -33,9 +30,9 @@ from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
 from app.core.routing import index_routes
-from app.core.runtime import Runtime
 from app.integrity.pages import router as integrity_pages
 from app.integrity.routes import router as integrity_api
+from app.jobs.worker import InProcessWorker
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
 from app.questions.pages import router as bank_pages
@@ -46,25 +43,6 @@ from app.wiring import build_runtime, close_runtime
 log = logging.getLogger("app")
 
 
-async def _sweep_forever(runtime: Runtime) -> None:
-    """Closes attempts whose deadline passed while nobody was looking. Every worker runs it; a
-    Redis lock keeps it to one at a time, and closing is idempotent anyway."""
-    interval = runtime.settings.sweep_interval_seconds
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            if not await runtime.redis.set("lock:sweep", "1", nx=True, ex=max(1, int(interval))):
-                continue
-            async with runtime.sessionmaker() as db:
-                closed = await close_all_expired(AttemptDeps.of(runtime, db))
-            if closed:
-                log.info("sweep closed %d expired attempts", closed)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a dependency blip must not kill the sweeper
-            log.exception("sweep failed")
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level, settings.access_log)
@@ -72,14 +50,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = app.state.runtime = build_runtime(settings)
-        sweeper = asyncio.create_task(_sweep_forever(runtime)) if settings.sweep_interval_seconds > 0 else None
+        # Background jobs (app/jobs): exports, board rebuilds, the deadline sweep, expiry. With
+        # PostgreSQL they run in `python -m app worker`; embedded, this process runs a worker.
+        await runtime.jobs.connect()
+        worker = InProcessWorker(runtime) if settings.runs_jobs_in_process else None
+        if worker:
+            worker.start()
         try:
             yield
         finally:
-            if sweeper:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            if worker:
+                await worker.stop()
             await close_runtime(runtime)
 
     app = FastAPI(

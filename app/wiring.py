@@ -21,6 +21,7 @@ from app.core.redis import create_redis
 from app.core.runtime import Caches, Runtime
 from app.dashboard.service import DashboardCache
 from app.integrity.signals import record_event
+from app.jobs.queue import JobQueue
 from app.leaderboard.connection import create_board_redis
 from app.leaderboard.privacy import NameStyles
 from app.leaderboard.recording import record_closed_attempt
@@ -65,12 +66,14 @@ def build_runtime(settings: Settings) -> Runtime:
         attempt_closed=attempt_closed,
         gauges={"attempts_in_progress": count_in_progress},
         account_event=record_event,
+        jobs=JobQueue(settings),  # connected by whoever starts the runtime (the lifespan, the worker)
     )
 
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.waiting_room.aclose()
     await runtime.answer_writer.drain()  # saves in flight are committed and answered
+    await runtime.jobs.close()
     await runtime.board_redis.aclose()
     await runtime.redis.aclose()
     await runtime.engine.dispose()

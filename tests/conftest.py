@@ -16,6 +16,9 @@ _VAR = Path(tempfile.mkdtemp(prefix="ttn-test-"))
 os.environ["VAR_DIR"] = str(_VAR)
 os.environ.setdefault("DEADLINE_GRACE_SECONDS", "0.5")
 os.environ.setdefault("SWEEP_INTERVAL_SECONDS", "0")
+# The app under test runs its own job worker on both backends (exports finish within the test);
+# tests of the separate worker process and of the fleet start `python -m app worker` themselves.
+os.environ.setdefault("JOBS_IN_PROCESS", "1")
 # Cheap hashing in tests; production cost is a setting (see app/config.py).
 os.environ.setdefault("ARGON2_TIME_COST", "1")
 os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")

@@ -608,7 +608,7 @@ async def start_export(
 ):
     await checked_form(request)
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request_runtime(request), kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), db, kind, round_id, actor.user_id, round_.name)
     return redirect(f"/admin/exports/{job_id}")
 
 
@@ -624,7 +624,7 @@ async def export_page(
 async def export_file(
     job_id: str, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
 ):
-    return export_download(await owned_job(request, job_id, actor, db))
+    return await export_download(request, await owned_job(request, job_id, actor, db), db)
 
 
 # --- live dashboard -----------------------------------------------------------------------------

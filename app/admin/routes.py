@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -240,29 +240,31 @@ async def start_export(
     db: AsyncSession = Depends(get_db),
 ):
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request_runtime(request), kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), db, kind, round_id, actor.user_id, round_.name)
     return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
 
 
 async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: AsyncSession) -> jobs.ExportJob:
-    job = await jobs.get(request_runtime(request).redis, job_id)
+    job = await jobs.get(request_runtime(request), job_id, db)
     if job is None or (job.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("export_not_found", "Không tìm thấy tệp xuất (tệp chỉ được giữ trong 24 giờ).")
     await contest_admin.get_round_for(db, actor, job.round_id, export_kind(job.kind).permission)
     return job
 
 
-def export_download(job: jobs.ExportJob) -> FileResponse:
-    """The finished .xlsx of an export job (the page and the API serve the same file), named after
-    the round: an ASCII `filename` for old clients, the Vietnamese one as RFC 5987 `filename*`."""
+async def export_download(request: Request, job: jobs.ExportJob, db: AsyncSession) -> StreamingResponse:
+    """The finished .xlsx of an export job (the page and the API serve the same file), streamed
+    from the database whichever host wrote it, named after the round: an ASCII `filename` for
+    old clients, the Vietnamese one as RFC 5987 `filename*`."""
     if job.status != "done":
         raise NotFound("export_not_ready", "Tệp chưa xuất xong.")
     disposition = f'attachment; filename="{job.filename}"'
     if job.display:
         disposition += f"; filename*=UTF-8''{quote(job.display, safe='')}"
-    return FileResponse(
-        job.path,
-        headers={"Content-Disposition": disposition},
+    await db.commit()  # the checks are done: free the request's connection (and SQLite's lock) while streaming
+    return StreamingResponse(
+        jobs.stream(request_runtime(request).sessionmaker, job.id),
+        headers={"Content-Disposition": disposition, "Content-Length": str(job.size)},
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
@@ -287,7 +289,7 @@ async def export_status(
 async def export_file(
     job_id: str, request: Request, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
 ):
-    return export_download(await owned_job(request, job_id, actor, db))
+    return await export_download(request, await owned_job(request, job_id, actor, db), db)
 
 
 @router.post("/staff", status_code=201, summary="Create a staff account (admin)")

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from app.contests.service import RoundCache
     from app.core.ratelimit import Limiter
     from app.dashboard.service import DashboardCache
+    from app.jobs.queue import JobQueue
     from app.leaderboard.privacy import NameStyles
     from app.leaderboard.service import OfficialNames, PageCache
     from app.questions.service import ContentCache
@@ -108,7 +109,8 @@ class Runtime:
     account_event: AccountEventHook = no_account_events
     # Background work this process started (exports): strong references, the loop keeps weak ones.
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    jobs: Any = None  # room for the job queue (issue 17a)
+    # The job queue (app/jobs/queue.py): exports, board rebuilds, the sweep run on the workers.
+    jobs: JobQueue = None  # type: ignore[assignment]  # set by wiring.build_runtime
     # Figures /metrics reads from the database at scrape time, by name (app/core/observability.py).
     gauges: dict[str, Callable[[AsyncSession], Awaitable[int | None]]] = field(default_factory=dict)
     _derived_keys: dict[str, bytes] = field(default_factory=dict)

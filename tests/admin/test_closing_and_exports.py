@@ -105,7 +105,7 @@ def sheet_text(ws) -> str:
 async def export(judge, round_id: int, kind: str, app):
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_id}/exports/{kind}")
     assert started.status_code == 202, started.text
-    job = await jobs.wait(app.state.runtime.redis, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime, started.json()["job_id"])
     status = (await judge.call("GET", started.json()["status_url"])).json()
     assert status["status"] == "done", status
     response = await judge.call("GET", status["download_url"])
@@ -178,7 +178,7 @@ def header_row(ws, first: str) -> int:
 async def test_ranking_export_needs_a_frozen_snapshot(factory, app, client):
     round_, judge, _ = await closed_round(factory, app, client)
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/exports/ranking")
-    job = await jobs.wait(app.state.runtime.redis, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime, started.json()["job_id"])
     assert job.status == "failed" and "chưa được Ban giám khảo chốt" in job.error
 
 
@@ -206,11 +206,29 @@ async def test_cli_export_writes_the_file_with_a_progress_bar(factory, app, clie
     assert missing.returncode == 1 and "Không tìm thấy đợt thi" in missing.stderr
 
 
-async def test_an_export_whose_worker_died_is_reported_as_failed(app):
-    import time
+async def test_an_export_whose_worker_died_for_good_is_reported_as_failed(factory, app, client):
+    """A job the queue no longer runs (every attempt's worker died) must not spin forever: the
+    page and the API say it failed, in Vietnamese, and offer to export again."""
+    from datetime import timedelta
 
-    await app.state.runtime.redis.hset("export:stale-job", mapping={
-        "kind": "ranking", "round": 1, "user": 1, "status": "running", "done": 10, "total": 100, "filename": "x.xlsx",
-        "path": "/nonexistent", "error": "", "started": time.time() - jobs.STALE_SECONDS - 1, "finished": 0})
-    job = await jobs.get(app.state.runtime.redis, "stale-job")
-    assert job.status == "failed" and "Hãy xuất lại" in job.error
+    from app.core.clock import utcnow
+    from app.exports.models import ExportJobRecord
+
+    round_ = await factory.round()
+    judge = await make_staff(app, client, roles={round_.contest_id: "judge"})
+    silent = utcnow() - timedelta(seconds=3 * app.state.runtime.settings.job_heartbeat_seconds
+                                  + 3 * app.state.runtime.settings.jobs_sweep_seconds)
+    async with app.state.runtime.sessionmaker() as db:
+        for job_id, created in (("lost-job", silent), ("stale-job", utcnow() - timedelta(seconds=jobs.STALE_SECONDS + 1))):
+            db.add(ExportJobRecord(id=job_id, kind="ranking", round_id=round_.id, user_id=judge.user_id,
+                                   status="running", attempts=3, done=10, total=100, filename="x.xlsx", display="",
+                                   error="", size=0, created_at=created, updated_at=silent,
+                                   expires_at=utcnow() + timedelta(hours=1)))
+        await db.commit()
+    for job_id in ("lost-job", "stale-job"):
+        job = await jobs.get(app.state.runtime, job_id)
+        assert job.status == "failed" and "Hãy xuất lại" in job.error
+        status = (await judge.call("GET", f"/api/v1/admin/exports/{job_id}")).json()
+        assert status["status"] == "failed" and "Hãy xuất lại" in status["error"] and status["download_url"] is None
+        page = await judge.call("GET", f"/admin/exports/{job_id}")
+        assert "Không xuất được tệp" in page.text and "Hãy xuất lại" in page.text and 'http-equiv="refresh"' not in page.text

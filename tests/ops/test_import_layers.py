@@ -30,6 +30,7 @@ FLOORS: list[list[str]] = [
     ["exports"],
     ["dashboard"],
     ["admin"],  # the staff console's pages and routes: nothing below imports it
+    ["jobs"],  # the job queue and worker: job functions call into the features (app/jobs/tasks.py)
     ["wiring", "main", "cli", "models", "__main__"],  # the composition root
 ]
 FLOOR = {name: i for i, names in enumerate(FLOORS) for name in names}

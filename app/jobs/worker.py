@@ -1,0 +1,88 @@
+"""The worker: `python -m app worker` in production (its own process, next to the web workers;
+app/cli.py builds its Runtime), or `InProcessWorker` inside the web process on the embedded
+defaults (`make run` stays one command). Both are the same SAQ worker with the same functions
+and periodic jobs; job functions find the process's Runtime in `ctx["runtime"]`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+
+from saq import CronJob, Worker
+
+from app.config import Settings
+from app.core.runtime import Runtime
+from app.jobs.tasks import FUNCTIONS, expire_task, sweep_task
+
+log = logging.getLogger("app.jobs")
+
+
+def sweep_cron(seconds: float) -> str:
+    """SWEEP_INTERVAL_SECONDS as a cron line (croniter's 6th field is seconds). Cron ticks are
+    the same instants on every worker, and SAQ queues a periodic job under one key per function,
+    so each tick runs once for the whole fleet whatever the number of workers."""
+    s = max(1, math.ceil(seconds))
+    if s < 60:
+        return f"* * * * * */{s}"
+    return f"*/{max(1, min(59, s // 60))} * * * *"
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    jobs = [CronJob(expire_task, cron="7 * * * *", unique=True, timeout=300, retries=2)]
+    if settings.sweep_interval_seconds > 0:
+        jobs.append(
+            CronJob(
+                sweep_task,
+                cron=sweep_cron(settings.sweep_interval_seconds),
+                unique=True,
+                timeout=600,
+                retries=2,
+                heartbeat=0,
+            )
+        )
+    return jobs
+
+
+class _QuietWorker(Worker):
+    # Inside uvicorn: leave SIGINT/SIGTERM to the server, which stops us from its lifespan.
+    SIGNALS: list = []
+
+
+def build_worker(runtime: Runtime, *, in_process: bool = False) -> Worker:
+    settings = runtime.settings
+    worker_class = _QuietWorker if in_process else Worker
+    worker = worker_class(
+        runtime.jobs.saq,
+        FUNCTIONS,
+        id=f"{socket.gethostname()}:{os.getpid()}",
+        concurrency=settings.worker_concurrency,
+        cron_jobs=cron_jobs(settings),
+        # sweep: how soon a job whose worker died (no heartbeat) is handed to another worker.
+        timers={"sweep": max(1, settings.jobs_sweep_seconds), "schedule": 1, "abort": 1, "worker_info": 10},
+        shutdown_grace_period_s=30,
+        dequeue_timeout=1.0,
+    )
+    worker.context["runtime"] = runtime
+    return worker
+
+
+class InProcessWorker:
+    """The embedded mode's worker, started and stopped by the web app's lifespan."""
+
+    def __init__(self, runtime: Runtime):
+        self.worker = build_worker(runtime, in_process=True)
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.worker.start())
+
+    async def stop(self) -> None:
+        await self.worker.stop()
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task

@@ -1,0 +1,74 @@
+"""The deadline sweep as a periodic job (issue 17): a sweep stopped half-way (its worker killed,
+an error) leaves every attempt either closed with its score or untouched with its answers, and
+the next run closes the rest."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from app.attempts import service
+from app.attempts.models import Attempt, AttemptAnswer
+from app.core.clock import utcnow
+from app.jobs.tasks import sweep_task
+from tests.attempts.helpers import correct_option
+
+
+def _ctx(app) -> dict:
+    return {"runtime": app.state.runtime}
+
+
+async def test_a_sweep_interrupted_half_way_leaves_nothing_half_closed(factory, app, monkeypatch):
+    round_ = await factory.round(questions_per_attempt=5)
+    ids = []
+    for _ in range(5):
+        person = await factory.participant()
+        attempt = (await person.call("POST", f"/api/v1/rounds/{round_.id}/attempts")).json()
+        for q in attempt["questions"][:3]:
+            r = await person.call("PUT", f"/api/v1/attempts/{attempt['attempt_id']}/answers/{q['id']}",
+                                  json={"option_id": correct_option(q)})
+            assert r.status_code == 200
+        ids.append(attempt["attempt_id"])
+    async with app.state.runtime.sessionmaker() as db:
+        # Started 15 minutes ago with the round's 10-minute limit: the deadline passed 5 minutes ago.
+        started = utcnow() - timedelta(minutes=15)
+        await db.execute(update(Attempt).where(Attempt.id.in_(ids))
+                         .values(started_at=started, deadline=started + timedelta(seconds=round_.time_limit_seconds)))
+        await db.commit()
+
+    real = service.close_expired_attempt
+    calls = 0
+
+    async def dies_on_the_third(deps, attempt_id):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise ConnectionError("worker lost its database mid-sweep")
+        return await real(deps, attempt_id)
+
+    monkeypatch.setattr(service, "close_expired_attempt", dies_on_the_third)
+    try:
+        await sweep_task(_ctx(app))
+        raise AssertionError("the sweep should have failed")
+    except ConnectionError:
+        pass
+
+    async def states():
+        async with app.state.runtime.sessionmaker() as db:
+            rows = (await db.execute(select(Attempt.id, Attempt.status, Attempt.correct, Attempt.submitted_at)
+                                     .where(Attempt.id.in_(ids)))).all()
+            answers = dict((await db.execute(select(AttemptAnswer.attempt_id, func.count())
+                                             .where(AttemptAnswer.attempt_id.in_(ids))
+                                             .group_by(AttemptAnswer.attempt_id))).all())
+        return rows, answers
+
+    rows, answers = await states()
+    closed = [r for r in rows if r.status == "submitted"]
+    assert len(closed) == 2 and all(r.correct == 3 and r.submitted_at is not None for r in closed)
+    assert all(r.status == "in_progress" and r.correct is None for r in rows if r not in closed)
+    assert all(answers[i] == 3 for i in ids)  # nobody's saved answers were touched
+
+    monkeypatch.setattr(service, "close_expired_attempt", real)
+    assert await sweep_task(_ctx(app)) >= 3
+    rows, answers = await states()
+    assert all(r.status == "submitted" and r.correct == 3 for r in rows) and all(answers[i] == 3 for i in ids)
