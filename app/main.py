@@ -33,7 +33,7 @@ from app.core import handlers
 from app.core.db import create_engine, make_sessionmaker
 from app.core.logs import configure_logging
 from app.core.middleware import BodyLimit, SecurityHeaders
-from app.core.observability import Observe
+from app.core.observability import Observe, worker_started
 from app.core.observability import router as operations
 from app.core.redis import create_redis
 from app.core.routing import index_routes
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state = app.state
+        worker_started()
         state.engine = create_engine(settings)
         state.sessionmaker = make_sessionmaker(state.engine)
         state.redis = create_redis(settings)
