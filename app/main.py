@@ -1,4 +1,5 @@
 """The FastAPI application: wiring only. Features live in app/<feature>/."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,13 @@ async def _sweep_forever(app: FastAPI) -> None:
             if not await state.redis.set("lock:sweep", "1", nx=True, ex=max(1, int(interval))):
                 continue
             async with state.sessionmaker() as db:
-                deps = AttemptDeps(db, state.attempt_cache, state.option_tokens,
-                                   timedelta(seconds=state.settings.deadline_grace_seconds), state.board_redis)
+                deps = AttemptDeps(
+                    db,
+                    state.attempt_cache,
+                    state.option_tokens,
+                    timedelta(seconds=state.settings.deadline_grace_seconds),
+                    state.board_redis,
+                )
                 closed = await close_all_expired(deps)
             if closed:
                 log.info("sweep closed %d expired attempts", closed)
@@ -86,11 +92,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.board_redis = create_board_redis(settings, state.redis)
         state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
         state.option_tokens = OptionTokens(settings.effective_secret_key)
-        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
-                                           grace=timedelta(seconds=settings.deadline_grace_seconds))
-        state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
-                                         burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-                                         ticket_ttl=settings.waiting_room_ticket_seconds)
+        state.answer_writer = AnswerWriter(
+            state.engine,
+            state.attempt_cache,  # group commit of answer saves
+            grace=timedelta(seconds=settings.deadline_grace_seconds),
+        )
+        state.waiting_room = WaitingRoom(
+            state.redis,
+            rate=settings.admit_opens_per_second,
+            burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
+            ticket_ttl=settings.waiting_room_ticket_seconds,
+        )
         sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
@@ -107,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Thi trắc nghiệm — API",
         description="Online multiple-choice contests. Errors are `{\"error\": {\"code\", \"message\"}}`; "
-                    "messages are Vietnamese, for people.",
+        "messages are Vietnamese, for people.",
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,
@@ -137,10 +149,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def docs():
         # Served from our own static files: no CDN, and the init script is external so the
         # page works under the strict Content-Security-Policy.
-        html = get_swagger_ui_html(openapi_url="/openapi.json", title="Thi trắc nghiệm — API",
-                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+        html = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Thi trắc nghiệm — API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
         body = html.body.decode()
         start = body.index("<script>", body.index("swagger-ui-bundle.js"))
         end = body.index("</script>", start) + len("</script>")

@@ -5,7 +5,7 @@ reads them all).
 
 The directory has to be chosen before the first metric is created (prometheus_client picks its
 value class from the variable), which is why app.core.observability calls `use_multiprocess_dir`
-at its top.
+before defining its metrics.
 
 - One directory per server run: VAR_DIR/metrics/server-<process group>. `uvicorn --workers N`,
   gunicorn, systemd and `make run` each put a server's processes in one process group, so its
@@ -21,6 +21,7 @@ at its top.
   server starts is the operator's job, as prometheus_client documents); dead workers are still
   marked.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -92,9 +93,9 @@ def use_multiprocess_dir(var_dir: Path) -> Path:
         os.environ[ENV] = os.environ[_CHOSEN] = str(directory)
     values = sys.modules.get("prometheus_client.values")
     if values is not None:
-        # prometheus_client was imported first (a test module's parser import, a library): it
-        # chose its value class without the directory. Our metrics do not exist yet, so choosing
-        # again is enough (prometheus_client's own tests set ValueClass the same way).
+        # prometheus_client was imported already (by app.core.observability, a test module's
+        # parser import...): it chose its value class without the directory. Our metrics do not
+        # exist yet, so choosing again is enough (prometheus_client's own tests set ValueClass so).
         values.ValueClass = values.get_value_class()
     return directory
 

@@ -8,6 +8,7 @@ children cached per route), and one log line when ACCESS_LOG is on.
 /metrics sums the counters of every worker process of the server (prometheus_client's multiprocess
 mode; app/core/metrics_files.py says where the files go and how they are cleaned).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +19,15 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import func, select, text
 
 from app.config import Settings
@@ -25,22 +35,26 @@ from app.core.clock import utcnow
 from app.core.logs import request_id
 from app.core.metrics_files import mark_dead_workers, use_multiprocess_dir
 
-# Before prometheus_client's first import: it picks its multiprocess value class then.
+# Before the first metric is created: prometheus_client gives each metric a memory-mapped value
+# only when the directory is set (app/core/metrics_files.py).
 _METRICS_DIR = use_multiprocess_dir(Settings().var_dir)
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram  # noqa: E402
-from prometheus_client import generate_latest, multiprocess  # noqa: E402
 
 access = logging.getLogger("app.access")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"])
-LATENCY = Histogram("http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 SUBMISSIONS = Counter("attempt_submissions_total", "Attempts closed and graded", ["kind"])
 ANSWERS = Counter("attempt_answers_saved_total", "Answers committed and acknowledged")
-WORKERS = Gauge("app_worker_processes", "Web worker processes of this server alive (set at start-up, "
-                "removed when the process is gone)", multiprocess_mode="livesum")
-
+WORKERS = Gauge(
+    "app_worker_processes",
+    "Web worker processes of this server alive (set at start-up, removed when the process is gone)",
+    multiprocess_mode="livesum",
+)
 
 
 def worker_started() -> None:
@@ -106,9 +120,13 @@ class Observe:
             counter.inc()
             histogram.observe(elapsed)
             if self.access_log:
-                access.info("%s %s %s", method, route, status,
-                            extra={"method": method, "route": route, "status": status,
-                                   "duration_ms": round(elapsed * 1000, 2)})
+                access.info(
+                    "%s %s %s",
+                    method,
+                    route,
+                    status,
+                    extra={"method": method, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )
             request_id.reset(token)
 
 
@@ -142,14 +160,21 @@ async def readyz(request: Request):
     """Readiness: the database and Redis both answer. A load balancer stops sending traffic to a
     process that says 503 here, and the body says which dependency is down."""
     timeout = request.app.state.settings.ready_timeout_seconds
-    database, redis = await asyncio.gather(_check(_db_ping(request), timeout),
-                                           _check(request.app.state.redis.ping(), timeout))
+    database, redis = await asyncio.gather(
+        _check(_db_ping(request), timeout), _check(request.app.state.redis.ping(), timeout)
+    )
     checks = {"database": database, "redis": redis}
     if database == redis == "ok":
         return {"status": "ready", "checks": checks}
-    return JSONResponse({"status": "unavailable", "checks": checks,
-                         "error": {"code": "not_ready", "message": "Hệ thống đang tạm thời gián đoạn."}},
-                        status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {
+            "status": "unavailable",
+            "checks": checks,
+            "error": {"code": "not_ready", "message": "Hệ thống đang tạm thời gián đoạn."},
+        },
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _attempts_in_progress(request: Request) -> int | None:
@@ -158,8 +183,13 @@ async def _attempts_in_progress(request: Request) -> int | None:
     try:
         async with request.app.state.sessionmaker() as db:
             return await asyncio.wait_for(
-                db.scalar(select(func.count()).select_from(Attempt)
-                          .where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())), 2)
+                db.scalar(
+                    select(func.count())
+                    .select_from(Attempt)
+                    .where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())
+                ),
+                2,
+            )
     except Exception:
         return None
 
@@ -175,7 +205,9 @@ async def metrics(request: Request):
     body = generate_latest(registry)
     in_progress = await _attempts_in_progress(request)
     if in_progress is not None:
-        body += (b"# HELP attempts_in_progress Attempts opened and not yet closed\n"
-                 b"# TYPE attempts_in_progress gauge\n"
-                 b"attempts_in_progress " + str(in_progress).encode() + b"\n")
+        body += (
+            b"# HELP attempts_in_progress Attempts opened and not yet closed\n"
+            b"# TYPE attempts_in_progress gauge\n"
+            b"attempts_in_progress " + str(in_progress).encode() + b"\n"
+        )
     return Response(body, media_type=CONTENT_TYPE_LATEST)

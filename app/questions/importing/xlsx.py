@@ -11,6 +11,7 @@ the worksheet XML collects them, and only when a quick byte scan shows the sheet
 - cells shown as percentages (calamine gives 0.5 for "50%"; the organizer typed "50%");
 - merged ranges (<mergeCell> comes after the cell data);
 - hidden rows."""
+
 from __future__ import annotations
 
 import io
@@ -24,7 +25,11 @@ from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from app.questions.importing.cells import (
-    FORMULA_WITHOUT_VALUE, CellValue, RawSheet, error_value_issue, value_to_text,
+    FORMULA_WITHOUT_VALUE,
+    CellValue,
+    RawSheet,
+    error_value_issue,
+    value_to_text,
 )
 from app.questions.importing.guards import file_problem, open_zip_safely
 from app.questions.importing.results import ImportLimits, Problem
@@ -35,14 +40,29 @@ _SCAN_CHUNK = 1 << 20
 _SCAN_OVERLAP = 64
 # Literal markers (bytes.find is far faster than a regex over megabytes of XML): a formula
 # element, with or without a namespace prefix, a merged range, a hidden row, an error value.
-_WORTH_A_SECOND_PASS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b"<mergeCell", b":mergeCell",
-                        b'hidden="1"', b'hidden="true"', b't="e"')
+_WORTH_A_SECOND_PASS = (
+    b"<f>",
+    b"<f ",
+    b"<f/",
+    b":f>",
+    b":f ",
+    b":f/",
+    b"<mergeCell",
+    b":mergeCell",
+    b'hidden="1"',
+    b'hidden="true"',
+    b't="e"',
+)
 _PERCENT_BUILTIN_FORMATS = {9, 10}  # "0%", "0.00%"
 
-_BROKEN = ("Tệp Excel bị hỏng hoặc không đúng định dạng .xlsx nên không đọc được. "
-           "Hãy mở tệp bằng Excel, chọn Lưu thành (Save As) → Excel Workbook (.xlsx) rồi tải lên lại.")
-_NO_VISIBLE_SHEET = ("Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi "
-                     "(chuột phải vào tên trang → Bỏ ẩn / Unhide).")
+_BROKEN = (
+    "Tệp Excel bị hỏng hoặc không đúng định dạng .xlsx nên không đọc được. "
+    "Hãy mở tệp bằng Excel, chọn Lưu thành (Save As) → Excel Workbook (.xlsx) rồi tải lên lại."
+)
+_NO_VISIBLE_SHEET = (
+    "Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi "
+    "(chuột phải vào tên trang → Bỏ ẩn / Unhide)."
+)
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
@@ -69,6 +89,7 @@ def read_xlsx(data: bytes, limits: ImportLimits) -> RawSheet:
 class _Extras:
     """What the XML pass found: (row, 1-based column) of every formula cell -> whether it has a
     cached value, of every error cell -> its code, of every cell shown as a percentage."""
+
     formulas: dict[tuple[int, int], bool] = field(default_factory=dict)
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     percent: set[tuple[int, int]] = field(default_factory=set)
@@ -101,8 +122,9 @@ def _worksheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     targets = {}
     for rel in ET.fromstring(archive.read(posixpath.join(folder, "_rels", name + ".rels"))):
         target = rel.get("Target", "")
-        targets[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join(folder, target))
+        targets[rel.get("Id")] = (
+            target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        )
     paths = {}
     for element in ET.fromstring(archive.read(workbook_path)).iter():
         if _local(element.tag) == "sheet":
@@ -134,15 +156,21 @@ def _first_visible_worksheet(workbook: CalamineWorkbook, notes: list[Problem]) -
         return None
     chosen = visible[0]
     names = [m.name for m in worksheets]
-    hidden_before = names[:names.index(chosen)]
+    hidden_before = names[: names.index(chosen)]
     if hidden_before:
-        notes.append(file_problem(
-            f"Trang tính đầu tiên ('{hidden_before[0]}') đang bị ẩn nên được bỏ qua; "
-            f"đã đọc trang '{chosen}', trang đầu tiên đang hiện."))
+        notes.append(
+            file_problem(
+                f"Trang tính đầu tiên ('{hidden_before[0]}') đang bị ẩn nên được bỏ qua; "
+                f"đã đọc trang '{chosen}', trang đầu tiên đang hiện."
+            )
+        )
     others = visible[1:]
     if others:
-        notes.append(file_problem(
-            f"Chỉ đọc trang tính '{chosen}'; các trang khác bị bỏ qua: " + ", ".join(f"'{t}'" for t in others) + "."))
+        notes.append(
+            file_problem(
+                f"Chỉ đọc trang tính '{chosen}'; các trang khác bị bỏ qua: " + ", ".join(f"'{t}'" for t in others) + "."
+            )
+        )
     return chosen
 
 
