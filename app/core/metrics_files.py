@@ -96,7 +96,7 @@ def use_multiprocess_dir(var_dir: Path) -> Path:
         # prometheus_client was imported already (by app.core.observability, a test module's
         # parser import...): it chose its value class without the directory. Our metrics do not
         # exist yet, so choosing again is enough (prometheus_client's own tests set ValueClass so).
-        values.ValueClass = values.get_value_class()
+        setattr(values, "ValueClass", values.get_value_class())  # noqa: B010 - a module found at run time
     return directory
 
 

@@ -68,8 +68,8 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 def read_xlsx(data: bytes, limits: ImportLimits) -> RawSheet:
     archive, problem = open_zip_safely(data, limits)
-    if problem is not None:
-        return RawSheet(problems=[problem])
+    if archive is None:
+        return RawSheet(problems=[problem] if problem else [])
     with archive:
         try:
             return _read(data, archive, limits)
@@ -128,7 +128,7 @@ def _worksheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     paths = {}
     for element in ET.fromstring(archive.read(workbook_path)).iter():
         if _local(element.tag) == "sheet":
-            paths[element.get("name")] = targets.get(element.get(f"{{{_REL_NS}}}id"), "")
+            paths[element.get("name") or ""] = targets.get(element.get(f"{{{_REL_NS}}}id"), "")
     return paths
 
 
