@@ -107,7 +107,8 @@ def _generated_rows(n: int):
 def writer_alone(kind: str, n: int, out: Path) -> dict:
     """One writer, no database: the 13 ranking columns for n rows. Runs in a fresh child process."""
     from app.exports.reports import RANKING_COLUMNS
-    from app.exports.xlsx import XlsxExport, clean, excel_time, formula_like
+    from app.core.cells import clean, formula_like
+    from app.exports.xlsx import XlsxExport, excel_time
 
     began, cpu = time.perf_counter(), time.process_time()
     if kind == "ours":

@@ -28,12 +28,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from app.config import Settings
-from app.core.clock import utcnow
 from app.core.logs import request_id
 from app.core.metrics_files import mark_dead_workers, use_multiprocess_dir
+from app.core.runtime import request_runtime
 
 # Before the first metric is created: prometheus_client gives each metric a memory-mapped value
 # only when the directory is set (app/core/metrics_files.py).
@@ -151,7 +151,7 @@ async def _check(coro, timeout: float) -> str:
 
 
 async def _db_ping(request: Request) -> None:
-    async with request.app.state.sessionmaker() as db:
+    async with request_runtime(request).sessionmaker() as db:
         await db.execute(text("SELECT 1"))
 
 
@@ -159,9 +159,9 @@ async def _db_ping(request: Request) -> None:
 async def readyz(request: Request):
     """Readiness: the database and Redis both answer. A load balancer stops sending traffic to a
     process that says 503 here, and the body says which dependency is down."""
-    timeout = request.app.state.settings.ready_timeout_seconds
+    timeout = request_runtime(request).settings.ready_timeout_seconds
     database, redis = await asyncio.gather(
-        _check(_db_ping(request), timeout), _check(request.app.state.redis.ping(), timeout)
+        _check(_db_ping(request), timeout), _check(request_runtime(request).redis.ping(), timeout)
     )
     checks = {"database": database, "redis": redis}
     if database == redis == "ok":
@@ -178,18 +178,14 @@ async def readyz(request: Request):
 
 
 async def _attempts_in_progress(request: Request) -> int | None:
-    from app.attempts.models import IN_PROGRESS, Attempt
-
+    """The gauge the runtime wires in (`Runtime.gauges`: core does not know what an attempt is)."""
+    runtime = request_runtime(request)
+    count = runtime.gauges.get("attempts_in_progress")
+    if count is None:
+        return None
     try:
-        async with request.app.state.sessionmaker() as db:
-            return await asyncio.wait_for(
-                db.scalar(
-                    select(func.count())
-                    .select_from(Attempt)
-                    .where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())
-                ),
-                2,
-            )
+        async with runtime.sessionmaker() as db:
+            return await asyncio.wait_for(count(db), 2)
     except Exception:
         return None
 

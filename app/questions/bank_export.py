@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from app.exports.xlsx import formula_like
+from app.core.cells import formula_like
 from app.questions.importing.template import TEMPLATE_HEADERS
 
 LETTERS = "ABCDEF"
