@@ -27,7 +27,7 @@ from app.contests.routes import router as contests_api
 from app.core import handlers
 from app.core.logs import configure_logging
 from app.core.middleware import BodyLimit, SecurityHeaders
-from app.core.observability import Observe
+from app.core.observability import Observe, worker_started
 from app.core.observability import router as operations
 from app.core.routing import index_routes
 from app.integrity.pages import router as integrity_pages
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = app.state.runtime = build_runtime(settings)
+        worker_started()
         # Background jobs (app/jobs): exports, board rebuilds, the deadline sweep, expiry. With
         # PostgreSQL they run in `python -m app worker`; embedded, this process runs a worker.
         await runtime.jobs.connect()

@@ -5,26 +5,39 @@ The middleware is on every request, the answer save included, so it does only wh
 per request: a perf_counter pair, a context variable, one counter and one histogram update (on
 children cached per route), and one log line when ACCESS_LOG is on.
 
-Several worker processes: set PROMETHEUS_MULTIPROC_DIR to an empty directory before starting
-them, and /metrics sums the counters of every worker (prometheus_client's multiprocess mode).
+/metrics sums the counters of every worker process of the server (prometheus_client's multiprocess
+mode; app/core/metrics_files.py says where the files go and how they are cleaned).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import secrets
 import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import text
 
+from app.config import Settings
 from app.core.logs import request_id
+from app.core.metrics_files import mark_dead_workers, use_multiprocess_dir
 from app.core.runtime import request_runtime
+
+# Before the first metric is created: prometheus_client gives each metric a memory-mapped value
+# only when the directory is set (app/core/metrics_files.py).
+_METRICS_DIR = use_multiprocess_dir(Settings().var_dir)
 
 access = logging.getLogger("app.access")
 
@@ -37,6 +50,17 @@ LATENCY = Histogram(
 )
 SUBMISSIONS = Counter("attempt_submissions_total", "Attempts closed and graded", ["kind"])
 ANSWERS = Counter("attempt_answers_saved_total", "Answers committed and acknowledged")
+WORKERS = Gauge(
+    "app_worker_processes",
+    "Web worker processes of this server alive (set at start-up, removed when the process is gone)",
+    multiprocess_mode="livesum",
+)
+
+
+def worker_started() -> None:
+    """Counts this process in app_worker_processes (called from the app's lifespan)."""
+    WORKERS.set(1)
+
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _children: dict[tuple, tuple] = {}
@@ -168,16 +192,13 @@ async def _attempts_in_progress(request: Request) -> int | None:
 
 @router.get("/metrics")
 async def metrics(request: Request):
-    """Prometheus text format. `attempts_in_progress` is read from the database (the record, the
-    same for every worker) at scrape time."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        body = generate_latest(registry)
-    else:
-        body = generate_latest()
+    """Prometheus text format, the sum of the server's worker processes (dead ones' counts
+    included). `attempts_in_progress` is read from the database (the record, the same for every
+    worker) at scrape time."""
+    mark_dead_workers(_METRICS_DIR)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(_METRICS_DIR))
+    body = generate_latest(registry)
     in_progress = await _attempts_in_progress(request)
     if in_progress is not None:
         body += (

@@ -51,8 +51,6 @@ def _put(sheet, row: int, column: int, value, bold: bool = False, wrap: bool = T
 
 
 def export_bank_xlsx(questions: Iterable, title: str) -> bytes:
-    # openpyxl writes texts as inline strings; the importer reads those directly
-    # (importing/xlsx.py, _FastInlineStringParser), so the round trip stays fast.
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_TITLE

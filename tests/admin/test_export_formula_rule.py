@@ -17,6 +17,10 @@ from tests.admin.helpers import end_round_now, make_staff, take_attempt
 from tests.admin.test_closing_and_exports import export
 
 HOSTILE_NAME = '=HYPERLINK("http://x","bấm")'
+# Text that looks like the rich-text XML of a cell: XlsxWriter 3.3 in constant_memory mode writes
+# such a string into the sheet unescaped, which would inject a formula cell (README, "Export
+# benchmark"). Any writer we use must show it as typed.
+XML_NAME = '<r><t>Lê</t></r></is></c><c r="Z9"><f>1+1</f></c><c r="Z8" t="inlineStr"><is><r><t>Văn</t></r>'
 
 
 def formula_like_cells(book) -> list:
@@ -40,6 +44,7 @@ async def test_every_export_quotes_text_that_a_spreadsheet_would_read_as_a_formu
     people = [await factory.participant(unit="+Sở Tư pháp", commune="-Phường Ba Đình") for _ in range(2)]
     async with app.state.runtime.sessionmaker() as db:
         await db.execute(update(User).where(User.id == people[0].user["id"]).values(full_name=HOSTILE_NAME))
+        await db.execute(update(User).where(User.id == people[1].user["id"]).values(full_name=XML_NAME))
         await db.commit()
     for i, person in enumerate(people):
         await take_attempt(person, round_.id, 6 - i, prediction=1)
@@ -57,4 +62,7 @@ async def test_every_export_quotes_text_that_a_spreadsheet_would_read_as_a_formu
         unquoted = [(c.parent.title, c.coordinate, c.value) for c in cells if not (c.data_type == "s" and c.quotePrefix)]
         assert unquoted == [], kind
     assert HOSTILE_NAME in [c.value for c in formula_like_cells(books["ranking"])]
+    for kind, book in books.items():
+        assert not [c for ws in book.worksheets for r in ws.iter_rows() for c in r if c.data_type == "f"], kind
+    assert XML_NAME in [c.value for ws in books["ranking"].worksheets for r in ws.iter_rows() for c in r]
     assert {"=1+0 bằng mấy?", "+0 phương án", "-Chủ đề âm", "@giải thích"} <= {c.value for c in formula_like_cells(books["bank"])}

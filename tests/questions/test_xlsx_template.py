@@ -1,7 +1,9 @@
 """Item 1: the .xlsx importer for the shared template, judged on files an organizer could upload."""
 from __future__ import annotations
 
+import io
 import unicodedata
+import zipfile
 
 from app.questions.importing import parse_bank_file
 from tests.questions.helpers import HEADERS, problems_of, questions, row, xlsx
@@ -91,8 +93,11 @@ def test_a_large_bank_reads_every_row():
 
 
 def test_fast_reading_gives_the_cells_openpyxl_gives():
-    """The importer reads inline and shared strings its own faster way: same text as openpyxl."""
+    """The importer reads the cells with calamine: same text as openpyxl, except that the
+    "_xHHHH_" escapes of OOXML text are decoded, as Excel shows them (openpyxl leaves them in
+    inline strings): "x005F_x000D_" is "x005F" and a line break."""
     import io
+    import re
 
     from openpyxl import load_workbook
     from openpyxl.cell.rich_text import CellRichText, TextBlock
@@ -108,7 +113,8 @@ def test_fast_reading_gives_the_cells_openpyxl_gives():
     ours = {n: cells for n, cells in read_xlsx(data, ImportLimits()).rows}
     theirs = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
     for number, cells in enumerate(theirs.iter_rows(values_only=True), start=1):
-        expected = [None if v is None else str(v) for v in cells]
+        expected = [None if v is None else re.sub("_x([0-9A-F]{4})_", lambda m: chr(int(m[1], 16)), str(v))
+                    for v in cells]
         got = [None if v is None else str(v) for v in ours[number]]
         assert (got + [None] * len(expected))[:len(expected)] == expected
     assert ours[3][1] == "Chữ đậm và thường?"
@@ -126,3 +132,35 @@ def test_a_title_above_the_header_is_skipped_and_said():
     result = parse_bank_file(fixed, "x.xlsx")
     assert result.problems == [] and [q.row for q in result.questions] == [4, 5]
     assert any("Dòng tiêu đề ở dòng 3" in n.message for n in result.notes)
+
+
+def test_percentages_dates_error_values_and_hidden_rows_read_as_excel_shows_them():
+    """What the cell reader must see beyond plain values: "50%" typed in a cell is 0.5 shown as a
+    percentage, a date is a day/month/year, an error value (#DIV/0!) is reported at its cell, and
+    a hidden row is read and said."""
+    import datetime as dt
+
+    def setup(_, sheet):
+        sheet["E2"] = 0.5
+        sheet["E2"].number_format = "0%"
+        sheet["F2"] = dt.date(2021, 2, 1)
+        sheet["F2"].number_format = "dd/mm/yyyy"
+        sheet.row_dimensions[3].hidden = True
+    data = xlsx([row(1, "Tỉ lệ nào?", ("25%", "40%", "50%", "ngày")), row(2, "Câu ẩn?"), row(3, "Câu lỗi?")],
+                setup=setup)
+    # openpyxl cannot write an error value: the cell is patched into the sheet's XML.
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                start = content.index(b'<c r="C4"')
+                end = content.index(b"</c>", start) + 4
+                content = content[:start] + b'<c r="C4" t="e"><v>#DIV/0!</v></c>' + content[end:]
+            target.writestr(info, content)
+    result = parse_bank_file(out.getvalue(), "bank.xlsx")
+    assert [(p.row, p.column) for p in result.problems] == [(4, "Phương án A")] and "#DIV/0!" in result.problems[0].message
+    result = parse_bank_file(data, "bank.xlsx")
+    assert result.problems == []
+    assert result.questions[0].options == ("25%", "40%", "50%", "01/02/2021")
+    assert any("dòng đang bị ẩn (dòng 3)" in n.message for n in result.notes)
