@@ -8,16 +8,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
 from app.accounts import throttle
+from app.accounts.register_form import check as check_registration
 from app.accounts.cookies import clear_login_cookies
 from app.accounts.localities import PROVINCES
 from app.accounts.routes import start_session
-from app.accounts.schemas import RegisterIn
 from app.accounts.sessions import Session, delete_session
 from app.attempts import service as attempts
 from app.attempts.routes import attempt_deps
@@ -97,24 +96,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
-    errors: dict[str, str] = {}
-    if form.get("password") != form.get("password2"):
-        errors["password2"] = "Mật khẩu nhập lại không khớp."
-    try:
-        data = RegisterIn(
-            full_name=values.get("full_name", ""), date_of_birth=_parse_date(values.get("date_of_birth", "")),
-            gender=values.get("gender", ""), phone=values.get("phone", ""), citizen_id=values.get("citizen_id", ""),
-            province=values.get("province", ""), district=values.get("district") or None,
-            commune=values.get("commune", ""), unit=values.get("unit") or None,
-            party_member=values.get("party_member") == "1", password=str(form.get("password", "")),
-        )
-        accounts.validate_registration(data)
-    except _DateError:
-        errors["date_of_birth"] = "Ngày sinh không hợp lệ (ngày/tháng/năm)."
-    except ValidationError:
-        errors["form"] = "Một số thông tin quá dài hoặc không hợp lệ."
-    except AppError as exc:
-        errors.update((exc.details or {}).get("fields", {}))
+    data, errors = await check_registration(request, db, form, values)  # every problem at once
     if errors:
         return page(request, "register.html", status=422, provinces=PROVINCES, values=values, errors=errors)
     try:
