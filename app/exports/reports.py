@@ -28,6 +28,7 @@ from app.exports.xlsx import Column, XlsxExport
 from app.judging.models import RankingSnapshot
 from app.judging.snapshots import FrozenRow, get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import final_ranking
+from app.outreach.service import invitation_counts
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 from app.questions.textnorm import clean_text, group_key
 
@@ -325,6 +326,12 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
                                Column("Số lượt đã nộp", 12, "int"), Column("Số người thi trong ngày", 14, "int"),
                                Column("Số người thi lần đầu", 14, "int")],
                  ((d, v["attempts"], v["submitted"], len(v["people"]), v["new"]) for d, v in sorted(days.items())))
+    # Registrations per invitation link (issue 19): the collective-prize race, unit by unit.
+    invited = await invitation_counts(db, ctx.contest.id, round_id)
+    export.sheet("Theo đường dẫn mời", [Column("Đơn vị / địa bàn", 36), Column("Loại", 10), Column("Mã mời", 10),
+                                        Column("Số người đăng ký", 12, "int"), Column("Số người đã thi", 12, "int")],
+                 ((i["label"], "Đơn vị" if i["kind"] == "unit" else "Xã/phường", i["code"], i["registrations"],
+                   i["participants"]) for i in invited))
     export.close()
     if progress:
         progress(len(people), len(people))

@@ -30,6 +30,7 @@ from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
 from app.integrity.models import LOGIN, REGISTER
 from app.integrity.signals import record_event
+from app.outreach import service as outreach
 from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
@@ -108,6 +109,7 @@ async def register_submit(request: Request, db: AsyncSession = Depends(get_db), 
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
     await record_event(request, response, db, user.id, REGISTER, form.get("device_id"))
+    await outreach.record_signup(db, user.id, form.get("invite"))  # counted for its invitation link, if any
     set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
     return response
 

@@ -48,7 +48,9 @@ async def _participant_pages(factory, base: str, page) -> tuple[list[str], objec
     page.once("dialog", lambda dialog: dialog.accept())
     await page.click("#submit-button")
     await page.wait_for_url("**/result")
-    urls += [attempt_url + "/result", f"{base}/contests/{round_.contest_id}"]
+    share = await page.get_attribute("#share-url", "value")
+    urls += [attempt_url + "/result", f"{base}/contests/{round_.contest_id}",
+             base + "/" + share.split("/", 3)[3]]  # the shared result card (served at this test server's address)
     await page.click("button:has-text('Thi lượt tiếp theo')")
     await page.wait_for_selector("#countdown")
     urls += [page.url, f"{base}/rounds/{round_.id}/leaderboard", f"{base}/"]
@@ -59,7 +61,8 @@ def _console_urls(base: str, contest_id: int, round_id: int) -> list[str]:
     contest = f"{base}/admin/contests/{contest_id}"
     return [f"{base}/admin", contest, *(f"{contest}/{tab}" for tab in ("rounds", "units", "staff", "audit", "results")),
             f"{contest}/bank", f"{base}/admin/rounds/{round_id}", f"{base}/admin/rounds/{round_id}/dashboard",
-            f"{base}/admin/rounds/{round_id}/integrity", f"{base}/admin/password-resets"]
+            f"{base}/admin/rounds/{round_id}/integrity", f"{base}/admin/password-resets", f"{contest}/outreach",
+            f"{contest}/notice"]
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
