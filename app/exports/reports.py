@@ -328,10 +328,12 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
                  ((d, v["attempts"], v["submitted"], len(v["people"]), v["new"]) for d, v in sorted(days.items())))
     # Registrations per invitation link (issue 19): the collective-prize race, unit by unit.
     invited = await invitation_counts(db, ctx.contest.id, round_id)
-    export.sheet("Theo đường dẫn mời", [Column("Đơn vị / địa bàn", 36), Column("Loại", 10), Column("Mã mời", 10),
-                                        Column("Số người đăng ký", 12, "int"), Column("Số người đã thi", 12, "int")],
-                 ((i["label"], "Đơn vị" if i["kind"] == "unit" else "Xã/phường", i["code"], i["registrations"],
-                   i["participants"]) for i in invited))
+    if invited:  # only contests that hand out invitation links
+        export.sheet("Theo đường dẫn mời", [Column("Đơn vị / địa bàn", 36), Column("Loại", 10),
+                                            Column("Mã mời", 10),
+                                            Column("Số người đăng ký", 12, "int"), Column("Số người đã thi", 12, "int")],
+                     ((i["label"], "Đơn vị" if i["kind"] == "unit" else "Xã/phường", i["code"], i["registrations"],
+                       i["participants"]) for i in invited))
     export.close()
     if progress:
         progress(len(people), len(people))
