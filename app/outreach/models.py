@@ -1,4 +1,5 @@
 """Invitation links: one per unit or commune a contest mobilizes, and who registered through each."""
+
 from __future__ import annotations
 
 from datetime import datetime

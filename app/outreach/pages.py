@@ -1,5 +1,6 @@
 """Outreach pages: the contest's short link and preview image, invitation links, shared results
 (public), and the organizer's "Lan tỏa" tab with QR codes and the printable notice (console)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,21 +61,33 @@ async def preview_image(contest_id: int, db: AsyncSession = Depends(get_db)):
     banner = await db.get(ContestBanner, contest_id)
     if banner is None:
         return FileResponse(DEFAULT_PREVIEW, media_type="image/png", headers={"cache-control": "public, max-age=3600"})
-    return Response(banner.data, media_type=banner.content_type,
-                    headers={"cache-control": "public, max-age=300", "etag": f'"{banner.sha256}"'})
+    return Response(
+        banner.data,
+        media_type=banner.content_type,
+        headers={"cache-control": "public, max-age=300", "etag": f'"{banner.sha256}"'},
+    )
 
 
 @public.get("/i/{code}")
-async def invitation_page(code: str, request: Request, db: AsyncSession = Depends(get_db),
-                          session=Depends(page_session)):
+async def invitation_page(
+    code: str, request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)
+):
     invitation = await service.invitation_by_code(db, code)
     contest_page = f"/contests/{invitation.contest_id}"
     if session is not None:
         response = _redirect(contest_page)
         set_flash(response, "Bạn đã đăng nhập: mời bạn chọn đợt thi bên dưới.")
         return response
-    return page(request, "register.html", provinces=PROVINCES, values=service.prefill(invitation), errors={},
-                invitation=invitation, next=contest_page, form_action=f"/register?next={quote(contest_page, safe='/')}")
+    return page(
+        request,
+        "register.html",
+        provinces=PROVINCES,
+        values=service.prefill(invitation),
+        errors={},
+        invitation=invitation,
+        next=contest_page,
+        form_action=f"/register?next={quote(contest_page, safe='/')}",
+    )
 
 
 @public.get("/s/{token}")
@@ -86,9 +99,18 @@ async def shared_result(token: str, request: Request, db: AsyncSession = Depends
     if contest is None or not contest.published:
         raise NotFound("share_not_found", "Không tìm thấy kết quả được chia sẻ.")
     # The name exactly as the round's public board shows it (the organizer's choice), nothing more.
-    shown = mask_name(user.full_name, await name_style(db, round_.id, request.app.state.settings.leaderboard_name_style))
-    return page(request, "outreach/share.html", result=result_out(attempt), round=round_, contest=contest,
-                shown_name=shown, token=token)
+    shown = mask_name(
+        user.full_name, await name_style(db, round_.id, request.app.state.settings.leaderboard_name_style)
+    )
+    return page(
+        request,
+        "outreach/share.html",
+        result=result_out(attempt),
+        round=round_,
+        contest=contest,
+        shown_name=shown,
+        token=token,
+    )
 
 
 # --- console ---------------------------------------------------------------------------------------
@@ -107,41 +129,74 @@ async def _invitation_or_none(db: AsyncSession, contest_id: int, code: str | Non
     return invitation
 
 
-async def _outreach_page(request: Request, db: AsyncSession, actor: StaffAccess, contest_id: int, *, status: int = 200,
-                         errors: dict | None = None, values: dict | None = None):
+async def _outreach_page(
+    request: Request,
+    db: AsyncSession,
+    actor: StaffAccess,
+    contest_id: int,
+    *,
+    status: int = 200,
+    errors: dict | None = None,
+    values: dict | None = None,
+):
     contest = await get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
-    return page(request, "outreach/console.html", status=status, actor=actor, contest=contest, tab="outreach",
-                contest_link=service.public_url(request, f"/c/{contest_id}"),
-                invitations=await service.invitation_counts(db, contest_id), provinces=PROVINCES,
-                can_edit=actor.can(EDIT_CONTEST, contest_id), errors=errors or {}, values=values or {},
-                invite_base=service.public_url(request, "/i/"))
+    return page(
+        request,
+        "outreach/console.html",
+        status=status,
+        actor=actor,
+        contest=contest,
+        tab="outreach",
+        contest_link=service.public_url(request, f"/c/{contest_id}"),
+        invitations=await service.invitation_counts(db, contest_id),
+        provinces=PROVINCES,
+        can_edit=actor.can(EDIT_CONTEST, contest_id),
+        errors=errors or {},
+        values=values or {},
+        invite_base=service.public_url(request, "/i/"),
+    )
 
 
 @console.get("/contests/{contest_id}/outreach")
-async def outreach_tab(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
-                       db: AsyncSession = Depends(get_db)):
+async def outreach_tab(
+    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
+):
     return await _outreach_page(request, db, actor, contest_id)
 
 
 @console.post("/contests/{contest_id}/invitations")
-async def create_invitation(contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
-                            db: AsyncSession = Depends(get_db)):
+async def create_invitation(
+    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
+):
     form = await checked_form(request)
     values = {k: str(form.get(k, "")) for k in ("kind", "unit", "province", "commune")}
     await get_contest_for(db, actor, contest_id, EDIT_CONTEST)
     try:
         invitation = await service.create_invitation(db, contest_id, actor.user_id, **values)
     except AppError as exc:
-        return await _outreach_page(request, db, actor, contest_id, status=exc.status, values=values,
-                                    errors=(exc.details or {}).get("fields") or {"form": exc.message})
+        return await _outreach_page(
+            request,
+            db,
+            actor,
+            contest_id,
+            status=exc.status,
+            values=values,
+            errors=(exc.details or {}).get("fields") or {"form": exc.message},
+        )
     response = _redirect(f"/admin/contests/{contest_id}/outreach#invitations")
     set_flash(response, f"Đã tạo đường dẫn mời cho {invitation.label}: {_target(request, contest_id, invitation)}")
     return response
 
 
 @console.get("/contests/{contest_id}/qr.{kind}")
-async def qr_code(contest_id: int, kind: str, request: Request, invite: str | None = None,
-                  actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def qr_code(
+    contest_id: int,
+    kind: str,
+    request: Request,
+    invite: str | None = None,
+    actor: StaffAccess = Depends(page_staff),
+    db: AsyncSession = Depends(get_db),
+):
     contest = await get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
     invitation = await _invitation_or_none(db, contest_id, invite)
     url = _target(request, contest_id, invitation)
@@ -153,21 +208,41 @@ async def qr_code(contest_id: int, kind: str, request: Request, invite: str | No
     else:
         raise NotFound("not_found", "Không tìm thấy trang.")
     disposition = "attachment" if request.query_params.get("download") else "inline"
-    return Response(body, media_type=media, headers={"content-disposition": f'{disposition}; filename="{name}.{kind}"',
-                                                     "cache-control": "private, max-age=300"})
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "content-disposition": f'{disposition}; filename="{name}.{kind}"',
+            "cache-control": "private, max-age=300",
+        },
+    )
 
 
 @console.get("/contests/{contest_id}/notice")
-async def printable_notice(contest_id: int, request: Request, invite: str | None = None,
-                           actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def printable_notice(
+    contest_id: int,
+    request: Request,
+    invite: str | None = None,
+    actor: StaffAccess = Depends(page_staff),
+    db: AsyncSession = Depends(get_db),
+):
     contest = await get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
     invitation = await _invitation_or_none(db, contest_id, invite)
     rounds = (await db.scalars(select(Round).where(Round.contest_id == contest_id).order_by(Round.open_at))).all()
     url = _target(request, contest_id, invitation)
     rules = [p.strip() for p in (contest.rules_text or "").split("\n") if p.strip()]
-    return page(request, "outreach/notice.html", contest=contest, rounds=rounds, invitation=invitation,
-                link=url, short=service.short_label(url), rules=rules[:4], more_rules=len(rules) > 4,
-                code=qr.inline_svg(url, f"Mã QR: {service.short_label(url)}"))
+    return page(
+        request,
+        "outreach/notice.html",
+        contest=contest,
+        rounds=rounds,
+        invitation=invitation,
+        link=url,
+        short=service.short_label(url),
+        rules=rules[:4],
+        more_rules=len(rules) > 4,
+        code=qr.inline_svg(url, f"Mã QR: {service.short_label(url)}"),
+    )
 
 
 __all__ = ["public", "console", "COMMUNE", "UNIT"]

@@ -1,4 +1,5 @@
 """QR codes (segno: pure Python, no image library) for posters and screens."""
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,17 @@ def inline_svg(url: str, label: str) -> Markup:
     """The code as markup inside a page (the printed notice): scalable, and without the XML
     declaration; an image with its text alternative for screen readers."""
     out = io.BytesIO()
-    _code(url).save(out, kind="svg", scale=8, border=4, xmldecl=False, svgns=True, nl=False, svgclass="qr",
-                    lineclass=None, omitsize=True)
+    _code(url).save(
+        out,
+        kind="svg",
+        scale=8,
+        border=4,
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        svgclass="qr",
+        lineclass=None,
+        omitsize=True,
+    )
     markup = out.getvalue().decode()
     return Markup(markup.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1))

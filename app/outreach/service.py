@@ -1,5 +1,6 @@
 """Plain functions behind the outreach pages: public addresses, invitation links and their counts,
 and the signed links of shared results."""
+
 from __future__ import annotations
 
 import base64
@@ -47,8 +48,16 @@ def _clean(value: str | None, limit: int) -> str | None:
     return value[:limit] or None
 
 
-async def create_invitation(db: AsyncSession, contest_id: int, actor_id: int, *, kind: str, unit: str | None = None,
-                            province: str | None = None, commune: str | None = None) -> Invitation:
+async def create_invitation(
+    db: AsyncSession,
+    contest_id: int,
+    actor_id: int,
+    *,
+    kind: str,
+    unit: str | None = None,
+    province: str | None = None,
+    commune: str | None = None,
+) -> Invitation:
     unit, province, commune = _clean(unit, 200), _clean(province, 80), _clean(commune, 80)
     problems: dict[str, str] = {}
     if kind == UNIT:
@@ -67,12 +76,22 @@ async def create_invitation(db: AsyncSession, contest_id: int, actor_id: int, *,
         problems["kind"] = "Chọn loại đường dẫn mời: theo đơn vị hoặc theo xã/phường."
         label = ""
     if problems:
-        raise Invalid("invalid_invitation", "Đường dẫn mời chưa hợp lệ: " + " ".join(problems.values()),
-                      details={"fields": problems})
+        raise Invalid(
+            "invalid_invitation",
+            "Đường dẫn mời chưa hợp lệ: " + " ".join(problems.values()),
+            details={"fields": problems},
+        )
     for _ in range(5):  # 31^7 codes: a collision is rare, and retried
-        invitation = Invitation(contest_id=contest_id, code="".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH)),
-                                kind=kind, label=label[:200], unit=unit if kind == UNIT else None, province=province,
-                                commune=commune if kind == COMMUNE else None, created_by=actor_id)
+        invitation = Invitation(
+            contest_id=contest_id,
+            code="".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH)),
+            kind=kind,
+            label=label[:200],
+            unit=unit if kind == UNIT else None,
+            province=province,
+            commune=commune if kind == COMMUNE else None,
+            created_by=actor_id,
+        )
         db.add(invitation)
         try:
             await db.commit()
@@ -85,7 +104,9 @@ async def create_invitation(db: AsyncSession, contest_id: int, actor_id: int, *,
 async def invitation_by_code(db: AsyncSession, code: str) -> Invitation:
     invitation = await db.scalar(select(Invitation).where(Invitation.code == (code or "")[:16].lower()))
     if invitation is None:
-        raise NotFound("invitation_not_found", "Đường dẫn mời không đúng hoặc đã bị xoá. Bạn vẫn có thể đăng ký bình thường.")
+        raise NotFound(
+            "invitation_not_found", "Đường dẫn mời không đúng hoặc đã bị xoá. Bạn vẫn có thể đăng ký bình thường."
+        )
     return invitation
 
 
@@ -117,19 +138,39 @@ async def invitation_counts(db: AsyncSession, contest_id: int, round_id: int | N
     """Every invitation link of the contest with the registrations made through it and, for a round,
     how many of them took part: the collective-prize race, most registrations first."""
     signups = func.count(distinct(InvitationSignup.user_id))
-    rows = (await db.execute(
-        select(Invitation, signups).outerjoin(InvitationSignup, InvitationSignup.invitation_id == Invitation.id)
-        .where(Invitation.contest_id == contest_id).group_by(Invitation.id))).all()
+    rows = (
+        await db.execute(
+            select(Invitation, signups)
+            .outerjoin(InvitationSignup, InvitationSignup.invitation_id == Invitation.id)
+            .where(Invitation.contest_id == contest_id)
+            .group_by(Invitation.id)
+        )
+    ).all()
     took_part: dict[int, int] = {}
     if round_id is not None:
-        took_part = dict((await db.execute(
-            select(InvitationSignup.invitation_id, func.count(distinct(Attempt.user_id)))
-            .join(Attempt, Attempt.user_id == InvitationSignup.user_id)
-            .join(Invitation, Invitation.id == InvitationSignup.invitation_id)
-            .where(Attempt.round_id == round_id, Invitation.contest_id == contest_id)
-            .group_by(InvitationSignup.invitation_id))).all())
-    items = [{"id": inv.id, "code": inv.code, "kind": inv.kind, "label": inv.label, "registrations": n or 0,
-              "participants": took_part.get(inv.id, 0), "created_at": inv.created_at} for inv, n in rows]
+        took_part = dict(
+            (
+                await db.execute(
+                    select(InvitationSignup.invitation_id, func.count(distinct(Attempt.user_id)))
+                    .join(Attempt, Attempt.user_id == InvitationSignup.user_id)
+                    .join(Invitation, Invitation.id == InvitationSignup.invitation_id)
+                    .where(Attempt.round_id == round_id, Invitation.contest_id == contest_id)
+                    .group_by(InvitationSignup.invitation_id)
+                )
+            ).all()
+        )
+    items = [
+        {
+            "id": inv.id,
+            "code": inv.code,
+            "kind": inv.kind,
+            "label": inv.label,
+            "registrations": n or 0,
+            "participants": took_part.get(inv.id, 0),
+            "created_at": inv.created_at,
+        }
+        for inv, n in rows
+    ]
     items.sort(key=lambda item: (-item["registrations"], item["label"]))
     return items
 
@@ -158,8 +199,9 @@ def attempt_of_token(secret: str, token: str) -> int:
 
 async def shared_result(db: AsyncSession, attempt_id: int):
     """(attempt, user) of a submitted attempt; a shared link never shows one in progress."""
-    row = (await db.execute(select(Attempt, User).join(User, User.id == Attempt.user_id)
-                            .where(Attempt.id == attempt_id))).first()
+    row = (
+        await db.execute(select(Attempt, User).join(User, User.id == Attempt.user_id).where(Attempt.id == attempt_id))
+    ).first()
     if row is None or row[0].status == "in_progress":
         raise NotFound("share_not_found", "Không tìm thấy kết quả được chia sẻ.")
     return row

@@ -241,13 +241,13 @@ async def test_register_reports_every_problem_at_once_and_moves_focus_to_the_sum
         # Every bad field in one answer, the unreadable date too (it used to hide the others).
         assert {"full_name", "date_of_birth", "gender", "phone", "citizen_id", "province", "commune",
                 "password"} <= names, names
-        for name, described in invalid:
+        for _name, described in invalid:
             assert described and await page.locator(f"#{described}").count() == 1
             assert await page.inner_text(f"#{described}")
         links = await page.eval_on_selector_all("#error-summary a", "els => els.map(e => e.getAttribute('href'))")
         assert len(links) >= 8
-        assert "có %d mục cần sửa" % len(links) in await page.inner_text("#error-summary h2")
-        await page.click(f"#error-summary a[href='#f-phone']")
+        assert f"có {len(links)} mục cần sửa" in await page.inner_text("#error-summary h2")
+        await page.click("#error-summary a[href='#f-phone']")
         assert await page.evaluate("document.activeElement.name") == "phone"
 
         await page.goto(f"{live_server}/login")
