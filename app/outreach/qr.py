@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
-import segno
 from markupsafe import Markup
 
 
 def _code(url: str):
+    import segno  # only the console's QR pages need it: not loaded at every app start
+
     # Error correction "M": a poster may be folded or scuffed; segno raises it further when it
     # fits in the same size (boost_error, its default).
     return segno.make_qr(url, error="m")
