@@ -52,7 +52,7 @@ async def check(request: Request, db: AsyncSession, form, values: dict[str, str]
         accounts.validate_registration(data)
     except AppError as exc:
         errors.update((exc.details or {}).get("fields", {}))
-    if form.get("password") != form.get("password2") and "password" not in errors:
+    if form.get("password") != form.get("password2"):
         errors["password2"] = MISMATCH
     if errors and not errors.keys() & {"phone", "citizen_id"}:
         try:
