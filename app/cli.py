@@ -1,10 +1,10 @@
 """Command line: `python -m app <command>`. Every command runs on the configured database."""
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,7 +22,11 @@ def _sessionmaker():
 async def _find_contest(db, ref: str):
     from app.contests.models import Contest
 
-    query = select(Contest).where(Contest.id == int(ref)) if ref.isascii() and ref.isdigit() else select(Contest).where(Contest.slug == ref)
+    query = (
+        select(Contest).where(Contest.id == int(ref))
+        if ref.isascii() and ref.isdigit()
+        else select(Contest).where(Contest.slug == ref)
+    )
     contest = await db.scalar(query)
     if contest is None:
         raise SystemExit(f"Không tìm thấy cuộc thi '{ref}'.")
@@ -40,8 +44,9 @@ async def import_bank_file(db, contest_id: int, path: Path, progress=None) -> in
     except OSError as error:
         print(f"Không đọc được tệp {path}: {error.strerror or error}", file=sys.stderr)
         return 2
-    report = await import_bank(db, contest_id, data, path.name, limits=limits_from_settings(get_settings()),
-                               progress=progress)
+    report = await import_bank(
+        db, contest_id, data, path.name, limits=limits_from_settings(get_settings()), progress=progress
+    )
     if progress is not None:
         progress.close()
     summary, *details = report_lines(report)
@@ -86,24 +91,17 @@ async def cmd_import_bank(args) -> int:
 
 
 async def cmd_sweep(_args) -> int:
-    from app.attempts.cache import AttemptCache
     from app.attempts.service import AttemptDeps, close_all_expired
-    from app.attempts.tokens import OptionTokens
-    from app.core.redis import create_redis
+    from app.wiring import build_runtime, close_runtime
 
-    settings = get_settings()
-    engine, sessions = _sessionmaker()
-    redis = create_redis(settings)
+    runtime = build_runtime(get_settings())
     try:
-        async with sessions() as db:
-            deps = AttemptDeps(db, AttemptCache(redis, settings.attempt_cache_ttl_seconds),
-                               OptionTokens(settings.effective_secret_key),
-                               timedelta(seconds=settings.deadline_grace_seconds))
-            print(f"Đã đóng {await close_all_expired(deps, limit=100_000)} lượt thi quá hạn.")
+        async with runtime.sessionmaker() as db:
+            closed = await close_all_expired(AttemptDeps.of(runtime, db), limit=100_000)
+            print(f"Đã đóng {closed} lượt thi quá hạn.")
             return 0
     finally:
-        await redis.aclose()
-        await engine.dispose()
+        await close_runtime(runtime)
 
 
 async def cmd_rebuild_board(args) -> int:
@@ -122,7 +120,9 @@ async def cmd_rebuild_board(args) -> int:
             except AppError as exc:  # unknown round, a rebuild already running
                 print(exc.message, file=sys.stderr)
                 return 1
-        final = "" if report.final_participants is None else f"; bảng kết quả chính thức: {report.final_participants} người"
+        final = (
+            "" if report.final_participants is None else f"; bảng kết quả chính thức: {report.final_participants} người"
+        )
         print(f"Đã dựng lại bảng xếp hạng đợt thi #{args.round}: {report.live_participants} người dự thi{final}.")
         return 0
     finally:
@@ -137,7 +137,8 @@ def cmd_banks_check(args) -> int:
     from app.questions.quality import check_source_file
 
     paths = [Path(p) for p in args.files] or sorted(
-        (Path(__file__).resolve().parents[1] / "question_banks" / "sources").glob("*.json"))
+        (Path(__file__).resolve().parents[1] / "question_banks" / "sources").glob("*.json")
+    )
     failed = 0
     for path in paths:
         report = check_source_file(path)
@@ -168,12 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="create the demo contest and import the sample bank").set_defaults(
-        func=cmd_seed_demo, is_async=True)
+        func=cmd_seed_demo, is_async=True
+    )
     imp = sub.add_parser("import-bank", help="import a question bank file into a contest")
     imp.add_argument("file")
     imp.add_argument("--contest", required=True, help="contest id or slug")
     imp.set_defaults(func=cmd_import_bank, is_async=True)
-    check = sub.add_parser("banks-check", help="check the sample question banks (key spread, cues, near-duplicates, sources)")
+    check = sub.add_parser(
+        "banks-check", help="check the sample question banks (key spread, cues, near-duplicates, sources)"
+    )
     check.add_argument("files", nargs="*", help="bank sources (.json); default: question_banks/sources/*.json")
     check.set_defaults(func=cmd_banks_check)
     sub.add_parser("sweep", help="close attempts whose deadline has passed").set_defaults(func=cmd_sweep, is_async=True)
@@ -215,12 +219,13 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- consoles (organizers, judges) -----------------------------------------------------------------
 
+
 async def cmd_create_admin(args) -> int:
     import getpass
     import os
 
-    from app.admin.staff import create_admin
     from app.core.errors import AppError
+    from app.staff.accounts import create_admin
 
     password = args.password or os.environ.get("ADMIN_PASSWORD")
     if not password:
@@ -236,8 +241,10 @@ async def cmd_create_admin(args) -> int:
             except AppError as exc:
                 print(exc.message, file=sys.stderr)
                 return 2
-        print(("Đã tạo" if created else "Đã cấp quyền quản trị cho") + f" tài khoản #{user.id} ({user.phone}). "
-              "Đăng nhập bằng số điện thoại này rồi mở /admin.")
+        print(
+            ("Đã tạo" if created else "Đã cấp quyền quản trị cho") + f" tài khoản #{user.id} ({user.phone}). "
+            "Đăng nhập bằng số điện thoại này rồi mở /admin."
+        )
         return 0
     finally:
         await engine.dispose()
@@ -309,7 +316,8 @@ def _add_console_commands(sub) -> None:
     export.add_argument("--round", type=int, required=True, help="round id")
     export.add_argument("--out", help="output .xlsx path")
     export.set_defaults(func=cmd_export, is_async=True)
-    verify = sub.add_parser("verify-export", help="recompute a ranking export's SHA-256 from the .xlsx alone "
-                                                  "(exit 0: matches, 1: does not)")
+    verify = sub.add_parser(
+        "verify-export", help="recompute a ranking export's SHA-256 from the .xlsx alone (exit 0: matches, 1: does not)"
+    )
     verify.add_argument("file", help="the exported ranking (.xlsx)")
     verify.set_defaults(func=cmd_verify_export, is_async=False)

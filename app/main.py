@@ -1,12 +1,12 @@
 """The FastAPI application: wiring only. Features live in app/<feature>/."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import math
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,56 +15,51 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import models  # noqa: F401  (registers every table)
+from app.accounts.login_pages import router as account_pages
 from app.accounts.pages import router as recovery_pages
 from app.accounts.routes import router as accounts_api
 from app.admin.pages import public as console_public
 from app.admin.pages import router as console_pages
 from app.admin.recovery_pages import router as recovery_console
 from app.admin.routes import router as console_api
-from app.attempts.answers import AnswerWriter
-from app.attempts.cache import AttemptCache
+from app.attempts.pages import router as attempt_pages
 from app.attempts.routes import router as attempts_api
 from app.attempts.service import AttemptDeps, close_all_expired
-from app.attempts.tokens import OptionTokens
-from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings, get_settings
+from app.contests.pages import router as contest_pages
 from app.contests.routes import router as contests_api
 from app.core import handlers
-from app.core.db import create_engine, make_sessionmaker
 from app.core.logs import configure_logging
 from app.core.middleware import BodyLimit, SecurityHeaders
 from app.core.observability import Observe
 from app.core.observability import router as operations
-from app.core.redis import create_redis
 from app.core.routing import index_routes
+from app.core.runtime import Runtime
 from app.integrity.pages import router as integrity_pages
 from app.integrity.routes import router as integrity_api
-from app.leaderboard.connection import create_board_redis
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
 from app.outreach import pages as outreach
 from app.questions.pages import router as bank_pages
 from app.questions.routes import router as bank_api
-from app.web.routes import router as pages
+from app.web.render import render_error_page
+from app.wiring import build_runtime, close_runtime
 
 log = logging.getLogger("app")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
-async def _sweep_forever(app: FastAPI) -> None:
+async def _sweep_forever(runtime: Runtime) -> None:
     """Closes attempts whose deadline passed while nobody was looking. Every worker runs it; a
     Redis lock keeps it to one at a time, and closing is idempotent anyway."""
-    state = app.state
-    interval = state.settings.sweep_interval_seconds
+    interval = runtime.settings.sweep_interval_seconds
     while True:
         await asyncio.sleep(interval)
         try:
-            if not await state.redis.set("lock:sweep", "1", nx=True, ex=max(1, int(interval))):
+            if not await runtime.redis.set("lock:sweep", "1", nx=True, ex=max(1, int(interval))):
                 continue
-            async with state.sessionmaker() as db:
-                deps = AttemptDeps(db, state.attempt_cache, state.option_tokens,
-                                   timedelta(seconds=state.settings.deadline_grace_seconds), state.board_redis)
-                closed = await close_all_expired(deps)
+            async with runtime.sessionmaker() as db:
+                closed = await close_all_expired(AttemptDeps.of(runtime, db))
             if closed:
                 log.info("sweep closed %d expired attempts", closed)
         except asyncio.CancelledError:
@@ -78,20 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_format, settings.log_level, settings.access_log)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        state = app.state
-        state.engine = create_engine(settings)
-        state.sessionmaker = make_sessionmaker(state.engine)
-        state.redis = create_redis(settings)
-        state.board_redis = create_board_redis(settings, state.redis)
-        state.attempt_cache = AttemptCache(state.redis, settings.attempt_cache_ttl_seconds)
-        state.option_tokens = OptionTokens(settings.effective_secret_key)
-        state.answer_writer = AnswerWriter(state.engine, state.attempt_cache,  # group commit of answer saves
-                                           grace=timedelta(seconds=settings.deadline_grace_seconds))
-        state.waiting_room = WaitingRoom(state.redis, rate=settings.admit_opens_per_second,
-                                         burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-                                         ticket_ttl=settings.waiting_room_ticket_seconds)
-        sweeper = asyncio.create_task(_sweep_forever(app)) if settings.sweep_interval_seconds > 0 else None
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = app.state.runtime = build_runtime(settings)
+        sweeper = asyncio.create_task(_sweep_forever(runtime)) if settings.sweep_interval_seconds > 0 else None
         try:
             yield
         finally:
@@ -99,27 +83,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
-            await state.answer_writer.drain()  # saves in flight are committed and answered
-            await state.board_redis.aclose()
-            await state.redis.aclose()
-            await state.engine.dispose()
+            await close_runtime(runtime)
 
     app = FastAPI(
         title="Thi trắc nghiệm — API",
         description="Online multiple-choice contests. Errors are `{\"error\": {\"code\", \"message\"}}`; "
-                    "messages are Vietnamese, for people.",
+        "messages are Vietnamese, for people.",
         version="0.1.0",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    handlers.install(app)
+    handlers.install(app, render_error_page)
     app.include_router(accounts_api)
     app.include_router(contests_api)
     app.include_router(attempts_api)
     app.include_router(leaderboard_api)
-    app.include_router(pages)
+    app.include_router(contest_pages)  # the participant pages
+    app.include_router(account_pages)
+    app.include_router(attempt_pages)
     app.include_router(leaderboard_pages)
     app.include_router(bank_api)
     app.include_router(bank_pages)
@@ -139,10 +121,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def docs():
         # Served from our own static files: no CDN, and the init script is external so the
         # page works under the strict Content-Security-Policy.
-        html = get_swagger_ui_html(openapi_url="/openapi.json", title="Thi trắc nghiệm — API",
-                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/static/favicon.svg")
+        html = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Thi trắc nghiệm — API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
         body = html.body.decode()
         start = body.index("<script>", body.index("swagger-ui-bundle.js"))
         end = body.index("</script>", start) + len("</script>")

@@ -159,7 +159,7 @@ async def seed_submitters(database_url: str, redis_url: str, count: int) -> tupl
     from sqlalchemy import insert, select
 
     from app.accounts.models import User
-    from app.accounts.sessions import create_session
+    from app.core.sessions import create_session
     from app.attempts.models import IN_PROGRESS, Attempt, AttemptAnswer
     from app.config import Settings
     from app.contests.models import Contest, Round

@@ -29,10 +29,10 @@ from app import models  # noqa: F401  (registers every table)
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
 from app.accounts.validation import CCCD_PROVINCE_CODES
-from app.accounts.sessions import create_session
-from app.admin.models import StaffAssignment
-from app.admin.roles import ORGANIZER
-from app.admin.staff import STAFF
+from app.core.sessions import create_session
+from app.staff.models import StaffAssignment
+from app.staff.roles import ORGANIZER
+from app.staff.accounts import STAFF
 from app.contests.models import Contest, Round
 from app.core.clock import utcnow
 from app.questions.service import add_parsed_questions

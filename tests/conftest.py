@@ -74,18 +74,18 @@ async def app(settings):
 
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        await application.state.redis.flushdb()
+        await application.state.runtime.redis.flushdb()
         yield application
 
 
 @pytest.fixture
 def redis(app):
-    return app.state.redis
+    return app.state.runtime.redis
 
 
 @pytest_asyncio.fixture
 async def db(app):
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         yield session
 
 

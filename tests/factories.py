@@ -74,7 +74,7 @@ class Factory:
         self.client = client
 
     async def contest(self, questions: int = 40, **fields) -> Contest:
-        async with self.app.state.sessionmaker() as db:
+        async with self.app.state.runtime.sessionmaker() as db:
             n = next(_counter)
             contest = Contest(slug=f"test-{n}-{_rng.randrange(10**9)}", title=f"Cuộc thi thử {n}",
                               rules_text="Thể lệ thử.", **fields)
@@ -90,7 +90,7 @@ class Factory:
                       questions_per_attempt=10, time_limit_seconds=600, attempts_allowed=2, quotas=[],
                       prediction_enabled=True)
         values.update(fields)
-        async with self.app.state.sessionmaker() as db:
+        async with self.app.state.runtime.sessionmaker() as db:
             round_ = Round(contest_id=contest.id, **values)
             db.add(round_)
             await db.commit()

@@ -16,6 +16,7 @@ database, and never a way to shut the owner out of their own account.
   are counted apart. Someone who types a citizen's phone with wrong passwords all day delays
   only new devices; the citizen's own phone logs in as usual.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -29,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import LoginFailure, User
 from app.core import signing
 from app.core.ratelimit import identity
+from app.core.runtime import request_runtime
 
 FIRST_WAIT_SECONDS = 30
-FAILURE_MEMORY = timedelta(days=1)   # a count with no new failure for a day starts over
+FAILURE_MEMORY = timedelta(days=1)  # a count with no new failure for a day starts over
 DEVICE_COOKIE = "ttn_login"  # (app.integrity keeps its own per-browser "ttn_device" id, unsigned)
 DEVICE_COOKIE_SECONDS = 400 * 86400  # the longest browsers keep a cookie
 
@@ -68,14 +70,18 @@ async def record_failure(db: AsyncSession, key: str, settings, now: datetime) ->
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(table).values(key=key, failures=1, last_failure_at=now)
-    statement = statement.on_conflict_do_update(index_elements=[table.c.key], set_={
-        "failures": case((table.c.last_failure_at < now - FAILURE_MEMORY, 1), else_=table.c.failures + 1),
-        "last_failure_at": now,
-    }).returning(table.c.failures)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "failures": case((table.c.last_failure_at < now - FAILURE_MEMORY, 1), else_=table.c.failures + 1),
+            "last_failure_at": now,
+        },
+    ).returning(table.c.failures)
     failures = (await db.execute(statement)).scalar_one()
     wait = wait_seconds(failures, settings)
-    await db.execute(update(table).where(table.c.key == key)
-                     .values(wait_until=now + timedelta(seconds=wait) if wait else None))
+    await db.execute(
+        update(table).where(table.c.key == key).values(wait_until=now + timedelta(seconds=wait) if wait else None)
+    )
     await db.commit()
 
 
@@ -85,6 +91,7 @@ async def forget_failures(db: AsyncSession, key: str) -> None:
 
 
 # --- the device cookie ------------------------------------------------------------------------
+
 
 def _device_cookie(settings) -> str:
     return signing.cookie_name(settings, DEVICE_COOKIE)
@@ -100,7 +107,7 @@ def _sign(request: Request, user_id: int, device: str) -> str:
 
 def trusted_device(request: Request, user_id: int) -> str | None:
     """The id of this browser when the account has logged in on it before, else None."""
-    raw = request.cookies.get(_device_cookie(request.app.state.settings), "")
+    raw = request.cookies.get(_device_cookie(request_runtime(request).settings), "")
     parts = raw.split(".")
     if len(parts) != 3 or parts[0] != str(user_id) or len(raw) > 120:
         return None
@@ -113,8 +120,14 @@ def remember_device(request: Request, response: Response, user_id: int) -> None:
     """After a successful login: this browser is one the account's owner uses."""
     if trusted_device(request, user_id) is not None:
         return
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     device = secrets.token_urlsafe(9)
-    response.set_cookie(_device_cookie(settings), f"{user_id}.{device}.{_sign(request, user_id, device)}",
-                        max_age=DEVICE_COOKIE_SECONDS, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
+    response.set_cookie(
+        _device_cookie(settings),
+        f"{user_id}.{device}.{_sign(request, user_id, device)}",
+        max_age=DEVICE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )

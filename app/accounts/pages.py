@@ -1,5 +1,6 @@
 """The citizen's side of account recovery: "Quên mật khẩu?" and "Nhập mã đặt lại" (pages only;
 app.accounts.recovery has the rules)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -13,19 +14,25 @@ from app.accounts.throttle import login_identity
 from app.core import ratelimit
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
 
 
 async def _check_rate(request: Request, action: str, login: str) -> None:
-    settings = request.app.state.settings
-    await ratelimit.check(request, action, ip_limit=settings.rate_reset_per_ip, account=login_identity(login),
-                          account_limit=settings.rate_reset_per_account)
+    settings = request_runtime(request).settings
+    await ratelimit.check(
+        request,
+        action,
+        ip_limit=settings.rate_reset_per_ip,
+        account=login_identity(login),
+        account_limit=settings.rate_reset_per_account,
+    )
 
 
 def _sms_on(request: Request) -> bool:
-    return bool(request.app.state.settings.sms_backend)
+    return bool(request_runtime(request).settings.sms_backend)
 
 
 @router.get("/forgot")
@@ -40,17 +47,31 @@ async def forgot_submit(request: Request, db: AsyncSession = Depends(get_db), se
     login, note = str(form.get("login", ""))[:40].strip(), str(form.get("contact_note", ""))[:300]
     values = {"login": login, "contact_note": note}
     if not login:
-        return page(request, "forgot.html", status=422, values=values, sent=False, sms=_sms_on(request),
-                    errors={"login": "Nhập số điện thoại hoặc số CCCD đã dùng khi đăng ký."})
+        return page(
+            request,
+            "forgot.html",
+            status=422,
+            values=values,
+            sent=False,
+            sms=_sms_on(request),
+            errors={"login": "Nhập số điện thoại hoặc số CCCD đã dùng khi đăng ký."},
+        )
     try:
         await _check_rate(request, "reset:ask", login)
     except AppError as exc:
-        return page(request, "forgot.html", status=exc.status, values=values, sent=False, sms=_sms_on(request),
-                    errors={"form": exc.message})
+        return page(
+            request,
+            "forgot.html",
+            status=exc.status,
+            values=values,
+            sent=False,
+            sms=_sms_on(request),
+            errors={"form": exc.message},
+        )
     reset = await recovery.request_reset(db, login, note)
-    sender = load_sender(request.app.state.settings)
+    sender = load_sender(request_runtime(request).settings)
     if reset is not None and sender is not None:
-        await recovery.send_code_by_sms(db, request.app.state.settings, sender, reset)
+        await recovery.send_code_by_sms(db, request_runtime(request).settings, sender, reset)
     # The same answer whether or not the account exists.
     return page(request, "forgot.html", values={}, errors={}, sent=True, sms=sender is not None)
 
@@ -61,19 +82,24 @@ async def reset_form(request: Request, session=Depends(page_session)):
 
 
 @router.post("/reset")
-async def reset_submit(request: Request, db: AsyncSession = Depends(get_db), redis: Redis = Depends(get_redis),
-                       session=Depends(page_session)):
+async def reset_submit(
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    redis: Redis = Depends(get_redis),
+    session=Depends(page_session),
+):
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login", ""))[:40].strip()
     values = {"login": login, "code": str(form.get("code", ""))[:20]}
     password = str(form.get("password", ""))[:200]
     if password != form.get("password2"):
-        return page(request, "reset.html", status=422, values=values,
-                    errors={"password2": "Mật khẩu nhập lại không khớp."})
+        return page(
+            request, "reset.html", status=422, values=values, errors={"password2": "Mật khẩu nhập lại không khớp."}
+        )
     try:
         await _check_rate(request, "reset:use", login)
-        await recovery.redeem(db, redis, request.app.state.settings, login, values["code"], password)
+        await recovery.redeem(db, redis, request_runtime(request).settings, login, values["code"], password)
     except AppError as exc:
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         return page(request, "reset.html", status=exc.status, values=values, errors=fields or {"form": exc.message})

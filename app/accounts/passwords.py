@@ -6,6 +6,7 @@ at 07:30 cannot take every core from the answer saves of people already inside a
 PASSWORD_HASH_QUEUE more wait their turn in arrival order (a fraction of a second); beyond that the
 request is refused at once with 429, Retry-After and a Vietnamese "try again in a moment", which
 the login and registration pages show on the form."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,17 +24,19 @@ from app.core.errors import AppError
 @lru_cache
 def _hasher() -> PasswordHasher:
     settings = get_settings()
-    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib,
-                          parallelism=1)
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib, parallelism=1)
 
 
 class HashingBusy(AppError):
     status = 429
 
     def __init__(self, seconds: int):
-        super().__init__("busy_try_again",
-                         f"Đang có rất nhiều người đăng nhập cùng lúc. Vui lòng thử lại sau {seconds} giây.",
-                         details={"retry_after_seconds": seconds}, headers={"Retry-After": str(seconds)})
+        super().__init__(
+            "busy_try_again",
+            f"Đang có rất nhiều người đăng nhập cùng lúc. Vui lòng thử lại sau {seconds} giây.",
+            details={"retry_after_seconds": seconds},
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 class HashPool:

@@ -9,6 +9,7 @@
 
 Codes: 8 digits, a keyed hash at rest (never the code), valid `reset_code_ttl_seconds`, single use,
 void after `reset_code_max_tries` wrong tries. Every step is in the audit log."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,11 +26,11 @@ from app.accounts import validation as v
 from app.accounts.models import PasswordReset, User
 from app.accounts.passwords import hash_password
 from app.accounts.service import _login_lookup
-from app.accounts.sessions import end_user_sessions
-from app.admin import audit
-from app.admin.roles import ORGANIZER, StaffAccess, StaffForbidden
 from app.core.clock import utcnow
 from app.core.errors import Invalid
+from app.core.sessions import end_user_sessions
+from app.staff import audit
+from app.staff.roles import ORGANIZER, StaffAccess, StaffForbidden
 
 REQUESTED, ISSUED, USED, CANCELLED = "requested", "issued", "used", "cancelled"
 BAD_CODE = "Mã đặt lại không đúng, đã dùng hoặc đã hết hạn. Hãy kiểm tra lại, hoặc xin Ban tổ chức cấp mã mới."
@@ -68,9 +69,12 @@ async def request_reset(db: AsyncSession, login: str, contact_note: str) -> Pass
     user = await find_user(db, login)
     if user is None:
         return None
-    open_request = await db.scalar(select(PasswordReset).where(
-        PasswordReset.user_id == user.id, PasswordReset.status.in_((REQUESTED, ISSUED)))
-        .order_by(PasswordReset.id.desc()).limit(1))
+    open_request = await db.scalar(
+        select(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.status.in_((REQUESTED, ISSUED)))
+        .order_by(PasswordReset.id.desc())
+        .limit(1)
+    )
     if open_request is None:
         open_request = PasswordReset(user_id=user.id, status=REQUESTED, contact_note="", failed_tries=0)
         db.add(open_request)
@@ -91,9 +95,13 @@ class PendingRequest:
 
 
 async def pending_requests(db: AsyncSession, limit: int = 200) -> list[PendingRequest]:
-    rows = await db.execute(select(PasswordReset, User).join(User, User.id == PasswordReset.user_id)
-                            .where(PasswordReset.status.in_((REQUESTED, ISSUED)))
-                            .order_by(PasswordReset.requested_at.desc()).limit(limit))
+    rows = await db.execute(
+        select(PasswordReset, User)
+        .join(User, User.id == PasswordReset.user_id)
+        .where(PasswordReset.status.in_((REQUESTED, ISSUED)))
+        .order_by(PasswordReset.requested_at.desc())
+        .limit(limit)
+    )
     return [PendingRequest(reset, user) for reset, user in rows.all()]
 
 
@@ -106,8 +114,16 @@ def _issue(reset: PasswordReset, secret: str, ttl_seconds: int, issued_by: int |
     return code
 
 
-async def issue_code(db: AsyncSession, settings, actor: StaffAccess, reset_id: int, *, citizen_id: str,
-                     date_of_birth: date | None, phone: str) -> tuple[PasswordReset, User, str]:
+async def issue_code(
+    db: AsyncSession,
+    settings,
+    actor: StaffAccess,
+    reset_id: int,
+    *,
+    citizen_id: str,
+    date_of_birth: date | None,
+    phone: str,
+) -> tuple[PasswordReset, User, str]:
     """After checking identity: all of CCCD, birth date and phone must match the account."""
     require_issuer(actor)
     reset = await db.get(PasswordReset, reset_id)
@@ -125,13 +141,19 @@ async def issue_code(db: AsyncSession, settings, actor: StaffAccess, reset_id: i
     except v.FieldError:
         problems["phone"] = "Số điện thoại không khớp với tài khoản."
     if problems:
-        audit.record(db, actor, "password_reset.verify_failed", target=f"user:{user.id}",
-                     after={"không khớp": sorted(problems)})
+        audit.record(
+            db, actor, "password_reset.verify_failed", target=f"user:{user.id}", after={"không khớp": sorted(problems)}
+        )
         await db.commit()
         raise Invalid("identity_mismatch", "Thông tin xác minh không khớp: chưa cấp mã.", details={"fields": problems})
     code = _issue(reset, settings.effective_secret_key, settings.reset_code_ttl_seconds, actor.user_id)
-    audit.record(db, actor, "password_reset.issue", target=f"user:{user.id}",
-                 after={"người dự thi": user.full_name, "hết hạn": reset.expires_at})
+    audit.record(
+        db,
+        actor,
+        "password_reset.issue",
+        target=f"user:{user.id}",
+        after={"người dự thi": user.full_name, "hết hạn": reset.expires_at},
+    )
     await db.commit()
     return reset, user, code
 
@@ -141,11 +163,19 @@ async def send_code_by_sms(db: AsyncSession, settings, sender, reset: PasswordRe
     user = await db.get(User, reset.user_id)
     code = _issue(reset, settings.effective_secret_key, settings.reset_code_ttl_seconds, None)
     minutes = settings.reset_code_ttl_seconds // 60
-    audit.record(db, None, "password_reset.sms", target=f"user:{user.id}",
-                 after={"người dự thi": user.full_name, "hết hạn": reset.expires_at})
+    audit.record(
+        db,
+        None,
+        "password_reset.sms",
+        target=f"user:{user.id}",
+        after={"người dự thi": user.full_name, "hết hạn": reset.expires_at},
+    )
     await db.commit()
-    await sender.send(user.phone, f"Ma dat lai mat khau Thi trac nghiem: {format_code(code)} "
-                                  f"(hieu luc {minutes} phut). Khong dua ma nay cho bat ky ai.")
+    await sender.send(
+        user.phone,
+        f"Ma dat lai mat khau Thi trac nghiem: {format_code(code)} "
+        f"(hieu luc {minutes} phut). Khong dua ma nay cho bat ky ai.",
+    )
 
 
 async def cancel(db: AsyncSession, actor: StaffAccess, reset_id: int) -> None:
@@ -162,9 +192,12 @@ async def redeem(db: AsyncSession, redis: Redis, settings, login: str, code: str
     user = await find_user(db, login)
     reset = None
     if user is not None:
-        reset = await db.scalar(select(PasswordReset).where(
-            PasswordReset.user_id == user.id, PasswordReset.status == ISSUED)
-            .order_by(PasswordReset.issued_at.desc()).limit(1))
+        reset = await db.scalar(
+            select(PasswordReset)
+            .where(PasswordReset.user_id == user.id, PasswordReset.status == ISSUED)
+            .order_by(PasswordReset.issued_at.desc())
+            .limit(1)
+        )
     code = "".join(ch for ch in (code or "") if ch.isdigit())
     if reset is None or reset.expires_at is None or utcnow() > reset.expires_at:
         raise Invalid("bad_reset_code", BAD_CODE, details={"fields": {"code": BAD_CODE}})
@@ -175,8 +208,13 @@ async def redeem(db: AsyncSession, redis: Redis, settings, login: str, code: str
         await db.commit()
         raise Invalid("bad_reset_code", BAD_CODE, details={"fields": {"code": BAD_CODE}})
     try:
-        v.check_password(new_password, phone=user.phone, citizen_id=user.citizen_id, birth=user.date_of_birth,
-                         full_name=user.full_name)
+        v.check_password(
+            new_password,
+            phone=user.phone,
+            citizen_id=user.citizen_id,
+            birth=user.date_of_birth,
+            full_name=user.full_name,
+        )
     except v.FieldError as exc:
         raise Invalid("weak_password", exc.message, details={"fields": {"password": exc.message}}) from exc
     user.password_hash = await hash_password(new_password)

@@ -23,7 +23,7 @@ MISMATCH = "Mật khẩu nhập lại không khớp."
 
 
 def parse_date(raw: str) -> date | None:
-    from app.web.routes import _DateError, _parse_date  # the pages' one date rule (dd/mm/yyyy or ISO)
+    from app.accounts.login_pages import _DateError, _parse_date  # the pages' one date rule (dd/mm/yyyy or ISO)
 
     try:
         return _parse_date(raw)

@@ -6,9 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.schemas import StrictIn
 
-DEVICE_ID_HELP = ("A random id (16–64 characters A–Z a–z 0–9 _ -) the client keeps for good and sends with every "
-                  "registration and login (or as the X-Device-Id header). Used only by the jury's "
-                  "suspicious-accounts report, stored as a keyed hash.")
+DEVICE_ID_HELP = (
+    "A random id (16–64 characters A–Z a–z 0–9 _ -) the client keeps for good and sends with every "
+    "registration and login (or as the X-Device-Id header). Used only by the jury's "
+    "suspicious-accounts report, stored as a keyed hash."
+)
 
 
 class RegisterIn(StrictIn):
@@ -51,4 +53,6 @@ class UserOut(BaseModel):
 
 class LoginOut(BaseModel):
     user: UserOut
-    token: str = Field(description="Session token; also set as the HttpOnly cookie. Send as 'Authorization: Bearer <token>' from non-browser clients.")
+    token: str = Field(
+        description="Session token; also set as the HttpOnly cookie. Send as 'Authorization: Bearer <token>' from non-browser clients."
+    )

@@ -1,4 +1,5 @@
 """Registration and authentication."""
+
 from __future__ import annotations
 
 from sqlalchemy import or_, select
@@ -35,17 +36,24 @@ def validate_registration(data: RegisterIn) -> dict:
     attempt("district", v.normalize_place, "district", data.district, required=False, label="quận/huyện")
     attempt("commune", v.normalize_place, "commune", data.commune, required=True, label="xã/phường")
     attempt("unit", v.normalize_place, "unit", data.unit, required=False, label="đơn vị")
-    attempt("password", v.check_password, data.password, phone=profile.get("phone") or data.phone,
-            citizen_id=profile.get("citizen_id") or data.citizen_id, birth=data.date_of_birth,
-            full_name=profile.get("full_name"))
+    attempt(
+        "password",
+        v.check_password,
+        data.password,
+        phone=profile.get("phone") or data.phone,
+        citizen_id=profile.get("citizen_id") or data.citizen_id,
+        birth=data.date_of_birth,
+        full_name=profile.get("full_name"),
+    )
     if not problems.keys() & {"citizen_id", "date_of_birth", "gender"}:
         try:
             v.check_citizen_id_matches(profile["citizen_id"], profile["date_of_birth"], profile["gender"])
         except v.FieldError as exc:
             problems[exc.field] = exc.message
     if problems:
-        raise Invalid("invalid_profile", "Thông tin đăng ký chưa hợp lệ, vui lòng kiểm tra lại.",
-                      details={"fields": problems})
+        raise Invalid(
+            "invalid_profile", "Thông tin đăng ký chưa hợp lệ, vui lòng kiểm tra lại.", details={"fields": problems}
+        )
     profile["party_member"] = bool(data.party_member)
     return profile
 
@@ -73,15 +81,19 @@ async def register(db: AsyncSession, data: RegisterIn) -> User:
     raise AppError("already_registered", " ".join(dict.fromkeys(taken.values())), 409, details={"fields": taken})
 
 
-TAKEN_CITIZEN_ID = ("Số CCCD này đã được đăng ký. Nếu là bạn, hãy đăng nhập; "
-                    "nếu không phải bạn, hãy báo Ban tổ chức.")
+TAKEN_CITIZEN_ID = "Số CCCD này đã được đăng ký. Nếu là bạn, hãy đăng nhập; nếu không phải bạn, hãy báo Ban tổ chức."
 TAKEN_PHONE = "Số điện thoại này đã được đăng ký. Nếu là bạn, hãy đăng nhập; nếu không, hãy dùng số khác."
 
 
 async def _taken_fields(db: AsyncSession, profile: dict) -> dict[str, str] | None:
     """{field: message} for the phone and CCCD already registered, None when both are free."""
-    rows = (await db.execute(select(User.phone, User.citizen_id).where(
-        or_(User.phone == profile["phone"], User.citizen_id == profile["citizen_id"])))).all()
+    rows = (
+        await db.execute(
+            select(User.phone, User.citizen_id).where(
+                or_(User.phone == profile["phone"], User.citizen_id == profile["citizen_id"])
+            )
+        )
+    ).all()
     fields = {}
     if any(citizen_id == profile["citizen_id"] for _, citizen_id in rows):
         fields["citizen_id"] = TAKEN_CITIZEN_ID

@@ -2,6 +2,7 @@
 ships a logging backend for development and loads a province's gateway class by name
 (setting SMS_BACKEND="package.module:ClassName"; the class takes the settings and has
 `async send(phone, text)`)."""
+
 from __future__ import annotations
 
 import importlib

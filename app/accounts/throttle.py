@@ -5,6 +5,7 @@
   exactly like real ones, so neither the messages nor the lock-out tell whether an account exists.
 - register: per IP, and per phone/CCCD being registered (probing which CCCDs are taken).
 """
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -18,10 +19,13 @@ from app.core import ratelimit
 from app.core.clock import utcnow
 from app.core.errors import Unauthorized
 from app.core.ratelimit import TooManyRequests, identity
+from app.core.runtime import request_runtime
 
-LOCKED_MESSAGE = ("Đăng nhập sai nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa trên thiết bị mới. "
-                  "Vui lòng thử lại sau {wait}. Trên điện thoại hoặc máy tính bạn đã đăng nhập thành công "
-                  "trước đây, bạn vẫn đăng nhập được bình thường.")
+LOCKED_MESSAGE = (
+    "Đăng nhập sai nhiều lần nên việc đăng nhập bằng số này tạm thời bị khóa trên thiết bị mới. "
+    "Vui lòng thử lại sau {wait}. Trên điện thoại hoặc máy tính bạn đã đăng nhập thành công "
+    "trước đây, bạn vẫn đăng nhập được bình thường."
+)
 
 
 def login_identity(login: str) -> str:
@@ -36,14 +40,15 @@ def login_identity(login: str) -> str:
 
 
 async def authenticate(request: Request, db: AsyncSession, login: str, password: str) -> User:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     who = login_identity(login)
     await ratelimit.check(request, "login", ip_limit=settings.rate_login_per_ip)
     user = await service.find_login(db, login)
     device = lockout.trusted_device(request, user.id) if user is not None else None
     if device is None:  # the owner's own browser is not held back by tries made elsewhere
-        await ratelimit.limiter(request).hit("login:acct", identity(who),
-                                             ratelimit.parse_limit(settings.rate_login_per_account))
+        await ratelimit.limiter(request).hit(
+            "login:acct", identity(who), ratelimit.parse_limit(settings.rate_login_per_account)
+        )
     key = lockout.failure_key(user, who, device)
     now = utcnow()
     wait = await lockout.seconds_to_wait(db, key, now)
@@ -61,14 +66,20 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
 
 
 async def check_register(request: Request, data: RegisterIn) -> None:
-    settings = request.app.state.settings
+    settings = request_runtime(request).settings
     await ratelimit.check(request, "register", ip_limit=settings.rate_register_per_ip)
     for who in {login_identity(data.citizen_id or ""), login_identity(data.phone or "")} - {""}:
-        await ratelimit.limiter(request).hit("register:acct", identity(who),
-                                             ratelimit.parse_limit(settings.rate_register_per_account))
+        await ratelimit.limiter(request).hit(
+            "register:acct", identity(who), ratelimit.parse_limit(settings.rate_register_per_account)
+        )
 
 
 async def check_open_attempt(request: Request, user_id: int) -> None:
-    settings = request.app.state.settings
-    await ratelimit.check(request, "open", ip_limit=settings.rate_open_attempt_per_ip, account=f"user:{user_id}",
-                          account_limit=settings.rate_open_attempt_per_account)
+    settings = request_runtime(request).settings
+    await ratelimit.check(
+        request,
+        "open",
+        ip_limit=settings.rate_open_attempt_per_ip,
+        account=f"user:{user_id}",
+        account_limit=settings.rate_open_attempt_per_account,
+    )

@@ -1,4 +1,5 @@
 """Validation of the registration profile. Every error message is Vietnamese and says how to fix it."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ from datetime import date
 
 from app.accounts.localities import PROVINCES
 from app.accounts.weak_passwords import message_for, weakness
-from app.questions.textnorm import clean_text
+from app.core.textnorm import clean_text
 
 GENDERS = {"male": "Nam", "female": "Nữ", "other": "Khác"}
 
@@ -39,19 +40,69 @@ def normalize_phone(raw: str) -> str:
 # before the July 2025 merger are still the ones on every card: personal identification numbers
 # never change, and the merger created no new codes. Numbers not in this table do not exist.
 CCCD_PROVINCE_CODES: dict[str, str] = {
-    "001": "Hà Nội", "002": "Hà Giang", "004": "Cao Bằng", "006": "Bắc Kạn", "008": "Tuyên Quang",
-    "010": "Lào Cai", "011": "Điện Biên", "012": "Lai Châu", "014": "Sơn La", "015": "Yên Bái",
-    "017": "Hòa Bình", "019": "Thái Nguyên", "020": "Lạng Sơn", "022": "Quảng Ninh", "024": "Bắc Giang",
-    "025": "Phú Thọ", "026": "Vĩnh Phúc", "027": "Bắc Ninh", "030": "Hải Dương", "031": "Hải Phòng",
-    "033": "Hưng Yên", "034": "Thái Bình", "035": "Hà Nam", "036": "Nam Định", "037": "Ninh Bình",
-    "038": "Thanh Hóa", "040": "Nghệ An", "042": "Hà Tĩnh", "044": "Quảng Bình", "045": "Quảng Trị",
-    "046": "Thừa Thiên Huế", "048": "Đà Nẵng", "049": "Quảng Nam", "051": "Quảng Ngãi", "052": "Bình Định",
-    "054": "Phú Yên", "056": "Khánh Hòa", "058": "Ninh Thuận", "060": "Bình Thuận", "062": "Kon Tum",
-    "064": "Gia Lai", "066": "Đắk Lắk", "067": "Đắk Nông", "068": "Lâm Đồng", "070": "Bình Phước",
-    "072": "Tây Ninh", "074": "Bình Dương", "075": "Đồng Nai", "077": "Bà Rịa - Vũng Tàu", "079": "Hồ Chí Minh",
-    "080": "Long An", "082": "Tiền Giang", "083": "Bến Tre", "084": "Trà Vinh", "086": "Vĩnh Long",
-    "087": "Đồng Tháp", "089": "An Giang", "091": "Kiên Giang", "092": "Cần Thơ", "093": "Hậu Giang",
-    "094": "Sóc Trăng", "095": "Bạc Liêu", "096": "Cà Mau",
+    "001": "Hà Nội",
+    "002": "Hà Giang",
+    "004": "Cao Bằng",
+    "006": "Bắc Kạn",
+    "008": "Tuyên Quang",
+    "010": "Lào Cai",
+    "011": "Điện Biên",
+    "012": "Lai Châu",
+    "014": "Sơn La",
+    "015": "Yên Bái",
+    "017": "Hòa Bình",
+    "019": "Thái Nguyên",
+    "020": "Lạng Sơn",
+    "022": "Quảng Ninh",
+    "024": "Bắc Giang",
+    "025": "Phú Thọ",
+    "026": "Vĩnh Phúc",
+    "027": "Bắc Ninh",
+    "030": "Hải Dương",
+    "031": "Hải Phòng",
+    "033": "Hưng Yên",
+    "034": "Thái Bình",
+    "035": "Hà Nam",
+    "036": "Nam Định",
+    "037": "Ninh Bình",
+    "038": "Thanh Hóa",
+    "040": "Nghệ An",
+    "042": "Hà Tĩnh",
+    "044": "Quảng Bình",
+    "045": "Quảng Trị",
+    "046": "Thừa Thiên Huế",
+    "048": "Đà Nẵng",
+    "049": "Quảng Nam",
+    "051": "Quảng Ngãi",
+    "052": "Bình Định",
+    "054": "Phú Yên",
+    "056": "Khánh Hòa",
+    "058": "Ninh Thuận",
+    "060": "Bình Thuận",
+    "062": "Kon Tum",
+    "064": "Gia Lai",
+    "066": "Đắk Lắk",
+    "067": "Đắk Nông",
+    "068": "Lâm Đồng",
+    "070": "Bình Phước",
+    "072": "Tây Ninh",
+    "074": "Bình Dương",
+    "075": "Đồng Nai",
+    "077": "Bà Rịa - Vũng Tàu",
+    "079": "Hồ Chí Minh",
+    "080": "Long An",
+    "082": "Tiền Giang",
+    "083": "Bến Tre",
+    "084": "Trà Vinh",
+    "086": "Vĩnh Long",
+    "087": "Đồng Tháp",
+    "089": "An Giang",
+    "091": "Kiên Giang",
+    "092": "Cần Thơ",
+    "093": "Hậu Giang",
+    "094": "Sóc Trăng",
+    "095": "Bạc Liêu",
+    "096": "Cà Mau",
 }
 # 4th digit: century of birth and gender (even: male, odd: female).
 _CENTURY_OF_CODE = {0: 1900, 1: 1900, 2: 2000, 3: 2000, 4: 2100, 5: 2100, 6: 2200, 7: 2200, 8: 1800, 9: 1800}
@@ -70,9 +121,12 @@ def check_citizen_id_structure(citizen_id: str) -> str:
     """A registration's CCCD: 12 digits whose first three are an issued province code."""
     citizen_id = normalize_citizen_id(citizen_id)
     if citizen_id[:3] not in CCCD_PROVINCE_CODES:
-        raise FieldError("citizen_id", f"Số CCCD không hợp lệ: 3 chữ số đầu ({citizen_id[:3]}) phải là mã tỉnh nơi "
-                                       "đăng ký khai sinh (ví dụ 001 là Hà Nội, 079 là TP. Hồ Chí Minh). "
-                                       "Kiểm tra lại số trên thẻ.")
+        raise FieldError(
+            "citizen_id",
+            f"Số CCCD không hợp lệ: 3 chữ số đầu ({citizen_id[:3]}) phải là mã tỉnh nơi "
+            "đăng ký khai sinh (ví dụ 001 là Hà Nội, 079 là TP. Hồ Chí Minh). "
+            "Kiểm tra lại số trên thẻ.",
+        )
     return citizen_id
 
 
@@ -85,14 +139,22 @@ def check_citizen_id_matches(citizen_id: str, birth: date, gender: str) -> None:
     code = int(citizen_id[3])
     century = _CENTURY_OF_CODE[code]
     if not century <= birth.year < century + 100:
-        raise FieldError("citizen_id", f"Số CCCD không khớp với năm sinh: chữ số thứ 4 ({code}) là mã thế kỷ sinh "
-                                       f"{century}–{century + 99}. Kiểm tra lại số CCCD hoặc ngày sinh.")
+        raise FieldError(
+            "citizen_id",
+            f"Số CCCD không khớp với năm sinh: chữ số thứ 4 ({code}) là mã thế kỷ sinh "
+            f"{century}–{century + 99}. Kiểm tra lại số CCCD hoặc ngày sinh.",
+        )
     if century + int(citizen_id[4:6]) != birth.year:
-        raise FieldError("citizen_id", "Số CCCD không khớp với năm sinh (chữ số thứ 5–6 là hai số cuối của năm sinh): "
-                                       "kiểm tra lại số CCCD hoặc ngày sinh.")
+        raise FieldError(
+            "citizen_id",
+            "Số CCCD không khớp với năm sinh (chữ số thứ 5–6 là hai số cuối của năm sinh): "
+            "kiểm tra lại số CCCD hoặc ngày sinh.",
+        )
     if gender in ("male", "female") and code % 2 != (0 if gender == "male" else 1):
-        raise FieldError("citizen_id", "Số CCCD không khớp với giới tính đã chọn (chữ số thứ 4: số chẵn là nam, "
-                                       "số lẻ là nữ): kiểm tra lại.")
+        raise FieldError(
+            "citizen_id",
+            "Số CCCD không khớp với giới tính đã chọn (chữ số thứ 4: số chẵn là nam, số lẻ là nữ): kiểm tra lại.",
+        )
 
 
 def normalize_full_name(raw: str) -> str:

@@ -1,6 +1,7 @@
 """Refusing the passwords everybody guesses first: the most common ones worldwide and in Vietnam
 ("12345678", "matkhau", "anhyeuem"), and the citizen's own phone number, CCCD and birth date,
 which are printed on the ranking's verification list and known to family and colleagues."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,8 @@ from datetime import date
 
 # Lower-case, without diacritics, spaces or punctuation (see _fold). Lists of leaked passwords put
 # these at the top; the Vietnamese ones are the habits of "mật khẩu", "anh yêu em", lucky numbers.
-COMMON = frozenset("""
+COMMON = frozenset(
+    """
 12345678 123456789 1234567890 0123456789 01234567 87654321 987654321 9876543210 11111111 111111111
 00000000 22222222 33333333 55555555 66666666 68686868 86868686 88888888 99999999 12341234 11223344
 12121212 123123123 147258369 159753123 123456aa 123456ab 123456abc 123456789a 12345678a 123456qwe
@@ -19,7 +21,8 @@ matkhau matkhau1 matkhau123 matkhaucuatoi matkhaumoi matkhau2024 matkhau2025 mat
 anhyeuem emyeuanh yeuemnhieu anhyeuem123 emyeuanh123 iloveu123 vietnam vietnam1 vietnam123 vietnamvodich
 hanoi123 hanoi1234 saigon123 hochiminh tphcm123 conganhandan doanthanhnien dangcongsan dangcongsanvietnam
 thitracnghiem cuocthi123 tracnghiem 123456789vn khongbiet khongnho
-""".split())
+""".split()
+)
 
 _SEPARATORS = re.compile(r"[\s.\-_/\\,]+")
 
@@ -47,8 +50,14 @@ def _is_trivial(folded: str) -> bool:
     return steps in ({1}, {-1})  # "23456789", "hgfedcba"
 
 
-def weakness(password: str, *, phone: str | None = None, citizen_id: str | None = None,
-             birth: date | None = None, full_name: str | None = None) -> str | None:
+def weakness(
+    password: str,
+    *,
+    phone: str | None = None,
+    citizen_id: str | None = None,
+    birth: date | None = None,
+    full_name: str | None = None,
+) -> str | None:
     """Why this password is easy to guess (a Vietnamese phrase), or None when it is not."""
     folded = _fold(password or "")
     if folded in COMMON or _is_trivial(folded):
@@ -71,5 +80,6 @@ def weakness(password: str, *, phone: str | None = None, citizen_id: str | None 
 
 
 def message_for(reason: str) -> str:
-    return (f"Mật khẩu này {reason}. Hãy chọn mật khẩu khác, ví dụ ghép vài từ dễ nhớ với nhau "
-            "như \"hoa-sen-ven-ho-2026\".")
+    return (
+        f"Mật khẩu này {reason}. Hãy chọn mật khẩu khác, ví dụ ghép vài từ dễ nhớ với nhau như \"hoa-sen-ven-ho-2026\"."
+    )

@@ -1,5 +1,6 @@
 """The audit log as people read it: who did what and when (local time), in Vietnamese, with the
 fields that changed shown as "before → after", filterable and exportable to .xlsx."""
+
 from __future__ import annotations
 
 import io
@@ -11,20 +12,47 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.audit import ACTION_LABELS
-from app.admin.models import AuditEntry
 from app.core.clock import to_local
+from app.staff.audit import ACTION_LABELS
+from app.staff.models import AuditEntry
 
 FIELD_LABELS = {
-    "title": "Tên cuộc thi", "organizer_name": "Cơ quan tổ chức", "slug": "Đường dẫn", "description": "Giới thiệu",
-    "rules_text": "Thể lệ", "published": "Công bố", "name": "Tên", "open_at": "Mở lúc", "close_at": "Đóng lúc",
-    "questions_per_attempt": "Số câu mỗi lượt", "time_limit_seconds": "Thời gian làm bài (giây)",
-    "attempts_allowed": "Số lượt thi", "quotas": "Cơ cấu đề", "prediction_enabled": "Có câu hỏi dự đoán",
-    "prediction_question": "Câu hỏi dự đoán", "prediction_truth": "Đáp án dự đoán (T)", "truth": "Đáp án dự đoán (T)",
-    "role": "Vai trò", "phone": "Số điện thoại", "full_name": "Họ và tên", "user": "Tài khoản", "count": "Số dòng",
-    "text": "Nội dung câu hỏi", "answer": "Đáp án", "note": "Ghi chú", "version": "Lần chốt", "digest": "Mã SHA-256",
-    "rows": "Số người", "kind": "Loại tệp", "file": "Tệp", "imported": "Số câu đã nhập", "retired": "Ngừng dùng",
-    "first": "Giải Nhất", "second": "Giải Nhì", "third": "Giải Ba", "consolation": "Giải Khuyến khích",
+    "title": "Tên cuộc thi",
+    "organizer_name": "Cơ quan tổ chức",
+    "slug": "Đường dẫn",
+    "description": "Giới thiệu",
+    "rules_text": "Thể lệ",
+    "published": "Công bố",
+    "name": "Tên",
+    "open_at": "Mở lúc",
+    "close_at": "Đóng lúc",
+    "questions_per_attempt": "Số câu mỗi lượt",
+    "time_limit_seconds": "Thời gian làm bài (giây)",
+    "attempts_allowed": "Số lượt thi",
+    "quotas": "Cơ cấu đề",
+    "prediction_enabled": "Có câu hỏi dự đoán",
+    "prediction_question": "Câu hỏi dự đoán",
+    "prediction_truth": "Đáp án dự đoán (T)",
+    "truth": "Đáp án dự đoán (T)",
+    "role": "Vai trò",
+    "phone": "Số điện thoại",
+    "full_name": "Họ và tên",
+    "user": "Tài khoản",
+    "count": "Số dòng",
+    "text": "Nội dung câu hỏi",
+    "answer": "Đáp án",
+    "note": "Ghi chú",
+    "version": "Lần chốt",
+    "digest": "Mã SHA-256",
+    "rows": "Số người",
+    "kind": "Loại tệp",
+    "file": "Tệp",
+    "imported": "Số câu đã nhập",
+    "retired": "Ngừng dùng",
+    "first": "Giải Nhất",
+    "second": "Giải Nhì",
+    "third": "Giải Ba",
+    "consolation": "Giải Khuyến khích",
 }
 ROLE_WORDS = {"organizer": "Ban tổ chức", "judge": "Ban giám khảo", "admin": "Quản trị hệ thống", "staff": "Cán bộ"}
 
@@ -66,8 +94,11 @@ def changes_of(before, after) -> list[tuple[str, str, str]]:
     if isinstance(before, dict) or isinstance(after, dict):
         before, after = before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {}
         keys = list(dict.fromkeys([*before, *after]))
-        return [(FIELD_LABELS.get(k, k), _value(before.get(k)), _value(after.get(k))) for k in keys
-                if before.get(k) != after.get(k) or k not in before or k not in after]
+        return [
+            (FIELD_LABELS.get(k, k), _value(before.get(k)), _value(after.get(k)))
+            for k in keys
+            if before.get(k) != after.get(k) or k not in before or k not in after
+        ]
     if before is None and after is None:
         return []
     return [("", _value(before), _value(after))]
@@ -78,18 +109,27 @@ def _target(entry: AuditEntry) -> str:
         return f"Đợt thi #{entry.round_id}"
     if entry.target:
         kind, _, ident = entry.target.partition(":")
-        return {"user": "Tài khoản", "question": "Câu hỏi", "contest": "Cuộc thi"}.get(kind, kind) + (f" #{ident}" if ident else "")
+        return {"user": "Tài khoản", "question": "Câu hỏi", "contest": "Cuộc thi"}.get(kind, kind) + (
+            f" #{ident}" if ident else ""
+        )
     return ""
 
 
 def row_of(entry: AuditEntry) -> AuditRow:
-    return AuditRow(id=entry.id, when=to_local(entry.created_at).strftime("%H:%M:%S %d/%m/%Y"), who=entry.actor_name,
-                    action=ACTION_LABELS.get(entry.action, entry.action), action_code=entry.action,
-                    target=_target(entry), changes=changes_of(entry.before, entry.after))
+    return AuditRow(
+        id=entry.id,
+        when=to_local(entry.created_at).strftime("%H:%M:%S %d/%m/%Y"),
+        who=entry.actor_name,
+        action=ACTION_LABELS.get(entry.action, entry.action),
+        action_code=entry.action,
+        target=_target(entry),
+        changes=changes_of(entry.before, entry.after),
+    )
 
 
-async def entries(db: AsyncSession, contest_id: int, *, action: str = "", actor: str = "",
-                  limit: int = 200) -> list[AuditRow]:
+async def entries(
+    db: AsyncSession, contest_id: int, *, action: str = "", actor: str = "", limit: int = 200
+) -> list[AuditRow]:
     query = select(AuditEntry).where(AuditEntry.contest_id == contest_id).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEntry.action == action)
@@ -100,7 +140,9 @@ async def entries(db: AsyncSession, contest_id: int, *, action: str = "", actor:
 
 async def filter_choices(db: AsyncSession, contest_id: int) -> tuple[list[tuple[str, str]], list[str]]:
     actions = (await db.scalars(select(AuditEntry.action).where(AuditEntry.contest_id == contest_id).distinct())).all()
-    people = (await db.scalars(select(AuditEntry.actor_name).where(AuditEntry.contest_id == contest_id).distinct())).all()
+    people = (
+        await db.scalars(select(AuditEntry.actor_name).where(AuditEntry.contest_id == contest_id).distinct())
+    ).all()
     return sorted(((a, ACTION_LABELS.get(a, a)) for a in actions), key=lambda p: p[1]), sorted(people)
 
 

@@ -1,5 +1,6 @@
 """Console: password reset requests. An organizer checks the citizen's identity and issues a
 one-time code, shown once on the page that issued it (never stored in clear, never in a link)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -7,11 +8,12 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import recovery
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import StaffAccess
 from app.core import ratelimit
 from app.core.deps import get_db
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import StaffAccess
 from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin/password-resets", include_in_schema=False)
@@ -19,9 +21,15 @@ ISSUES_PER_STAFF = "30/3600"
 
 
 async def _render(request: Request, db: AsyncSession, actor: StaffAccess, status: int = 200, **context):
-    return page(request, "admin/password_resets.html", status=status, actor=actor,
-                requests=await recovery.pending_requests(db), ttl_minutes=request.app.state.settings.reset_code_ttl_seconds // 60,
-                **{"issued": None, "errors": {}, "failed_id": None, "values": {}, **context})
+    return page(
+        request,
+        "admin/password_resets.html",
+        status=status,
+        actor=actor,
+        requests=await recovery.pending_requests(db),
+        ttl_minutes=request_runtime(request).settings.reset_code_ttl_seconds // 60,
+        **{"issued": None, "errors": {}, "failed_id": None, "values": {}, **context},
+    )
 
 
 @router.get("")
@@ -31,9 +39,14 @@ async def resets_page(request: Request, actor: StaffAccess = Depends(page_staff)
 
 
 @router.post("/{reset_id}/issue")
-async def issue(reset_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
-                form=Depends(checked_form), db: AsyncSession = Depends(get_db)):
-    from app.web.routes import _DateError, _parse_date
+async def issue(
+    reset_id: int,
+    request: Request,
+    actor: StaffAccess = Depends(page_staff),
+    form=Depends(checked_form),
+    db: AsyncSession = Depends(get_db),
+):
+    from app.accounts.login_pages import _DateError, _parse_date
 
     recovery.require_issuer(actor)
     values = {k: str(form.get(k, ""))[:20] for k in ("citizen_id", "date_of_birth", "phone")}
@@ -42,22 +55,54 @@ async def issue(reset_id: int, request: Request, actor: StaffAccess = Depends(pa
     except _DateError:
         birth = None
     try:
-        await ratelimit.check(request, "reset:issue", ip_limit=request.app.state.settings.rate_reset_per_ip,
-                              account=f"staff:{actor.user_id}", account_limit=ISSUES_PER_STAFF)
-        reset, user, code = await recovery.issue_code(db, request.app.state.settings, actor, reset_id,
-                                                      citizen_id=values["citizen_id"], date_of_birth=birth,
-                                                      phone=values["phone"])
+        await ratelimit.check(
+            request,
+            "reset:issue",
+            ip_limit=request_runtime(request).settings.rate_reset_per_ip,
+            account=f"staff:{actor.user_id}",
+            account_limit=ISSUES_PER_STAFF,
+        )
+        reset, user, code = await recovery.issue_code(
+            db,
+            request_runtime(request).settings,
+            actor,
+            reset_id,
+            citizen_id=values["citizen_id"],
+            date_of_birth=birth,
+            phone=values["phone"],
+        )
     except AppError as exc:
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
-        return await _render(request, db, actor, status=exc.status, failed_id=reset_id, values=values,
-                             errors=fields or {"form": exc.message})
-    return await _render(request, db, actor, issued={"name": user.full_name, "code": recovery.format_code(code),
-                                                     "expires_at": reset.expires_at, "login": user.phone})
+        return await _render(
+            request,
+            db,
+            actor,
+            status=exc.status,
+            failed_id=reset_id,
+            values=values,
+            errors=fields or {"form": exc.message},
+        )
+    return await _render(
+        request,
+        db,
+        actor,
+        issued={
+            "name": user.full_name,
+            "code": recovery.format_code(code),
+            "expires_at": reset.expires_at,
+            "login": user.phone,
+        },
+    )
 
 
 @router.post("/{reset_id}/cancel")
-async def cancel(reset_id: int, request: Request, actor: StaffAccess = Depends(page_staff),
-                 form=Depends(checked_form), db: AsyncSession = Depends(get_db)):
+async def cancel(
+    reset_id: int,
+    request: Request,
+    actor: StaffAccess = Depends(page_staff),
+    form=Depends(checked_form),
+    db: AsyncSession = Depends(get_db),
+):
     await recovery.cancel(db, actor, reset_id)
     response = RedirectResponse("/admin/password-resets", status_code=303)
     set_flash(response, "Đã hủy yêu cầu đặt lại mật khẩu.")

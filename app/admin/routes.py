@@ -1,29 +1,32 @@
 """JSON API of the consoles (/api/v1/admin/...): everything the console pages do. Thin: every
 rule and every role check lives in the service functions, which take the caller's StaffAccess."""
+
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit, contest_admin, staff
-from app.admin.contest_admin import ContestData, RoundData
-from app.admin.deps import api_staff
-from app.admin.roles import VIEW_DASHBOARD, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests import editing as contest_admin
+from app.contests.editing import ContestData, RoundData
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses, NotFound
+from app.core.runtime import request_runtime
 from app.core.schemas import StrictIn
 from app.dashboard.service import dashboard
 from app.exports import jobs
 from app.exports.reports import export_kind
 from app.judging import snapshots
+from app.staff import accounts as staff
+from app.staff import audit
+from app.staff.deps import api_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -83,16 +86,36 @@ class AssignIn(StrictIn):
 
 
 def _snapshot_out(s) -> dict:
-    return {"id": s.id, "round_id": s.round_id, "version": s.version, "reason": s.reason, "truth": s.truth,
-            "suggested_truth": s.suggested_truth, "participants": s.row_count, "digest": s.digest, "note": s.note,
-            "created_at": s.created_at, "created_by": s.created_by_name, "canonical_format": s.canonical_format}
+    return {
+        "id": s.id,
+        "round_id": s.round_id,
+        "version": s.version,
+        "reason": s.reason,
+        "truth": s.truth,
+        "suggested_truth": s.suggested_truth,
+        "participants": s.row_count,
+        "digest": s.digest,
+        "note": s.note,
+        "created_at": s.created_at,
+        "created_by": s.created_by_name,
+        "canonical_format": s.canonical_format,
+    }
 
 
 def _round_out(r) -> dict:
-    return {"id": r.id, "contest_id": r.contest_id, "name": r.name, "open_at": r.open_at, "close_at": r.close_at,
-            "questions_per_attempt": r.questions_per_attempt, "time_limit_seconds": r.time_limit_seconds,
-            "attempts_allowed": r.attempts_allowed, "quotas": r.quotas, "prediction_enabled": r.prediction_enabled,
-            "prediction_truth": r.prediction_truth}
+    return {
+        "id": r.id,
+        "contest_id": r.contest_id,
+        "name": r.name,
+        "open_at": r.open_at,
+        "close_at": r.close_at,
+        "questions_per_attempt": r.questions_per_attempt,
+        "time_limit_seconds": r.time_limit_seconds,
+        "attempts_allowed": r.attempts_allowed,
+        "quotas": r.quotas,
+        "prediction_enabled": r.prediction_enabled,
+        "prediction_truth": r.prediction_truth,
+    }
 
 
 @router.post("/contests", status_code=201, summary="Create a contest (admin)")
@@ -102,31 +125,50 @@ async def create_contest(body: ContestIn, actor: StaffAccess = Depends(api_staff
 
 
 @router.put("/contests/{contest_id}", summary="Edit a contest (organizer)")
-async def update_contest(contest_id: int, body: ContestIn, actor: StaffAccess = Depends(api_staff),
-                         db: AsyncSession = Depends(get_db)):
+async def update_contest(
+    contest_id: int, body: ContestIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     contest = await contest_admin.update_contest(db, actor, contest_id, ContestData(**body.model_dump()))
     return {"id": contest.id, "slug": contest.slug, "title": contest.title}
 
 
 @router.post("/contests/{contest_id}/rounds", status_code=201, summary="Create a round (organizer)")
-async def create_round(contest_id: int, body: RoundIn, actor: StaffAccess = Depends(api_staff),
-                       db: AsyncSession = Depends(get_db)):
+async def create_round(
+    contest_id: int, body: RoundIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     return _round_out(await contest_admin.create_round(db, actor, contest_id, body.data()))
 
 
 @router.put("/rounds/{round_id}", summary="Edit a round (organizer)")
-async def update_round(round_id: int, body: RoundIn, request: Request, actor: StaffAccess = Depends(api_staff),
-                       db: AsyncSession = Depends(get_db)):
-    return _round_out(await contest_admin.update_round(db, actor, round_id, body.data(),
-                                                       request.app.state.attempt_cache))
+async def update_round(
+    round_id: int,
+    body: RoundIn,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    db: AsyncSession = Depends(get_db),
+):
+    return _round_out(
+        await contest_admin.update_round(db, actor, round_id, body.data(), request_runtime(request).attempt_cache)
+    )
 
 
 @router.get("/contests/{contest_id}/audit", summary="Audit log of a contest")
 async def audit_log(contest_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
     actor.require(VIEW_DASHBOARD, contest_id)
-    return [{"id": e.id, "at": e.created_at, "actor": e.actor_name, "actor_id": e.actor_id, "action": e.action,
-             "round_id": e.round_id, "target": e.target, "before": e.before, "after": e.after}
-            for e in await audit.recent(db, contest_id=contest_id)]
+    return [
+        {
+            "id": e.id,
+            "at": e.created_at,
+            "actor": e.actor_name,
+            "actor_id": e.actor_id,
+            "action": e.action,
+            "round_id": e.round_id,
+            "target": e.target,
+            "before": e.before,
+            "after": e.after,
+        }
+        for e in await audit.recent(db, contest_id=contest_id)
+    ]
 
 
 @router.get("/rounds/{round_id}/dashboard", summary="Live figures of a round")
@@ -135,40 +177,75 @@ async def round_dashboard(round_id: int, actor: StaffAccess = Depends(api_staff)
     return (await dashboard(db, round_)).as_json()
 
 
-@router.post("/rounds/{round_id}/close", status_code=201, summary="Close a round: confirm T, freeze the ranking (judge)")
-async def close_round(round_id: int, body: CloseIn, request: Request, actor: StaffAccess = Depends(api_staff),
-                      deps: AttemptDeps = Depends(attempt_deps)):
-    snapshot = await snapshots.close_round(deps, request.app.state.redis, actor, round_id, body.truth, body.note)
+@router.post(
+    "/rounds/{round_id}/close", status_code=201, summary="Close a round: confirm T, freeze the ranking (judge)"
+)
+async def close_round(
+    round_id: int,
+    body: CloseIn,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
+    snapshot = await snapshots.close_round(deps, request_runtime(request).redis, actor, round_id, body.truth, body.note)
     return _snapshot_out(snapshot)
 
 
 @router.post("/rounds/{round_id}/regrade", status_code=201, summary="Change a question's key and re-freeze (judge)")
-async def regrade(round_id: int, body: RegradeIn, request: Request, actor: StaffAccess = Depends(api_staff),
-                  deps: AttemptDeps = Depends(attempt_deps)):
-    outcome = await snapshots.regrade(deps, request.app.state.redis, actor, round_id, body.question_id,
-                                      body.correct_option_id, body.truth, body.note)
+async def regrade(
+    round_id: int,
+    body: RegradeIn,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
+    outcome = await snapshots.regrade(
+        deps,
+        request_runtime(request).redis,
+        actor,
+        round_id,
+        body.question_id,
+        body.correct_option_id,
+        body.truth,
+        body.note,
+    )
     # Every round that used the question was re-scored; `rounds` says which and how.
-    return _snapshot_out(outcome.snapshot) | {"rounds": [
-        {"round_id": r.round_id, "name": r.round_name, "rescored_attempts": r.rescored_attempts,
-         "snapshot_version": r.snapshot_version} for r in outcome.rounds]}
+    return _snapshot_out(outcome.snapshot) | {
+        "rounds": [
+            {
+                "round_id": r.round_id,
+                "name": r.round_name,
+                "rescored_attempts": r.rescored_attempts,
+                "snapshot_version": r.snapshot_version,
+            }
+            for r in outcome.rounds
+        ]
+    }
 
 
 @router.get("/rounds/{round_id}/snapshots", summary="Frozen rankings of a round, newest first")
 async def list_snapshots(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
     await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
-    return [_snapshot_out(s) | {"intact": await snapshots.verify(db, s)} for s in await snapshots.snapshots_of(db, round_id)]
+    return [
+        _snapshot_out(s) | {"intact": await snapshots.verify(db, s)} for s in await snapshots.snapshots_of(db, round_id)
+    ]
 
 
 @router.post("/rounds/{round_id}/exports/{kind}", status_code=202, summary="Start an Excel export")
-async def start_export(round_id: int, kind: str, request: Request, actor: StaffAccess = Depends(api_staff),
-                       db: AsyncSession = Depends(get_db)):
+async def start_export(
+    round_id: int,
+    kind: str,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    db: AsyncSession = Depends(get_db),
+):
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request.app.state, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(request_runtime(request), kind, round_id, actor.user_id, round_.name)
     return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
 
 
 async def owned_job(request: Request, job_id: str, actor: StaffAccess, db: AsyncSession) -> jobs.ExportJob:
-    job = await jobs.get(request.app.state.redis, job_id)
+    job = await jobs.get(request_runtime(request).redis, job_id)
     if job is None or (job.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("export_not_found", "Không tìm thấy tệp xuất (tệp chỉ được giữ trong 24 giờ).")
     await contest_admin.get_round_for(db, actor, job.round_id, export_kind(job.kind).permission)
@@ -183,22 +260,33 @@ def export_download(job: jobs.ExportJob) -> FileResponse:
     disposition = f'attachment; filename="{job.filename}"'
     if job.display:
         disposition += f"; filename*=UTF-8''{quote(job.display, safe='')}"
-    return FileResponse(job.path, headers={"Content-Disposition": disposition},
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        job.path,
+        headers={"Content-Disposition": disposition},
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @router.get("/exports/{job_id}", summary="Progress of an export")
-async def export_status(job_id: str, request: Request, actor: StaffAccess = Depends(api_staff),
-                        db: AsyncSession = Depends(get_db)):
+async def export_status(
+    job_id: str, request: Request, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     job = await owned_job(request, job_id, actor, db)
-    return {"status": job.status, "done": job.done, "total": job.total, "percent": job.percent, "error": job.error,
-            "seconds": job.seconds,
-            "download_url": f"/api/v1/admin/exports/{job_id}/file" if job.status == "done" else None}
+    return {
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "error": job.error,
+        "seconds": job.seconds,
+        "download_url": f"/api/v1/admin/exports/{job_id}/file" if job.status == "done" else None,
+    }
 
 
 @router.get("/exports/{job_id}/file", summary="Download a finished export")
-async def export_file(job_id: str, request: Request, actor: StaffAccess = Depends(api_staff),
-                      db: AsyncSession = Depends(get_db)):
+async def export_file(
+    job_id: str, request: Request, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     return export_download(await owned_job(request, job_id, actor, db))
 
 
@@ -209,9 +297,8 @@ async def create_staff(body: StaffIn, actor: StaffAccess = Depends(api_staff), d
 
 
 @router.post("/contests/{contest_id}/staff", status_code=201, summary="Give a role on a contest (admin)")
-async def assign(contest_id: int, body: AssignIn, actor: StaffAccess = Depends(api_staff),
-                 db: AsyncSession = Depends(get_db)):
+async def assign(
+    contest_id: int, body: AssignIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     a = await staff.assign_role(db, actor, contest_id, body.phone, body.role)
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}
-
-

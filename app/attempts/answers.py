@@ -30,6 +30,7 @@ connection): the README's profile showed SQLAlchemy's execution machinery costin
 the statement itself. SQLite (the embedded default) runs the same batches as one BEGIN IMMEDIATE
 transaction, one batch at a time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,14 @@ from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
 
-_CONNECTION_LOST = (OSError, pg.InterfaceError, pg.PostgresConnectionError, pg.AdminShutdownError,
-                    pg.CrashShutdownError, pg.CannotConnectNowError)
+_CONNECTION_LOST = (
+    OSError,
+    pg.InterfaceError,
+    pg.PostgresConnectionError,
+    pg.AdminShutdownError,
+    pg.CrashShutdownError,
+    pg.CannotConnectNowError,
+)
 
 _SAVE_BATCH_PG = """
 WITH items AS (
@@ -69,15 +76,17 @@ RETURNING attempt_id, question_id
 """
 
 
-
 class AnswersNotSaved(AppError):
     """The batch's statement failed: nothing of it was written, nothing is acknowledged."""
 
     def __init__(self):
-        super().__init__("service_unavailable",
-                         "Hệ thống đang tạm thời gián đoạn: câu trả lời này chưa được lưu, vui lòng thử lại "
-                         "(chọn lại phương án) sau ít giây. Các câu trả lời đã lưu trước đó không bị mất.", 503,
-                         headers={"Retry-After": "5"})
+        super().__init__(
+            "service_unavailable",
+            "Hệ thống đang tạm thời gián đoạn: câu trả lời này chưa được lưu, vui lòng thử lại "
+            "(chọn lại phương án) sau ít giây. Các câu trả lời đã lưu trước đó không bị mất.",
+            503,
+            headers={"Retry-After": "5"},
+        )
 
 
 @dataclass
@@ -96,8 +105,15 @@ class _Save:
 class AnswerWriter:
     """One per worker process: group commit of answer saves (see the module docstring)."""
 
-    def __init__(self, engine: AsyncEngine, cache: AttemptCache, *, grace: timedelta, max_batch: int = 500,
-                 max_in_flight: int = 2):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cache: AttemptCache,
+        *,
+        grace: timedelta,
+        max_batch: int = 500,
+        max_in_flight: int = 2,
+    ):
         self.engine = engine
         # A save is refused once its time passes the attempt's deadline *as stored* + grace: the
         # database, not a possibly stale cache, decides (an organizer may have moved it earlier).
@@ -177,8 +193,14 @@ class AnswerWriter:
             _settle(item.done, result=item.key in saved)
 
     async def _commit_postgresql(self, batch: list[_Save]) -> set[tuple[int, int]]:
-        args = ([s.attempt_id for s in batch], [s.question_id for s in batch], [s.option_id for s in batch],
-                [s.answered_at for s in batch], IN_PROGRESS, self.grace)
+        args = (
+            [s.attempt_id for s in batch],
+            [s.question_id for s in batch],
+            [s.option_id for s in batch],
+            [s.answered_at for s in batch],
+            IN_PROGRESS,
+            self.grace,
+        )
         for last_try in (False, True):
             # Outside any transaction SQLAlchemy knows of: the statement is its own transaction
             # (asyncpg's implicit one), so the attempt locks are held exactly until the answers
@@ -223,17 +245,33 @@ class AnswerWriter:
 async def commit_batch_in(db: AsyncSession, batch: list[_Save], grace: timedelta) -> set[tuple[int, int]]:
     """The portable batch (SQLite): lock, upsert and commit in the session's transaction."""
     ids = sorted({s.attempt_id for s in batch})
-    deadlines = dict((await db.execute(select(Attempt.id, Attempt.deadline)
-                                       .where(Attempt.id.in_(ids), Attempt.status == IN_PROGRESS)
-                                       .with_for_update(read=True))).all())
-    rows = [{"attempt_id": s.attempt_id, "question_id": s.question_id, "option_id": s.option_id,
-             "answered_at": s.answered_at} for s in batch
-            if s.attempt_id in deadlines and s.answered_at <= deadlines[s.attempt_id] + grace]
+    deadlines = dict(
+        (
+            await db.execute(
+                select(Attempt.id, Attempt.deadline)
+                .where(Attempt.id.in_(ids), Attempt.status == IN_PROGRESS)
+                .with_for_update(read=True)
+            )
+        ).all()
+    )
+    rows = [
+        {
+            "attempt_id": s.attempt_id,
+            "question_id": s.question_id,
+            "option_id": s.option_id,
+            "answered_at": s.answered_at,
+        }
+        for s in batch
+        if s.attempt_id in deadlines and s.answered_at <= deadlines[s.attempt_id] + grace
+    ]
     if rows:
         stmt = sqlite_insert(AttemptAnswer.__table__).values(rows)
-        await db.execute(stmt.on_conflict_do_update(index_elements=["attempt_id", "question_id"],
-                                                    set_={"option_id": stmt.excluded.option_id,
-                                                          "answered_at": stmt.excluded.answered_at}))
+        await db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["attempt_id", "question_id"],
+                set_={"option_id": stmt.excluded.option_id, "answered_at": stmt.excluded.answered_at},
+            )
+        )
     await db.commit()
     return {(r["attempt_id"], r["question_id"]) for r in rows}
 

@@ -5,14 +5,14 @@ this cache can vanish (Redis restart, flush, eviction) at any time, to be refill
 database on the next touch. One key per attempt (a hash), so under Redis Cluster attempts spread
 evenly over the slots.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
-
 from redis.asyncio import Redis
 
 from app.attempts.models import Attempt
@@ -27,7 +27,7 @@ def _ms(value: datetime) -> int:
 
 
 def _dt(ms: str | int) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
 @dataclass
@@ -51,8 +51,18 @@ class AttemptState:
 
     @classmethod
     def from_row(cls, attempt: Attempt, answers: dict[int, int]) -> AttemptState:
-        return cls(attempt.id, attempt.round_id, attempt.user_id, attempt.seq, attempt.status,
-                   attempt.started_at, attempt.deadline, attempt.paper, attempt.prediction, answers)
+        return cls(
+            attempt.id,
+            attempt.round_id,
+            attempt.user_id,
+            attempt.seq,
+            attempt.status,
+            attempt.started_at,
+            attempt.deadline,
+            attempt.paper,
+            attempt.prediction,
+            answers,
+        )
 
 
 # Fill without overwriting: an answer saved while the fill was reading the database is newer
@@ -90,9 +100,15 @@ class AttemptCache:
         answers = {int(k[2:]): int(v) for k, v in data.items() if k.startswith("a:")}
         prediction = data.get("pred")
         return AttemptState(
-            id=attempt_id, round_id=int(data["rid"]), user_id=int(data["uid"]), seq=int(data["seq"]),
-            status=data["st"], started_at=_dt(data["sa"]), deadline=_dt(data["dl"]),
-            paper=orjson.loads(data["paper"]), prediction=int(prediction) if prediction not in (None, "") else None,
+            id=attempt_id,
+            round_id=int(data["rid"]),
+            user_id=int(data["uid"]),
+            seq=int(data["seq"]),
+            status=data["st"],
+            started_at=_dt(data["sa"]),
+            deadline=_dt(data["dl"]),
+            paper=orjson.loads(data["paper"]),
+            prediction=int(prediction) if prediction not in (None, "") else None,
             answers=answers,
         )
 
@@ -112,13 +128,37 @@ class AttemptCache:
         uid, rid, seq, status, started, deadline, options = values
         if uid is None or options is None:
             return None
-        return AttemptState(attempt_id, int(rid), int(uid), int(seq), status, _dt(started), _dt(deadline),
-                            [[question_id, [int(o) for o in options.split(",")]]], None)
+        return AttemptState(
+            attempt_id,
+            int(rid),
+            int(uid),
+            int(seq),
+            status,
+            _dt(started),
+            _dt(deadline),
+            [[question_id, [int(o) for o in options.split(",")]]],
+            None,
+        )
 
     async def put(self, state: AttemptState) -> None:
-        args: list = ["uid", state.user_id, "rid", state.round_id, "seq", state.seq, "st", state.status, "sa", _ms(state.started_at),
-                      "dl", _ms(state.deadline), "paper", json.dumps(state.paper, separators=(",", ":")),
-                      "pred", "" if state.prediction is None else state.prediction]
+        args: list = [
+            "uid",
+            state.user_id,
+            "rid",
+            state.round_id,
+            "seq",
+            state.seq,
+            "st",
+            state.status,
+            "sa",
+            _ms(state.started_at),
+            "dl",
+            _ms(state.deadline),
+            "paper",
+            json.dumps(state.paper, separators=(",", ":")),
+            "pred",
+            "" if state.prediction is None else state.prediction,
+        ]
         for qid, option_ids in state.paper:  # what a save reads (save_read)
             args += [f"q:{qid}", ",".join(map(str, option_ids))]
         for qid, oid in state.answers.items():

@@ -1,4 +1,5 @@
 """Drawing a paper: which questions an attempt gets and in which order their options appear."""
+
 from __future__ import annotations
 
 import random
@@ -14,9 +15,7 @@ _rng = random.SystemRandom()  # papers must not be predictable from earlier ones
 
 # Options that point at other options by letter ("Cả A và B đều đúng") only make sense in the
 # bank's order; "all of the above" must stay last. Real banks are full of both.
-_LETTER_REFERENCE = re.compile(
-    r"\b(phương án|đáp án|ý|câu)\s+[A-F]\b|\b[A-F]\s*(,|và|hoặc|&)\s*[A-F]\b", re.IGNORECASE
-)
+_LETTER_REFERENCE = re.compile(r"\b(phương án|đáp án|ý|câu)\s+[A-F]\b|\b[A-F]\s*(,|và|hoặc|&)\s*[A-F]\b", re.IGNORECASE)
 _ABOVE_REFERENCE = re.compile(r"\b(trên|nêu trên|kể trên|đều đúng|đều sai)\b", re.IGNORECASE)
 
 
@@ -26,9 +25,10 @@ class BankTooSmall(AppError):
 
 # --- the topic/difficulty quota rule: ONE rule, used by the draw and by the organizer's check ---
 
+
 @dataclass(frozen=True)
 class Quota:
-    """"`count` questions of `topic` and/or `difficulty` (None = any)", as stored on a round
+    """ "`count` questions of `topic` and/or `difficulty` (None = any)", as stored on a round
     ({"topic", "difficulty", "count"}); the rest of a paper is drawn freely."""
 
     topic: str | None
@@ -43,8 +43,9 @@ class Quota:
         return cls(raw.get("topic") or None, int(difficulty) if difficulty else None, int(raw.get("count") or 0))
 
     def matches(self, entry: PoolEntry) -> bool:
-        return ((self.topic is None or entry.topic == self.topic)
-                and (self.difficulty is None or entry.difficulty == self.difficulty))
+        return (self.topic is None or entry.topic == self.topic) and (
+            self.difficulty is None or entry.difficulty == self.difficulty
+        )
 
     def describe(self, everything: str = "cơ cấu này") -> str:
         return describe_quota({"topic": self.topic, "difficulty": self.difficulty}, everything)
@@ -121,8 +122,10 @@ def quota_problems(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict 
     for quota in quotas:
         have = sum(1 for e in pool if quota.matches(e))
         if have < quota.count:
-            problems.append(f"Cơ cấu đề cần {quota.count} câu {quota.describe('mọi câu hỏi')} "
-                            f"nhưng ngân hàng chỉ có {have} câu đang dùng.")
+            problems.append(
+                f"Cơ cấu đề cần {quota.count} câu {quota.describe('mọi câu hỏi')} "
+                f"nhưng ngân hàng chỉ có {have} câu đang dùng."
+            )
     if not problems and quotas:
         _, _, short = _allocate(pool, quotas)
         if short:
@@ -130,15 +133,18 @@ def quota_problems(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict 
             need = sum(q.count for q in group)
             have = sum(1 for e in pool if any(q.matches(e) for q in group))
             names = "; ".join(f"{q.count} câu {q.describe('mọi câu hỏi')}" for q in group)
-            problems.append(f"Các cơ cấu đề ({names}) cần tổng cộng {need} câu khác nhau nhưng ngân hàng chỉ có "
-                            f"{have} câu thuộc các cơ cấu đó (các cơ cấu trùng nhau).")
+            problems.append(
+                f"Các cơ cấu đề ({names}) cần tổng cộng {need} câu khác nhau nhưng ngân hàng chỉ có "
+                f"{have} câu thuộc các cơ cấu đó (các cơ cấu trùng nhau)."
+            )
     if len(pool) < count:
         problems.append(f"Mỗi lượt thi cần {count} câu nhưng ngân hàng chỉ có {len(pool)} câu đang dùng.")
     return problems
 
 
-def draw_questions(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict | Quota],
-                   rng: random.Random = _rng) -> list[int]:
+def draw_questions(
+    pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict | Quota], rng: random.Random = _rng
+) -> list[int]:
     """Question ids for one paper: the quotas are filled together (see `_allocate`), the rest
     from the whole pool, then the order is shuffled. Refuses (409) exactly the configurations
     `quota_problems` reports."""

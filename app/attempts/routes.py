@@ -1,50 +1,64 @@
 """JSON API of the timed attempt. Thin: every rule lives in app.attempts.service."""
-from __future__ import annotations
 
-from datetime import timedelta
+from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import throttle
-from app.accounts.sessions import Session, load_session_with
 from app.attempts import service
 from app.attempts.cache import AttemptCache
-from app.attempts.schemas import (AnswerIn, AnswerOut, AttemptOut, PredictionIn, ResultOut,
-                                  RoundProgressOut, SubmitIn, parse_answer)
+from app.attempts.schemas import (
+    AnswerIn,
+    AnswerOut,
+    AttemptOut,
+    PredictionIn,
+    ResultOut,
+    RoundProgressOut,
+    SubmitIn,
+    parse_answer,
+)
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
 from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.deps import api_session, get_db, require_session, session_token
 from app.core.errors import ErrorResponses
+from app.core.runtime import request_runtime
+from app.core.sessions import Session, load_session_with
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 
 
 async def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> AttemptDeps:
     # async: FastAPI would run a plain `def` dependency in a worker thread, on every request.
-    state = request.app.state
-    return AttemptDeps(db=db, cache=state.attempt_cache, tokens=state.option_tokens,
-                       grace=timedelta(seconds=state.settings.deadline_grace_seconds),
-                       board_redis=getattr(state, "board_redis", None), answers=state.answer_writer)
+    return AttemptDeps.of(request_runtime(request), db)
 
 
 async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
-    round_ = await round_cache.get(deps.db, state.round_id)
+    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     result = None
     if state.status != "in_progress":
         result = result_out(await deps.db.get(service.Attempt, state.id))
     return await attempt_out(deps, state, round_, utcnow(), result)
 
 
-@router.post("/rounds/{round_id}/attempts", response_model=AttemptOut, status_code=201,
-             summary="Open an attempt (or get the one in progress, with 200)")
-async def open_attempt(round_id: int, request: Request, response: Response,
-                       session: Session = Depends(require_session), deps: AttemptDeps = Depends(attempt_deps)):
+@router.post(
+    "/rounds/{round_id}/attempts",
+    response_model=AttemptOut,
+    status_code=201,
+    summary="Open an attempt (or get the one in progress, with 200)",
+)
+async def open_attempt(
+    round_id: int,
+    request: Request,
+    response: Response,
+    session: Session = Depends(require_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     await throttle.check_open_attempt(request, session.user_id)
-    await request.app.state.waiting_room.wait_turn(deps.db, session.user_id, round_id)  # 429 + place in line
+    await request_runtime(request).waiting_room.wait_turn(deps.db, session.user_id, round_id)  # 429 + place in line
     state, created = await service.open_attempt(deps, session.user_id, round_id)
     if not created:
         response.status_code = 200
@@ -52,52 +66,83 @@ async def open_attempt(round_id: int, request: Request, response: Response,
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="Resume: questions, chosen options, deadline")
-async def get_attempt(attempt_id: int, session: Session = Depends(require_session),
-                      deps: AttemptDeps = Depends(attempt_deps)):
+async def get_attempt(
+    attempt_id: int, session: Session = Depends(require_session), deps: AttemptDeps = Depends(attempt_deps)
+):
     return await _attempt_response(deps, await service.load_state(deps, session.user_id, attempt_id))
 
 
-_ANSWER_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": AnswerIn.model_json_schema()}}}}
+_ANSWER_BODY = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": AnswerIn.model_json_schema()}}}
+}
 
 
-@router.put("/attempts/{attempt_id}/answers/{question_id}", response_model=AnswerOut, summary="Save one answer",
-            openapi_extra=_ANSWER_BODY)
+@router.put(
+    "/attempts/{attempt_id}/answers/{question_id}",
+    response_model=AnswerOut,
+    summary="Save one answer",
+    openapi_extra=_ANSWER_BODY,
+)
 async def put_answer(attempt_id: int, question_id: int, request: Request):
     # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree; the
     # session and the attempt's needed fields in one Redis round trip; the small body parsed by
     # pydantic-core straight from the bytes; the answer serialized by orjson.
-    app_state = request.app.state
+    runtime = request_runtime(request)
     token, bearer = session_token(request)
-    session, (cached,) = await load_session_with(app_state.redis, token, app_state.settings.session_ttl_seconds,
-                                                 AttemptCache.save_read(attempt_id, question_id))
+    session, (cached,) = await load_session_with(
+        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.save_read(attempt_id, question_id)
+    )
     session = api_session(request, session, bearer)
     option_token = parse_answer(await request.body())
-    async with app_state.sessionmaker() as db:  # used only when the attempt is not cached
-        deps = AttemptDeps(db, app_state.attempt_cache, app_state.option_tokens,
-                           timedelta(seconds=app_state.settings.deadline_grace_seconds), answers=app_state.answer_writer)
-        state, saved_at = await service.save_answer(deps, session.user_id, attempt_id, question_id, option_token,
-                                                    AttemptCache.parse_save_read(attempt_id, question_id, cached))
+    async with runtime.sessionmaker() as db:  # used only when the attempt is not cached
+        deps = AttemptDeps.of(runtime, db)
+        state, saved_at = await service.save_answer(
+            deps,
+            session.user_id,
+            attempt_id,
+            question_id,
+            option_token,
+            AttemptCache.parse_save_read(attempt_id, question_id, cached),
+        )
     remaining = max(0, int((state.deadline - saved_at).total_seconds() * 1000))
-    return Response(orjson.dumps({"question_id": question_id, "option_id": option_token, "saved_at": saved_at,
-                                  "remaining_ms": remaining}, option=orjson.OPT_UTC_Z),
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(
+            {"question_id": question_id, "option_id": option_token, "saved_at": saved_at, "remaining_ms": remaining},
+            option=orjson.OPT_UTC_Z,
+        ),
+        media_type="application/json",
+    )
 
 
 @router.put("/attempts/{attempt_id}/prediction", status_code=204, summary="Save the prediction before submitting")
-async def put_prediction(attempt_id: int, body: PredictionIn, session: Session = Depends(require_session),
-                         deps: AttemptDeps = Depends(attempt_deps)):
+async def put_prediction(
+    attempt_id: int,
+    body: PredictionIn,
+    session: Session = Depends(require_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     await service.save_prediction(deps, session.user_id, attempt_id, body.prediction)
     return Response(status_code=204)
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=ResultOut, summary="Submit (idempotent)")
-async def submit(attempt_id: int, body: SubmitIn | None = None, session: Session = Depends(require_session),
-                 deps: AttemptDeps = Depends(attempt_deps)):
+async def submit(
+    attempt_id: int,
+    body: SubmitIn | None = None,
+    session: Session = Depends(require_session),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
     state = await service.load_state(deps, session.user_id, attempt_id)
-    round_ = await round_cache.get(deps.db, state.round_id)
+    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     auto = bool(body and body.auto) and service.timer_ran_out(state)
-    attempt = await service.submit(deps, session.user_id, attempt_id, body.prediction if body else None,
-                                   prediction_required=round_.prediction_enabled and not auto, auto=auto)
+    attempt = await service.submit(
+        deps,
+        session.user_id,
+        attempt_id,
+        body.prediction if body else None,
+        prediction_required=round_.prediction_enabled and not auto,
+        auto=auto,
+    )
     return result_out(attempt)
 
 
@@ -106,6 +151,11 @@ async def my_round(round_id: int, session: Session = Depends(require_session), d
     round_ = await get_round(db, round_id)
     attempts, best = await service.round_progress(db, session.user_id, round_id)
     in_progress = next((a.id for a in attempts if a.status == "in_progress"), None)
-    return RoundProgressOut(round_id=round_id, attempts_allowed=round_.attempts_allowed, attempts_used=len(attempts),
-                            in_progress_attempt_id=in_progress, best=result_out(best) if best else None,
-                            attempts=[result_out(a) for a in attempts if a.status == "submitted"])
+    return RoundProgressOut(
+        round_id=round_id,
+        attempts_allowed=round_.attempts_allowed,
+        attempts_used=len(attempts),
+        in_progress_attempt_id=in_progress,
+        best=result_out(best) if best else None,
+        attempts=[result_out(a) for a in attempts if a.status == "submitted"],
+    )

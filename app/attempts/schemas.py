@@ -73,10 +73,17 @@ class PredictionIn(StrictIn):
 
 
 class SubmitIn(StrictIn):
-    prediction: int | None = Field(default=None, ge=0, le=1_000_000_000,
-                                   description="Answer to the prediction question; required when the round has one, unless saved before")
-    auto: bool = Field(default=False, description="The page's countdown ran out (its automatic submit): no prediction "
-                                                  "is required then. Honoured only from 2 s before the server's deadline")
+    prediction: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000_000,
+        description="Answer to the prediction question; required when the round has one, unless saved before",
+    )
+    auto: bool = Field(
+        default=False,
+        description="The page's countdown ran out (its automatic submit): no prediction "
+        "is required then. Honoured only from 2 s before the server's deadline",
+    )
 
 
 class RoundProgressOut(BaseModel):

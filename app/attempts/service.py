@@ -12,9 +12,10 @@ Rules enforced here, whatever the client does:
 - at most `attempts_allowed` attempts per participant per round, one in progress at a time;
 - submitting is idempotent: a repeated submit returns the stored result.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, literal, select, update
@@ -31,10 +32,10 @@ from app.core.clock import ms_between, truncate_ms, utcnow
 from app.core.db import UTCDateTime, is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
-from app.integrity.conflicts import ensure_not_contest_staff
-from app.leaderboard.recording import record_closed_attempt
+from app.core.runtime import AttemptClosedHook, Runtime, nobody_listens
 from app.questions.models import Option
 from app.questions.service import content_cache, load_pool
+from app.staff.conflicts import ensure_not_contest_staff
 
 
 @dataclass
@@ -43,8 +44,22 @@ class AttemptDeps:
     cache: AttemptCache
     tokens: OptionTokens
     grace: timedelta
-    board_redis: object | None = None  # where the leaderboards live; None: the cache's Redis
-    answers: AnswerWriter | None = None  # the worker's group commit (app.state.answer_writer)
+    answers: AnswerWriter | None = None  # the worker's group commit (Runtime.answer_writer)
+    # "This attempt closed" (after the commit): the runtime wires it to the live leaderboard, so
+    # attempts know nothing of boards. Never raises.
+    closed: AttemptClosedHook = field(default=nobody_listens)
+
+    @classmethod
+    def of(cls, runtime: Runtime, db: AsyncSession) -> AttemptDeps:
+        """The one way to build them: from the app's runtime (routes, the sweep, the CLI)."""
+        return cls(
+            db=db,
+            cache=runtime.attempt_cache,
+            tokens=runtime.option_tokens,
+            grace=timedelta(seconds=runtime.settings.deadline_grace_seconds),
+            answers=runtime.answer_writer,
+            closed=runtime.attempt_closed,
+        )
 
 
 class AttemptClosed(Conflict):
@@ -53,7 +68,9 @@ class AttemptClosed(Conflict):
 
 def _closed_error(auto: bool) -> AttemptClosed:
     if auto:
-        return AttemptClosed("attempt_closed", "Đã hết giờ làm bài: bài thi đã được tự động nộp với các câu đã trả lời.")
+        return AttemptClosed(
+            "attempt_closed", "Đã hết giờ làm bài: bài thi đã được tự động nộp với các câu đã trả lời."
+        )
     return AttemptClosed("attempt_closed", "Bài thi này đã được nộp.")
 
 
@@ -62,8 +79,9 @@ def _closed_error(auto: bool) -> AttemptClosed:
 
 
 async def _answers_from_db(db: AsyncSession, attempt_id: int) -> dict[int, int]:
-    rows = await db.execute(select(AttemptAnswer.question_id, AttemptAnswer.option_id)
-                            .where(AttemptAnswer.attempt_id == attempt_id))
+    rows = await db.execute(
+        select(AttemptAnswer.question_id, AttemptAnswer.option_id).where(AttemptAnswer.attempt_id == attempt_id)
+    )
     return {r.question_id: r.option_id for r in rows}
 
 
@@ -74,8 +92,9 @@ async def _state_from_db(deps: AttemptDeps, attempt: Attempt) -> AttemptState:
     return state
 
 
-async def load_state(deps: AttemptDeps, user_id: int, attempt_id: int,
-                     cached: AttemptState | None = None) -> AttemptState:
+async def load_state(
+    deps: AttemptDeps, user_id: int, attempt_id: int, cached: AttemptState | None = None
+) -> AttemptState:
     """The attempt as its owner may see it; closes it first if its deadline has passed.
     `cached`: the cache entry, when the caller has just read it (None: read it here)."""
     state = cached or await deps.cache.get(attempt_id)
@@ -114,25 +133,36 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
     if now >= round_.close_at:
         raise Conflict("round_closed", "Đợt thi đã kết thúc.")
     await ensure_not_contest_staff(db, user_id, round_.contest_id)  # contest rules: staff may not take part
-    attempts = (await db.scalars(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id)
-                                 .order_by(Attempt.seq))).all()
+    attempts = (
+        await db.scalars(
+            select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id).order_by(Attempt.seq)
+        )
+    ).all()
     for attempt in attempts:
         if attempt.status == IN_PROGRESS:
             if now <= attempt.deadline + deps.grace:
                 return await _state_from_db(deps, attempt), False
             await close_expired_attempt(deps, attempt.id)
     if len(attempts) >= round_.attempts_allowed:
-        raise Conflict("attempts_exhausted",
-                       f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
+        raise Conflict("attempts_exhausted", f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
 
-    question_ids = draw_questions(await load_pool(db, round_.contest_id), round_.questions_per_attempt,
-                                  round_.quotas or [])
-    contents = await content_cache.get_many(db, question_ids)
+    question_ids = draw_questions(
+        await load_pool(db, round_.contest_id), round_.questions_per_attempt, round_.quotas or []
+    )
+    contents = await content_cache(db).get_many(db, question_ids)
     paper = [[qid, order_options(contents[qid].options)] for qid in question_ids]
     now = truncate_ms(now)
     deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
-    attempt = Attempt(round_id=round_id, user_id=user_id, seq=len(attempts) + 1, status=IN_PROGRESS,
-                      started_at=now, deadline=deadline, paper=paper, total=len(paper))
+    attempt = Attempt(
+        round_id=round_id,
+        user_id=user_id,
+        seq=len(attempts) + 1,
+        status=IN_PROGRESS,
+        started_at=now,
+        deadline=deadline,
+        paper=paper,
+        total=len(paper),
+    )
     db.add(attempt)
     try:
         await db.commit()
@@ -141,11 +171,15 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
         await db.rollback()
         if not is_unique_violation(exc):
             raise
-        winner = await db.scalar(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id,
-                                                       Attempt.status == IN_PROGRESS))
+        winner = await db.scalar(
+            select(Attempt).where(
+                Attempt.round_id == round_id, Attempt.user_id == user_id, Attempt.status == IN_PROGRESS
+            )
+        )
         if winner is None:
-            raise Conflict("attempts_exhausted",
-                           f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.") from exc
+            raise Conflict(
+                "attempts_exhausted", f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này."
+            ) from exc
         return await _state_from_db(deps, winner), False
     state = AttemptState.from_row(attempt, {})
     await deps.cache.put(state)
@@ -156,8 +190,14 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
 # Answering
 
 
-async def save_answer(deps: AttemptDeps, user_id: int, attempt_id: int, question_id: int,
-                      option_token: str, cached: AttemptState | None = None) -> tuple[AttemptState, datetime]:
+async def save_answer(
+    deps: AttemptDeps,
+    user_id: int,
+    attempt_id: int,
+    question_id: int,
+    option_token: str,
+    cached: AttemptState | None = None,
+) -> tuple[AttemptState, datetime]:
     state = await load_state(deps, user_id, attempt_id, cached)
     if state.status != IN_PROGRESS:
         raise _closed_error(state.status == SUBMITTED and utcnow() > state.deadline)
@@ -184,9 +224,11 @@ async def save_prediction(deps: AttemptDeps, user_id: int, attempt_id: int, pred
     state = await load_state(deps, user_id, attempt_id)
     if state.status != IN_PROGRESS:
         raise _closed_error(utcnow() > state.deadline)
-    result = await deps.db.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS,
-                                                         Attempt.deadline >= utcnow() - deps.grace)
-                                   .values(prediction=prediction))
+    result = await deps.db.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS, Attempt.deadline >= utcnow() - deps.grace)
+        .values(prediction=prediction)
+    )
     await deps.db.commit()
     if result.rowcount == 0:
         await deps.cache.forget(attempt_id)
@@ -200,8 +242,15 @@ async def save_prediction(deps: AttemptDeps, user_id: int, attempt_id: int, pred
 # Closing
 
 
-async def _close(db: AsyncSession, attempt_id: int, *, submitted_at: datetime, prediction: int | None,
-                 auto: bool, on_time_since: datetime | None = None) -> bool:
+async def _close(
+    db: AsyncSession,
+    attempt_id: int,
+    *,
+    submitted_at: datetime,
+    prediction: int | None,
+    auto: bool,
+    on_time_since: datetime | None = None,
+) -> bool:
     """Closes and grades an attempt in the caller's transaction. False if it was already closed,
     or (with `on_time_since`) if its deadline, as stored, is before that instant. The submit
     time never exceeds the stored deadline."""
@@ -212,31 +261,38 @@ async def _close(db: AsyncSession, attempt_id: int, *, submitted_at: datetime, p
     values = {"status": SUBMITTED, "submitted_at": at, "auto_submitted": auto}
     if prediction is not None:
         values["prediction"] = prediction
-    row = (await db.execute(update(Attempt).where(*condition)
-                            .values(**values).returning(Attempt.started_at, Attempt.submitted_at))).first()
+    row = (
+        await db.execute(
+            update(Attempt).where(*condition).values(**values).returning(Attempt.started_at, Attempt.submitted_at)
+        )
+    ).first()
     if row is None:
         return False
     correct = await db.scalar(
-        select(func.count()).select_from(AttemptAnswer).join(Option, Option.id == AttemptAnswer.option_id)
+        select(func.count())
+        .select_from(AttemptAnswer)
+        .join(Option, Option.id == AttemptAnswer.option_id)
         .where(AttemptAnswer.attempt_id == attempt_id, Option.is_correct.is_(True))
     )
-    await db.execute(update(Attempt).where(Attempt.id == attempt_id)
-                     .values(correct=correct, time_ms=ms_between(row.started_at, row.submitted_at)))
+    await db.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(correct=correct, time_ms=ms_between(row.started_at, row.submitted_at))
+    )
     return True
 
 
 async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
     """Closes an attempt at its deadline with the answers saved so far (and any saved prediction)."""
     db = deps.db
-    deadline = await db.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id,
-                                                              Attempt.status == IN_PROGRESS))
+    deadline = await db.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS))
     if deadline is None or utcnow() <= deadline + deps.grace:
         return False
     closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
     await db.commit()
     if closed:
         SUBMISSIONS.labels("deadline").inc()
-    await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
+    await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
     await deps.cache.forget(attempt_id)
     return closed
 
@@ -247,8 +303,14 @@ def timer_ran_out(state: AttemptState) -> bool:
     return utcnow() >= state.deadline - timedelta(seconds=2)
 
 
-async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: int | None,
-                 prediction_required: bool, auto: bool = False) -> Attempt:
+async def submit(
+    deps: AttemptDeps,
+    user_id: int,
+    attempt_id: int,
+    prediction: int | None,
+    prediction_required: bool,
+    auto: bool = False,
+) -> Attempt:
     """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out."""
     state = await load_state(deps, user_id, attempt_id)
     db = deps.db
@@ -257,8 +319,14 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
             raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
         now = truncate_ms(utcnow())
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
-        closed = await _close(db, attempt_id, submitted_at=min(now, state.deadline), prediction=prediction, auto=auto,
-                              on_time_since=now - deps.grace)
+        closed = await _close(
+            db,
+            attempt_id,
+            submitted_at=min(now, state.deadline),
+            prediction=prediction,
+            auto=auto,
+            on_time_since=now - deps.grace,
+        )
         await db.commit()
         if not closed:
             # Its stored deadline passed (the round's close was moved earlier): closed at that
@@ -266,7 +334,7 @@ async def submit(deps: AttemptDeps, user_id: int, attempt_id: int, prediction: i
             await close_expired_attempt(deps, attempt_id)
         if closed:
             SUBMISSIONS.labels("timer" if auto else "manual").inc()
-        await record_closed_attempt(db, deps.board_redis or deps.cache.redis, attempt_id)  # never raises; the board can be rebuilt
+        await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)
@@ -278,18 +346,29 @@ async def cap_open_deadlines(db: AsyncSession, round_id: int, close_at: datetime
     is later now ends at `close_at` (caller's transaction). Its owner keeps what was saved and may
     go on answering until then. Returns their ids: after the commit their cached copies must go
     (`forget_cached`), so the next save or submit reads the new deadline."""
-    return list((await db.scalars(update(Attempt).where(Attempt.round_id == round_id, Attempt.status == IN_PROGRESS,
-                                                        Attempt.deadline > close_at)
-                                  .values(deadline=close_at).returning(Attempt.id))).all())
+    return list(
+        (
+            await db.scalars(
+                update(Attempt)
+                .where(Attempt.round_id == round_id, Attempt.status == IN_PROGRESS, Attempt.deadline > close_at)
+                .values(deadline=close_at)
+                .returning(Attempt.id)
+            )
+        ).all()
+    )
 
 
 async def close_open_attempts(db: AsyncSession, round_id: int, close_at: datetime) -> list[int]:
     """Closing (freezing) a round: every attempt of it still in progress is closed and graded with
     the answers saved, at its deadline (never after `close_at`), in the caller's transaction, so
     the frozen ranking sees them. Returns their ids (after the commit: `record_and_forget`)."""
-    rows = (await db.execute(select(Attempt.id, Attempt.deadline)
-                             .where(Attempt.round_id == round_id, Attempt.status == IN_PROGRESS)
-                             .order_by(Attempt.id))).all()
+    rows = (
+        await db.execute(
+            select(Attempt.id, Attempt.deadline)
+            .where(Attempt.round_id == round_id, Attempt.status == IN_PROGRESS)
+            .order_by(Attempt.id)
+        )
+    ).all()
     closed = []
     for attempt_id, deadline in rows:
         if await _close(db, attempt_id, submitted_at=min(deadline, close_at), prediction=None, auto=True):
@@ -306,15 +385,18 @@ async def record_and_forget(deps: AttemptDeps, attempt_ids: list[int]) -> None:
     """After attempts were closed by someone else's transaction: live board and cache follow."""
     for attempt_id in attempt_ids:
         SUBMISSIONS.labels("deadline").inc()
-        await record_closed_attempt(deps.db, deps.board_redis or deps.cache.redis, attempt_id)
+        await deps.closed(deps.db, attempt_id)
         await deps.cache.forget(attempt_id)
 
 
 async def close_all_expired(deps: AttemptDeps, limit: int = 500) -> int:
     """The periodic sweep: closes attempts whose owners never came back after the deadline."""
     cutoff = utcnow() - deps.grace
-    ids = (await deps.db.scalars(select(Attempt.id).where(Attempt.status == IN_PROGRESS, Attempt.deadline < cutoff)
-                                 .limit(limit))).all()
+    ids = (
+        await deps.db.scalars(
+            select(Attempt.id).where(Attempt.status == IN_PROGRESS, Attempt.deadline < cutoff).limit(limit)
+        )
+    ).all()
     await deps.db.rollback()
     closed = 0
     for attempt_id in ids:
@@ -333,8 +415,11 @@ def ranking_key(attempt: Attempt) -> tuple:
 
 
 async def round_progress(db: AsyncSession, user_id: int, round_id: int) -> tuple[list[Attempt], Attempt | None]:
-    attempts = (await db.scalars(select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id)
-                                 .order_by(Attempt.seq))).all()
+    attempts = (
+        await db.scalars(
+            select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id).order_by(Attempt.seq)
+        )
+    ).all()
     submitted = [a for a in attempts if a.status == SUBMITTED]
     best = min(submitted, key=ranking_key) if submitted else None
     return list(attempts), best
@@ -344,3 +429,10 @@ def require_submitted(attempt: Attempt) -> Attempt:
     if attempt.status != SUBMITTED:
         raise AppError("attempt_in_progress", "Lượt thi chưa được nộp.", 409)
     return attempt
+
+
+async def count_in_progress(db: AsyncSession) -> int | None:
+    """Attempts opened and not yet closed: the `attempts_in_progress` gauge of /metrics."""
+    return await db.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())
+    )

@@ -1,6 +1,7 @@
 """Per-attempt option ids. The client never sees database option ids: those follow the bank's
 order, and the bank's order (an "A" that is often right, say) is a hint. A token is an HMAC of
 (attempt, option), so it means nothing outside its own attempt and cannot be guessed."""
+
 from __future__ import annotations
 
 import base64

@@ -20,6 +20,7 @@ the overflow waits in line, first come, first served:
 One Lua script per open (one round trip), whatever the outcome. The clock is the app's, passed in
 (hosts keep NTP time; the script never lets "now serving" move backwards).
 """
+
 from __future__ import annotations
 
 import math
@@ -81,8 +82,16 @@ def ticket_key(user_id: int, round_id: int) -> str:
 
 
 class WaitingRoom:
-    def __init__(self, redis: Redis, *, rate: float, burst: int, ticket_ttl: int = 120,
-                 clock: Callable[[], float] = time.time, key: str = ROOM_KEY):
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        rate: float,
+        burst: int,
+        ticket_ttl: int = 120,
+        clock: Callable[[], float] = time.time,
+        key: str = ROOM_KEY,
+    ):
         self.redis = redis
         self.key = key
         self.rate = rate
@@ -101,7 +110,8 @@ class WaitingRoom:
             return Admission(True, 0, 0, False, 0, 0)
         admitted, ticket, position, new = await self._admit(
             keys=[self.key, ticket_key(user_id, round_id)],
-            args=[int(self.clock() * 1000), self.rate, self.burst, self.ticket_ttl])
+            args=[int(self.clock() * 1000), self.rate, self.burst, self.ticket_ttl],
+        )
         position = int(position)
         wait = math.ceil(position / self.rate) if position else 0
         # Come back about when the turn comes (a long line polls rarely, the front often), and
@@ -120,9 +130,15 @@ class WaitingRoom:
         # Someone coming back to an attempt already running (another tab, a reload of the start
         # form) is inside already: let them in, and give the place in line back. Checked once, on
         # arrival, not on every refresh of the waiting screen.
-        if admission.new_ticket and await db.scalar(
-                select(Attempt.id).where(Attempt.round_id == round_id, Attempt.user_id == user_id,
-                                         Attempt.status == IN_PROGRESS).limit(1)) is not None:
+        if (
+            admission.new_ticket
+            and await db.scalar(
+                select(Attempt.id)
+                .where(Attempt.round_id == round_id, Attempt.user_id == user_id, Attempt.status == IN_PROGRESS)
+                .limit(1)
+            )
+            is not None
+        ):
             await self.redis.delete(ticket_key(user_id, round_id))
             return
         raise PleaseWait(admission)
@@ -130,7 +146,7 @@ class WaitingRoom:
 
 class PleaseWait(AppError):
     """Not yet: the API answers 429 with Retry-After and the place in line; pages show the
-    waiting screen instead (app.web.routes)."""
+    waiting screen instead (app.attempts.pages)."""
 
     status = 429
 
@@ -141,9 +157,13 @@ class PleaseWait(AppError):
             f"Đang có nhiều người bắt đầu làm bài cùng lúc. Bạn đang ở vị trí số {admission.position} "
             f"trong hàng chờ (dự kiến khoảng {minutes}). Hãy giữ nguyên trang này: thời gian chờ không "
             f"tính vào thời gian làm bài.",
-            details={"position": admission.position, "estimated_wait_seconds": admission.estimated_wait_seconds,
-                     "retry_after_seconds": admission.retry_after_seconds},
-            headers={"Retry-After": str(admission.retry_after_seconds)})
+            details={
+                "position": admission.position,
+                "estimated_wait_seconds": admission.estimated_wait_seconds,
+                "retry_after_seconds": admission.retry_after_seconds,
+            },
+            headers={"Retry-After": str(admission.retry_after_seconds)},
+        )
         self.admission = admission
 
 

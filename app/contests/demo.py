@@ -1,4 +1,5 @@
 """The demo contest `make run` creates: a real-looking contest with an open weekly round."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,20 +30,20 @@ DEMO_CONTESTS = (
         slug="nghi-quyet-dai-hoi-xiv",
         title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIV của Đảng",
         description="Cuộc thi mẫu để dùng thử hệ thống, trên ngân hàng câu hỏi về Đại hội XIV của Đảng (tháng 1/2026): "
-                    "mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
+        "mỗi tuần một đợt thi, 20 câu hỏi trong 15 phút.",
         bank=BANKS_DIR / "nghi-quyet-dai-hoi-xiv.xlsx",
     ),
     DemoContest(
         slug="nghi-quyet-dai-hoi-xiii",
         title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu Nghị quyết Đại hội đại biểu toàn quốc lần thứ XIII của Đảng",
         description="Cuộc thi mẫu trên ngân hàng câu hỏi về Nghị quyết Đại hội XIII: mỗi tuần một đợt thi, 20 câu hỏi "
-                    "trong 15 phút.",
+        "trong 15 phút.",
         bank=BANKS_DIR / "nghi-quyet-dai-hoi-xiii.xlsx",
     ),
     DemoContest(
         slug="chi-thi-05-ct-tw",
         title="Cuộc thi trắc nghiệm trực tuyến tìm hiểu về học tập và làm theo tư tưởng, đạo đức, "
-              "phong cách Hồ Chí Minh (Chỉ thị 05-CT/TW)",
+        "phong cách Hồ Chí Minh (Chỉ thị 05-CT/TW)",
         description="Cuộc thi mẫu thứ hai, trên ngân hàng câu hỏi về Chỉ thị 05-CT/TW của Bộ Chính trị.",
         bank=BANKS_DIR / "chi-thi-05-ct-tw.xlsx",
     ),
@@ -69,19 +70,43 @@ async def ensure_demo_contest(db: AsyncSession, demo: DemoContest) -> tuple[Cont
     contest = await db.scalar(select(Contest).where(Contest.slug == demo.slug))
     if contest is not None:
         return contest, False
-    contest = Contest(slug=demo.slug, title=demo.title, description=demo.description, rules_text=RULES,
-                      organizer_name="Ban Tuyên giáo và Dân vận Tỉnh ủy (dữ liệu mẫu)")
+    contest = Contest(
+        slug=demo.slug,
+        title=demo.title,
+        description=demo.description,
+        rules_text=RULES,
+        organizer_name="Ban Tuyên giáo và Dân vận Tỉnh ủy (dữ liệu mẫu)",
+    )
     db.add(contest)
     await db.flush()
     start = _local_midnight(utcnow())
     for week in range(2):
-        db.add(Round(contest_id=contest.id, name=f"Tuần {week + 1}",
-                     open_at=start + timedelta(days=7 * week), close_at=start + timedelta(days=7 * (week + 1)),
-                     questions_per_attempt=20, time_limit_seconds=15 * 60, attempts_allowed=2, quotas=[],
-                     prediction_enabled=True))
+        db.add(
+            Round(
+                contest_id=contest.id,
+                name=f"Tuần {week + 1}",
+                open_at=start + timedelta(days=7 * week),
+                close_at=start + timedelta(days=7 * (week + 1)),
+                questions_per_attempt=20,
+                time_limit_seconds=15 * 60,
+                attempts_allowed=2,
+                quotas=[],
+                prediction_enabled=True,
+            )
+        )
     # A round that has already ended, so judges can try closing and the exports right away.
-    db.add(Round(contest_id=contest.id, name="Đợt thi thử (đã kết thúc, chờ chốt kết quả)",
-                 open_at=start - timedelta(days=8), close_at=start - timedelta(days=1), questions_per_attempt=20,
-                 time_limit_seconds=15 * 60, attempts_allowed=2, quotas=[], prediction_enabled=True))
+    db.add(
+        Round(
+            contest_id=contest.id,
+            name="Đợt thi thử (đã kết thúc, chờ chốt kết quả)",
+            open_at=start - timedelta(days=8),
+            close_at=start - timedelta(days=1),
+            questions_per_attempt=20,
+            time_limit_seconds=15 * 60,
+            attempts_allowed=2,
+            quotas=[],
+            prediction_enabled=True,
+        )
+    )
     await db.commit()
     return contest, True

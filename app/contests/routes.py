@@ -1,4 +1,5 @@
 """JSON API for reading contests and their rounds."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends

@@ -1,4 +1,5 @@
 """Reading contests and rounds (administration comes with the organizer console)."""
+
 from __future__ import annotations
 
 import time
@@ -12,6 +13,7 @@ from app.contests.models import Contest, Round
 from app.contests.schemas import ContestOut, ContestSummary, RoundOut
 from app.core.clock import utcnow
 from app.core.errors import NotFound
+from app.core.runtime import cache_of
 
 
 def round_status(round_: Round, now: datetime) -> str:
@@ -22,10 +24,16 @@ def round_status(round_: Round, now: datetime) -> str:
 
 def round_out(round_: Round, now: datetime) -> RoundOut:
     return RoundOut(
-        id=round_.id, name=round_.name, open_at=round_.open_at, close_at=round_.close_at,
-        questions_per_attempt=round_.questions_per_attempt, time_limit_seconds=round_.time_limit_seconds,
-        attempts_allowed=round_.attempts_allowed, prediction_enabled=round_.prediction_enabled,
-        prediction_question=round_.prediction_question, status=round_status(round_, now),
+        id=round_.id,
+        name=round_.name,
+        open_at=round_.open_at,
+        close_at=round_.close_at,
+        questions_per_attempt=round_.questions_per_attempt,
+        time_limit_seconds=round_.time_limit_seconds,
+        attempts_allowed=round_.attempts_allowed,
+        prediction_enabled=round_.prediction_enabled,
+        prediction_question=round_.prediction_question,
+        status=round_status(round_, now),
     )
 
 
@@ -35,26 +43,46 @@ def _open_round_id(contest: Contest, now: datetime) -> int | None:
 
 async def list_contests(db: AsyncSession) -> list[ContestSummary]:
     now = utcnow()
-    contests = (await db.scalars(
-        select(Contest).where(Contest.published.is_(True)).options(selectinload(Contest.rounds))
-        .order_by(Contest.created_at.desc(), Contest.id.desc())
-    )).all()
-    return [ContestSummary(id=c.id, slug=c.slug, title=c.title, organizer_name=c.organizer_name,
-                           description=c.description, open_round_id=_open_round_id(c, now)) for c in contests]
+    contests = (
+        await db.scalars(
+            select(Contest)
+            .where(Contest.published.is_(True))
+            .options(selectinload(Contest.rounds))
+            .order_by(Contest.created_at.desc(), Contest.id.desc())
+        )
+    ).all()
+    return [
+        ContestSummary(
+            id=c.id,
+            slug=c.slug,
+            title=c.title,
+            organizer_name=c.organizer_name,
+            description=c.description,
+            open_round_id=_open_round_id(c, now),
+        )
+        for c in contests
+    ]
 
 
 async def get_contest(db: AsyncSession, contest_id: int) -> ContestOut:
     contest = await db.scalar(
-        select(Contest).where(Contest.id == contest_id, Contest.published.is_(True))
+        select(Contest)
+        .where(Contest.id == contest_id, Contest.published.is_(True))
         .options(selectinload(Contest.rounds))
     )
     if contest is None:
         raise NotFound("contest_not_found", "Không tìm thấy cuộc thi.")
     now = utcnow()
-    return ContestOut(id=contest.id, slug=contest.slug, title=contest.title, organizer_name=contest.organizer_name,
-                      description=contest.description, rules_text=contest.rules_text,
-                      open_round_id=_open_round_id(contest, now),
-                      rounds=[round_out(r, now) for r in contest.rounds])
+    return ContestOut(
+        id=contest.id,
+        slug=contest.slug,
+        title=contest.title,
+        organizer_name=contest.organizer_name,
+        description=contest.description,
+        rules_text=contest.rules_text,
+        open_round_id=_open_round_id(contest, now),
+        rounds=[round_out(r, now) for r in contest.rounds],
+    )
 
 
 async def get_round(db: AsyncSession, round_id: int) -> Round:
@@ -85,4 +113,6 @@ class RoundCache:
         self._items.clear()
 
 
-round_cache = RoundCache()
+def round_cache(db: AsyncSession) -> RoundCache:
+    """The app's round cache (the runtime's, reached through the session: app/core/runtime.py)."""
+    return cache_of(db, RoundCache)

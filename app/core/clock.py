@@ -1,9 +1,9 @@
 """The server clock. Every time that matters (deadlines, time taken) comes from here."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
-
 
 
 def _local_zone() -> ZoneInfo:
@@ -20,7 +20,7 @@ VN_TZ = _local_zone()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def truncate_ms(value: datetime) -> datetime:

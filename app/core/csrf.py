@@ -11,6 +11,7 @@ every write, the answer save included.
 The cookie is readable by the page's script (not HttpOnly) and is named `__Host-csrftoken` when
 cookies are Secure (COOKIE_SECURE=true): the prefix makes browsers refuse it unless it was set
 by this very host over HTTPS for path /, so a subdomain cannot plant one."""
+
 from __future__ import annotations
 
 import base64
@@ -20,9 +21,10 @@ import secrets
 
 from fastapi import Request, Response
 
-from app.accounts.sessions import SESSION_COOKIE
 from app.core import signing
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE
 
 COOKIE = "csrftoken"
 HEADER = "x-csrf-token"
@@ -49,20 +51,26 @@ def expected(request: Request) -> str | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         return session_token(request, session_id)
-    return request.cookies.get(cookie_name(request.app.state.settings)) or None
+    return request.cookies.get(cookie_name(request_runtime(request).settings)) or None
 
 
 def check(request: Request, submitted: str | None) -> None:
     wanted = expected(request)
-    if not wanted or not submitted or not hmac.compare_digest(
-            wanted.encode("utf-8", "surrogatepass"), str(submitted).encode("utf-8", "surrogatepass")):
+    if (
+        not wanted
+        or not submitted
+        or not hmac.compare_digest(
+            wanted.encode("utf-8", "surrogatepass"), str(submitted).encode("utf-8", "surrogatepass")
+        )
+    ):
         raise AppError("csrf_failed", "Phiên làm việc đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và thử lại.", 403)
 
 
 def set_cookie(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
-    response.set_cookie(cookie_name(settings), token, httponly=False, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
+    settings = request_runtime(request).settings
+    response.set_cookie(
+        cookie_name(settings), token, httponly=False, samesite="lax", secure=settings.cookie_secure, path="/"
+    )
 
 
 def for_login(request: Request, response: Response, session_id: str) -> None:
@@ -80,6 +88,6 @@ def for_page(request: Request, response: Response) -> str:
     token = expected(request)
     if not token:
         token = secrets.token_urlsafe(24)
-    if request.cookies.get(cookie_name(request.app.state.settings)) != token:
+    if request.cookies.get(cookie_name(request_runtime(request).settings)) != token:
         set_cookie(request, response, token)
     return token

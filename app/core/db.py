@@ -1,9 +1,10 @@
 """SQLAlchemy engine, sessions and column types shared by every feature."""
+
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -36,7 +37,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
@@ -44,7 +45,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if isinstance(value, str):  # SQLite returning raw text from a literal query
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -90,8 +91,9 @@ def _make_sqlite_serializable(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(engine: AsyncEngine, info: dict | None = None) -> async_sessionmaker[AsyncSession]:
+    """`info`: what every session's `Session.info` starts with (the runtime's caches, app/core/runtime.py)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
@@ -107,9 +109,11 @@ def is_unique_violation(exc: Exception) -> bool:
 def upsert_statement(dialect_name: str, table, values: dict, key_columns: list[str], update_columns: list[str]):
     """INSERT ... ON CONFLICT (key) DO UPDATE for PostgreSQL and SQLite alike."""
     if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(**values)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**values)
-    return stmt.on_conflict_do_update(index_elements=key_columns,
-                                      set_={c: stmt.excluded[c] for c in update_columns})
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values)  # type: ignore[assignment]
+    return stmt.on_conflict_do_update(index_elements=key_columns, set_={c: stmt.excluded[c] for c in update_columns})

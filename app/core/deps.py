@@ -1,4 +1,5 @@
 """FastAPI dependencies shared by routes: database session, Redis, the logged-in user, CSRF."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -7,21 +8,22 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.sessions import SESSION_COOKIE, Session, load_session
 from app.core import csrf
 from app.core.errors import Unauthorized
+from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE, Session, load_session
 
 CSRF_HEADER = csrf.HEADER
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    async with request_runtime(request).sessionmaker() as session:
         yield session
 
 
 def get_redis(request: Request) -> Redis:
-    return request.app.state.redis
+    return request_runtime(request).redis
 
 
 def _bearer(request: Request) -> str | None:
@@ -37,8 +39,9 @@ async def page_session(request: Request) -> Session | None:
     # every request (FastAPI runs sync dependencies in a worker thread).
     if "session" not in request.state._state:
         token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
-        request.state.session = await load_session(request.app.state.redis, token,
-                                                   request.app.state.settings.session_ttl_seconds)
+        request.state.session = await load_session(
+            request_runtime(request).redis, token, request_runtime(request).settings.session_ttl_seconds
+        )
     return request.state.session
 
 

@@ -1,5 +1,8 @@
 """Application errors: one exception type, rendered as JSON for the API and as a page for people."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -9,8 +12,9 @@ class AppError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None, *, details=None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, code: str, message: str, status: int | None = None, *, details=None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -57,4 +61,6 @@ class ErrorOut(BaseModel):
 
 
 # Documented on every router so the OpenAPI spec shows the error shape clients must handle.
-ErrorResponses = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429)}
+ErrorResponses: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429)
+}

@@ -1,12 +1,14 @@
 """Turning failures into answers: JSON `{error: {code, message}}` for the API, a Vietnamese page
 for people. No stack trace ever reaches a participant."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,21 +24,19 @@ HTTP_MESSAGES = {
     413: ("body_too_large", "Dữ liệu gửi lên quá lớn."),
 }
 OUT_OF_RANGE = AppError("invalid_request", "Dữ liệu gửi lên không hợp lệ (số quá lớn).", 422)
-UNAVAILABLE = AppError("service_unavailable",
-                       "Hệ thống đang tạm thời gián đoạn. Các câu trả lời đã lưu không bị mất; "
-                       "vui lòng thử lại sau ít phút.", 503, headers={"Retry-After": "5"})
+UNAVAILABLE = AppError(
+    "service_unavailable",
+    "Hệ thống đang tạm thời gián đoạn. Các câu trả lời đã lưu không bị mất; vui lòng thử lại sau ít phút.",
+    503,
+    headers={"Retry-After": "5"},
+)
 
 
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
-def render_error(request: Request, error: AppError):
-    if wants_json(request):
-        return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
-    from app.web.render import render_error_page  # pages import this module; avoid a cycle
-
-    return render_error_page(request, error)
+ErrorPage = Callable[[Request, AppError], Response]
 
 
 def is_disconnect(exc: DBAPIError) -> bool:
@@ -45,7 +45,8 @@ def is_disconnect(exc: DBAPIError) -> bool:
     died with the connection)."""
     if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
         return True
-    cause, seen = exc.orig, set()
+    cause: BaseException | None = exc.orig
+    seen: set[int] = set()
     while cause is not None and id(cause) not in seen:
         if isinstance(cause, OSError) or "connection" in type(cause).__name__.lower():
             return True
@@ -54,15 +55,24 @@ def is_disconnect(exc: DBAPIError) -> bool:
     return "connection was closed" in str(exc) or "connection is closed" in str(exc)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, error_page: ErrorPage) -> None:
+    """`error_page`: how a person's browser is told (app/web/render.py, handed in by app/main.py:
+    core does not import the pages)."""
+
+    def render_error(request: Request, error: AppError) -> Response:
+        if wants_json(request):
+            return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
+        return error_page(request, error)
+
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError):
         return render_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                   for e in exc.errors()]
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         error = AppError("invalid_request", "Dữ liệu gửi lên không hợp lệ.", 422, details=details)
         return render_error(request, error)
 
@@ -134,4 +144,3 @@ def install(app: FastAPI) -> None:
             return render_error(request, UNAVAILABLE)
         log.exception("unhandled error")
         return render_error(request, AppError("internal_error", "Đã có lỗi xảy ra. Vui lòng thử lại.", 500))
-

@@ -6,6 +6,7 @@ SQLAlchemy's) and exception tracebacks alike: a CCCD or phone number that reache
 accident (an exception message, a URL) is still masked; passwords, password hashes, session
 tokens and CSRF tokens are replaced by "***".
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -26,7 +27,9 @@ _PHONE = re.compile(r"(?<!\d)(\+?84|0)([35789])\d{5}(\d{3})(?!\d)")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}(?![\d.])")
 _SECRETS = [
     # key=value and "key": "value" forms of anything secret
-    re.compile(r"""(?i)(["']?(?:password2?|passwd|mat_khau|secret(?:_key)?|token|csrf_token|csrftoken|sid|authorization|api[_-]?key|device_id|ttn_device|x-device-id)["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^"'\s&,;}]+"""),
+    re.compile(
+        r"""(?i)(["']?(?:password2?|passwd|mat_khau|secret(?:_key)?|token|csrf_token|csrftoken|sid|authorization|api[_-]?key|device_id|ttn_device|x-device-id)["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^"'\s&,;}]+"""
+    ),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"()\$argon2[a-z]*\$[^\s'\",)]+"),
 ]
@@ -64,8 +67,12 @@ class JsonFormatter(logging.Formatter):
     _SKIP = frozenset(logging.makeLogRecord({}).__dict__) | {"request_id", "message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-                 "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         rid = getattr(record, "request_id", "")
         if rid:
             entry["request_id"] = rid

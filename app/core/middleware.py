@@ -1,5 +1,6 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path): security headers,
 request ids, and refusing oversized bodies before they are read."""
+
 from __future__ import annotations
 
 import secrets
@@ -7,8 +8,10 @@ import secrets
 import orjson
 from starlette.exceptions import HTTPException
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
 
 
 class SecurityHeaders:
@@ -38,8 +41,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers,
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), *headers, (b"x-request-id", request_id.encode())]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -88,6 +90,11 @@ class BodyTooLarge(HTTPException):
 
 async def _too_large(scope, send):
     body = orjson.dumps({"error": {"code": "body_too_large", "message": "Dữ liệu gửi lên quá lớn."}})
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -1,4 +1,5 @@
 """Running Alembic migrations from code (the CLI, `make run`, and the test suite)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,6 +8,7 @@ children cached per route), and one log line when ACCESS_LOG is on.
 Several worker processes: set PROMETHEUS_MULTIPROC_DIR to an empty directory before starting
 them, and /metrics sums the counters of every worker (prometheus_client's multiprocess mode).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,16 +21,20 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from app.core.clock import utcnow
 from app.core.logs import request_id
+from app.core.runtime import request_runtime
 
 access = logging.getLogger("app.access")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["method", "route", "status"])
-LATENCY = Histogram("http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 SUBMISSIONS = Counter("attempt_submissions_total", "Attempts closed and graded", ["kind"])
 ANSWERS = Counter("attempt_answers_saved_total", "Answers committed and acknowledged")
 
@@ -91,9 +96,13 @@ class Observe:
             counter.inc()
             histogram.observe(elapsed)
             if self.access_log:
-                access.info("%s %s %s", method, route, status,
-                            extra={"method": method, "route": route, "status": status,
-                                   "duration_ms": round(elapsed * 1000, 2)})
+                access.info(
+                    "%s %s %s",
+                    method,
+                    route,
+                    status,
+                    extra={"method": method, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+                )
             request_id.reset(token)
 
 
@@ -118,7 +127,7 @@ async def _check(coro, timeout: float) -> str:
 
 
 async def _db_ping(request: Request) -> None:
-    async with request.app.state.sessionmaker() as db:
+    async with request_runtime(request).sessionmaker() as db:
         await db.execute(text("SELECT 1"))
 
 
@@ -126,25 +135,33 @@ async def _db_ping(request: Request) -> None:
 async def readyz(request: Request):
     """Readiness: the database and Redis both answer. A load balancer stops sending traffic to a
     process that says 503 here, and the body says which dependency is down."""
-    timeout = request.app.state.settings.ready_timeout_seconds
-    database, redis = await asyncio.gather(_check(_db_ping(request), timeout),
-                                           _check(request.app.state.redis.ping(), timeout))
+    timeout = request_runtime(request).settings.ready_timeout_seconds
+    database, redis = await asyncio.gather(
+        _check(_db_ping(request), timeout), _check(request_runtime(request).redis.ping(), timeout)
+    )
     checks = {"database": database, "redis": redis}
     if database == redis == "ok":
         return {"status": "ready", "checks": checks}
-    return JSONResponse({"status": "unavailable", "checks": checks,
-                         "error": {"code": "not_ready", "message": "Hệ thống đang tạm thời gián đoạn."}},
-                        status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {
+            "status": "unavailable",
+            "checks": checks,
+            "error": {"code": "not_ready", "message": "Hệ thống đang tạm thời gián đoạn."},
+        },
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _attempts_in_progress(request: Request) -> int | None:
-    from app.attempts.models import IN_PROGRESS, Attempt
-
+    """The gauge the runtime wires in (`Runtime.gauges`: core does not know what an attempt is)."""
+    runtime = request_runtime(request)
+    count = runtime.gauges.get("attempts_in_progress")
+    if count is None:
+        return None
     try:
-        async with request.app.state.sessionmaker() as db:
-            return await asyncio.wait_for(
-                db.scalar(select(func.count()).select_from(Attempt)
-                          .where(Attempt.status == IN_PROGRESS, Attempt.deadline > utcnow())), 2)
+        async with runtime.sessionmaker() as db:
+            return await asyncio.wait_for(count(db), 2)
     except Exception:
         return None
 
@@ -163,7 +180,9 @@ async def metrics(request: Request):
         body = generate_latest()
     in_progress = await _attempts_in_progress(request)
     if in_progress is not None:
-        body += (b"# HELP attempts_in_progress Attempts opened and not yet closed\n"
-                 b"# TYPE attempts_in_progress gauge\n"
-                 b"attempts_in_progress " + str(in_progress).encode() + b"\n")
+        body += (
+            b"# HELP attempts_in_progress Attempts opened and not yet closed\n"
+            b"# TYPE attempts_in_progress gauge\n"
+            b"attempts_in_progress " + str(in_progress).encode() + b"\n"
+        )
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -5,6 +5,7 @@ Fixed windows (one INCR per hit, the window starting at the first hit): cheap, o
 and good enough against password guessing and scripted registrations; a participant clicking
 normally never comes near the limits. A refusal is a 429 with Retry-After in seconds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +16,7 @@ from functools import lru_cache
 from fastapi import Request
 
 from app.core.errors import AppError
+from app.core.runtime import request_runtime
 
 # Counts a hit; returns {count, milliseconds left in the window}.
 _HIT = """
@@ -34,7 +36,7 @@ class Limit:
 
 @lru_cache(maxsize=64)
 def parse_limit(text: str) -> Limit:
-    """"30/60" -> at most 30 hits per 60 seconds. "0/..." or "" disables the limit."""
+    """ "30/60" -> at most 30 hits per 60 seconds. "0/..." or "" disables the limit."""
     if not text:
         return Limit(0, 1)
     hits, _, seconds = text.partition("/")
@@ -46,8 +48,11 @@ class TooManyRequests(AppError):
 
     def __init__(self, retry_after_ms: int, code: str = "rate_limited", message: str | None = None):
         seconds = max(1, math.ceil(retry_after_ms / 1000))
-        super().__init__(code, message or f"Bạn thao tác quá nhanh. Vui lòng thử lại sau {_human(seconds)}.",
-                         headers={"Retry-After": str(seconds)})
+        super().__init__(
+            code,
+            message or f"Bạn thao tác quá nhanh. Vui lòng thử lại sau {_human(seconds)}.",
+            headers={"Retry-After": str(seconds)},
+        )
         self.retry_after = seconds
 
 
@@ -80,15 +85,12 @@ class Limiter:
 
 
 def limiter(request: Request) -> Limiter:
-    state = request.app.state
-    found = getattr(state, "limiter", None)
-    if found is None or found.redis is not state.redis:
-        found = state.limiter = Limiter(state.redis)
-    return found
+    return request_runtime(request).limiter
 
 
-async def check(request: Request, action: str, *, ip_limit: str, account: str | None = None,
-                account_limit: str = "") -> None:
+async def check(
+    request: Request, action: str, *, ip_limit: str, account: str | None = None, account_limit: str = ""
+) -> None:
     """One hit per IP and (if given) per account for `action`; 429 when either is over."""
     lim = limiter(request)
     await lim.hit(action + ":ip", identity(client_ip(request)), parse_limit(ip_limit))

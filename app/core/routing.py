@@ -9,6 +9,7 @@ a request whose path matches none of them skips that router in one C-level `matc
 router's own matching (methods, 405, parameters, dependencies) is untouched for the rest. On
 FastAPI versions that flatten included routes there is nothing to do and nothing is changed.
 Routes must all be added before `index_routes` is called (create_app calls it last)."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ from starlette.routing import Match
 try:  # private: present on the FastAPI versions that match included routers lazily
     from fastapi.routing import _IncludedRouter
 except ImportError:  # pragma: no cover - other FastAPI versions
-    _IncludedRouter = None
+    _IncludedRouter = None  # type: ignore[misc,assignment]
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
@@ -36,6 +37,7 @@ def _paths_regex(included) -> re.Pattern | None:
 
 
 if _IncludedRouter is not None:
+
     class _IndexedRouter(_IncludedRouter):
         _paths: re.Pattern
 
@@ -55,6 +57,6 @@ def index_routes(app) -> int:
             paths = _paths_regex(route)
             if paths is not None:
                 route.__class__ = _IndexedRouter
-                route._paths = paths
+                route._paths = paths  # type: ignore[attr-defined]
                 indexed += 1
     return indexed

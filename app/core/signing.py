@@ -1,22 +1,16 @@
 """Keys derived from SECRET_KEY, one per purpose, and the names of cookies that carry signed
 values (CSRF tokens, login-device cookies)."""
-from __future__ import annotations
 
-import hashlib
+from __future__ import annotations
 
 from fastapi import Request
 
+from app.core.runtime import request_runtime
+
 
 def derived_key(request: Request, purpose: str) -> bytes:
-    """sha256(purpose:SECRET_KEY), computed once per app and purpose."""
-    state = request.app.state
-    keys = getattr(state, "derived_keys", None)
-    if keys is None:
-        keys = state.derived_keys = {}
-    key = keys.get(purpose)
-    if key is None:
-        key = keys[purpose] = hashlib.sha256(f"{purpose}:{state.settings.effective_secret_key}".encode()).digest()
-    return key
+    """sha256(purpose:SECRET_KEY), computed once per app and purpose (Runtime.derived_key)."""
+    return request_runtime(request).derived_key(purpose)
 
 
 def cookie_name(settings, name: str) -> str:

@@ -11,6 +11,7 @@ Formula injection: a participant can type "=HYPERLINK(...)" as their name or uni
 ever written as an inline string (never a formula), and text a spreadsheet would read as a formula
 when re-typed or saved as CSV ("=", "+", "-", "@", tab, CR) also carries Excel's own "quote prefix"
 flag, so the cell shows exactly what was typed and is never evaluated."""
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,9 @@ from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
 
+from app.core.cells import clean, formula_like
 from app.core.clock import to_local
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]|[\ud800-\udfff]|[\ufffe\uffff]")
 _EPOCH = datetime(1899, 12, 30)
 _DAY = 86400.0
 
@@ -38,19 +38,9 @@ Progress = Callable[[int, int], None]  # (rows done, rows expected)
 
 @dataclass(frozen=True)
 class Column:
-    header: str   # Vietnamese
+    header: str  # Vietnamese
     width: float  # characters
     kind: str = "text"  # text | int | float | percent | datetime | date
-
-
-def formula_like(text: str) -> bool:
-    """The one rule every export applies (these streamed files and the bank export, written with
-    openpyxl): a text a spreadsheet could read as a formula gets Excel's quote prefix."""
-    return text.startswith(FORMULA_PREFIXES)
-
-
-def clean(text: str) -> str:
-    return _ILLEGAL.sub("", text)
 
 
 def _text_cell(ref: str, text: str, style: int = 0) -> str:
@@ -85,19 +75,22 @@ class Sheet:
         self.stream = export.zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True)
         self.buffer: list[str] = []
         top = f"A{self.header_row + 1}"
-        cols = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
-                       for i, c in enumerate(columns, start=1))
+        cols = "".join(
+            f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>' for i, c in enumerate(columns, start=1)
+        )
         self.merges: list[str] = []
         self.total_width = sum(c.width for c in columns)
         # Printing: fit to the page's width (sheetPr), A4 landscape, header row on every page (pageSetup,
         # Print_Titles in the workbook), page numbers in the footer.
-        self._write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                    '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
-                    f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{self.header_row}" topLeftCell="{top}" '
-                    f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="{top}" '
-                    f'sqref="{top}"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-                    f'<cols>{cols}</cols><sheetData>')
+        self._write(
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+            f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{self.header_row}" topLeftCell="{top}" '
+            f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="{top}" '
+            f'sqref="{top}"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+            f'<cols>{cols}</cols><sheetData>'
+        )
         # The title block spans the table's width and wraps, so it prints on page 1 whatever its length.
         self._block_row(export.title, S_TITLE, 22)
         for line in export.info_lines:
@@ -105,8 +98,10 @@ class Sheet:
         self._raw_row([])
         # Headers wrap within their column: the row is as tall as the longest one needs (printed too).
         lines = max(-(-len(c.header) // max(int(c.width) - 1, 1)) for c in columns)
-        self._raw_row([_text_cell(f"{letter}{self.header_row}", c.header, S_HEADER)
-                       for letter, c in zip(self.letters, columns)], height=15 * lines + 3)
+        self._raw_row(
+            [_text_cell(f"{letter}{self.header_row}", c.header, S_HEADER) for letter, c in zip(self.letters, columns)],
+            height=15 * lines + 3,
+        )
 
     def _write(self, text: str) -> None:
         self.buffer.append(text)
@@ -180,14 +175,23 @@ class Sheet:
     def finish(self) -> int:
         last = self.header_row + max(self.count, 1)
         self.filter_ref = f"A{self.header_row}:{self.letters[-1]}{last}"
-        merges = (f'<mergeCells count="{len(self.merges)}">' + "".join(f'<mergeCell ref="{m}"/>' for m in self.merges)
-                  + "</mergeCells>") if self.merges else ""
+        merges = (
+            (
+                f'<mergeCells count="{len(self.merges)}">'
+                + "".join(f'<mergeCell ref="{m}"/>' for m in self.merges)
+                + "</mergeCells>"
+            )
+            if self.merges
+            else ""
+        )
         footer = escape(f"&L{self.export.title.replace('&', '&&')}&RTrang &P/&N")
-        self._write(f'</sheetData><autoFilter ref="{self.filter_ref}"/>{merges}'
-                    '<printOptions horizontalCentered="1"/>'
-                    '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
-                    '<pageSetup orientation="landscape" paperSize="9" fitToWidth="1" fitToHeight="0"/>'
-                    f'<headerFooter><oddFooter>{footer}</oddFooter></headerFooter></worksheet>')
+        self._write(
+            f'</sheetData><autoFilter ref="{self.filter_ref}"/>{merges}'
+            '<printOptions horizontalCentered="1"/>'
+            '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
+            '<pageSetup orientation="landscape" paperSize="9" fitToWidth="1" fitToHeight="0"/>'
+            f'<headerFooter><oddFooter>{footer}</oddFooter></headerFooter></worksheet>'
+        )
         self.flush()
         self.stream.close()
         self.export.sheets.append(self)
@@ -220,42 +224,60 @@ class XlsxExport:
         return sheet.finish()
 
     def close(self) -> Path:
-        sheets = "".join(f'<sheet name="{escape(s.name, {chr(34): "&quot;"})}" sheetId="{s.index}" r:id="rId{s.index}"/>'
-                         for s in self.sheets)
-        names = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-                        f"'{escape(s.name.replace(chr(39), chr(39) * 2))}'!{_absolute(s.filter_ref)}</definedName>"
-                        f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
-                        f"'{escape(s.name.replace(chr(39), chr(39) * 2))}'!${s.header_row}:${s.header_row}</definedName>"
-                        for i, s in enumerate(self.sheets))
+        sheets = "".join(
+            f'<sheet name="{escape(s.name, {chr(34): "&quot;"})}" sheetId="{s.index}" r:id="rId{s.index}"/>'
+            for s in self.sheets
+        )
+        names = "".join(
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+            f"'{escape(s.name.replace(chr(39), chr(39) * 2))}'!{_absolute(s.filter_ref)}</definedName>"
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+            f"'{escape(s.name.replace(chr(39), chr(39) * 2))}'!${s.header_row}:${s.header_row}</definedName>"
+            for i, s in enumerate(self.sheets)
+        )
         z = self.zip
-        z.writestr("[Content_Types].xml",
-                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                   '<Default Extension="xml" ContentType="application/xml"/>'
-                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-                   '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-                   + "".join(f'<Override PartName="/xl/worksheets/sheet{s.index}.xml" ContentType="application/'
-                             f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for s in self.sheets)
-                   + "</Types>")
-        z.writestr("_rels/.rels",
-                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                   '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-                   'officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        z.writestr("xl/workbook.xml",
-                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                   '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                   'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                   f'<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets>'
-                   f'<definedNames>{names}</definedNames></workbook>')
-        z.writestr("xl/_rels/workbook.xml.rels",
-                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                   + "".join(f'<Relationship Id="rId{s.index}" Type="http://schemas.openxmlformats.org/officeDocument/'
-                             f'2006/relationships/worksheet" Target="worksheets/sheet{s.index}.xml"/>' for s in self.sheets)
-                   + f'<Relationship Id="rId{len(self.sheets) + 1}" Type="http://schemas.openxmlformats.org/'
-                   'officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            + "".join(
+                f'<Override PartName="/xl/worksheets/sheet{s.index}.xml" ContentType="application/'
+                f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                for s in self.sheets
+            )
+            + "</Types>",
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            f'<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets>'
+            f'<definedNames>{names}</definedNames></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            + "".join(
+                f'<Relationship Id="rId{s.index}" Type="http://schemas.openxmlformats.org/officeDocument/'
+                f'2006/relationships/worksheet" Target="worksheets/sheet{s.index}.xml"/>'
+                for s in self.sheets
+            )
+            + f'<Relationship Id="rId{len(self.sheets) + 1}" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>',
+        )
         z.writestr("xl/styles.xml", STYLES)
         z.close()
         return self.path
@@ -294,4 +316,5 @@ STYLES = (
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
     '<xf numFmtId="0" fontId="3" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1"><alignment horizontal="center"/></xf>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment horizontal="center"/></xf>'
-    '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+    '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)

@@ -4,6 +4,7 @@
 address and which browser (a keyed hash of the random id the browser keeps, never the id
 itself). Rows older than `SIGNAL_RETENTION_DAYS` are purged (`python -m app purge-signals`).
 Nothing of it is ever shown to participants."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -52,5 +53,8 @@ class ResultExclusion(Base):
 
 def excluded_from_round(attempt_table):
     """SQL condition: the attempt's owner is excluded (and not reinstated) from the attempt's round."""
-    return exists().where(ResultExclusion.round_id == attempt_table.round_id,
-                          ResultExclusion.user_id == attempt_table.user_id, ResultExclusion.lifted_at.is_(None))
+    return exists().where(
+        ResultExclusion.round_id == attempt_table.round_id,
+        ResultExclusion.user_id == attempt_table.user_id,
+        ResultExclusion.lifted_at.is_(None),
+    )

@@ -20,28 +20,29 @@ Efficiency: every signal is found by bucketing (hash map) or by one sort (sequen
 windows), and clusters are the connected components of a union-find over those buckets —
 O(n log n) in participants and events, never a comparison of every pair.
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.admin.contest_admin import PRIZE_TIERS, prize_plan
 from app.attempts.models import SUBMITTED, Attempt
+from app.contests.editing import PRIZE_TIERS, prize_plan
 from app.contests.models import Round
 from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
+from app.core.textnorm import header_key
 from app.integrity.models import REGISTER, AccountEvent, ResultExclusion
 from app.judging.models import SnapshotRow
 from app.judging.snapshots import latest_snapshot
 from app.leaderboard.final import final_ranking
-from app.questions.textnorm import header_key
 
 STRONG, MEDIUM, WEAK = 3, 2, 1
 STRENGTH_LABELS = {STRONG: "Mạnh", MEDIUM: "Trung bình", WEAK: "Yếu"}
@@ -65,24 +66,24 @@ KIND_LABELS = {
 }
 WHY = {
     "device": "Mỗi trình duyệt giữ một mã ngẫu nhiên từ lần đăng ký/đăng nhập đầu tiên. Nhiều tài khoản mang cùng "
-              "một mã nghĩa là chúng được đăng ký hoặc đăng nhập trên cùng một trình duyệt của cùng một máy "
-              "(cũng có thể là máy dùng chung trong gia đình, cơ quan, phòng máy).",
+    "một mã nghĩa là chúng được đăng ký hoặc đăng nhập trên cùng một trình duyệt của cùng một máy "
+    "(cũng có thể là máy dùng chung trong gia đình, cơ quan, phòng máy).",
     "name_dob": "Cùng họ tên và ngày sinh nhưng khác số CCCD: có thể là một người đăng ký nhiều lần bằng CCCD mượn "
-                "hoặc tự đặt (hiếm khi là hai người trùng cả tên lẫn ngày sinh).",
+    "hoặc tự đặt (hiếm khi là hai người trùng cả tên lẫn ngày sinh).",
     "cccd_sequence": "6 chữ số cuối của CCCD là số ngẫu nhiên của từng người; các số liền nhau cùng mã tỉnh, thế kỷ "
-                     "và năm sinh rất hiếm khi thuộc những người khác nhau, thường là số tự đặt ra. Hai số liền "
-                     "nhau có thể do tình cờ; từ ba số trở lên là dấu hiệu mạnh.",
+    "và năm sinh rất hiếm khi thuộc những người khác nhau, thường là số tự đặt ra. Hai số liền "
+    "nhau có thể do tình cờ; từ ba số trở lên là dấu hiệu mạnh.",
     "phone_sequence": "Các số điện thoại liên tiếp thường là các SIM mua cùng lúc (một người giữ nhiều SIM). Hai số "
-                      "có thể là SIM của một gia đình; từ ba số trở lên là dấu hiệu mạnh.",
+    "có thể là SIM của một gia đình; từ ba số trở lên là dấu hiệu mạnh.",
     "burst": f"Từ {BURST_MIN} tài khoản trở lên được đăng ký từ cùng một địa chỉ mạng trong "
-             f"{int(BURST_WINDOW.total_seconds() // 60)} phút: thường là một người đăng ký hàng loạt (hoặc một "
-             "buổi đăng ký tập trung của cơ quan, trường học).",
+    f"{int(BURST_WINDOW.total_seconds() // 60)} phút: thường là một người đăng ký hàng loạt (hoặc một "
+    "buổi đăng ký tập trung của cơ quan, trường học).",
     "ip_window": f"Đăng ký/đăng nhập từ cùng một địa chỉ mạng cách nhau không quá "
-                 f"{int(IP_WINDOW.total_seconds() // 60)} phút. Dấu hiệu yếu: cùng wifi gia đình, cơ quan hay nhà "
-                 "mạng di động cũng dùng chung địa chỉ; chỉ có ý nghĩa khi đi cùng dấu hiệu khác.",
+    f"{int(IP_WINDOW.total_seconds() // 60)} phút. Dấu hiệu yếu: cùng wifi gia đình, cơ quan hay nhà "
+    "mạng di động cũng dùng chung địa chỉ; chỉ có ý nghĩa khi đi cùng dấu hiệu khác.",
     "covering": "Câu hỏi dự đoán phân định thứ hạng khi bằng số câu đúng. Nhiều tài khoản rải dự đoán lên một dải "
-                "giá trị khác nhau thì gần như chắc chắn có một tài khoản trúng gần đúng đáp án — cách “phủ” giải "
-                "thưởng bằng nhiều bài dự thi.",
+    "giá trị khác nhau thì gần như chắc chắn có một tài khoản trúng gần đúng đáp án — cách “phủ” giải "
+    "thưởng bằng nhiều bài dự thi.",
 }
 
 
@@ -152,7 +153,9 @@ class Covering:
     covers_truth: bool | None  # None: T not known yet
 
     def detail(self, truth: int | None) -> str:
-        text = f"{self.accounts} tài khoản đưa ra {self.distinct} dự đoán khác nhau, từ {_n(self.low)} đến {_n(self.high)}"
+        text = (
+            f"{self.accounts} tài khoản đưa ra {self.distinct} dự đoán khác nhau, từ {_n(self.low)} đến {_n(self.high)}"
+        )
         if truth is not None:
             text += f"; đáp án T = {_n(truth)} {'nằm trong' if self.covers_truth else 'nằm ngoài'} dải này"
         return text + "."
@@ -264,8 +267,9 @@ def _when(a: datetime, b: datetime) -> str:
     return f"{a:%H:%M}–{b:%H:%M} {a:%d/%m/%Y}" if a.date() == b.date() else f"{a:%H:%M %d/%m/%Y} – {b:%H:%M %d/%m/%Y}"
 
 
-def find_signals(members: list[Member], events: list[tuple[int, str, str | None, str | None, datetime]]
-                 ) -> list[tuple[int, list[int], str, str]]:
+def find_signals(
+    members: list[Member], events: list[tuple[int, str, str | None, str | None, datetime]]
+) -> list[tuple[int, list[int], str, str]]:
     """Pure: (strength, account indexes, kind, detail) of every signal among the members.
     events: (account index, kind, device hash, ip, time)."""
     found: list[tuple[int, list[int], str, str]] = []
@@ -282,8 +286,14 @@ def find_signals(members: list[Member], events: list[tuple[int, str, str | None,
                 registrations[ip].append((at, idx))
     for device, idxs in devices.items():
         if len(idxs) > 1:
-            found.append((STRONG, sorted(idxs), "device",
-                          f"{len(idxs)} tài khoản đăng ký/đăng nhập trên cùng một trình duyệt (mã #{device[:8]})."))
+            found.append(
+                (
+                    STRONG,
+                    sorted(idxs),
+                    "device",
+                    f"{len(idxs)} tài khoản đăng ký/đăng nhập trên cùng một trình duyệt (mã #{device[:8]}).",
+                )
+            )
 
     names: dict[tuple[str, date], list[int]] = defaultdict(list)
     for idx, m in enumerate(members):
@@ -292,36 +302,70 @@ def find_signals(members: list[Member], events: list[tuple[int, str, str | None,
     for (_, born), idxs in names.items():
         if len(idxs) > 1:
             spelled = " / ".join(dict.fromkeys(f"“{members[i].full_name}”" for i in idxs))
-            found.append((STRONG, idxs, "name_dob",
-                          f"{len(idxs)} tài khoản cùng tên {spelled} (không tính dấu, hoa thường), sinh ngày "
-                          f"{born:%d/%m/%Y}, với {len(idxs)} số CCCD khác nhau."))
+            found.append(
+                (
+                    STRONG,
+                    idxs,
+                    "name_dob",
+                    f"{len(idxs)} tài khoản cùng tên {spelled} (không tính dấu, hoa thường), sinh ngày "
+                    f"{born:%d/%m/%Y}, với {len(idxs)} số CCCD khác nhau.",
+                )
+            )
 
-    cccds = [((m.citizen_id[:6],), int(m.citizen_id[6:]), idx) for idx, m in enumerate(members)
-             if m.citizen_id and m.citizen_id.isdigit() and len(m.citizen_id) == 12]
+    cccds = [
+        ((m.citizen_id[:6],), int(m.citizen_id[6:]), idx)
+        for idx, m in enumerate(members)
+        if m.citizen_id and m.citizen_id.isdigit() and len(m.citizen_id) == 12
+    ]
     for run in _sequence_runs(cccds):
         numbers = sorted(members[i].citizen_id for i in run)
-        found.append((STRONG if len(run) >= 3 else WEAK, run, "cccd_sequence",
-                      f"{len(run)} số CCCD liền nhau: {numbers[0]} … {numbers[-1]}."))
+        found.append(
+            (
+                STRONG if len(run) >= 3 else WEAK,
+                run,
+                "cccd_sequence",
+                f"{len(run)} số CCCD liền nhau: {numbers[0]} … {numbers[-1]}.",
+            )
+        )
     phones = [((), int(m.phone), idx) for idx, m in enumerate(members) if m.phone and m.phone.isdigit()]
     for run in _sequence_runs(phones):
         numbers = sorted(members[i].phone for i in run)
-        found.append((STRONG if len(run) >= 3 else WEAK, run, "phone_sequence",
-                      f"{len(run)} số điện thoại liền nhau: {numbers[0]} … {numbers[-1]}."))
+        found.append(
+            (
+                STRONG if len(run) >= 3 else WEAK,
+                run,
+                "phone_sequence",
+                f"{len(run)} số điện thoại liền nhau: {numbers[0]} … {numbers[-1]}.",
+            )
+        )
 
     for ip, items in registrations.items():
         for start, end, idxs in _bursts(items):
-            found.append((MEDIUM, idxs, "burst",
-                          f"{len(idxs)} tài khoản đăng ký từ địa chỉ {ip} trong khoảng {_when(start, end)}."))
+            found.append(
+                (
+                    MEDIUM,
+                    idxs,
+                    "burst",
+                    f"{len(idxs)} tài khoản đăng ký từ địa chỉ {ip} trong khoảng {_when(start, end)}.",
+                )
+            )
     for ip, items in by_ip.items():
         for start, end, idxs in _windows(items, IP_WINDOW):
             if len(idxs) <= IP_SHARED_ACCOUNTS:
-                found.append((WEAK, idxs, "ip_window",
-                              f"{len(idxs)} tài khoản đăng ký/đăng nhập từ địa chỉ {ip} trong khoảng {_when(start, end)}."))
+                found.append(
+                    (
+                        WEAK,
+                        idxs,
+                        "ip_window",
+                        f"{len(idxs)} tài khoản đăng ký/đăng nhập từ địa chỉ {ip} trong khoảng {_when(start, end)}.",
+                    )
+                )
     return found
 
 
-def cluster_members(members: list[Member], signals: list[tuple[int, list[int], str, str]], truth: int | None
-                    ) -> list[Cluster]:
+def cluster_members(
+    members: list[Member], signals: list[tuple[int, list[int], str, str]], truth: int | None
+) -> list[Cluster]:
     """Pure: union-find over the signals' accounts; the listed clusters, most worrying first."""
     uf = UnionFind(len(members))
     for _, idxs, _, _ in signals:
@@ -348,13 +392,21 @@ def cluster_members(members: list[Member], signals: list[tuple[int, list[int], s
         covering = None
         distinct = sorted(set(predictions))
         if len(distinct) >= COVERING_MIN:
-            covering = Covering(sum(1 for m in people if m.predictions), len(distinct), distinct[0], distinct[-1],
-                                None if truth is None else distinct[0] <= truth <= distinct[-1])
-        signals_out = [Signal(kind, strength, [members[i].user_id for i in s_idxs], detail)
-                       for strength, s_idxs, kind, detail in sorted(found, key=lambda s: (-s[0], s[2]))]
+            covering = Covering(
+                sum(1 for m in people if m.predictions),
+                len(distinct),
+                distinct[0],
+                distinct[-1],
+                None if truth is None else distinct[0] <= truth <= distinct[-1],
+            )
+        signals_out = [
+            Signal(kind, strength, [members[i].user_id for i in s_idxs], detail)
+            for strength, s_idxs, kind, detail in sorted(found, key=lambda s: (-s[0], s[2]))
+        ]
         if covering is not None:
-            signals_out.append(Signal("covering", MEDIUM, [m.user_id for m in people if m.predictions],
-                                      covering.detail(truth)))
+            signals_out.append(
+                Signal("covering", MEDIUM, [m.user_id for m in people if m.predictions], covering.detail(truth))
+            )
         people.sort(key=lambda m: (m.position is None, m.position or 0, m.user_id))
         clusters.append(Cluster(0, people, signals_out, covering, score))
     clusters.sort(key=lambda c: (c.best_position is None, c.best_position or 0, -c.score, -len(c.members)))
@@ -369,9 +421,14 @@ async def _positions(db: AsyncSession, round_: Round) -> tuple[dict[int, int], i
     if snapshot is not None:
         positions, last = {}, 0
         while True:  # only the user id of each frozen row is needed: no full parse
-            rows = (await db.execute(select(SnapshotRow.position, SnapshotRow.payload)
-                                     .where(SnapshotRow.snapshot_id == snapshot.id, SnapshotRow.position > last)
-                                     .order_by(SnapshotRow.position).limit(10_000))).all()
+            rows = (
+                await db.execute(
+                    select(SnapshotRow.position, SnapshotRow.payload)
+                    .where(SnapshotRow.snapshot_id == snapshot.id, SnapshotRow.position > last)
+                    .order_by(SnapshotRow.position)
+                    .limit(10_000)
+                )
+            ).all()
             if not rows:
                 return positions, snapshot.truth
             for position, payload in rows:
@@ -384,21 +441,40 @@ async def _positions(db: AsyncSession, round_: Round) -> tuple[dict[int, int], i
 async def build_report(db: AsyncSession, round_id: int) -> Report:
     round_ = await get_round(db, round_id)
     in_round = select(Attempt.user_id).where(Attempt.round_id == round_id).distinct().subquery()
-    users = (await db.execute(
-        select(User.id, User.full_name, User.date_of_birth, User.gender, User.phone, User.citizen_id, User.created_at)
-        .where(User.id.in_(select(in_round.c.user_id))).order_by(User.id))).all()
+    users = (
+        await db.execute(
+            select(
+                User.id, User.full_name, User.date_of_birth, User.gender, User.phone, User.citizen_id, User.created_at
+            )
+            .where(User.id.in_(select(in_round.c.user_id)))
+            .order_by(User.id)
+        )
+    ).all()
     members = [Member(*row) for row in users]
     index = {m.user_id: i for i, m in enumerate(members)}
     for user_id, prediction in await db.execute(
-            select(Attempt.user_id, Attempt.prediction).where(Attempt.round_id == round_id, Attempt.status == SUBMITTED,
-                                                              Attempt.prediction.is_not(None))
-            .order_by(Attempt.id)):
+        select(Attempt.user_id, Attempt.prediction)
+        .where(Attempt.round_id == round_id, Attempt.status == SUBMITTED, Attempt.prediction.is_not(None))
+        .order_by(Attempt.id)
+    ):
         members[index[user_id]].predictions.append(prediction)
-    events = [(index[u], kind, device, ip, at) for u, kind, device, ip, at in await db.execute(
-        select(AccountEvent.user_id, AccountEvent.kind, AccountEvent.device, AccountEvent.ip, AccountEvent.created_at)
-        .where(AccountEvent.user_id.in_(select(in_round.c.user_id))))]
-    excluded = set((await db.scalars(select(ResultExclusion.user_id).where(
-        ResultExclusion.round_id == round_id, ResultExclusion.lifted_at.is_(None)))).all())
+    events = [
+        (index[u], kind, device, ip, at)
+        for u, kind, device, ip, at in await db.execute(
+            select(
+                AccountEvent.user_id, AccountEvent.kind, AccountEvent.device, AccountEvent.ip, AccountEvent.created_at
+            ).where(AccountEvent.user_id.in_(select(in_round.c.user_id)))
+        )
+    ]
+    excluded = set(
+        (
+            await db.scalars(
+                select(ResultExclusion.user_id).where(
+                    ResultExclusion.round_id == round_id, ResultExclusion.lifted_at.is_(None)
+                )
+            )
+        ).all()
+    )
     positions, truth = await _positions(db, round_)
     for m in members:
         m.position = positions.get(m.user_id)
@@ -406,23 +482,53 @@ async def build_report(db: AsyncSession, round_id: int) -> Report:
     plan = await prize_plan(db, round_id)
     await db.commit()  # nothing left open while the report is computed
     clusters = cluster_members(members, find_signals(members, events), truth)
-    return Report(round_, len(members), len(events), clusters, truth,
-                  sum(getattr(plan, t) or 0 for t in PRIZE_TIERS), utcnow())
+    return Report(
+        round_, len(members), len(events), clusters, truth, sum(getattr(plan, t) or 0 for t in PRIZE_TIERS), utcnow()
+    )
 
 
 def report_json(report: Report) -> dict:
     return {
-        "round_id": report.round.id, "participants": report.participants, "events": report.events,
-        "flagged_accounts": report.flagged, "truth": report.truth, "prize_positions": report.prize_positions,
+        "round_id": report.round.id,
+        "participants": report.participants,
+        "events": report.events,
+        "flagged_accounts": report.flagged,
+        "truth": report.truth,
+        "prize_positions": report.prize_positions,
         "generated_at": report.generated_at,
         "note": "Evidence for the jury to weigh, never an automatic verdict.",
-        "clusters": [{
-            "number": c.number, "score": c.score, "best_position": c.best_position, "size": len(c.members),
-            "members": [{"user_id": m.user_id, "full_name": m.full_name, "date_of_birth": m.date_of_birth,
-                         "phone": m.phone, "citizen_id": m.citizen_id, "registered_at": m.registered_at,
-                         "predictions": m.predictions, "position": m.position, "excluded": m.excluded}
-                        for m in c.members],
-            "signals": [{"kind": s.kind, "label": s.label, "strength": s.strength_label, "detail": s.detail,
-                         "why": s.why, "user_ids": s.user_ids} for s in c.signals],
-        } for c in report.clusters],
+        "clusters": [
+            {
+                "number": c.number,
+                "score": c.score,
+                "best_position": c.best_position,
+                "size": len(c.members),
+                "members": [
+                    {
+                        "user_id": m.user_id,
+                        "full_name": m.full_name,
+                        "date_of_birth": m.date_of_birth,
+                        "phone": m.phone,
+                        "citizen_id": m.citizen_id,
+                        "registered_at": m.registered_at,
+                        "predictions": m.predictions,
+                        "position": m.position,
+                        "excluded": m.excluded,
+                    }
+                    for m in c.members
+                ],
+                "signals": [
+                    {
+                        "kind": s.kind,
+                        "label": s.label,
+                        "strength": s.strength_label,
+                        "detail": s.detail,
+                        "why": s.why,
+                        "user_ids": s.user_ids,
+                    }
+                    for s in c.signals
+                ],
+            }
+            for c in report.clusters
+        ],
     }

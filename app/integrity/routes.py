@@ -1,20 +1,22 @@
 """JSON API of prize integrity (/api/v1/admin/...), for judges and admins. Thin: the rules are
 in app.integrity.exclusions, .report and .conflicts."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.contest_admin import get_round_for
-from app.admin.deps import api_staff
-from app.admin.roles import REVIEW_INTEGRITY, StaffAccess
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
+from app.contests.editing import get_round_for
 from app.core.deps import get_db
 from app.core.errors import ErrorResponses
-from app.integrity import conflicts, exclusions
+from app.core.runtime import request_runtime
+from app.integrity import exclusions, staff_override
 from app.integrity.report import build_report, report_json
+from app.staff.deps import api_staff
+from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -38,14 +40,25 @@ class AssignOverrideIn(BaseModel):
 
 def exclusion_out(outcome) -> dict:
     e, s = outcome.exclusion, outcome.snapshot
-    return {"id": e.id, "round_id": e.round_id, "user_id": e.user_id, "reason": e.reason, "created_at": e.created_at,
-            "created_by": e.created_by_name, "lifted_at": e.lifted_at, "lift_reason": e.lift_reason,
-            "snapshot": None if s is None else {"id": s.id, "version": s.version, "digest": s.digest,
-                                                "truth": s.truth, "participants": s.row_count}}
+    return {
+        "id": e.id,
+        "round_id": e.round_id,
+        "user_id": e.user_id,
+        "reason": e.reason,
+        "created_at": e.created_at,
+        "created_by": e.created_by_name,
+        "lifted_at": e.lifted_at,
+        "lift_reason": e.lift_reason,
+        "snapshot": None
+        if s is None
+        else {"id": s.id, "version": s.version, "digest": s.digest, "truth": s.truth, "participants": s.row_count},
+    }
 
 
 @router.get("/rounds/{round_id}/suspicious-accounts", summary="Suspicious-accounts report of a round (judge)")
-async def suspicious_accounts(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def suspicious_accounts(
+    round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     await get_round_for(db, actor, round_id, REVIEW_INTEGRITY)
     return report_json(await build_report(db, round_id))
 
@@ -53,31 +66,66 @@ async def suspicious_accounts(round_id: int, actor: StaffAccess = Depends(api_st
 @router.get("/rounds/{round_id}/exclusions", summary="Accounts excluded from a round's results")
 async def list_exclusions(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
     await get_round_for(db, actor, round_id, REVIEW_INTEGRITY)
-    return [{"id": e.id, "user_id": u.id, "full_name": u.full_name, "reason": e.reason, "created_at": e.created_at,
-             "created_by": e.created_by_name, "lifted_at": e.lifted_at, "lift_reason": e.lift_reason}
-            for e, u in await exclusions.exclusions_of(db, round_id)]
+    return [
+        {
+            "id": e.id,
+            "user_id": u.id,
+            "full_name": u.full_name,
+            "reason": e.reason,
+            "created_at": e.created_at,
+            "created_by": e.created_by_name,
+            "lifted_at": e.lifted_at,
+            "lift_reason": e.lift_reason,
+        }
+        for e, u in await exclusions.exclusions_of(db, round_id)
+    ]
 
 
-@router.post("/rounds/{round_id}/exclusions", status_code=201,
-             summary="Exclude an account from a round's results (judge): audited, new ranking version if closed")
-async def exclude(round_id: int, body: ExcludeIn, request: Request, actor: StaffAccess = Depends(api_staff),
-                  deps: AttemptDeps = Depends(attempt_deps)):
-    outcome = await exclusions.exclude(deps, request.app.state.redis, actor, round_id, body.user_id, body.reason,
-                                       body.truth)
+@router.post(
+    "/rounds/{round_id}/exclusions",
+    status_code=201,
+    summary="Exclude an account from a round's results (judge): audited, new ranking version if closed",
+)
+async def exclude(
+    round_id: int,
+    body: ExcludeIn,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
+    outcome = await exclusions.exclude(
+        deps, request_runtime(request).board_redis, actor, round_id, body.user_id, body.reason, body.truth
+    )
     return exclusion_out(outcome)
 
 
 @router.post("/exclusions/{exclusion_id}/reinstate", summary="Lift an exclusion (judge): audited, new ranking version")
-async def reinstate(exclusion_id: int, body: ReinstateIn, request: Request, actor: StaffAccess = Depends(api_staff),
-                    deps: AttemptDeps = Depends(attempt_deps)):
-    outcome = await exclusions.reinstate(deps, request.app.state.redis, actor, exclusion_id, body.reason, body.truth)
+async def reinstate(
+    exclusion_id: int,
+    body: ReinstateIn,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
+    outcome = await exclusions.reinstate(
+        deps, request_runtime(request).board_redis, actor, exclusion_id, body.reason, body.truth
+    )
     return exclusion_out(outcome)
 
 
-@router.post("/contests/{contest_id}/staff/override", status_code=201,
-             summary="Give a contest role to someone who took part, excluding them from those results (admin)")
-async def assign_override(contest_id: int, body: AssignOverrideIn, request: Request,
-                          actor: StaffAccess = Depends(api_staff), deps: AttemptDeps = Depends(attempt_deps)):
-    a = await conflicts.assign_with_override(deps, request.app.state.redis, actor, contest_id, body.phone, body.role,
-                                             body.reason)
+@router.post(
+    "/contests/{contest_id}/staff/override",
+    status_code=201,
+    summary="Give a contest role to someone who took part, excluding them from those results (admin)",
+)
+async def assign_override(
+    contest_id: int,
+    body: AssignOverrideIn,
+    request: Request,
+    actor: StaffAccess = Depends(api_staff),
+    deps: AttemptDeps = Depends(attempt_deps),
+):
+    a = await staff_override.assign_with_override(
+        deps, request_runtime(request).board_redis, actor, contest_id, body.phone, body.role, body.reason
+    )
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}

@@ -6,6 +6,7 @@ a hidden form field) and in a long-lived HttpOnly cookie (set here), so clearing
 still links the accounts; API clients may send it as `device_id` or the `X-Device-Id` header.
 Only a keyed hash of it is stored (HMAC-SHA256 with SECRET_KEY, 128 bits): equal ids stay equal,
 the id itself cannot be read back. Nothing here is shown to participants or written to logs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.ratelimit import client_ip
+from app.core.runtime import request_runtime
 from app.integrity.models import AccountEvent
 
 log = logging.getLogger("app.integrity")
@@ -44,28 +46,47 @@ def device_hash(secret: str, device_id: str) -> str:
 def claimed_devices(request: Request, sent: str | None) -> tuple[list[str], str]:
     """(every device id this request carries, the one the browser should keep): the id the page
     or client sent, and the cookie's when it differs; a fresh one when there is none."""
-    ids = [d for d in (valid_device_id(sent), valid_device_id(request.headers.get(DEVICE_HEADER)),
-                       valid_device_id(request.cookies.get(DEVICE_COOKIE))) if d]
+    ids = [
+        d
+        for d in (
+            valid_device_id(sent),
+            valid_device_id(request.headers.get(DEVICE_HEADER)),
+            valid_device_id(request.cookies.get(DEVICE_COOKIE)),
+        )
+        if d
+    ]
     ids = list(dict.fromkeys(ids))
     if not ids:
         ids = [secrets.token_urlsafe(16)]
     return ids, ids[0]
 
 
-async def record_event(request: Request, response: Response, db: AsyncSession, user_id: int, kind: str,
-                       sent_device: str | None = None) -> None:
+async def record_event(
+    request: Request, response: Response, db: AsyncSession, user_id: int, kind: str, sent_device: str | None = None
+) -> None:
     """Stores one event per device id the request carries (never fails the login it belongs to:
     a lost event is a weaker report, a refused login is a participant locked out)."""
     ids, keep = claimed_devices(request, sent_device)
-    settings = request.app.state.settings
-    response.set_cookie(DEVICE_COOKIE, keep, max_age=DEVICE_COOKIE_SECONDS, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/")
+    settings = request_runtime(request).settings
+    response.set_cookie(
+        DEVICE_COOKIE,
+        keep,
+        max_age=DEVICE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     secret = settings.effective_secret_key
     now = utcnow()
     ip = client_ip(request)[:45]
     try:
-        db.add_all([AccountEvent(user_id=user_id, kind=kind, device=device_hash(secret, d), ip=ip, created_at=now)
-                    for d in ids])
+        db.add_all(
+            [
+                AccountEvent(user_id=user_id, kind=kind, device=device_hash(secret, d), ip=ip, created_at=now)
+                for d in ids
+            ]
+        )
         await db.commit()
     except SQLAlchemyError:
         await db.rollback()

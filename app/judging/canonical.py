@@ -25,14 +25,15 @@ the participant's internal user id: such a digest is verified from the database 
 (app.judging.snapshots.verify), by the format recorded with the snapshot, and never recomputed
 in another form.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from app.exports.xlsx import clean
+from app.core.cells import clean
 
 FORMAT = 2
 TAG = "ttn-ranking/2"
@@ -47,25 +48,57 @@ def canonical_text(value) -> str | None:
 
 
 def epoch_ms(value: datetime) -> int:
-    delta = value.astimezone(timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
-def row_bytes(*, position: int, attempt_id: int, full_name, unit, province, district, commune, correct: int,
-              total: int, prediction: int | None, distance: int | None, time_ms: int, submitted_ms: int) -> bytes:
-    values = [int(position), int(attempt_id), *(canonical_text(v) for v in (full_name, unit, province, district,
-                                                                               commune)),
-              int(correct), int(total), None if prediction is None else int(prediction),
-              None if distance is None else int(distance), int(time_ms), int(submitted_ms)]
+def row_bytes(
+    *,
+    position: int,
+    attempt_id: int,
+    full_name,
+    unit,
+    province,
+    district,
+    commune,
+    correct: int,
+    total: int,
+    prediction: int | None,
+    distance: int | None,
+    time_ms: int,
+    submitted_ms: int,
+) -> bytes:
+    values = [
+        int(position),
+        int(attempt_id),
+        *(canonical_text(v) for v in (full_name, unit, province, district, commune)),
+        int(correct),
+        int(total),
+        None if prediction is None else int(prediction),
+        None if distance is None else int(distance),
+        int(time_ms),
+        int(submitted_ms),
+    ]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def row_of(entry) -> bytes:
-    """`entry`: a FrozenRow or a RankedEntry."""
-    return row_bytes(position=entry.position, attempt_id=entry.attempt_id, full_name=entry.full_name, unit=entry.unit,
-                     province=entry.province, district=entry.district, commune=entry.commune,
-                     correct=entry.correct, total=entry.total, prediction=entry.prediction, distance=entry.distance,
-                     time_ms=entry.time_ms, submitted_ms=epoch_ms(entry.submitted_at))
+    """`entry`: a RankedEntry (computed, or parsed from a snapshot)."""
+    return row_bytes(
+        position=entry.position,
+        attempt_id=entry.attempt_id,
+        full_name=entry.full_name,
+        unit=entry.unit,
+        province=entry.province,
+        district=entry.district,
+        commune=entry.commune,
+        correct=entry.correct,
+        total=entry.total,
+        prediction=entry.prediction,
+        distance=entry.distance,
+        time_ms=entry.time_ms,
+        submitted_ms=epoch_ms(entry.submitted_at),
+    )
 
 
 def digest(round_id: int, version: int, truth: int | None, rows: Iterable[bytes]) -> str:

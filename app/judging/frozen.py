@@ -4,12 +4,10 @@ A round is frozen from its first ranking snapshot on (app.judging.snapshots.clos
 then on its times, paper settings, rules and prizes stay as they were when the ranking was frozen:
 reopening it or editing it would let results exist that no snapshot shows. Only the documented
 re-grading (a new snapshot version, with its audit entry) changes its results."""
+
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +28,8 @@ class RoundFrozen(Conflict):
             "round_frozen",
             f"Đợt thi đã được Ban giám khảo chốt kết quả (lần {version}): không thể mở lại hay {what}. "
             "Nếu đáp án một câu hỏi sai, hãy dùng “Chấm lại”: hệ thống tạo bảng kết quả mới, bảng cũ vẫn được giữ.",
-            details={"round_id": round_id, "snapshot_version": version})
+            details={"round_id": round_id, "snapshot_version": version},
+        )
 
 
 async def require_not_frozen(db: AsyncSession, round_id: int, what: str | None = None) -> None:
@@ -39,29 +38,27 @@ async def require_not_frozen(db: AsyncSession, round_id: int, what: str | None =
         raise RoundFrozen(round_id, version, *([what] if what else []))
 
 
-@dataclass(frozen=True)
-class FrozenRow(RankedEntry):
-    """One ranked participant as stored in a snapshot row's payload (JSON)."""
-
-    @classmethod
-    def parse(cls, payload: str) -> FrozenRow:
-        row = json.loads(payload)
-        row["submitted_at"] = datetime.fromisoformat(row["submitted_at"])
-        return cls(**row)
-
-
 async def latest_snapshot(db: AsyncSession, round_id: int) -> RankingSnapshot | None:
-    return await db.scalar(select(RankingSnapshot).where(RankingSnapshot.round_id == round_id)
-                           .order_by(RankingSnapshot.version.desc()).limit(1))
+    return await db.scalar(
+        select(RankingSnapshot)
+        .where(RankingSnapshot.round_id == round_id)
+        .order_by(RankingSnapshot.version.desc())
+        .limit(1)
+    )
 
 
 async def iter_payloads(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -> AsyncIterator[str]:
     """Stored payloads in rank order, a chunk at a time (keyset pagination: constant memory)."""
     last = 0
     while True:
-        payloads = (await db.scalars(select(SnapshotRow.payload).where(SnapshotRow.snapshot_id == snapshot_id,
-                                                                         SnapshotRow.position > last)
-                                     .order_by(SnapshotRow.position).limit(chunk))).all()
+        payloads = (
+            await db.scalars(
+                select(SnapshotRow.payload)
+                .where(SnapshotRow.snapshot_id == snapshot_id, SnapshotRow.position > last)
+                .order_by(SnapshotRow.position)
+                .limit(chunk)
+            )
+        ).all()
         if not payloads:
             return
         for payload in payloads:
@@ -69,7 +66,7 @@ async def iter_payloads(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -
         last += len(payloads)
 
 
-async def iter_rows(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -> AsyncIterator[FrozenRow]:
+async def iter_rows(db: AsyncSession, snapshot_id: int, chunk: int = 5000) -> AsyncIterator[RankedEntry]:
     """Rows in order, a chunk at a time (keyset pagination: constant memory on 100,000 rows)."""
     async for payload in iter_payloads(db, snapshot_id, chunk):
-        yield FrozenRow.parse(payload)
+        yield RankedEntry.parse(payload)

@@ -1,5 +1,6 @@
 """Frozen rankings. A snapshot and its rows are written once and never changed (database
 triggers refuse UPDATE and DELETE); a correction is a new version."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,8 +39,7 @@ class RankingSnapshot(Base):
 class SnapshotRow(Base):
     __tablename__ = "ranking_snapshot_rows"
 
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("ranking_snapshots.id", ondelete="RESTRICT"),
-                                             primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("ranking_snapshots.id", ondelete="RESTRICT"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1 = first place
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON of one ranked participant
 

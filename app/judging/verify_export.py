@@ -4,10 +4,11 @@
 The file's sheet "Kiểm tra" gives the canonical format, round id, snapshot version, T and the
 digest; the sheet "Xếp hạng" gives the rows (app/judging/canonical.py says which columns and how).
 Editing any shown value of any row, reordering, adding or removing a row makes it not match."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -17,10 +18,21 @@ from app.judging import canonical
 
 _RANKING_SHEET = "Xếp hạng"
 _CHECK_SHEET = "Kiểm tra"
-_COLUMNS = {"position": "Hạng", "full_name": "Họ và tên", "unit": "Đơn vị", "province": "Tỉnh/Thành phố",
-            "district": "Quận/Huyện", "commune": "Xã/Phường", "correct": "Số câu đúng", "total": "Tổng số câu",
-            "prediction": "Dự đoán", "distance": "Chênh lệch dự đoán", "seconds": "Thời gian làm bài (giây)",
-            "submitted": "Nộp bài lúc", "attempt_id": "Mã lượt thi"}
+_COLUMNS = {
+    "position": "Hạng",
+    "full_name": "Họ và tên",
+    "unit": "Đơn vị",
+    "province": "Tỉnh/Thành phố",
+    "district": "Quận/Huyện",
+    "commune": "Xã/Phường",
+    "correct": "Số câu đúng",
+    "total": "Tổng số câu",
+    "prediction": "Dự đoán",
+    "distance": "Chênh lệch dự đoán",
+    "seconds": "Thời gian làm bài (giây)",
+    "submitted": "Nộp bài lúc",
+    "attempt_id": "Mã lượt thi",
+}
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
@@ -60,8 +72,10 @@ def _submitted_ms(value, row: int) -> int:
 
 def _check_values(book) -> dict[str, str]:
     if _CHECK_SHEET not in book.sheetnames:
-        raise _Unreadable(f"tệp không có trang “{_CHECK_SHEET}” (không phải bảng xếp hạng xuất từ hệ thống, "
-                          "hoặc xuất trước khi có chức năng này)")
+        raise _Unreadable(
+            f"tệp không có trang “{_CHECK_SHEET}” (không phải bảng xếp hạng xuất từ hệ thống, "
+            "hoặc xuất trước khi có chức năng này)"
+        )
     values = {}
     for row in book[_CHECK_SHEET].iter_rows(values_only=True):
         if len(row) >= 2 and isinstance(row[0], str) and row[1] is not None:
@@ -95,13 +109,20 @@ def _row_bytes(cells: dict, number: int) -> bytes:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise _Unreadable(f"dòng {number}: “{h['seconds']}” không phải số ({seconds!r})")
     return canonical.row_bytes(
-        position=_int(cells["position"], h["position"], number), attempt_id=_int(cells["attempt_id"], h["attempt_id"], number),
-        full_name=cells["full_name"], unit=cells["unit"], province=cells["province"], district=cells["district"],
-        commune=cells["commune"], correct=_int(cells["correct"], h["correct"], number),
+        position=_int(cells["position"], h["position"], number),
+        attempt_id=_int(cells["attempt_id"], h["attempt_id"], number),
+        full_name=cells["full_name"],
+        unit=cells["unit"],
+        province=cells["province"],
+        district=cells["district"],
+        commune=cells["commune"],
+        correct=_int(cells["correct"], h["correct"], number),
         total=_int(cells["total"], h["total"], number),
         prediction=_optional_int(cells["prediction"], h["prediction"], number),
-        distance=_optional_int(cells["distance"], h["distance"], number), time_ms=round(seconds * 1000),
-        submitted_ms=_submitted_ms(cells["submitted"], number))
+        distance=_optional_int(cells["distance"], h["distance"], number),
+        time_ms=round(seconds * 1000),
+        submitted_ms=_submitted_ms(cells["submitted"], number),
+    )
 
 
 def verify_file(path: Path) -> Verdict:
@@ -114,10 +135,13 @@ def verify_file(path: Path) -> Verdict:
         stated = check.get("sha256")
         fmt = check.get("format")
         if fmt != str(canonical.FORMAT):
-            return Verdict(False, f"Bảng kết quả này được chốt theo định dạng {fmt or '?'}: mã SHA-256 của nó không "
-                                  "tính lại được từ tệp (gồm mã người dùng nội bộ). Hãy kiểm tra trong hệ thống: "
-                                  "danh sách bảng đã chốt của đợt thi cho biết bảng còn nguyên vẹn hay không.",
-                           stated)
+            return Verdict(
+                False,
+                f"Bảng kết quả này được chốt theo định dạng {fmt or '?'}: mã SHA-256 của nó không "
+                "tính lại được từ tệp (gồm mã người dùng nội bộ). Hãy kiểm tra trong hệ thống: "
+                "danh sách bảng đã chốt của đợt thi cho biết bảng còn nguyên vẹn hay không.",
+                stated,
+            )
         try:
             round_id, version, rows = int(check["round"]), int(check["version"]), int(check["rows"])
             truth = None if check["truth"] == "-" else int(check["truth"])
@@ -130,10 +154,20 @@ def verify_file(path: Path) -> Verdict:
         book.close()
     computed = canonical.digest(round_id, version, truth, encoded)
     if len(encoded) != rows:
-        return Verdict(False, f"KHÔNG KHỚP: tệp có {len(encoded)} dòng xếp hạng, bảng đã chốt có {rows} dòng.",
-                       stated, computed)
+        return Verdict(
+            False, f"KHÔNG KHỚP: tệp có {len(encoded)} dòng xếp hạng, bảng đã chốt có {rows} dòng.", stated, computed
+        )
     if computed != stated:
-        return Verdict(False, f"KHÔNG KHỚP: mã SHA-256 tính từ tệp là {computed}, khác mã ghi trong tệp {stated}. "
-                              "Tệp đã bị sửa sau khi xuất (hoặc không phải bản xuất của bảng này).", stated, computed)
-    return Verdict(True, f"KHỚP: {rows} dòng xếp hạng của đợt thi #{round_id}, bảng chốt lần {version}, "
-                         f"SHA-256 {computed}.", stated, computed)
+        return Verdict(
+            False,
+            f"KHÔNG KHỚP: mã SHA-256 tính từ tệp là {computed}, khác mã ghi trong tệp {stated}. "
+            "Tệp đã bị sửa sau khi xuất (hoặc không phải bản xuất của bảng này).",
+            stated,
+            computed,
+        )
+    return Verdict(
+        True,
+        f"KHỚP: {rows} dòng xếp hạng của đợt thi #{round_id}, bảng chốt lần {version}, SHA-256 {computed}.",
+        stated,
+        computed,
+    )

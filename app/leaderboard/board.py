@@ -5,6 +5,7 @@ Works with `redis.asyncio.Redis` and `redis.asyncio.cluster.RedisCluster` alike 
 with decode_responses=True): every script only touches keys of one round, which share a hash
 slot (see keys.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 
+from app.core.textnorm import clean_text, group_key
 from app.leaderboard.encoding import user_of_member
 from app.leaderboard.entries import BoardEntry, BoardLine
 from app.leaderboard.keys import BoardKeys, group_suffix
-from app.questions.textnorm import clean_text, group_key
 
 # Shared by the scripts: a board's version changes whenever its content does, so that readers
 # may cache a page for as long as the version stays the same. A missing version (Redis flushed)
@@ -38,7 +39,9 @@ end
 # The caller read the current row to name the old unit/province boards (keys must be declared);
 # if the row changed since (a concurrent submit of the same participant), nothing is written
 # and -1 asks the caller to read again.
-_RECORD = _BUMP + """
+_RECORD = (
+    _BUMP
+    + """
 local function leave(counts, name)
   if tonumber(redis.call('ZINCRBY', counts, 1, name)) >= 0 then redis.call('ZREM', counts, name) end
 end
@@ -77,11 +80,14 @@ redis.call('HSET', rows, uid, ARGV[6])
 bump(KEYS[6], false)
 return 1
 """
+)
 
 # Replaces the live keys by the staged ones in one step. KEYS: live registry, version, then
 # (staged, live) pairs, then live keys to delete. ARGV: number of pairs, then the live group
 # suffixes the caller saw; a group created since then would be left orphaned, so -1 = retry.
-_SWAP = _BUMP + """
+_SWAP = (
+    _BUMP
+    + """
 local pairs_count = tonumber(ARGV[1])
 local declared = {}
 for i = 2, #ARGV do declared[ARGV[i]] = true end
@@ -96,6 +102,7 @@ for i = 3 + 2 * pairs_count, #KEYS do redis.call('DEL', KEYS[i]) end
 bump(KEYS[2], true)
 return 1
 """
+)
 
 # One round trip and one consistent snapshot: the board's size, then members in rank order,
 # each with its row.
@@ -175,13 +182,35 @@ class RoundBoard:
             old_unit, old_province = group_key(old.get("u")), group_key(old.get("p"))
             unit, province = entry.unit or "", entry.province or ""
             outcome = await self._record(
-                keys=[k.rows, k.all, k.units, k.provinces, k.registry, k.version,
-                      k.group_board("unit", unit), k.group_board("province", province),
-                      k.group_board("unit", old_unit), k.group_board("province", old_province), k.names],
-                args=[uid, current, old.get("m", ""), old_unit, old_province, entry.row_json, entry.score,
-                      entry.member, unit, province, group_suffix("unit", unit),
-                      group_suffix("province", province), clean_text(entry.row.get("u") or ""),
-                      clean_text(entry.row.get("p") or "")],
+                keys=[
+                    k.rows,
+                    k.all,
+                    k.units,
+                    k.provinces,
+                    k.registry,
+                    k.version,
+                    k.group_board("unit", unit),
+                    k.group_board("province", province),
+                    k.group_board("unit", old_unit),
+                    k.group_board("province", old_province),
+                    k.names,
+                ],
+                args=[
+                    uid,
+                    current,
+                    old.get("m", ""),
+                    old_unit,
+                    old_province,
+                    entry.row_json,
+                    entry.score,
+                    entry.member,
+                    unit,
+                    province,
+                    group_suffix("unit", unit),
+                    group_suffix("province", province),
+                    clean_text(entry.row.get("u") or ""),
+                    clean_text(entry.row.get("p") or ""),
+                ],
             )
             if outcome != -1:
                 return outcome == 1
@@ -232,7 +261,9 @@ class RoundBoard:
             pipe.zadd(k.provinces, {name: -n for name, n in province_counts.items()})
         if names:
             pipe.hset(k.names, mapping=names)
-        suffixes = [group_suffix("unit", n) for n in unit_counts] + [group_suffix("province", n) for n in province_counts]
+        suffixes = [group_suffix("unit", n) for n in unit_counts] + [
+            group_suffix("province", n) for n in province_counts
+        ]
         if suffixes:
             pipe.sadd(k.registry, *suffixes)
         await pipe.execute()
@@ -254,7 +285,7 @@ class RoundBoard:
         for start in range(0, len(keys), 500):
             # UNLINK: a board of a million members is freed in the background, not while every
             # other client waits.
-            await self.redis.unlink(*keys[start:start + 500])
+            await self.redis.unlink(*keys[start : start + 500])
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -274,7 +305,9 @@ class RoundBoard:
         flat = await self._page(keys=[scope.key(self.keys), self.keys.rows], args=[offset, offset + limit - 1])
         return int(flat[0]), _lines(flat[1:], offset + 1)
 
-    async def around(self, scope: Scope, user_id: int, above: int, below: int) -> tuple[int, int, list[BoardLine]] | None:
+    async def around(
+        self, scope: Scope, user_id: int, above: int, below: int
+    ) -> tuple[int, int, list[BoardLine]] | None:
         """(rank, participants in the board, lines from a few above to a few below) or None."""
         found = await self._around(keys=[scope.key(self.keys), self.keys.rows], args=[user_id, above, below])
         if not found:

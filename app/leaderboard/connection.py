@@ -5,6 +5,7 @@ boards to their own Redis or to a Redis Cluster (LEADERBOARD_REDIS_URL, LEADERBO
 every key of a round carries the hash tag `{r<id>}` (keys.py), so each round lives in one slot
 and its Lua scripts stay atomic, while different rounds spread over the cluster.
 """
+
 from __future__ import annotations
 
 from app.config import Settings
@@ -28,6 +29,7 @@ def create_board_redis(settings: Settings, default):
 
         return RedisCluster.from_url(settings.leaderboard_redis_url, max_connections=size, **_OPTIONS)
     url = settings.leaderboard_redis_url or redis_url(settings)
-    pool = BlockingConnectionPool.from_url(url, max_connections=size, timeout=10, health_check_interval=30,
-                                           retry_on_timeout=True, **_OPTIONS)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=size, timeout=10, health_check_interval=30, retry_on_timeout=True, **_OPTIONS
+    )
     return Redis.from_pool(pool)  # closes the pool with the client

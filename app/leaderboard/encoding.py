@@ -13,6 +13,7 @@ one score. So the order is split in two levels:
 
 The final board (after T is known) needs no such care: its score is the final position itself.
 """
+
 from __future__ import annotations
 
 CORRECT_BITS = 16

@@ -1,7 +1,9 @@
 """The final ranking of a round, computed from the database (never from Redis): what judges
 freeze and export, and what the final board publishes."""
+
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,12 +32,30 @@ class RankedEntry:
     submitted_at: datetime
 
     @classmethod
+    def parse(cls, payload: str) -> RankedEntry:
+        """One row as a ranking snapshot stores it (JSON: app/judging/frozen.py)."""
+        row = json.loads(payload)
+        row["submitted_at"] = datetime.fromisoformat(row["submitted_at"])
+        return cls(**row)
+
+    @classmethod
     def of(cls, position: int, result: Result, distance: int | None) -> RankedEntry:
-        return cls(position=position, user_id=result.user_id, full_name=result.full_name, unit=result.unit,
-                   province=result.province, district=result.district, commune=result.commune,
-                   attempt_id=result.attempt_id, correct=result.correct, total=result.total,
-                   prediction=result.prediction, distance=distance, time_ms=result.time_ms,
-                   submitted_at=result.submitted_at)
+        return cls(
+            position=position,
+            user_id=result.user_id,
+            full_name=result.full_name,
+            unit=result.unit,
+            province=result.province,
+            district=result.district,
+            commune=result.commune,
+            attempt_id=result.attempt_id,
+            correct=result.correct,
+            total=result.total,
+            prediction=result.prediction,
+            distance=distance,
+            time_ms=result.time_ms,
+            submitted_at=result.submitted_at,
+        )
 
 
 def count_all_correct(results: list[Result]) -> int:

@@ -1,4 +1,5 @@
 """Closing the books on a round: T stored on the round, final board published."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ async def finalize_round(deps: AttemptDeps, redis, round_id: int, truth: int | N
     await require_not_frozen(db, round_id, "công bố lại bảng xếp hạng với T khác")
     end = await end_round(deps, round_, truth)
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     await record_and_forget(deps, end.closed_attempts)
     participants = await publish_final_board(db, redis, round_id, end.prediction_truth)
     return FinalizeOutcome(round_id, end.prediction_truth, end.computed_truth, participants)

@@ -4,6 +4,7 @@ Every key of a round carries the hash tag `{r<id>}`, so under Redis Cluster all 
 keys live in one slot and each Lua script (which must only touch keys of one slot) can update
 the overall, unit and province boards together, atomically.
 """
+
 from __future__ import annotations
 
 import hashlib

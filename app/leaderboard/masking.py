@@ -1,11 +1,12 @@
 """Showing names on public boards without exposing people more than the organizer wants."""
+
 from __future__ import annotations
 
 import unicodedata
 
 INITIALS = "initials"  # "Nguyễn Văn An" -> "Nguyễn V. A."
-FULL = "full"          # "Nguyễn Văn An"
-HIDDEN = "hidden"      # "Ẩn danh": rank, unit and province only
+FULL = "full"  # "Nguyễn Văn An"
+HIDDEN = "hidden"  # "Ẩn danh": rank, unit and province only
 NAME_STYLES = (INITIALS, FULL, HIDDEN)
 HIDDEN_NAME = "Ẩn danh"
 

@@ -4,13 +4,14 @@ Live order (while a round runs, T unknown): more correct, shorter time, earlier 
 lower attempt id. Final order inserts |prediction − T| after `correct`; a missing prediction
 ranks after any given one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 
 

@@ -1,5 +1,6 @@
 """The public leaderboard page. Rendered complete on the server (works without JavaScript);
 leaderboard.js then refreshes the table from the JSON API every few seconds."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -7,14 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.accounts.sessions import Session
-from app.admin.deps import checked_form, load_access, page_staff
-from app.admin.roles import VIEW_DASHBOARD, StaffAccess
 from app.contests.service import get_round
 from app.core.deps import page_session
+from app.core.sessions import Session
 from app.leaderboard import service
 from app.leaderboard.rebuild import rebuild_boards
 from app.leaderboard.routes import board_redis, read_context
+from app.staff.deps import checked_form, load_access, page_staff
+from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -25,8 +26,12 @@ AROUND = 2
 
 
 @router.get("/rounds/{round_id}/leaderboard")
-async def leaderboard_page(round_id: int, request: Request, session: Session | None = Depends(page_session),
-                           ctx: service.ReadContext = Depends(read_context)):
+async def leaderboard_page(
+    round_id: int,
+    request: Request,
+    session: Session | None = Depends(page_session),
+    ctx: service.ReadContext = Depends(read_context),
+):
     round_ = await get_round(ctx.db, round_id)
     access = await load_access(ctx.db, session.user_id) if session else None
     await service.end_reads(ctx.db)
@@ -44,16 +49,38 @@ async def leaderboard_page(round_id: int, request: Request, session: Session | N
     provinces = await service.groups_out(ctx, round_id, "province", 0, 100)
     can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
     rebuilt = params.get("rebuilt")
-    notice = f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi." if rebuilt and rebuilt.isascii() and rebuilt.isdigit() else None
-    return page(request, "leaderboard.html", round=round_, board=board, standing=standing, units=units.groups,
-                provinces=provinces.groups, refresh_seconds=REFRESH_SECONDS, around=AROUND,
-                can_rebuild=can_rebuild, notice=notice, filter_unit=unit.strip(), filter_province=province.strip(),
-                filter_error=filter_error, status=422 if filter_error else 200)
+    notice = (
+        f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi."
+        if rebuilt and rebuilt.isascii() and rebuilt.isdigit()
+        else None
+    )
+    return page(
+        request,
+        "leaderboard.html",
+        round=round_,
+        board=board,
+        standing=standing,
+        units=units.groups,
+        provinces=provinces.groups,
+        refresh_seconds=REFRESH_SECONDS,
+        around=AROUND,
+        can_rebuild=can_rebuild,
+        notice=notice,
+        filter_unit=unit.strip(),
+        filter_province=province.strip(),
+        filter_error=filter_error,
+        status=422 if filter_error else 200,
+    )
 
 
 @router.post("/rounds/{round_id}/leaderboard/rebuild")
-async def rebuild_action(round_id: int, request: Request, staff: StaffAccess = Depends(page_staff),
-                         form=Depends(checked_form), ctx: service.ReadContext = Depends(read_context)):
+async def rebuild_action(
+    round_id: int,
+    request: Request,
+    staff: StaffAccess = Depends(page_staff),
+    form=Depends(checked_form),
+    ctx: service.ReadContext = Depends(read_context),
+):
     """The organizers' and judges' button: rebuild this round's boards from the database."""
     round_ = await get_round(ctx.db, round_id)
     staff.require(VIEW_DASHBOARD, round_.contest_id)

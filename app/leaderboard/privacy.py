@@ -1,4 +1,5 @@
 """The organizer's choice of how names appear on a round's boards."""
+
 from __future__ import annotations
 
 import time
@@ -6,13 +7,22 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.service import get_round
-from app.leaderboard.models import LeaderboardSettings
+from app.core.runtime import cache_of
 from app.leaderboard.masking import INITIALS, NAME_STYLES
+from app.leaderboard.models import LeaderboardSettings
 
 _TTL_SECONDS = 10.0
-# Per process, like contests.service.RoundCache: boards are read far more often than the
-# setting changes; another process sees a change within the TTL.
-_cache: dict[int, tuple[float, str]] = {}
+
+
+class NameStyles:
+    """Per process, like contests.service.RoundCache: boards are read far more often than the
+    setting changes; another process sees a change within the TTL. Held by the runtime."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[float, str]] = {}
+
+    def clear(self) -> None:
+        self.items.clear()
 
 
 def default_style(configured: str) -> str:
@@ -20,12 +30,13 @@ def default_style(configured: str) -> str:
 
 
 async def name_style(db: AsyncSession, round_id: int, default: str) -> str:
-    hit = _cache.get(round_id)
+    cache = cache_of(db, NameStyles).items
+    hit = cache.get(round_id)
     if hit and hit[0] > time.monotonic():
         return hit[1]
     row = await db.get(LeaderboardSettings, round_id)
     style = row.name_style if row else default_style(default)
-    _cache[round_id] = (time.monotonic() + _TTL_SECONDS, style)
+    cache[round_id] = (time.monotonic() + _TTL_SECONDS, style)
     return style
 
 
@@ -39,5 +50,5 @@ async def set_name_style(db: AsyncSession, round_id: int, style: str) -> str:
     else:
         row.name_style = style
     await db.commit()
-    _cache.pop(round_id, None)
+    cache_of(db, NameStyles).items.pop(round_id, None)
     return style

@@ -1,5 +1,6 @@
 """Rebuilding boards from the database, the record: after a Redis loss, an incident, or to
 publish the final board."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The one call the attempt service makes when an attempt closes: put it on the live board."""
+
 from __future__ import annotations
 
 import logging

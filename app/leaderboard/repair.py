@@ -5,6 +5,7 @@ either a round nobody has submitted in yet or a lost board. Either way a rebuild
 database (the record) is right, and cheap for the first case. Called on the next submit and the
 next read, so the board heals itself without an operator.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,9 @@ log = logging.getLogger(__name__)
 async def repair_if_lost(db: AsyncSession, redis, round_id: int) -> bool:
     """Rebuilds the round's live board (and its final board, once published) if Redis lost it.
     True if it rebuilt the live board, which then holds every attempt committed before the call."""
-    live_version, final_version = await redis.mget(BoardKeys(round_id, LIVE).version, BoardKeys(round_id, FINAL).version)
+    live_version, final_version = await redis.mget(
+        BoardKeys(round_id, LIVE).version, BoardKeys(round_id, FINAL).version
+    )
     if live_version is not None:
         return False
     try:
@@ -32,6 +35,9 @@ async def repair_if_lost(db: AsyncSession, redis, round_id: int) -> bool:
     except RebuildInProgress:
         return False  # another process is rebuilding it right now
     if participants:
-        log.warning("leaderboard of round %s was missing in Redis; rebuilt from the database (%d participants)",
-                    round_id, participants)
+        log.warning(
+            "leaderboard of round %s was missing in Redis; rebuilt from the database (%d participants)",
+            round_id,
+            participants,
+        )
     return True

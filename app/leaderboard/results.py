@@ -1,4 +1,5 @@
 """Submitted attempts as read from the database, the record every board is derived from."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -9,21 +10,47 @@ from app.attempts.models import SUBMITTED, Attempt
 from app.integrity.models import excluded_from_round
 from app.leaderboard.ordering import Result
 
-_COLUMNS = (Attempt.id, Attempt.user_id, Attempt.correct, Attempt.total, Attempt.time_ms, Attempt.submitted_at,
-            Attempt.prediction, User.full_name, User.unit, User.province, User.district, User.commune)
+_COLUMNS = (
+    Attempt.id,
+    Attempt.user_id,
+    Attempt.correct,
+    Attempt.total,
+    Attempt.time_ms,
+    Attempt.submitted_at,
+    Attempt.prediction,
+    User.full_name,
+    User.unit,
+    User.province,
+    User.district,
+    User.commune,
+)
 
 
 def _result(row) -> Result:
-    return Result(attempt_id=row[0], user_id=row[1], correct=row[2] or 0, total=row[3], time_ms=row[4] or 0,
-                  submitted_at=row[5], prediction=row[6], full_name=row[7], unit=row[8], province=row[9],
-                  district=row[10], commune=row[11])
+    return Result(
+        attempt_id=row[0],
+        user_id=row[1],
+        correct=row[2] or 0,
+        total=row[3],
+        time_ms=row[4] or 0,
+        submitted_at=row[5],
+        prediction=row[6],
+        full_name=row[7],
+        unit=row[8],
+        province=row[9],
+        district=row[10],
+        commune=row[11],
+    )
 
 
 def _query():
     # Accounts the jury excluded from the round's results (app.integrity.exclusions) are not on
     # any board, live or final, and are not counted in T.
-    return select(*_COLUMNS).join(User, User.id == Attempt.user_id).where(Attempt.status == SUBMITTED,
-                                                                       ~excluded_from_round(Attempt))
+    return (
+        select(*_COLUMNS)
+        .join(User, User.id == Attempt.user_id)
+        .where(Attempt.status == SUBMITTED, ~excluded_from_round(Attempt))
+    )
 
 
 async def load_results(db: AsyncSession, round_id: int) -> list[Result]:

@@ -28,8 +28,10 @@ class BoardRowOut(BaseModel):
 
 class BoardOut(BaseModel):
     round_id: int
-    phase: Phase = Field(description="live: order without the prediction key while T is unknown; "
-                                     "final: the final ranking published after the round closed")
+    phase: Phase = Field(
+        description="live: order without the prediction key while T is unknown; "
+        "final: the final ranking published after the round closed"
+    )
     scope: ScopeKind
     scope_name: str | None = Field(description="The unit or province shown, if any")
     participants: int = Field(description="Participants on this board")
@@ -81,9 +83,12 @@ class SettingsOut(BaseModel):
 
 class FinalizeIn(StrictIn):
     prediction_truth: int | None = Field(
-        None, ge=0, le=1_000_000_000,
+        None,
+        ge=0,
+        le=1_000_000_000,
         description="T as entered by the organizer; omit or null to use the computed value "
-                    "(participants whose counted attempt was all correct)")
+        "(participants whose counted attempt was all correct)",
+    )
 
 
 class FinalizeOut(BaseModel):

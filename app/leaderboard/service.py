@@ -1,5 +1,6 @@
 """Reading boards for the API and the page: which board is current (live or final), names as
 the organizer chose, and a short-lived cache of the pages everyone asks for."""
+
 from __future__ import annotations
 
 import time
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.models import ContestLocality, ContestUnit
-
+from app.contests.models import ContestLocality, ContestUnit
 from app.contests.service import round_cache
+from app.core.runtime import cache_of
+from app.core.textnorm import group_key
 from app.leaderboard.board import ALL, RoundBoard, Scope
 from app.leaderboard.entries import BoardLine
 from app.leaderboard.errors import OneScopeOnly
@@ -19,8 +21,7 @@ from app.leaderboard.keys import FINAL, LIVE, BoardKeys
 from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
 from app.leaderboard.repair import repair_if_lost
-from app.leaderboard.schemas import (BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut)
-from app.questions.textnorm import group_key
+from app.leaderboard.schemas import BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:
@@ -75,15 +76,24 @@ class PageCache:
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
 
-
-pages = PageCache()
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def row_out(line: BoardLine, style: str, viewer_id: int | None, final: bool) -> BoardRowOut:
-    return BoardRowOut(rank=line.rank, name=mask_name(line.full_name, style), unit=line.unit, province=line.province,
-                       correct=line.correct, total=line.total, time_ms=line.time_ms, submitted_at=line.submitted_at,
-                       prediction=line.prediction if final else None, distance=line.distance if final else None,
-                       is_me=viewer_id is not None and line.user_id == viewer_id)
+    return BoardRowOut(
+        rank=line.rank,
+        name=mask_name(line.full_name, style),
+        unit=line.unit,
+        province=line.province,
+        correct=line.correct,
+        total=line.total,
+        time_ms=line.time_ms,
+        submitted_at=line.submitted_at,
+        prediction=line.prediction if final else None,
+        distance=line.distance if final else None,
+        is_me=viewer_id is not None and line.user_id == viewer_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -101,13 +111,15 @@ async def healed_board(ctx: ReadContext, round_id: int) -> tuple[str, RoundBoard
     return found
 
 
-async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int,
-                    viewer_id: int | None = None) -> BoardOut:
-    round_ = await round_cache.get(ctx.db, round_id)  # 404 for an unknown round
+async def board_out(
+    ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int, viewer_id: int | None = None
+) -> BoardOut:
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)  # 404 for an unknown round
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, version = await healed_board(ctx, round_id)
     key = (round_id, phase, version, scope, offset, limit)
+    pages = cache_of(ctx.db, PageCache)
     data = pages.get(key) if version is not None else None
     if data is None:
         data = await board.page(scope, offset, limit)
@@ -119,13 +131,21 @@ async def board_out(ctx: ReadContext, round_id: int, scope: Scope, offset: int, 
     if final:
         stored = (await board.meta()).get("truth")
         truth = int(stored) if stored is not None else round_.prediction_truth
-    return BoardOut(round_id=round_id, phase=phase, scope=scope.kind, scope_name=scope.name,
-                    participants=participants, prediction_truth=truth,
-                    offset=offset, limit=limit, rows=[row_out(x, style, viewer_id, final) for x in lines])
+    return BoardOut(
+        round_id=round_id,
+        phase=phase,
+        scope=scope.kind,
+        scope_name=scope.name,
+        participants=participants,
+        prediction_truth=truth,
+        offset=offset,
+        limit=limit,
+        rows=[row_out(x, style, viewer_id, final) for x in lines],
+    )
 
 
 async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around: int) -> MyStandingOut:
-    await round_cache.get(ctx.db, round_id)
+    await round_cache(ctx.db).get(ctx.db, round_id)
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
@@ -142,8 +162,15 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
         found = await board.around(scope, user_id, around, around)
         if found is not None:
             rank, size, lines = found
-            standings.append(StandingOut(scope=scope.kind, scope_name=scope.name, rank=rank, participants=size,
-                                         rows=[row_out(x, style, user_id, phase == FINAL) for x in lines]))
+            standings.append(
+                StandingOut(
+                    scope=scope.kind,
+                    scope_name=scope.name,
+                    rank=rank,
+                    participants=size,
+                    rows=[row_out(x, style, user_id, phase == FINAL) for x in lines],
+                )
+            )
     return MyStandingOut(round_id=round_id, phase=phase, on_board=True, standings=standings)
 
 
@@ -162,22 +189,32 @@ class OfficialNames:
         if kind == "unit":
             names = (await db.scalars(select(ContestUnit.name).where(ContestUnit.contest_id == contest_id))).all()
         else:
-            names = (await db.scalars(select(ContestLocality.province).distinct()
-                                      .where(ContestLocality.contest_id == contest_id))).all()
+            names = (
+                await db.scalars(
+                    select(ContestLocality.province).distinct().where(ContestLocality.contest_id == contest_id)
+                )
+            ).all()
         found = {group_key(n): n for n in names}
         self._items[(contest_id, kind)] = (time.monotonic() + self.ttl, found)
         return found
 
-
-official_names = OfficialNames()
+    def clear(self) -> None:
+        self._items.clear()
 
 
 async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
-    round_ = await round_cache.get(ctx.db, round_id)
-    official = await official_names.get(ctx.db, round_.contest_id, kind)
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)
+    official = await cache_of(ctx.db, OfficialNames).get(ctx.db, round_.contest_id, kind)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
     total, groups = await board.groups(kind, offset, limit)
-    return GroupsOut(round_id=round_id, phase=phase, kind=kind, participants=await board.size(), groups_total=total,
-                     offset=offset, limit=limit,
-                     groups=[GroupOut(name=official.get(group_key(n), n), participants=c) for n, c in groups])
+    return GroupsOut(
+        round_id=round_id,
+        phase=phase,
+        kind=kind,
+        participants=await board.size(),
+        groups_total=total,
+        offset=offset,
+        limit=limit,
+        groups=[GroupOut(name=official.get(group_key(n), n), participants=c) for n, c in groups],
+    )

@@ -12,18 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.localities import PROVINCES
-from app.admin.contest_admin import get_contest_for
-from app.admin.deps import checked_form, page_staff
-from app.admin.models import ContestBanner
-from app.admin.roles import EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 from app.attempts.views import result_out
-from app.contests.models import Contest, Round
+from app.contests.editing import get_contest_for
+from app.contests.models import Contest, ContestBanner, Round
 from app.core.deps import get_db, page_session
 from app.core.errors import AppError, NotFound
+from app.core.runtime import request_runtime
 from app.leaderboard.masking import mask_name
 from app.leaderboard.privacy import name_style
 from app.outreach import qr, service
 from app.outreach.models import COMMUNE, UNIT
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
 from app.web.render import page, set_flash, templates
 
 public = APIRouter(include_in_schema=False)
@@ -33,7 +33,7 @@ DEFAULT_PREVIEW = Path(__file__).resolve().parents[1] / "web" / "static" / "og-d
 
 
 def _share_link(request: Request, attempt_id: int) -> str:
-    secret = request.app.state.settings.effective_secret_key
+    secret = request_runtime(request).settings.effective_secret_key
     return service.public_url(request, f"/s/{service.share_token(secret, attempt_id)}")
 
 
@@ -92,15 +92,15 @@ async def invitation_page(
 
 @public.get("/s/{token}")
 async def shared_result(token: str, request: Request, db: AsyncSession = Depends(get_db)):
-    secret = request.app.state.settings.effective_secret_key
+    secret = request_runtime(request).settings.effective_secret_key
     attempt, user = await service.shared_result(db, service.attempt_of_token(secret, token))
     round_ = await db.get(Round, attempt.round_id)
-    contest = await db.get(Contest, round_.contest_id)
-    if contest is None or not contest.published:
+    contest = await db.get(Contest, round_.contest_id) if round_ else None
+    if round_ is None or contest is None or not contest.published:
         raise NotFound("share_not_found", "Không tìm thấy kết quả được chia sẻ.")
     # The name exactly as the round's public board shows it (the organizer's choice), nothing more.
     shown = mask_name(
-        user.full_name, await name_style(db, round_.id, request.app.state.settings.leaderboard_name_style)
+        user.full_name, await name_style(db, round_.id, request_runtime(request).settings.leaderboard_name_style)
     )
     return page(
         request,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 
 from sqlalchemy import distinct, func, select
@@ -16,7 +17,10 @@ from app.accounts.localities import PROVINCES
 from app.accounts.models import User
 from app.attempts.models import Attempt
 from app.core.errors import Invalid, NotFound
+from app.core.runtime import request_runtime
 from app.outreach.models import COMMUNE, UNIT, Invitation, InvitationSignup
+
+log = logging.getLogger(__name__)
 
 # Codes people may have to type from a poster: no 0/O, 1/l/I.
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -27,7 +31,7 @@ def public_base(request) -> str:
     """The address people reach the site at: PUBLIC_BASE_URL when set (what a printed poster and a
     link preview must carry, whatever address the organizer's console was opened at), else the
     request's own (behind the proxy, with --proxy-headers)."""
-    configured = getattr(request.app.state.settings, "public_base_url", "") or ""
+    configured = request_runtime(request).settings.public_base_url
     return (configured or str(request.base_url)).rstrip("/")
 
 
@@ -134,6 +138,17 @@ async def record_signup(db: AsyncSession, user_id: int, code: str | None) -> Non
         await db.rollback()
 
 
+async def count_registration(request, db: AsyncSession, user_id: int) -> None:
+    """After a registration on the page: counts it for the invitation link the form came from
+    (a hidden field of the prefilled form). Wired to the runtime's account events (app/wiring.py);
+    never fails the registration."""
+    try:
+        if "form" in request.headers.get("content-type", ""):
+            await record_signup(db, user_id, (await request.form()).get("invite"))
+    except Exception:  # the registration is done; a lost count must not turn it into an error page
+        log.exception("invitation signup not counted")
+
+
 async def invitation_counts(db: AsyncSession, contest_id: int, round_id: int | None = None) -> list[dict]:
     """Every invitation link of the contest with the registrations made through it and, for a round,
     how many of them took part: the collective-prize race, most registrations first."""
@@ -159,7 +174,7 @@ async def invitation_counts(db: AsyncSession, contest_id: int, round_id: int | N
                 )
             ).all()
         )
-    items = [
+    items: list[dict] = [
         {
             "id": inv.id,
             "code": inv.code,
@@ -171,7 +186,7 @@ async def invitation_counts(db: AsyncSession, contest_id: int, round_id: int | N
         }
         for inv, n in rows
     ]
-    items.sort(key=lambda item: (-item["registrations"], item["label"]))
+    items.sort(key=lambda item: (-int(item["registrations"]), str(item["label"])))
     return items
 
 

@@ -3,6 +3,7 @@
 
 Accepts anything shaped like a question: ParsedQuestion, or a database Question whose `options`
 are Option rows (`.text`, `.is_correct`) in bank order."""
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from app.exports.xlsx import formula_like
+from app.core.cells import formula_like
 from app.questions.importing.template import TEMPLATE_HEADERS
 
 LETTERS = "ABCDEF"
@@ -64,9 +65,16 @@ def export_bank_xlsx(questions: Iterable, title: str) -> bytes:
     for count, question in enumerate(questions, start=1):
         texts, answer = _option_texts_and_answer(question)
         texts += [None] * (len(LETTERS) - len(texts))
-        row = [count, question.text, *texts, LETTERS[answer], question.topic,
-               DIFFICULTY_LABELS.get(question.difficulty, "Trung bình"), question.explanation,
-               getattr(question, "source", None)]
+        row = [
+            count,
+            question.text,
+            *texts,
+            LETTERS[answer],
+            question.topic,
+            DIFFICULTY_LABELS.get(question.difficulty, "Trung bình"),
+            question.explanation,
+            getattr(question, "source", None),
+        ]
         for column, value in enumerate(row, start=1):
             _put(sheet, count + 1, column, value)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(TEMPLATE_HEADERS))}{max(count + 1, 2)}"

@@ -19,8 +19,14 @@ class Question(Base):
     __table_args__ = (
         # A text is unique among the contest's active questions only: an edit retires the question
         # participants saw and adds its corrected copy, which may keep the same text.
-        Index("uq_questions_active_text", "contest_id", "text_key", unique=True,
-              postgresql_where=text("retired = false"), sqlite_where=text("retired = false")),
+        Index(
+            "uq_questions_active_text",
+            "contest_id",
+            "text_key",
+            unique=True,
+            postgresql_where=text("retired = false"),
+            sqlite_where=text("retired = false"),
+        ),
         Index("ix_questions_contest_text_key", "contest_id", "text_key"),
     )
 
@@ -45,7 +51,9 @@ class Question(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     options: Mapped[list[Option]] = relationship(
-        back_populates="question", order_by="Option.position", lazy="raise",
+        back_populates="question",
+        order_by="Option.position",
+        lazy="raise",
         cascade="all, delete-orphan",
     )
 

@@ -1,5 +1,6 @@
 """Organizer pages of a contest's bank (Vietnamese, server-rendered, no JavaScript needed):
 upload with its report, browse/search, edit, retire/restore, counts. Thin, like the API."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -8,16 +9,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.deps import checked_form, page_staff
-from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
+from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError, NotFound
-from app.contests.models import Contest
+from app.core.runtime import request_runtime
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.routes import XLSX, question_out
+from app.staff.deps import checked_form, page_staff
+from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.web.render import page
 
 router = APIRouter(prefix="/admin/contests/{contest_id}/bank", include_in_schema=False)
@@ -40,40 +42,77 @@ def _int(value: str | None) -> int | None:
 
 
 @router.get("")
-async def bank_page(contest_id: int, request: Request, access: StaffAccess = Depends(page_staff),
-                    db: AsyncSession = Depends(get_db)):
+async def bank_page(
+    contest_id: int, request: Request, access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
+):
     access.require(VIEW_BANK, contest_id)
     contest = await _contest(db, contest_id)
     params = request.query_params
     status = params.get("status") if params.get("status") in ("active", "retired", "all") else "active"
     difficulty = _int(params.get("difficulty"))
-    filters = {"search": params.get("search", "")[:200], "topic": params.get("topic") or "",
-               "difficulty": difficulty if difficulty in DIFFICULTY_LABELS else None, "status": status}
-    result = await bank.list_questions(db, contest_id, search=filters["search"], topic=filters["topic"] or None,
-                                       difficulty=filters["difficulty"], status=status,
-                                       page=_int(params.get("page")) or 1, per_page=50)
+    filters = {
+        "search": params.get("search", "")[:200],
+        "topic": params.get("topic") or "",
+        "difficulty": difficulty if difficulty in DIFFICULTY_LABELS else None,
+        "status": status,
+    }
+    result = await bank.list_questions(
+        db,
+        contest_id,
+        search=filters["search"],
+        topic=filters["topic"] or None,
+        difficulty=filters["difficulty"],
+        status=status,
+        page=_int(params.get("page")) or 1,
+        per_page=50,
+    )
     query = {k: v for k, v in filters.items() if v}
-    return page(request, "bank/bank.html", contest=contest, counts=await bank.bank_counts(db, contest_id),
-                topics=await bank.topics(db, contest_id), result=result,
-                questions=[question_out(q) for q in result.items], filters=filters, query=urlencode(query),
-                difficulty_labels=DIFFICULTY_LABELS, can_edit=access.can(EDIT_BANK, contest_id),
-                message=params.get("msg"))
+    return page(
+        request,
+        "bank/bank.html",
+        contest=contest,
+        counts=await bank.bank_counts(db, contest_id),
+        topics=await bank.topics(db, contest_id),
+        result=result,
+        questions=[question_out(q) for q in result.items],
+        filters=filters,
+        query=urlencode(query),
+        difficulty_labels=DIFFICULTY_LABELS,
+        can_edit=access.can(EDIT_BANK, contest_id),
+        message=params.get("msg"),
+    )
 
 
 @router.post("/import")
-async def upload(contest_id: int, request: Request, access: StaffAccess = Depends(page_staff),
-                 db: AsyncSession = Depends(get_db)):
+async def upload(
+    contest_id: int, request: Request, access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
+):
     form = await checked_form(request)
     access.require(EDIT_BANK, contest_id)
     contest = await _contest(db, contest_id)
     upload_file = form.get("file")
     if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
         raise AppError("no_file", "Hãy chọn tệp ngân hàng câu hỏi cần tải lên.", 422)
-    report = await bank.import_bank(db, contest_id, await upload_file.read(), upload_file.filename, actor=access,
-                                    limits=bank.limits_from_settings(request.app.state.settings),
-                                    dry_run=form.get("dry_run") == "1")
-    return page(request, "bank/report.html", status=200 if report.ok else 422, contest=contest, report=report,
-                summary=bank.summary_line(report), where=bank.where, encodings=bank.ENCODING_LABELS, formats=bank.FORMAT_LABELS)
+    report = await bank.import_bank(
+        db,
+        contest_id,
+        await upload_file.read(),
+        upload_file.filename,
+        actor=access,
+        limits=bank.limits_from_settings(request_runtime(request).settings),
+        dry_run=form.get("dry_run") == "1",
+    )
+    return page(
+        request,
+        "bank/report.html",
+        status=200 if report.ok else 422,
+        contest=contest,
+        report=report,
+        summary=bank.summary_line(report),
+        where=bank.where,
+        encodings=bank.ENCODING_LABELS,
+        formats=bank.FORMAT_LABELS,
+    )
 
 
 @router.get("/export.xlsx")
@@ -81,52 +120,104 @@ async def export(contest_id: int, access: StaffAccess = Depends(page_staff), db:
     access.require(VIEW_BANK, contest_id)
     contest = await _contest(db, contest_id)
     data = export_bank_xlsx(await bank.all_active_questions(db, contest_id), contest.title)
-    return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="ngan-hang-{contest.slug}.xlsx"'})
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="ngan-hang-{contest.slug}.xlsx"'}
+    )
 
 
 @router.get("/questions/{question_id}")
-async def question_page(contest_id: int, question_id: int, request: Request,
-                        access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def question_page(
+    contest_id: int,
+    question_id: int,
+    request: Request,
+    access: StaffAccess = Depends(page_staff),
+    db: AsyncSession = Depends(get_db),
+):
     access.require(VIEW_BANK, contest_id)
     contest = await _contest(db, contest_id)
     question = question_out(await bank.get_question(db, contest_id, question_id))
-    values = {"text": question.text, "options": [o.text for o in question.options], "answer": question.answer,
-              "topic": question.topic or "", "difficulty": question.difficulty, "explanation": question.explanation or "",
-              "source": question.source or ""}
-    return page(request, "bank/question.html", contest=contest, question=question, values=values, problems=[],
-                letters=LETTERS, difficulty_labels=DIFFICULTY_LABELS, can_edit=access.can(EDIT_BANK, contest_id),
-                saved=request.query_params.get("saved") == "1")
+    values = {
+        "text": question.text,
+        "options": [o.text for o in question.options],
+        "answer": question.answer,
+        "topic": question.topic or "",
+        "difficulty": question.difficulty,
+        "explanation": question.explanation or "",
+        "source": question.source or "",
+    }
+    return page(
+        request,
+        "bank/question.html",
+        contest=contest,
+        question=question,
+        values=values,
+        problems=[],
+        letters=LETTERS,
+        difficulty_labels=DIFFICULTY_LABELS,
+        can_edit=access.can(EDIT_BANK, contest_id),
+        saved=request.query_params.get("saved") == "1",
+    )
 
 
 @router.post("/questions/{question_id}")
-async def question_save(contest_id: int, question_id: int, request: Request,
-                        access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def question_save(
+    contest_id: int,
+    question_id: int,
+    request: Request,
+    access: StaffAccess = Depends(page_staff),
+    db: AsyncSession = Depends(get_db),
+):
     form = await checked_form(request)
     access.require(EDIT_BANK, contest_id)
     contest = await _contest(db, contest_id)
-    data = bank.QuestionInput(text=str(form.get("text", "")), options=[str(form.get(f"option_{c}", "")) for c in "abcdef"],
-                              answer=str(form.get("answer", "")), topic=str(form.get("topic", "")),
-                              difficulty=str(form.get("difficulty", "")), explanation=str(form.get("explanation", "")),
-                              source=str(form.get("source", "")))
+    data = bank.QuestionInput(
+        text=str(form.get("text", "")),
+        options=[str(form.get(f"option_{c}", "")) for c in "abcdef"],
+        answer=str(form.get("answer", "")),
+        topic=str(form.get("topic", "")),
+        difficulty=str(form.get("difficulty", "")),
+        explanation=str(form.get("explanation", "")),
+        source=str(form.get("source", "")),
+    )
     try:
         new = await bank.edit_question(db, access, contest_id, question_id, data)
     except bank.InvalidQuestion as error:
         await db.rollback()
         contest = await _contest(db, contest_id)  # reloaded: the rollback expired it
         question = question_out(await bank.get_question(db, contest_id, question_id))
-        values = {"text": data.text, "options": data.options, "answer": data.answer, "topic": data.topic,
-                  "difficulty": _int(data.difficulty) or 2, "explanation": data.explanation,
-                  "source": data.source}
-        return page(request, "bank/question.html", status=422, contest=contest, question=question, values=values,
-                    problems=error.problems, letters=LETTERS, difficulty_labels=DIFFICULTY_LABELS, can_edit=True,
-                    saved=False)
+        values = {
+            "text": data.text,
+            "options": data.options,
+            "answer": data.answer,
+            "topic": data.topic,
+            "difficulty": _int(data.difficulty) or 2,
+            "explanation": data.explanation,
+            "source": data.source,
+        }
+        return page(
+            request,
+            "bank/question.html",
+            status=422,
+            contest=contest,
+            question=question,
+            values=values,
+            problems=error.problems,
+            letters=LETTERS,
+            difficulty_labels=DIFFICULTY_LABELS,
+            can_edit=True,
+            saved=False,
+        )
     return RedirectResponse(f"/admin/contests/{contest_id}/bank/questions/{new.id}?saved=1", status_code=303)
 
 
 @router.post("/questions/{question_id}/retire")
-async def retire(contest_id: int, question_id: int, request: Request, access: StaffAccess = Depends(page_staff),
-                 db: AsyncSession = Depends(get_db)):
+async def retire(
+    contest_id: int,
+    question_id: int,
+    request: Request,
+    access: StaffAccess = Depends(page_staff),
+    db: AsyncSession = Depends(get_db),
+):
     await checked_form(request)
     access.require(EDIT_BANK, contest_id)
     await bank.retire_question(db, access, contest_id, question_id)
@@ -134,8 +225,13 @@ async def retire(contest_id: int, question_id: int, request: Request, access: St
 
 
 @router.post("/questions/{question_id}/restore")
-async def restore(contest_id: int, question_id: int, request: Request, access: StaffAccess = Depends(page_staff),
-                  db: AsyncSession = Depends(get_db)):
+async def restore(
+    contest_id: int,
+    question_id: int,
+    request: Request,
+    access: StaffAccess = Depends(page_staff),
+    db: AsyncSession = Depends(get_db),
+):
     await checked_form(request)
     access.require(EDIT_BANK, contest_id)
     await bank.restore_question(db, access, contest_id, question_id)

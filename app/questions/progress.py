@@ -2,6 +2,7 @@
 
 On a terminal the bar redraws itself in place; when stderr is a file or a pipe (CI, cron, a
 log) it prints one plain line per stage instead of hundreds of carriage returns."""
+
 from __future__ import annotations
 
 import sys
@@ -35,8 +36,10 @@ class ProgressBar:
         self._stage, self._last_draw = stage, now
         filled = WIDTH * done // max(total, 1)
         percent = 100 * done // max(total, 1)
-        self.stream.write(f"\r{label:<20} [{'#' * filled}{'.' * (WIDTH - filled)}] {percent:3d}%"
-                          + (f" {done}/{total}" if total > 1 else ""))
+        self.stream.write(
+            f"\r{label:<20} [{'#' * filled}{'.' * (WIDTH - filled)}] {percent:3d}%"
+            + (f" {done}/{total}" if total > 1 else "")
+        )
         self.stream.flush()
 
     def close(self) -> None:

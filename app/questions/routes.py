@@ -1,5 +1,6 @@
 """JSON API of a contest's question bank, for organizers (and judges, read-only). Thin: every
 call checks the caller's role for that contest on the server, then calls app.questions.bank."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -9,19 +10,21 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.deps import api_staff
-from app.admin.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 from app.contests.models import Contest
 from app.core.deps import get_db
 from app.core.errors import AppError, ErrorResponses, NotFound
+from app.core.runtime import request_runtime
 from app.core.schemas import StrictIn
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS, Question
+from app.staff.deps import api_staff
+from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 
-router = APIRouter(prefix="/api/v1/contests/{contest_id}/bank", tags=["question bank (organizers)"],
-                   responses=ErrorResponses)
+router = APIRouter(
+    prefix="/api/v1/contests/{contest_id}/bank", tags=["question bank (organizers)"], responses=ErrorResponses
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -61,16 +64,26 @@ class QuestionIn(StrictIn):
     topic: str | None = Field(default=None, max_length=200)
     difficulty: str | int | None = Field(default=None, description="Dễ / Trung bình / Khó or 1 / 2 / 3")
     explanation: str | None = Field(default=None, max_length=5000)
-    source: str | None = Field(default=None, max_length=2000, description="\"Nguồn\": document and section, or article and address")
+    source: str | None = Field(
+        default=None, max_length=2000, description="\"Nguồn\": document and section, or article and address"
+    )
 
 
 def question_out(question: Question) -> QuestionOut:
     options = [OptionOut(letter=LETTERS[i], text=o.text, correct=o.is_correct) for i, o in enumerate(question.options)]
-    return QuestionOut(id=question.id, text=question.text, options=options,
-                       answer=next((o.letter for o in options if o.correct), ""), topic=question.topic,
-                       difficulty=question.difficulty, difficulty_label=DIFFICULTY_LABELS.get(question.difficulty, ""),
-                       explanation=question.explanation, source=question.source, retired=question.retired,
-                       replaces_id=question.replaces_id)
+    return QuestionOut(
+        id=question.id,
+        text=question.text,
+        options=options,
+        answer=next((o.letter for o in options if o.correct), ""),
+        topic=question.topic,
+        difficulty=question.difficulty,
+        difficulty_label=DIFFICULTY_LABELS.get(question.difficulty, ""),
+        explanation=question.explanation,
+        source=question.source,
+        retired=question.retired,
+        replaces_id=question.replaces_id,
+    )
 
 
 async def _contest(db: AsyncSession, contest_id: int) -> Contest:
@@ -81,34 +94,58 @@ async def _contest(db: AsyncSession, contest_id: int) -> Contest:
 
 
 @router.post("/imports", summary="Upload a bank file (.xlsx, .xls, .ods, .csv, GIFT, Aiken) into the contest")
-async def upload_bank(contest_id: int, request: Request, file: UploadFile = File(...),
-                      dry_run: bool = Form(False, description="only check the file and report; write nothing"),
-                      access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def upload_bank(
+    contest_id: int,
+    request: Request,
+    file: UploadFile = File(...),
+    dry_run: bool = Form(False, description="only check the file and report; write nothing"),
+    access: StaffAccess = Depends(api_staff),
+    db: AsyncSession = Depends(get_db),
+):
     """All or nothing. 200 with the report when the file has no problem (`added` questions were
     written, or would be with `dry_run`); 422 `bank_invalid` with the same report in
     `error.details` when any row is invalid, and then nothing is written."""
     access.require(EDIT_BANK, contest_id)
     await _contest(db, contest_id)
     data = await file.read()
-    report = await bank.import_bank(db, contest_id, data, file.filename or "tep-tai-len", actor=access,
-                                    limits=bank.limits_from_settings(request.app.state.settings), dry_run=dry_run)
+    report = await bank.import_bank(
+        db,
+        contest_id,
+        data,
+        file.filename or "tep-tai-len",
+        actor=access,
+        limits=bank.limits_from_settings(request_runtime(request).settings),
+        dry_run=dry_run,
+    )
     if not report.ok:
         raise AppError("bank_invalid", bank.summary_line(report), 422, details=report.to_json())
     return report.to_json()
 
 
 @router.get("/questions", response_model=QuestionPageOut, summary="Browse and search the bank")
-async def browse(contest_id: int, search: str | None = Query(None, max_length=200), topic: str | None = None,
-                 difficulty: int | None = Query(None, ge=1, le=3),
-                 status: Literal["active", "retired", "all"] = "active", page: int = Query(1, ge=1),
-                 per_page: int = Query(50, ge=1, le=500),
-                 access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def browse(
+    contest_id: int,
+    search: str | None = Query(None, max_length=200),
+    topic: str | None = None,
+    difficulty: int | None = Query(None, ge=1, le=3),
+    status: Literal["active", "retired", "all"] = "active",
+    page: int = Query(1, ge=1),
+    per_page: int = Query(50, ge=1, le=500),
+    access: StaffAccess = Depends(api_staff),
+    db: AsyncSession = Depends(get_db),
+):
     access.require(VIEW_BANK, contest_id)
     await _contest(db, contest_id)
-    result = await bank.list_questions(db, contest_id, search=search, topic=topic, difficulty=difficulty,
-                                       status=status, page=page, per_page=per_page)
-    return QuestionPageOut(items=[question_out(q) for q in result.items], total=result.total, page=result.page,
-                           pages=result.pages, per_page=result.per_page)
+    result = await bank.list_questions(
+        db, contest_id, search=search, topic=topic, difficulty=difficulty, status=status, page=page, per_page=per_page
+    )
+    return QuestionPageOut(
+        items=[question_out(q) for q in result.items],
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        per_page=result.per_page,
+    )
 
 
 @router.get("/counts", summary="Active questions by topic and difficulty")
@@ -118,43 +155,61 @@ async def counts(contest_id: int, access: StaffAccess = Depends(api_staff), db: 
     return (await bank.bank_counts(db, contest_id)).to_json()
 
 
-@router.get("/export.xlsx", summary="The active bank as .xlsx in the import template",
-            response_class=Response, responses={200: {"content": {XLSX: {}}}})
+@router.get(
+    "/export.xlsx",
+    summary="The active bank as .xlsx in the import template",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
 async def export(contest_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
     access.require(VIEW_BANK, contest_id)
     contest = await _contest(db, contest_id)
     data = export_bank_xlsx(await bank.all_active_questions(db, contest_id), contest.title)
-    return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="ngan-hang-{contest.slug}.xlsx"'})
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="ngan-hang-{contest.slug}.xlsx"'}
+    )
 
 
 @router.get("/questions/{question_id}", response_model=QuestionOut)
-async def show(contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff),
-               db: AsyncSession = Depends(get_db)):
+async def show(
+    contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     access.require(VIEW_BANK, contest_id)
     return question_out(await bank.get_question(db, contest_id, question_id))
 
 
-@router.put("/questions/{question_id}", response_model=QuestionOut,
-            summary="Correct a question: the old one is retired, the corrected copy is returned")
-async def edit(contest_id: int, question_id: int, body: QuestionIn, access: StaffAccess = Depends(api_staff),
-               db: AsyncSession = Depends(get_db)):
+@router.put(
+    "/questions/{question_id}",
+    response_model=QuestionOut,
+    summary="Correct a question: the old one is retired, the corrected copy is returned",
+)
+async def edit(
+    contest_id: int,
+    question_id: int,
+    body: QuestionIn,
+    access: StaffAccess = Depends(api_staff),
+    db: AsyncSession = Depends(get_db),
+):
     access.require(EDIT_BANK, contest_id)
     question = await bank.edit_question(db, access, contest_id, question_id, bank.QuestionInput(**body.model_dump()))
     return question_out(question)
 
 
-@router.post("/questions/{question_id}/retire", response_model=QuestionOut,
-             summary="Stop drawing a question (past attempts keep showing it)")
-async def retire(contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff),
-                 db: AsyncSession = Depends(get_db)):
+@router.post(
+    "/questions/{question_id}/retire",
+    response_model=QuestionOut,
+    summary="Stop drawing a question (past attempts keep showing it)",
+)
+async def retire(
+    contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     access.require(EDIT_BANK, contest_id)
     return question_out(await bank.retire_question(db, access, contest_id, question_id))
 
 
 @router.post("/questions/{question_id}/restore", response_model=QuestionOut, summary="Draw a retired question again")
-async def restore(contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff),
-                  db: AsyncSession = Depends(get_db)):
+async def restore(
+    contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
+):
     access.require(EDIT_BANK, contest_id)
     return question_out(await bank.restore_question(db, access, contest_id, question_id))
-

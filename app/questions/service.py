@@ -1,5 +1,6 @@
 """The bank as the rest of the app sees it: the pool to draw from, question contents for display
 and grading, and writing an already-validated import."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Invalid
+from app.core.runtime import cache_of
 from app.questions.models import Option, Question
 
 
@@ -33,8 +35,9 @@ async def load_pool(db: AsyncSession, contest_id: int) -> list[PoolEntry]:
     """Active questions of a contest. Queried on every attempt opening (a participant opens at
     most a few per round) so that a retired question is never drawn again, with no cache to expire."""
     rows = await db.execute(
-        select(Question.id, Question.topic, Question.difficulty)
-        .where(Question.contest_id == contest_id, Question.retired.is_(False))
+        select(Question.id, Question.topic, Question.difficulty).where(
+            Question.contest_id == contest_id, Question.retired.is_(False)
+        )
     )
     return [PoolEntry(r.id, r.topic, r.difficulty) for r in rows]
 
@@ -64,7 +67,8 @@ class ContentCache:
         questions = {q.id: q for q in (await db.scalars(select(Question).where(Question.id.in_(ids)))).all()}
         options: dict[int, dict[int, str]] = {i: {} for i in questions}
         for row in await db.execute(
-            select(Option.id, Option.question_id, Option.text).where(Option.question_id.in_(ids))
+            select(Option.id, Option.question_id, Option.text)
+            .where(Option.question_id.in_(ids))
             .order_by(Option.question_id, Option.position)
         ):
             options[row.question_id][row.id] = row.text
@@ -77,7 +81,9 @@ class ContentCache:
         self._items.clear()
 
 
-content_cache = ContentCache()
+def content_cache(db: AsyncSession) -> ContentCache:
+    """The app's question-text cache (the runtime's, reached through the session)."""
+    return cache_of(db, ContentCache)
 
 
 @dataclass

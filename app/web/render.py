@@ -1,4 +1,5 @@
 """Jinja2 rendering for the Vietnamese pages."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +10,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.accounts.cookies import ensure_csrf_cookie
 from app.core.clock import to_local
+from app.core.cookies import ensure_csrf_cookie
 from app.core.errors import AppError
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -67,9 +68,9 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
     flash = unquote(request.cookies.get(FLASH_COOKIE, ""))
     if flash:
         probe.delete_cookie(FLASH_COOKIE, path="/")
-    response = templates.TemplateResponse(request, template,
-                                          {"session": session, "csrf_token": token, "flash": flash, **context},
-                                          status_code=status)
+    response = templates.TemplateResponse(
+        request, template, {"session": session, "csrf_token": token, "flash": flash, **context}, status_code=status
+    )
     for key, value in probe.raw_headers:
         if key == b"set-cookie":
             response.raw_headers.append((key, value))

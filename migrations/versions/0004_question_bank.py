@@ -36,7 +36,7 @@ def upgrade() -> None:
 
 
 def _fill_search_keys() -> None:
-    from app.questions.textnorm import search_key
+    from app.core.textnorm import search_key
 
     bind = op.get_bind()
     options: dict[int, list[str]] = {}

@@ -1,7 +1,7 @@
 """a question's identity is its wording with its options; failed logins kept in the database
 
 - `questions.text_key` becomes the key of the wording *and* the set of options
-  (app.questions.textnorm.question_key): two questions with the same wording ("Chọn phương án
+  (app.core.textnorm.question_key): two questions with the same wording ("Chọn phương án
   đúng:") but other options are two questions, and the unique index on active questions keeps
   only true duplicates out. Existing keys are recomputed (a finer key: still unique).
 - `login_failures`: failed logins counted per account (or per unknown login), with the time
@@ -44,7 +44,7 @@ def _rekey(with_options: bool) -> None:
     """Recomputes every question's key. Going back to wording-only keys, active questions that
     share a wording (allowed since this revision) get a key of their own except the first, so
     the older unique index still holds."""
-    from app.questions.textnorm import comparable, question_key
+    from app.core.textnorm import comparable, question_key
 
     bind = op.get_bind()
     options: dict[int, list[str]] = {}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import PasswordReset
-from app.admin.models import AuditEntry
+from app.staff.models import AuditEntry
 from tests.admin.helpers import PASSWORD, make_staff
 from tests.factories import profile
 from tests.web.test_pages_without_javascript import csrf_of
@@ -80,7 +80,7 @@ async def test_citizen_recovers_the_account_through_an_organizer(app, factory, c
             assert issued.status_code == 200
             code = re.search(r'<p class="code-big">(\d{4} \d{4})</p>', issued.text).group(1)
 
-        async with app.state.sessionmaker() as db:
+        async with app.state.runtime.sessionmaker() as db:
             row = await db.get(PasswordReset, reset_id)
             assert row.code_hash and code.replace(" ", "") not in row.code_hash  # hashed at rest
 
@@ -100,7 +100,7 @@ async def test_citizen_recovers_the_account_through_an_organizer(app, factory, c
         again = await redeem(browser, user["phone"], code, password="hoa-cuc-vang-9")
         assert again.status_code == 422
 
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         actions = set((await db.scalars(select(AuditEntry.action).where(
             AuditEntry.target == f"user:{citizen.user['id']}"))).all())
     assert {"password_reset.issue", "password_reset.verify_failed", "password_reset.use"} <= actions
@@ -117,9 +117,9 @@ async def test_a_code_is_void_after_too_many_wrong_tries(app, factory, client, b
         user = {**citizen.user, "date_of_birth": "1990-05-19"}
         issued = await issue(console, reset_id, user)
         code = re.search(r'<p class="code-big">(\d{4} \d{4})</p>', issued.text).group(1)
-    for _ in range(app.state.settings.reset_code_max_tries):
+    for _ in range(app.state.runtime.settings.reset_code_max_tries):
         await redeem(browser, citizen.user["phone"], "9" * 8 if code != "9999 9999" else "1" * 8)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         row = await db.get(PasswordReset, reset_id)
         assert row.status == "cancelled" and row.code_hash is None  # void: the right code no longer works
     refused = await redeem(browser, citizen.user["phone"], code)
@@ -133,7 +133,7 @@ async def test_participants_cannot_open_the_reset_console(factory, browser):
 
 
 async def test_with_an_sms_gateway_the_code_goes_to_the_registered_phone(app, factory, browser, monkeypatch, caplog):
-    monkeypatch.setattr(app.state.settings, "sms_backend", "log")
+    monkeypatch.setattr(app.state.runtime.settings, "sms_backend", "log")
     citizen = await factory.participant()
     with caplog.at_level(logging.INFO, logger="app.sms"):
         asked = await ask(browser, citizen.user["citizen_id"])

@@ -9,9 +9,8 @@ from sqlalchemy import update
 
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.contests.models import Round
-from app.contests.service import round_cache
 from app.core.clock import utcnow
 from tests.attempts.helpers import correct_option, wrong_option
 from tests.factories import unique_phone
@@ -44,7 +43,7 @@ class Staff:
 async def make_staff(app, client, *, admin: bool = False, roles: dict[int, str] | None = None,
                      name: str = "Trần Thị Cán Bộ") -> Staff:
     phone = unique_phone()
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         user = User(full_name=name, phone=phone, password_hash=await hash_password(PASSWORD),
                     role="admin" if admin else "staff")
         db.add(user)
@@ -76,7 +75,7 @@ async def take_attempt(participant, round_id: int, right: int, prediction: int |
 
 async def end_round_now(app, round_id: int) -> None:
     """Moves the round's close time into the past (past the grace period) so it can be closed."""
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await db.execute(update(Round).where(Round.id == round_id).values(close_at=utcnow() - timedelta(seconds=5)))
         await db.commit()
-    round_cache.clear()
+    app.state.runtime.caches.rounds.clear()

@@ -27,7 +27,7 @@ async def closed_round(factory, app, client):
         p = await factory.participant(full_name=name.replace("=", "").replace("@", "") if False else "Nguyễn Văn A",
                                       unit="+Sở Tư pháp" if right == 3 else "Sở Giáo dục và Đào tạo")
         people.append((p, right))
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         from app.accounts.models import User
 
         await db.execute(update(User).where(User.id == people[0][0].user["id"]).values(full_name="=HYPERLINK(\"http://x\",\"bấm\")"))
@@ -105,7 +105,7 @@ def sheet_text(ws) -> str:
 async def export(judge, round_id: int, kind: str, app):
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_id}/exports/{kind}")
     assert started.status_code == 202, started.text
-    job = await jobs.wait(app.state.redis, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime.redis, started.json()["job_id"])
     status = (await judge.call("GET", started.json()["status_url"])).json()
     assert status["status"] == "done", status
     response = await judge.call("GET", status["download_url"])
@@ -129,7 +129,7 @@ async def test_exports_are_readable_safe_and_carry_the_digest(factory, app, clie
     hostile = names['=HYPERLINK("http://x","bấm")']
     assert hostile.data_type == "s" and hostile.quotePrefix  # shown as typed, never evaluated
     assert "giờ Việt Nam (UTC+7)" in sheet_text(ws)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         first_attempt = await db.scalar(select(Attempt).where(Attempt.id == ws.cell(row=h + 1, column=13).value))
     shown = ws.cell(row=h + 1, column=12)
     assert shown.is_date and shown.number_format == "dd/mm/yyyy hh:mm:ss"
@@ -178,7 +178,7 @@ def header_row(ws, first: str) -> int:
 async def test_ranking_export_needs_a_frozen_snapshot(factory, app, client):
     round_, judge, _ = await closed_round(factory, app, client)
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/exports/ranking")
-    job = await jobs.wait(app.state.redis, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime.redis, started.json()["job_id"])
     assert job.status == "failed" and "chưa được Ban giám khảo chốt" in job.error
 
 
@@ -209,8 +209,8 @@ async def test_cli_export_writes_the_file_with_a_progress_bar(factory, app, clie
 async def test_an_export_whose_worker_died_is_reported_as_failed(app):
     import time
 
-    await app.state.redis.hset("export:stale-job", mapping={
+    await app.state.runtime.redis.hset("export:stale-job", mapping={
         "kind": "ranking", "round": 1, "user": 1, "status": "running", "done": 10, "total": 100, "filename": "x.xlsx",
         "path": "/nonexistent", "error": "", "started": time.time() - jobs.STALE_SECONDS - 1, "finished": 0})
-    job = await jobs.get(app.state.redis, "stale-job")
+    job = await jobs.get(app.state.runtime.redis, "stale-job")
     assert job.status == "failed" and "Hãy xuất lại" in job.error

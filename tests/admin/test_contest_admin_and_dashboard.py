@@ -119,7 +119,7 @@ async def test_live_dashboard_shows_server_figures_as_inline_svg(factory, app, c
 
 
 async def test_locality_list_feeds_statistics_with_places_nobody_came_from(factory, app, client, tmp_path):
-    from app.admin.lists import ListInvalid, parse_localities
+    from app.contests.lists import ListInvalid, parse_localities
 
     contest = await factory.contest()
     organizer = await make_staff(app, client, roles={contest.id: "organizer"})
@@ -135,7 +135,7 @@ async def test_locality_list_feeds_statistics_with_places_nobody_came_from(facto
 
     from app.exports.reports import write_participation
 
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await write_participation(db, round_.id, tmp_path / "tk.xlsx")
     sheet = list(load_workbook(tmp_path / "tk.xlsx")["Theo tỉnh"].iter_rows(values_only=True))
     header = next(i for i, r in enumerate(sheet) if r[0] == "Tỉnh/Thành phố")

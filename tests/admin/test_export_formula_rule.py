@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import User
 from app.exports.reports import EXPORTS
-from app.exports.xlsx import FORMULA_PREFIXES
+from app.core.cells import FORMULA_PREFIXES
 from app.questions.models import Option, Question
 from tests.admin.helpers import end_round_now, make_staff, take_attempt
 from tests.admin.test_closing_and_exports import export
@@ -26,7 +26,7 @@ def formula_like_cells(book) -> list:
 
 async def test_every_export_quotes_text_that_a_spreadsheet_would_read_as_a_formula(factory, app, client):
     contest = await factory.contest(questions=6)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         questions = (await db.scalars(select(Question).where(Question.contest_id == contest.id)
                                       .order_by(Question.id))).all()
         for i, question in enumerate(questions):
@@ -38,7 +38,7 @@ async def test_every_export_quotes_text_that_a_spreadsheet_would_read_as_a_formu
     round_ = await factory.round(contest, questions_per_attempt=6, prediction_enabled=True)
     judge = await make_staff(app, client, roles={contest.id: "judge"})
     people = [await factory.participant(unit="+Sở Tư pháp", commune="-Phường Ba Đình") for _ in range(2)]
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await db.execute(update(User).where(User.id == people[0].user["id"]).values(full_name=HOSTILE_NAME))
         await db.commit()
     for i, person in enumerate(people):

@@ -27,7 +27,7 @@ async def closed_round(app, factory, client, name: str = "Tuần 3 — Tháng 12
 async def download(judge, app, round_id: int, kind: str):
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_id}/exports/{kind}")
     assert started.status_code == 202, started.text
-    await jobs.wait(app.state.redis, started.json()["job_id"])
+    await jobs.wait(app.state.runtime.redis, started.json()["job_id"])
     status = (await judge.call("GET", started.json()["status_url"])).json()
     response = await judge.call("GET", status["download_url"])
     assert response.status_code == 200

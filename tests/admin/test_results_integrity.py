@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from app import cli
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt
 from app.contests.models import Round
-from app.contests.service import round_cache
 from app.core.clock import to_local, utcnow
 from app.exports.reports import EXPORTS
 from app.judging.frozen import iter_rows, latest_snapshot
@@ -39,7 +38,7 @@ async def advance_time(app, round_id: int, seconds: float) -> None:
     """Lets `seconds` pass for one round: every time it stores moves that much into the past (the
     attempt cache goes too, as it would expire; what it held is then re-read from the database)."""
     delta = timedelta(seconds=seconds)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         round_ = await db.get(Round, round_id)
         round_.open_at -= delta
         round_.close_at -= delta
@@ -48,9 +47,9 @@ async def advance_time(app, round_id: int, seconds: float) -> None:
             a.deadline -= delta
             if a.submitted_at is not None:
                 a.submitted_at -= delta
-            await app.state.attempt_cache.forget(a.id)
+            await app.state.runtime.attempt_cache.forget(a.id)
         await db.commit()
-    round_cache.clear()
+    app.state.runtime.caches.rounds.clear()
 
 
 async def open_and_answer(participant, round_id: int, answers: int) -> dict:
@@ -65,12 +64,12 @@ async def open_and_answer(participant, round_id: int, answers: int) -> dict:
 
 
 async def attempts_of(app, round_id: int) -> list[Attempt]:
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         return list((await db.scalars(select(Attempt).where(Attempt.round_id == round_id).order_by(Attempt.id))).all())
 
 
 async def assert_no_attempt_outlives_its_round(app, round_id: int) -> None:
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         round_ = await db.get(Round, round_id)
         for a in (await db.scalars(select(Attempt).where(Attempt.round_id == round_id))).all():
             if a.status == SUBMITTED:
@@ -114,8 +113,8 @@ async def test_the_database_refuses_a_save_past_the_stored_deadline_even_with_a_
     round_ = await factory.round(questions_per_attempt=10)
     late = await factory.participant()
     attempt = await open_and_answer(late, round_.id, 1)
-    cached = await app.state.attempt_cache.get(attempt["attempt_id"])
-    async with app.state.sessionmaker() as db:  # the deadline passed (as stored), the cache does not know
+    cached = await app.state.runtime.attempt_cache.get(attempt["attempt_id"])
+    async with app.state.runtime.sessionmaker() as db:  # the deadline passed (as stored), the cache does not know
         stored = await db.get(Attempt, attempt["attempt_id"])
         stored.deadline = utcnow() - timedelta(seconds=5)
         await db.commit()
@@ -139,7 +138,7 @@ async def test_a_close_typed_in_the_past_ends_the_round_now_and_the_opening_cann
                                 json=round_body(round_, close_at=utcnow() - timedelta(minutes=1)))
     assert past.status_code == 200, past.text
     (stored,) = await attempts_of(app, round_.id)
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         close_at = (await s.get(Round, round_.id)).close_at
     # Closed now, not a minute ago: the two answers accepted before stay inside the round.
     assert before - timedelta(milliseconds=1) <= close_at <= utcnow() and stored.deadline == close_at
@@ -192,7 +191,7 @@ async def test_closing_closes_open_attempts_in_the_frozen_ranking_and_nothing_is
 
 async def test_a_frozen_round_cannot_be_reopened_or_edited_nor_republished(factory, app, client, db):
     round_, organizer, judge, _, _, _, snap = await closed_and_frozen(factory, app, client)
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         fresh = await s.get(Round, round_.id)
     for change in ({"close_at": utcnow() + timedelta(days=1)}, {"attempts_allowed": 3}, {"name": "Tuần đổi tên"},
                    {"quotas": [{"topic": "Chủ đề 1", "difficulty": None, "count": 1}]}):
@@ -215,13 +214,13 @@ async def test_a_frozen_round_cannot_be_reopened_or_edited_nor_republished(facto
     republish = await judge.call("POST", f"/api/v1/rounds/{round_.id}/leaderboard/finalize",
                                  json={"prediction_truth": 99})
     assert republish.status_code == 409 and republish.json()["error"]["code"] == "round_frozen"
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         after = await s.get(Round, round_.id)
     assert after.close_at == fresh.close_at and after.prediction_truth == snap["truth"]
 
 
 async def exported(app, kind: str, round_id: int, path: Path) -> list[tuple]:
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await EXPORTS[kind].writer(db, round_id, path)
     return path
 
@@ -243,7 +242,7 @@ async def test_after_freeze_and_a_redis_flush_board_snapshot_and_exports_list_th
     assert len(order) == 5 == snap["participants"]
     # Redis loses everything; the boards are rebuilt from the database.
     await redis.flushdb()
-    board_redis = app.state.board_redis
+    board_redis = app.state.runtime.board_redis
     if board_redis is not redis:
         await board_redis.flushdb()
     await rebuild_boards(db, board_redis, round_.id)
@@ -319,10 +318,10 @@ async def test_regrading_rescores_every_round_that_used_the_question(factory, ap
         for right, p in zip((10, 6, 2), people):
             await take_attempt(p, r.id, right, prediction=1)
     for r in (frozen_a, frozen_b):
-        async with app.state.sessionmaker() as s:
+        async with app.state.runtime.sessionmaker() as s:
             (await s.get(Round, r.id)).close_at = utcnow() - timedelta(seconds=5)
             await s.commit()
-        round_cache.clear()
+        app.state.runtime.caches.rounds.clear()
         assert (await judge.call("POST", f"/api/v1/admin/rounds/{r.id}/close", json={})).status_code == 201
     from app.questions.models import Option
     question_id = (await db.scalar(select(Attempt).where(Attempt.round_id == frozen_a.id))).paper[0][0]
@@ -336,7 +335,7 @@ async def test_regrading_rescores_every_round_that_used_the_question(factory, ap
     assert {(r["round_id"], r["rescored_attempts"], r["snapshot_version"]) for r in body["rounds"]} == \
         {(frozen_a.id, 3, 2), (frozen_b.id, 3, 2), (running.id, 3, None)}
     # Every submitted attempt of every round is scored with the new key...
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         for a in (await s.scalars(select(Attempt).where(Attempt.round_id.in_([frozen_a.id, frozen_b.id, running.id])))).all():
             from app.attempts.models import AttemptAnswer
             recount = await s.scalar(select(func.count()).select_from(AttemptAnswer)
@@ -359,9 +358,9 @@ async def test_regrading_rescores_every_round_that_used_the_question(factory, ap
 async def test_collective_rankings_group_units_by_a_normalized_key_and_never_rank_people_without_one(
         factory, app, client, redis, tmp_path):
     round_ = await factory.round(questions_per_attempt=10)
-    async with app.state.sessionmaker() as s:
-        from app.admin.lists import name_key
-        from app.admin.models import ContestUnit
+    async with app.state.runtime.sessionmaker() as s:
+        from app.contests.lists import name_key
+        from app.contests.models import ContestUnit
         s.add(ContestUnit(contest_id=round_.contest_id, name="Sở Tư pháp", name_key=name_key("Sở Tư pháp"),
                           province="Hà Nội"))
         await s.commit()
@@ -377,16 +376,16 @@ async def test_collective_rankings_group_units_by_a_normalized_key_and_never_ran
 
     await check_board()
     await redis.flushdb()
-    if app.state.board_redis is not redis:
-        await app.state.board_redis.flushdb()
-    async with app.state.sessionmaker() as s:
-        await rebuild_boards(s, app.state.board_redis, round_.id)
+    if app.state.runtime.board_redis is not redis:
+        await app.state.runtime.board_redis.flushdb()
+    async with app.state.runtime.sessionmaker() as s:
+        await rebuild_boards(s, app.state.runtime.board_redis, round_.id)
     await check_board()
     judge = await make_staff(app, client, roles={round_.contest_id: "judge"})  # sessions went with the flush
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         (await s.get(Round, round_.id)).close_at = utcnow() - timedelta(seconds=5)
         await s.commit()
-    round_cache.clear()
+    app.state.runtime.caches.rounds.clear()
     assert (await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/close", json={})).status_code == 201
     header, rows = table(await exported(app, "units", round_.id, tmp_path / "u.xlsx"), "Theo số người dự thi", "Hạng")
     shown = [(r[0], r[1], r[header.index("Số người dự thi")]) for r in rows]
@@ -411,7 +410,7 @@ async def test_a_snapshot_frozen_in_the_old_format_keeps_verifying_by_its_own_fo
                            district=None, commune=None, attempt_id=900 + i, correct=10 - i, total=10, prediction=3,
                            distance=1, time_ms=60_000 + i, submitted_at=utcnow()) for i in (1, 2)]
     payloads = [canonical_row(e) for e in entries]
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         old = RankingSnapshot(round_id=round_.id, version=1, reason="close", truth=2, suggested_truth=2, row_count=2,
                               canonical_format=1, digest=digest_of(round_.id, 1, 2, payloads), created_by_name="cũ")
         s.add(old)

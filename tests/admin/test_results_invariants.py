@@ -48,7 +48,7 @@ async def test_any_sequence_of_edits_saves_and_freeze_keeps_results_consistent(f
     acknowledged: dict[tuple[int, int], str] = {}  # (attempt, question) -> option token saved last
 
     async def current_round() -> Round:
-        async with app.state.sessionmaker() as s:
+        async with app.state.runtime.sessionmaker() as s:
             return await s.get(Round, round_.id)
 
     for action, *args in steps:
@@ -86,13 +86,13 @@ async def test_any_sequence_of_edits_saves_and_freeze_keeps_results_consistent(f
     attempts = await attempts_of(app, round_.id)
     assert all(a.status != IN_PROGRESS for a in attempts)
     await assert_no_attempt_outlives_its_round(app, round_.id)
-    async with app.state.sessionmaker() as s:
+    async with app.state.runtime.sessionmaker() as s:
         stored = {(a, q): o for a, q, o in await s.execute(select(AttemptAnswer.attempt_id, AttemptAnswer.question_id,
                                                                      AttemptAnswer.option_id))}
         snapshot = await latest_snapshot(s, round_.id)
         assert await verify(s, snapshot)
         frozen = [r async for r in iter_rows(s, snapshot.id)]
-    tokens = app.state.option_tokens
+    tokens = app.state.runtime.option_tokens
     for (attempt_id, question_id), token in acknowledged.items():
         paper = {q: opts for q, opts in next(a.paper for a in attempts if a.id == attempt_id)}
         assert stored[(attempt_id, question_id)] == tokens.resolve(attempt_id, paper[question_id], token)
@@ -102,11 +102,11 @@ async def test_any_sequence_of_edits_saves_and_freeze_keeps_results_consistent(f
     assert all(next(a.user_id for a in attempts if a.id == r.attempt_id) == r.user_id for r in frozen)
     # Board after a flush = snapshot = ranking export.
     await redis.flushdb()
-    if app.state.board_redis is not redis:
-        await app.state.board_redis.flushdb()
-    async with app.state.sessionmaker() as s:
-        await rebuild_boards(s, app.state.board_redis, round_.id)
-    _, lines = await RoundBoard(app.state.board_redis, BoardKeys(round_.id, FINAL)).page(ALL, 0, 100)
+    if app.state.runtime.board_redis is not redis:
+        await app.state.runtime.board_redis.flushdb()
+    async with app.state.runtime.sessionmaker() as s:
+        await rebuild_boards(s, app.state.runtime.board_redis, round_.id)
+    _, lines = await RoundBoard(app.state.runtime.board_redis, BoardKeys(round_.id, FINAL)).page(ALL, 0, 100)
     assert [x.user_id for x in lines] == [r.user_id for r in frozen]
     if frozen:
         header, rows = table(await exported(app, "ranking", round_.id, tmp_path_factory.mktemp("x") / "r.xlsx"),

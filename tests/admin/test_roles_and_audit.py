@@ -61,7 +61,7 @@ async def test_a_revoked_role_stops_working_at_once(factory, client, app, db):
     admin = await make_staff(app, client, admin=True)
     organizer = await make_staff(app, client, roles={round_.contest_id: "organizer"})
     assert (await organizer.call("GET", f"/admin/contests/{round_.contest_id}")).status_code == 200
-    from app.admin.models import StaffAssignment
+    from app.staff.models import StaffAssignment
 
     assignment_id = await db.scalar(select(StaffAssignment.id).where(StaffAssignment.user_id == organizer.user_id))
     await db.rollback()  # SQLite: every transaction holds the write lock
@@ -120,7 +120,7 @@ def test_create_admin_command_makes_an_account_that_reaches_the_console(settings
 async def test_created_admin_can_log_in_and_create_a_contest(client, app, db):
     import asyncio
 
-    from app.admin.staff import create_admin
+    from app.staff.accounts import create_admin
 
     user, created = await create_admin(db, "0987650001", "Quản Trị", "mat-khau-quan-tri")
     assert created and user.role == "admin"

@@ -30,7 +30,7 @@ async def _paper(factory, db) -> tuple[int, int, int]:
 
 
 async def _stored(app, attempt_id: int) -> dict[int, int]:
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         rows = await db.execute(select(AttemptAnswer.question_id, AttemptAnswer.option_id)
                                 .where(AttemptAnswer.attempt_id == attempt_id))
         return dict(rows.all())
@@ -46,10 +46,10 @@ def _submitted_now() -> dict:
 @pytest.mark.parametrize("closer_commits", [True, False], ids=["submit-commits", "submit-rolls-back"])
 async def test_a_save_waits_for_a_closing_submit_and_is_refused_or_kept(factory, db, app, closer_commits):
     attempt_id, question_id, option_id = await _paper(factory, db)
-    async with app.state.engine.connect() as closer:
+    async with app.state.runtime.engine.connect() as closer:
         # The submit's transaction has closed the attempt but not committed yet.
         await closer.execute(update(Attempt).where(Attempt.id == attempt_id).values(**_submitted_now()))
-        save = asyncio.create_task(app.state.answer_writer.save(attempt_id, question_id, option_id,
+        save = asyncio.create_task(app.state.runtime.answer_writer.save(attempt_id, question_id, option_id,
                                                                 truncate_ms(utcnow())))
         done, _ = await asyncio.wait({save}, timeout=0.5)
         assert not done, "the save must wait for the closing transaction, not slip past it"
@@ -67,7 +67,7 @@ async def test_a_save_waits_for_a_closing_submit_and_is_refused_or_kept(factory,
 
 async def test_a_saved_answer_is_in_the_database_before_the_save_returns(factory, db, app):
     attempt_id, question_id, option_id = await _paper(factory, db)
-    assert await app.state.answer_writer.save(attempt_id, question_id, option_id, truncate_ms(utcnow()))
+    assert await app.state.runtime.answer_writer.save(attempt_id, question_id, option_id, truncate_ms(utcnow()))
     # Read on another connection: committed, not merely written in an open transaction.
     assert await _stored(app, attempt_id) == {question_id: option_id}
 
@@ -88,7 +88,7 @@ async def test_a_save_on_a_connection_the_database_dropped_is_retried_on_a_fresh
             first = await client.put(url + str(q1["id"]), json={"option_id": correct_option(q1)},
                                      headers=participant.headers)
             assert first.status_code == 200, first.text
-            async with other.state.engine.connect() as conn:  # the one pooled connection
+            async with other.state.runtime.engine.connect() as conn:  # the one pooled connection
                 backend = await conn.scalar(text("SELECT pg_backend_pid()"))
             await db.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})  # as a restart would
             await db.rollback()
@@ -113,12 +113,12 @@ async def _papers(factory, db, count: int) -> list[tuple[int, list]]:
 async def test_one_batch_of_several_attempts_keeps_each_result_and_refuses_only_the_closed_one(factory, db, app):
     papers = await _papers(factory, db, 4)
     closed_id = papers[1][0]
-    writer = app.state.answer_writer
+    writer = app.state.runtime.answer_writer
     # Each attempt answers every question, each with a different option position, so an answer
     # written under the wrong attempt or question would show.
     sent = {(attempt_id, qid): options[(i + n) % len(options)]
             for n, (attempt_id, paper) in enumerate(papers) for i, (qid, options) in enumerate(paper)}
-    async with app.state.engine.connect() as closer:
+    async with app.state.runtime.engine.connect() as closer:
         # A submit closes one attempt and has not committed yet when the batch arrives.
         await closer.execute(update(Attempt).where(Attempt.id == closed_id).values(**_submitted_now()))
         batches = writer.batches
@@ -131,7 +131,7 @@ async def test_one_batch_of_several_attempts_keeps_each_result_and_refuses_only_
     assert writer.batches == batches + 1, "all of them were committed by one statement"
     acknowledged = {key: option for (key, option), ok in zip(sent.items(), results) if ok}
     assert {key for key in sent if key not in acknowledged} == {key for key in sent if key[0] == closed_id}
-    async with app.state.sessionmaker() as reader:
+    async with app.state.runtime.sessionmaker() as reader:
         rows = await reader.execute(select(AttemptAnswer.attempt_id, AttemptAnswer.question_id,
                                            AttemptAnswer.option_id))
         stored = {(a, q): o for a, q, o in rows if a in {p[0] for p in papers}}
@@ -174,7 +174,7 @@ async def test_saves_of_several_participants_racing_a_submit_through_the_api(fac
 @contextlib.asynccontextmanager
 async def _refusing_option(app, is_postgres: bool, option_id: int):
     """Makes the database itself refuse one answer (as a failing statement would), then undoes it."""
-    async with app.state.engine.begin() as conn:
+    async with app.state.runtime.engine.begin() as conn:
         if is_postgres:
             await conn.execute(text(f"ALTER TABLE attempt_answers ADD CONSTRAINT test_refuse CHECK (option_id <> {option_id})"))
         else:
@@ -183,7 +183,7 @@ async def _refusing_option(app, is_postgres: bool, option_id: int):
     try:
         yield
     finally:
-        async with app.state.engine.begin() as conn:
+        async with app.state.runtime.engine.begin() as conn:
             if is_postgres:
                 await conn.execute(text("ALTER TABLE attempt_answers DROP CONSTRAINT test_refuse"))
             else:
@@ -192,7 +192,7 @@ async def _refusing_option(app, is_postgres: bool, option_id: int):
 
 async def test_a_batch_whose_statement_fails_acknowledges_none_of_its_saves(factory, db, app, client, is_postgres):
     papers = await _papers(factory, db, 3)
-    writer = app.state.answer_writer
+    writer = app.state.runtime.answer_writer
     poisoned = papers[0][1][0][1][0]  # the first option of the first attempt's first question
     now = truncate_ms(utcnow())
     items = [(attempt_id, qid, options[0]) for attempt_id, paper in papers for qid, options in paper[:3]]
@@ -208,7 +208,7 @@ async def test_a_batch_whose_statement_fails_acknowledges_none_of_its_saves(fact
     participant = await factory.participant()
     attempt = await open_attempt(participant, round_.id)
     question = attempt["questions"][0]
-    async with app.state.sessionmaker() as reader:
+    async with app.state.runtime.sessionmaker() as reader:
         paper = (await reader.get(Attempt, attempt["attempt_id"])).paper
     async with _refusing_option(app, is_postgres, next(o for q, opts in paper if q == question["id"] for o in opts[:1])):
         response = await participant.call("PUT", f"/api/v1/attempts/{attempt['attempt_id']}/answers/{question['id']}",

@@ -158,7 +158,7 @@ async def test_deadline_is_enforced_by_the_server(factory, app):
     attempt_id = attempt["attempt_id"]
     q1, q2 = attempt["questions"][:2]
     assert (await save(participant, attempt_id, q1["id"], correct_option(q1))).status_code == 200
-    await asyncio.sleep(1 + app.state.settings.deadline_grace_seconds + 0.2)
+    await asyncio.sleep(1 + app.state.runtime.settings.deadline_grace_seconds + 0.2)
     late = await save(participant, attempt_id, q2["id"], correct_option(q2))
     assert late.status_code == 409
     assert "hết giờ" in late.json()["error"]["message"].lower()
@@ -175,9 +175,8 @@ async def test_sweep_closes_abandoned_attempts(factory, app, db):
     attempt = await open_attempt(participant, round_.id)
     q = attempt["questions"][0]
     await save(participant, attempt["attempt_id"], q["id"], correct_option(q))
-    await asyncio.sleep(1 + app.state.settings.deadline_grace_seconds + 0.2)
-    deps = AttemptDeps(db, app.state.attempt_cache, app.state.option_tokens,
-                       timedelta(seconds=app.state.settings.deadline_grace_seconds))
+    await asyncio.sleep(1 + app.state.runtime.settings.deadline_grace_seconds + 0.2)
+    deps = AttemptDeps.of(app.state.runtime, db)
     assert await close_all_expired(deps) >= 1
     progress = (await participant.call("GET", f"/api/v1/rounds/{round_.id}/me")).json()
     assert progress["in_progress_attempt_id"] is None

@@ -1,4 +1,4 @@
-"""The topic/difficulty quota rule is one rule: the organizer's check (app.admin.contest_admin,
+"""The topic/difficulty quota rule is one rule: the organizer's check (app.contests.editing,
 via app.attempts.paper.quota_problems) accepts exactly the rounds the draw can serve, and every
 drawn paper honours every quota. The oracle below is written from the definition (Hall's
 condition on every group of quotas), not from the app's code."""
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.admin import contest_admin
+from app.contests import editing as contest_admin
 from app.attempts.paper import BankTooSmall, draw_questions
 from app.questions.service import PoolEntry
 

@@ -39,9 +39,9 @@ async def room(app, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(service, "utcnow", lambda: clock.now)
     monkeypatch.setattr(attempt_routes, "utcnow", lambda: clock.now)
-    waiting = WaitingRoom(app.state.redis, rate=1, burst=1, ticket_ttl=120, clock=lambda: clock.now.timestamp(),
+    waiting = WaitingRoom(app.state.runtime.redis, rate=1, burst=1, ticket_ttl=120, clock=lambda: clock.now.timestamp(),
                           key=f"{{wr}}:test-{next(_rooms)}")
-    monkeypatch.setitem(app.state._state, "waiting_room", waiting)
+    monkeypatch.setattr(app.state.runtime, "waiting_room", waiting)
     waiting.test_clock = clock
     return waiting
 

@@ -32,7 +32,7 @@ async def test_an_exhausted_database_pool_answers_503_then_recovers(settings, is
         pytest.skip("SQLite has no connection pool to exhaust (one file, one writer)")
     await factory.round()  # something for /api/v1/contests to read
     async with small_app(settings, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.3) as (app, http):
-        async with app.state.engine.connect() as held:  # the only connection, held
+        async with app.state.runtime.engine.connect() as held:  # the only connection, held
             await held.exec_driver_sql("SELECT 1")
             assert_try_again(await http.get("/api/v1/contests"))
         assert (await http.get("/api/v1/contests")).status_code == 200
@@ -45,7 +45,7 @@ async def test_an_exhausted_redis_pool_answers_503_then_recovers(settings, facto
         headers = {"Authorization": f"Bearer {token}"}
         assert (await http.get("/api/v1/me", headers=headers)).status_code == 200
         # BLPOP keeps the only connection busy for a second.
-        blocker = asyncio.create_task(app.state.redis.blpop(["overload-test-nothing"], timeout=1))
+        blocker = asyncio.create_task(app.state.runtime.redis.blpop(["overload-test-nothing"], timeout=1))
         await asyncio.sleep(0.05)
         assert_try_again(await http.get("/api/v1/me", headers=headers))
         await blocker

@@ -85,7 +85,7 @@ async def test_postgres_briefly_unreachable(factory, app, db, pg_proxy, app_via_
         result = await person.call("POST", f"/api/v1/attempts/{attempt_id}/submit", json={"prediction": 3})
         assert result.status_code == 200 and result.json()["correct"] == 6
         assert (await http.get("/readyz")).status_code == 200
-    await assert_nothing_lost(db, attempt_id, person.acked, app.state.option_tokens, attempt["deadline"])
+    await assert_nothing_lost(db, attempt_id, person.acked, app.state.runtime.option_tokens, attempt["deadline"])
     assert sorted((await attempts_of(db, round_.id)).values()) == [1, 1]
     await assert_board_equals_rebuild(db, own_redis_client, round_.id, participants=2)
     # Every failure during the outage was recognised as one (503), none treated as a crash.
@@ -114,5 +114,5 @@ async def test_postgres_cut_in_the_middle_of_a_save(factory, app, db, pg_proxy, 
         for q in attempt["questions"]:
             if q["id"] not in person.acked:
                 assert (await until_ok(lambda q=q: person.save(attempt_id, q))).status_code == 200
-    await assert_nothing_lost(db, attempt_id, person.acked, app.state.option_tokens, attempt["deadline"])
+    await assert_nothing_lost(db, attempt_id, person.acked, app.state.runtime.option_tokens, attempt["deadline"])
     assert len(person.acked) == 10

@@ -55,7 +55,7 @@ async def test_worker_killed_mid_save_loses_no_acknowledged_answer(factory, app,
             assert (await person.save(attempt_id, q)).status_code == 200
         result = await person.call("POST", f"/api/v1/attempts/{attempt_id}/submit", json={"prediction": 4})
         assert result.status_code == 200 and result.json()["correct"] == 8
-    await assert_nothing_lost(db, attempt_id, person.acked, app.state.option_tokens, attempt["deadline"])
+    await assert_nothing_lost(db, attempt_id, person.acked, app.state.runtime.option_tokens, attempt["deadline"])
     assert list((await attempts_of(db, round_.id)).values()) == [1]
     await assert_board_equals_rebuild(db, own_redis_client, round_.id, participants=1)
 
@@ -76,7 +76,7 @@ async def test_worker_killed_during_a_burst_of_saves(factory, app, db, app_proce
         assert acknowledged == sum(len(p.acked) for p in people)
         app_process.start()
         for person, attempt in zip(people, attempts):
-            await assert_nothing_lost(db, attempt["attempt_id"], person.acked, app.state.option_tokens,
+            await assert_nothing_lost(db, attempt["attempt_id"], person.acked, app.state.runtime.option_tokens,
                                       attempt["deadline"])
             for q in attempt["questions"]:  # the phone re-sends whatever was not acknowledged
                 if q["id"] not in person.acked:
@@ -142,5 +142,5 @@ async def test_sigterm_lets_in_flight_saves_finish(factory, app, db, app_process
         assert app_process.wait(20) in (0, -signal.SIGTERM)
         assert "Application shutdown complete" in app_process.output()
         assert "Traceback" not in app_process.output()
-    await assert_nothing_lost(db, attempt_id, person.acked, app.state.option_tokens, attempt["deadline"])
+    await assert_nothing_lost(db, attempt_id, person.acked, app.state.runtime.option_tokens, attempt["deadline"])
     assert len(person.acked) == 4

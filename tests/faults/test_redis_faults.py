@@ -22,7 +22,7 @@ async def finish(person: Person, round_id: int, attempt: dict, count: int | None
 async def test_redis_lost_mid_round_loses_no_answer_and_the_board_heals(fault, factory, app, db, own_redis,
                                                                           own_redis_client, app_process):
     round_ = await factory.round(questions_per_attempt=6, attempts_allowed=1)
-    tokens = app.state.option_tokens
+    tokens = app.state.runtime.option_tokens
     async with http_to(app_process.base) as http:
         early = await Person.register(http)  # submits before the fault: on the board already
         await finish(early, round_.id, await early.open(round_.id), count=4)

@@ -69,7 +69,7 @@ async def populate(app, round_id: int, *, normal: int = 5000, ring: int = 30, se
         person["created_at"] = now - timedelta(days=10) + timedelta(seconds=rng.randrange(9 * 86400))
         people.append(person)
     ring_predictions = list(range(1200, 1200 + ring))
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         ids = list((await db.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), people)).all())
         attempts, events = [], []
         ring_device = f"{rng.getrandbits(128):032x}"

@@ -113,7 +113,7 @@ async def test_the_report_as_a_console_page_and_an_xlsx_export(factory, app, cli
 
     started = await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/exports/integrity")
     assert started.status_code == 202, started.text
-    job = await jobs.wait(app.state.redis, started.json()["job_id"])
+    job = await jobs.wait(app.state.runtime.redis, started.json()["job_id"])
     assert job.status == "done", job.error
     book = load_workbook(io.BytesIO((await judge.call("GET", f"/api/v1/admin/exports/{job.id}/file")).content))
     assert book.sheetnames == ["Nhóm tài khoản", "Dấu hiệu", "Tài khoản bị loại"]

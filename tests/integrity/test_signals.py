@@ -50,7 +50,7 @@ async def test_registration_and_login_record_the_hashed_device_and_address(app, 
     client.cookies.clear()
     assert page.status_code == 303
     events = await events_of(db, user_id)
-    secret = app.state.settings.effective_secret_key
+    secret = app.state.runtime.settings.effective_secret_key
     assert [(kind, device) for kind, device, _ in events] == [
         ("register", device_hash(secret, DEVICE)), ("login", device_hash(secret, fresh)),
         ("login", device_hash(secret, other)), ("login", device_hash(secret, DEVICE))]

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.integrity.models import ResultExclusion
 from tests.admin.helpers import end_round_now, make_staff, take_attempt
 

@@ -61,7 +61,7 @@ class Seeder:
 
     async def user(self, full_name="Nguyễn Văn An", unit: str | None = "Sở Tư pháp",
                    province: str | None = "Hà Nội", **fields) -> int:
-        async with self.app.state.sessionmaker() as db:
+        async with self.app.state.runtime.sessionmaker() as db:
             user = User(full_name=full_name, phone=f"08{next(_phones) % 10**8:08d}", unit=unit, province=province,
                         password_hash="x", **fields)
             db.add(user)
@@ -72,7 +72,7 @@ class Seeder:
                       submitted_at: datetime | None = None, prediction: int | None = None, total: int = 10,
                       seq: int | None = None) -> int:
         submitted_at = submitted_at or datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
-        async with self.app.state.sessionmaker() as db:
+        async with self.app.state.runtime.sessionmaker() as db:
             if seq is None:
                 from sqlalchemy import func, select
 
@@ -96,6 +96,6 @@ async def make_staff(app, user_id: int) -> None:
     """An admin account (the role issue 5's console grants); enough for the staff endpoints."""
     from sqlalchemy import update
 
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await db.execute(update(User).where(User.id == user_id).values(role="admin"))
         await db.commit()

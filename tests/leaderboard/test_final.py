@@ -92,7 +92,7 @@ async def test_judge_finalizes_a_closed_round_and_the_final_board_is_published(f
     # An attempt its owner abandoned, which the sweep has not closed yet: finalizing closes it at
     # its deadline with what was saved (nothing: 0 correct), so T and the ranking see it.
     late = await seed.user(full_name="Ngô Văn Muộn")
-    async with factory.app.state.sessionmaker() as s:
+    async with factory.app.state.runtime.sessionmaker() as s:
         started = utcnow() - timedelta(hours=1)
         s.add(Attempt(round_id=round_.id, user_id=late, seq=1, status=IN_PROGRESS, started_at=started,
                       deadline=started + timedelta(minutes=15), paper=[], total=10))

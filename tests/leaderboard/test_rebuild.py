@@ -104,7 +104,7 @@ async def test_submits_racing_a_rebuild_are_not_lost(factory, seed, db, app, red
     async def submit_one():
         user = await seed.user(full_name=f"Trần Văn Muộn {next(counter)}")
         attempt_id = await seed.attempt(round_.id, user, rng.randrange(8, 11), 20_000 + rng.randrange(100))
-        async with app.state.sessionmaker() as own:
+        async with app.state.runtime.sessionmaker() as own:
             await record_closed_attempt(own, redis, attempt_id)
 
     original = RoundBoard.replace_all
@@ -129,7 +129,7 @@ async def test_submits_racing_a_rebuild_are_not_lost(factory, seed, db, app, red
 
     async def rebuilds():
         while not finished.is_set():
-            async with app.state.sessionmaker() as own:
+            async with app.state.runtime.sessionmaker() as own:
                 await rebuild_live_board(own, redis, round_.id)
 
     await asyncio.gather(submits(), rebuilds())

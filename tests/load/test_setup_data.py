@@ -6,7 +6,7 @@ from load_tests.setup_data import account_phone, setup
 
 
 async def test_setup_data_makes_a_round_that_participants_and_an_organizer_can_use(app, client):
-    data = await setup(app.state.sessionmaker, app.state.redis, users=5, sessions=2, questions=30)
+    data = await setup(app.state.runtime.sessionmaker, app.state.runtime.redis, users=5, sessions=2, questions=30)
 
     login = await client.post("/api/v1/auth/login", json={"login": account_phone(data.first_account + 4),
                                                           "password": data.password})

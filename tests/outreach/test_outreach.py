@@ -10,8 +10,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from app.admin.models import ContestBanner
-from app.contests.models import Contest
+from app.contests.models import Contest, ContestBanner
 from app.outreach.models import Invitation
 from tests.admin.helpers import make_staff, take_attempt
 from tests.factories import profile
@@ -38,7 +37,7 @@ async def browser(app):
 
 @pytest.fixture
 def public_base(app):
-    settings = app.state.settings
+    settings = app.state.runtime.settings
     before = settings.public_base_url
     settings.public_base_url = "https://thi.tinh.gov.vn"
     yield settings.public_base_url
@@ -61,7 +60,7 @@ async def test_contest_and_round_pages_carry_a_link_preview(factory, app, client
     image = await client.get(f"/contests/{contest.id}/preview-image")
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
     banner = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (1200).to_bytes(4, "big") + (630).to_bytes(4, "big") + b"\x08\x02"
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         db.add(ContestBanner(contest_id=contest.id, content_type="image/png", data=banner, width=1200, height=630,
                              sha256="b" * 64))
         await db.commit()
@@ -81,7 +80,7 @@ async def test_contest_and_round_pages_carry_a_link_preview(factory, app, client
 
 async def test_organizers_get_the_contests_qr_code_and_a_printable_notice(factory, app, client, public_base):
     contest = await factory.contest(questions=5, organizer_name="Ban Tuyên giáo Tỉnh ủy")
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         (await db.get(Contest, contest.id)).rules_text = "Mỗi người thi tối đa 2 lượt.\nKết quả tính lượt cao nhất."
         await db.commit()
     await factory.round(contest, name="Tuần 1")
@@ -124,7 +123,7 @@ async def test_invitation_links_prefill_registration_and_count_per_unit(factory,
     assert made.status_code == 303
     await organizer.call("POST", url, data={"csrf_token": "t", "kind": "commune", "province": "Hà Nội",
                                             "commune": "Phường Ba Đình"}, **FORM)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         from sqlalchemy import select
 
         invitations = {i.kind: i for i in (await db.scalars(select(Invitation).where(
@@ -195,7 +194,7 @@ async def test_invitation_links_prefill_registration_and_count_per_unit(factory,
 async def _counts(app, contest_id: int, round_id: int):
     from app.outreach.service import invitation_counts
 
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         return await invitation_counts(db, contest_id, round_id)
 
 
@@ -242,5 +241,5 @@ async def test_a_shared_result_shows_only_what_the_public_board_shows(factory, a
     open_attempt = (await person.call("POST", f"/api/v1/rounds/{round_.id}/attempts")).json()
     from app.outreach.service import share_token
 
-    token = share_token(app.state.settings.effective_secret_key, open_attempt["attempt_id"])
+    token = share_token(app.state.runtime.settings.effective_secret_key, open_attempt["attempt_id"])
     assert (await client.get(f"/s/{token}")).status_code == 404

@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.questions.importing import TEMPLATE_HEADERS
 from app.questions.models import Question
 
@@ -85,7 +85,7 @@ async def count_questions(db, contest_id: int, retired: bool | None = None) -> i
 async def make_staff(app, factory, contest_id: int, role: str = "organizer"):
     """A registered user holding `role` for the contest; returns the Participant (bearer token)."""
     person = await factory.participant()
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         db.add(StaffAssignment(user_id=person.user["id"], contest_id=contest_id, role=role))
         await db.commit()
     return person

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.admin.models import AuditEntry
+from app.staff.models import AuditEntry
 from app.questions.importing import parse_bank_file
 from tests.questions.helpers import count_questions, make_staff, questions, row, xlsx
 
@@ -46,7 +46,7 @@ async def test_upload_reports_and_reimport_changes_nothing(app, factory, db):
     assert again["added"] == 0 and len(again["duplicates_in_bank"]) == 30
     assert await count_questions(db, contest.id) == 30
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         actions = (await session.scalars(select(AuditEntry.action).where(AuditEntry.contest_id == contest.id))).all()
     assert actions.count("bank.import") == 2  # the dry run is not an action
 

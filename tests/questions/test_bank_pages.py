@@ -26,8 +26,8 @@ async def log_in(browser, factory, app, contest_id: int | None, role: str = "org
     response = await browser.post("/api/v1/auth/register", json=data)
     assert response.status_code == 201
     if contest_id is not None:
-        from app.admin.models import StaffAssignment
-        async with app.state.sessionmaker() as db:
+        from app.staff.models import StaffAssignment
+        async with app.state.runtime.sessionmaker() as db:
             db.add(StaffAssignment(user_id=response.json()["user"]["id"], contest_id=contest_id, role=role))
             await db.commit()
     browser.cookies.clear()

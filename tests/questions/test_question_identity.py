@@ -71,7 +71,7 @@ def test_the_migration_rekeys_existing_questions_so_both_fit_the_unique_index(tm
     from alembic import command
 
     from app.core.migrate import alembic_config
-    from app.questions.textnorm import question_key
+    from app.core.textnorm import question_key
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
     config = alembic_config()

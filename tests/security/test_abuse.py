@@ -32,7 +32,7 @@ def random_ip() -> str:
 def tighten(app, monkeypatch):
     def set_(**values):
         for name, value in values.items():
-            monkeypatch.setattr(app.state.settings, name, value)
+            monkeypatch.setattr(app.state.runtime.settings, name, value)
     return set_
 
 

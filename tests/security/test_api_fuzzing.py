@@ -2,7 +2,7 @@
 a participant with a real round, attempt and questions (every operation, also with made-up ids),
 a judge and an organizer of that contest, and an admin (the staff operations). Zero server
 errors (5xx) for any of them, and no staff route answers 2xx to a role that lacks it (the STAFF
-table below, from app/admin/roles.py). Bounded: a few examples per operation, and a time budget per role
+table below, from app/staff/roles.py). Bounded: a few examples per operation, and a time budget per role
 after which each remaining operation is tried once."""
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ LAST = ("/api/v1/attempts/{attempt_id}/submit", "/api/v1/auth/logout")
 
 ORGANIZER, JUDGE, ADMIN = "organizer", "judge", "admin"
 BOTH = {ORGANIZER, JUDGE, ADMIN}
-# Every staff operation and the roles that may reach it (app/admin/roles.py). A 2xx for any other
+# Every staff operation and the roles that may reach it (app/staff/roles.py). A 2xx for any other
 # role is a failure; a route of the API missing here and not listed as a participant's is too.
 STAFF = {
     ("POST", "/api/v1/admin/contests"): {ADMIN},

@@ -3,9 +3,9 @@ casing people typed, and the JSON API takes values of the declared type only (pa
 send strings, keep working: tests/web and tests/accounts post them)."""
 from __future__ import annotations
 
-from app.admin.staff import create_admin
+from app.staff.accounts import create_admin
 from app.questions.importing import parse_bank_file
-from app.questions.textnorm import clean_text
+from app.core.textnorm import clean_text
 from tests.admin.helpers import make_staff
 from tests.factories import profile
 from tests.questions.helpers import row, xlsx

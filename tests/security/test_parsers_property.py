@@ -15,7 +15,8 @@ from app.accounts import validation as v
 from app.accounts.throttle import login_identity
 from app.core.errors import AppError
 from app.questions.importing.cells import column_letter, value_to_text
-from app.web.routes import _DateError, _parse_date, _parse_prediction
+from app.accounts.login_pages import _DateError, _parse_date
+from app.attempts.pages import _parse_prediction
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from app.accounts.models import User
-from app.accounts.sessions import SESSION_COOKIE
+from app.core.sessions import SESSION_COOKIE
 from tests.attempts.helpers import correct_option
 from tests.factories import profile
 
@@ -28,7 +28,7 @@ async def logged_in(app):
         r = await c.post("/api/v1/auth/register", json=profile())
         assert r.status_code == 201 and SESSION_COOKIE in c.cookies and "csrftoken" in c.cookies
         # An admin, so that on staff forms it is the missing token, not the role, that refuses.
-        async with app.state.sessionmaker() as db:
+        async with app.state.runtime.sessionmaker() as db:
             await db.execute(update(User).where(User.id == r.json()["user"]["id"]).values(role="admin"))
             await db.commit()
         yield c
@@ -246,7 +246,7 @@ async def test_the_csrf_token_rotates_on_login_and_on_logout(app, factory):
 
 
 async def test_the_csrf_cookie_takes_the_host_prefix_when_cookies_are_secure(app, factory, monkeypatch):
-    monkeypatch.setattr(app.state.settings, "cookie_secure", True)
+    monkeypatch.setattr(app.state.runtime.settings, "cookie_secure", True)
     participant = await factory.participant()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as c:
         page = await c.get("/login")

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.admin.models import StaffAssignment
+from app.staff.models import StaffAssignment
 from app.questions.importing.legacy_fonts import encode_vni
 from tests.questions.helpers import row, xlsx
 from tests.web.test_browser import chromium, no_horizontal_scroll, phone, register  # noqa: F401 (fixtures)
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 async def test_organizer_uploads_reads_the_report_searches_and_retires(app, factory, live_server, phone, tmp_path):  # noqa: F811
     contest = await factory.contest(questions=0)
     person = await register(phone, live_server)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         user_id = await db.scalar(select(User.id).where(User.phone == person["phone"]))
         db.add(StaffAssignment(user_id=user_id, contest_id=contest.id, role="organizer"))
         await db.commit()

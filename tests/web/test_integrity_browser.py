@@ -23,7 +23,7 @@ async def test_the_browser_id_is_sent_and_only_its_hash_is_stored(app, live_serv
     user_id = await db.scalar(select(User.id).where(User.phone == data["phone"]))
     devices = (await db.scalars(select(AccountEvent.device).where(AccountEvent.user_id == user_id))).all()
     await db.rollback()
-    assert devices == [device_hash(app.state.settings.effective_secret_key, stored)]
+    assert devices == [device_hash(app.state.runtime.settings.effective_secret_key, stored)]
     assert stored not in await phone.content()  # never shown back to the participant
 
 

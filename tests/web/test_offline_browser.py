@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Error as BrowserError
 from sqlalchemy import select
 
-from app.accounts.sessions import delete_session
+from app.core.sessions import delete_session
 from app.attempts.models import Attempt, AttemptAnswer
 from app.questions.models import Option
 from tests.web.test_browser import chromium, phone, register  # noqa: F401  (fixtures)
@@ -40,7 +40,7 @@ async def choose(page, index: int, text: str) -> str:
 
 async def stored(app, attempt_id: int) -> dict[int, str]:
     """question id -> text of the option the database holds (fresh session: committed data only)."""
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         rows = await db.execute(select(AttemptAnswer.question_id, Option.text)
                                 .join(Option, Option.id == AttemptAnswer.option_id)
                                 .where(AttemptAnswer.attempt_id == attempt_id))
@@ -48,7 +48,7 @@ async def stored(app, attempt_id: int) -> dict[int, str]:
 
 
 async def attempt_row(app, attempt_id: int) -> Attempt:
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         return await db.get(Attempt, attempt_id)
 
 
@@ -232,7 +232,7 @@ async def test_a_choice_whose_acknowledgement_was_lost_is_not_taken_for_another_
 async def test_unsent_choices_survive_an_expired_login_and_are_sent_after_logging_in(live_server, phone, factory, app):
     person, attempt_id, ids, first = await begin(phone, live_server, factory, 3, 600)
     session = next(c["value"] for c in await phone.context.cookies() if c["name"] == "sid")
-    await delete_session(app.state.redis, session)  # the login expired on the server
+    await delete_session(app.state.runtime.redis, session)  # the login expired on the server
 
     second = await choose(phone, 1, "Sai")
     third = await choose(phone, 2, "Đúng")

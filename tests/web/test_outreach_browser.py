@@ -21,7 +21,7 @@ async def test_the_notice_prints_on_one_a4_page_with_its_qr_code(factory, app, c
                                     description="Cuộc thi tìm hiểu Nghị quyết Đại hội XIV của Đảng. " * 3)
     for week in range(1, 5):
         await factory.round(contest, name=f"Tuần {week}")
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         invitation = await service.create_invitation(db, contest.id, 1, kind="unit", unit="Trường THPT Chu Văn An")
     organizer = await make_staff(app, client, roles={contest.id: "organizer"})
     context = await chromium.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
@@ -47,7 +47,7 @@ async def test_the_notice_prints_on_one_a4_page_with_its_qr_code(factory, app, c
 
 async def test_an_invitation_link_prefills_registration_on_a_phone(factory, app, live_server, phone):  # noqa: F811
     contest = await factory.contest(questions=5)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         invitation = await service.create_invitation(db, contest.id, 1, kind="commune", province="Huế",
                                                      commune="Phường Thuận Hóa")
     await phone.goto(f"{live_server}/i/{invitation.code}")
@@ -59,6 +59,6 @@ async def test_an_invitation_link_prefills_registration_on_a_phone(factory, app,
     await phone.select_option("select[name=province]", "Huế")
     await phone.click("button[type=submit]:has-text('Đăng ký')")
     await phone.wait_for_url(f"{live_server}/contests/{contest.id}")
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         counts = await service.invitation_counts(db, contest.id)
     assert counts[0]["registrations"] == 1

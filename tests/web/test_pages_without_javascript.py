@@ -111,7 +111,7 @@ async def test_attempt_pages_need_login(factory, browser):
 
 async def test_question_text_is_escaped(factory, browser, app):
     contest = await factory.contest(questions=0)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await add_parsed_questions(db, contest.id, [ParsedQuestion(
             row=2, text='<script>alert("x")</script> Câu hỏi?', options=("<b>Đúng</b>", "Sai"), answer_index=0,
             topic=None, difficulty=2, explanation=None)])
@@ -141,7 +141,7 @@ async def test_unknown_pages_get_a_vietnamese_page_and_api_gets_json(client):
 
 
 async def test_oversized_bodies_are_refused_early(client, app):
-    limit = app.state.settings.max_body_bytes
+    limit = app.state.runtime.settings.max_body_bytes
     response = await client.post("/api/v1/auth/login", content=b"{" + b" " * (limit + 10) + b"}",
                                  headers={"content-type": "application/json"})
     assert response.status_code == 413

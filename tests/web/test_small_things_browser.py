@@ -17,7 +17,7 @@ LONG_NAMES = ["Nguyễn Thị Phương Thảo", "Trương Nguyễn Hoàng Khánh
 
 async def test_final_leaderboard_keeps_names_whole_at_360(app, factory, client, live_server, phone):  # noqa: F811
     round_ = await factory.round(questions_per_attempt=3)
-    async with app.state.sessionmaker() as db:
+    async with app.state.runtime.sessionmaker() as db:
         await set_name_style(db, round_.id, "full")
         await db.commit()
     async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:

@@ -1,12 +1,13 @@
 """Reading question-bank files: the organizer's Excel template (.xlsx, also .xls, .ods and CSV)
 and Moodle's GIFT and Aiken text formats. Pure functions of the bytes: nothing is written to disk
 and nothing touches the database (duplicates against the existing bank are the caller's job,
-by `app.questions.textnorm.question_key`).
+by `app.core.textnorm.question_key`).
 
     result = parse_bank_file(data, "ngan-hang.xlsx")
     if result.ok: ...result.questions...      # all rows valid: import them
     else: ...result.problems...               # nothing may be imported; show every problem
 """
+
 from __future__ import annotations
 
 from app.questions.importing.aiken import parse_aiken
@@ -21,13 +22,25 @@ from app.questions.importing.text_decoding import decode_text_file
 from app.questions.importing.xlsx import read_xlsx
 
 __all__ = [
-    "ImportLimits", "ParsedQuestion", "ParseResult", "Problem", "TEMPLATE_HEADERS", "parse_bank_file",
+    "ImportLimits",
+    "ParsedQuestion",
+    "ParseResult",
+    "Problem",
+    "TEMPLATE_HEADERS",
+    "parse_bank_file",
 ]
 
 _SHEET_READERS = {"xlsx": read_xlsx, "xls": read_xls, "ods": read_ods}
-_EXTENSION_NAMES = {"xlsx": "Excel (.xlsx)", "xlsm": "Excel (.xlsm)", "xls": "Excel 97-2003 (.xls)",
-                    "ods": "OpenDocument (.ods)", "csv": "CSV", "txt": "văn bản (.txt)",
-                    "gift": "GIFT", "aiken": "Aiken"}
+_EXTENSION_NAMES = {
+    "xlsx": "Excel (.xlsx)",
+    "xlsm": "Excel (.xlsm)",
+    "xls": "Excel 97-2003 (.xls)",
+    "ods": "OpenDocument (.ods)",
+    "csv": "CSV",
+    "txt": "văn bản (.txt)",
+    "gift": "GIFT",
+    "aiken": "Aiken",
+}
 
 
 def parse_bank_file(data: bytes, filename: str, limits: ImportLimits = ImportLimits()) -> ParseResult:
@@ -65,9 +78,21 @@ def _format_hint(filename: str) -> str:
 
 def _note_misleading_extension(result: ParseResult, filename: str) -> None:
     extension = extension_of(filename)
-    expected = {"xlsx": ("xlsx", "xlsm"), "xls": ("xls",), "ods": ("ods",), "csv": ("csv", "txt"),
-                "gift": ("gift", "txt"), "aiken": ("aiken", "txt")}[result.format]
+    expected = {
+        "xlsx": ("xlsx", "xlsm"),
+        "xls": ("xls",),
+        "ods": ("ods",),
+        "csv": ("csv", "txt"),
+        "gift": ("gift", "txt"),
+        "aiken": ("aiken", "txt"),
+    }[result.format]
     if extension and extension not in expected and extension in _EXTENSION_NAMES:
-        result.notes.insert(0, Problem(None, None,
-                                       f"Tệp có đuôi .{extension} nhưng nội dung là {_EXTENSION_NAMES[result.format if result.format != 'xlsx' else 'xlsx']}; "
-                                       f"đã đọc theo nội dung thật của tệp."))
+        result.notes.insert(
+            0,
+            Problem(
+                None,
+                None,
+                f"Tệp có đuôi .{extension} nhưng nội dung là {_EXTENSION_NAMES[result.format if result.format != 'xlsx' else 'xlsx']}; "
+                f"đã đọc theo nội dung thật của tệp.",
+            ),
+        )

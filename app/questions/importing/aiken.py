@@ -8,16 +8,22 @@
 
 The question may run over several lines before the first option; options are lettered in order
 from A (at most F here); "ANSWER:" with a single letter closes the question."""
+
 from __future__ import annotations
 
 import re
 
+from app.core.textnorm import clean_text
 from app.questions.importing.guards import format_count
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
-    LETTERS, MAX_OPTIONS, CandidateQuestion, assemble_result, check_options, convert_legacy_fields,
+    LETTERS,
+    MAX_OPTIONS,
+    CandidateQuestion,
+    assemble_result,
+    check_options,
+    convert_legacy_fields,
 )
-from app.questions.textnorm import clean_text
 
 _OPTION = re.compile(r"^\s*([A-Za-z])\s*[.)]\s+(.*)$")
 _ANSWER = re.compile(r"^\s*ANSWER\s*:\s*(.*)$", re.IGNORECASE)
@@ -57,18 +63,33 @@ def parse_aiken(text: str, limits: ImportLimits) -> ParseResult:
             finished.append(current)
             current = None
             if len(finished) > limits.max_rows:
-                return ParseResult("aiken", [], [Problem(None, None, f"Tệp có hơn {format_count(limits.max_rows)} câu hỏi, "
-                                                                     f"vượt giới hạn một lần nhập. Hãy chia thành nhiều tệp.")])
+                return ParseResult(
+                    "aiken",
+                    [],
+                    [
+                        Problem(
+                            None,
+                            None,
+                            f"Tệp có hơn {format_count(limits.max_rows)} câu hỏi, "
+                            f"vượt giới hạn một lần nhập. Hãy chia thành nhiều tệp.",
+                        )
+                    ],
+                )
         elif option and current.text_lines and expected is not None and option.group(1).upper() == expected:
             current.options.append(option.group(2))
         elif option and current.options:
             if expected is None:
                 fail(number, f"Câu hỏi có quá {MAX_OPTIONS} phương án (A–F).")
             else:
-                fail(number, f"Phương án '{option.group(1)}' không đúng thứ tự: phương án tiếp theo phải là {expected}.")
+                fail(
+                    number, f"Phương án '{option.group(1)}' không đúng thứ tự: phương án tiếp theo phải là {expected}."
+                )
         elif current.options:
-            fail(number, "Dòng này không phải phương án (A. …) cũng không phải dòng 'ANSWER: …'. "
-                         "Mỗi câu hỏi kết thúc bằng dòng ANSWER.")
+            fail(
+                number,
+                "Dòng này không phải phương án (A. …) cũng không phải dòng 'ANSWER: …'. "
+                "Mỗi câu hỏi kết thúc bằng dòng ANSWER.",
+            )
         else:
             current.text_lines.append(line)
     if current is not None:
@@ -89,13 +110,28 @@ def parse_aiken(text: str, limits: ImportLimits) -> ParseResult:
             problems.append(Problem(question.line, None, "Thiếu nội dung câu hỏi"))
         for value in [stem or "", *(o or "" for o in options)]:
             if len(value) > limits.max_cell_chars:
-                problems.append(Problem(question.line, None, f"Nội dung dài {format_count(len(value))} ký tự, vượt giới hạn "
-                                                             f"{format_count(limits.max_cell_chars)} ký tự."))
+                problems.append(
+                    Problem(
+                        question.line,
+                        None,
+                        f"Nội dung dài {format_count(len(value))} ký tự, vượt giới hạn "
+                        f"{format_count(limits.max_cell_chars)} ký tự.",
+                    )
+                )
                 question.failed = True
         valid = not question.failed and not found and bool(stem)
-        candidates.append(CandidateQuestion(
-            row=question.line, text=stem, options=tuple(o for o in options if o), answer_index=question.answer,
-            topic=None, difficulty=2, explanation=None, valid=valid))
+        candidates.append(
+            CandidateQuestion(
+                row=question.line,
+                text=stem,
+                options=tuple(o for o in options if o),
+                answer_index=question.answer,
+                topic=None,
+                difficulty=2,
+                explanation=None,
+                valid=valid,
+            )
+        )
     return assemble_result("aiken", candidates, problems, [], converted_rows, conversions)
 
 
@@ -108,8 +144,11 @@ def _close(question: _Question, answer: str, line: int, fail) -> None:
     letter = _ONE_LETTER.match(answer)
     if not letter:
         if re.match(r"^[A-Za-z](\s*[,;& ]\s*[A-Za-z])+$", answer):
-            fail(line, f"Đáp án '{answer}' có nhiều phương án đúng; dạng câu hỏi này chưa được hỗ trợ, "
-                       f"mỗi câu chỉ có đúng một đáp án đúng.")
+            fail(
+                line,
+                f"Đáp án '{answer}' có nhiều phương án đúng; dạng câu hỏi này chưa được hỗ trợ, "
+                f"mỗi câu chỉ có đúng một đáp án đúng.",
+            )
         else:
             fail(line, f"Đáp án '{answer}' không hợp lệ: ghi một chữ cái, ví dụ 'ANSWER: B'.")
         return

@@ -1,5 +1,6 @@
 """What the spreadsheet readers hand to the template rules: rows of cell texts, plus the facts
 about the sheet that only a reader can see (merged ranges, formulas, hidden rows)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +13,7 @@ from app.questions.importing.results import Problem
 class CellIssue:
     """A cell whose content cannot be used, with the reason in Vietnamese. Stands in the row
     where the text would be, so the template rules report it once, under the right column."""
+
     message: str
 
 
@@ -19,7 +21,8 @@ CellValue = str | None | CellIssue
 
 FORMULA_WITHOUT_VALUE = CellIssue(
     "Ô chứa công thức, hãy dán dạng giá trị: tệp không lưu sẵn kết quả của công thức này "
-    "(sao chép ô rồi chọn Dán đặc biệt → Giá trị / Paste Special → Values)")
+    "(sao chép ô rồi chọn Dán đặc biệt → Giá trị / Paste Special → Values)"
+)
 
 
 def error_value_issue(code: str) -> CellIssue:
@@ -30,10 +33,13 @@ def error_value_issue(code: str) -> CellIssue:
 class RawSheet:
     """One worksheet as read: `rows` are (row number as Excel shows it, cell values from column A),
     empty rows left out. Column indexes everywhere are 0-based."""
+
     sheet_name: str | None = None
     rows: list[tuple[int, list[CellValue]]] = field(default_factory=list)
     merged_ranges: list[tuple[int, int, int, int]] = field(default_factory=list)  # min_row, min_col, max_row, max_col
-    formula_cells_with_value: list[tuple[int, int]] = field(default_factory=list)  # (row, col) whose cached value was used
+    formula_cells_with_value: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # (row, col) whose cached value was used
     hidden_rows: list[int] = field(default_factory=list)
     too_many_rows: bool = False
     problems: list[Problem] = field(default_factory=list)  # file-level: nothing can be read

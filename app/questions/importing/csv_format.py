@@ -3,6 +3,7 @@ semicolon (Excel's choice where the decimal mark is a comma, as in Vietnam) or t
 
 Row numbers are record numbers, header = 1, which is the row Excel shows when it opens the file
 (a quoted cell with line breaks stays one row)."""
+
 from __future__ import annotations
 
 import csv
@@ -26,9 +27,11 @@ def _first_record(text: str, delimiter: str) -> list[str]:
 def sniff_delimiter(text: str) -> str:
     """The delimiter under which the first record names the most template headers (ties: the
     one that splits it into more cells)."""
+
     def score(delimiter: str) -> tuple[int, int]:
         cells = _first_record(text, delimiter)
         return sum(1 for c in cells if header_field(c)), len(cells)
+
     return max(DELIMITERS, key=score)
 
 
@@ -52,7 +55,10 @@ def read_csv(text: str, limits: ImportLimits) -> RawSheet:
                     return sheet
             sheet.rows.append((row_number, values))
     except csv.Error:
-        sheet.problems.append(file_problem(
-            f"Tệp CSV sai định dạng gần dòng {row_number + 1} (dấu ngoặc kép không đóng, hoặc một ô quá dài). "
-            f"Hãy mở bằng Excel, kiểm tra dòng đó rồi lưu lại dạng CSV UTF-8."))
+        sheet.problems.append(
+            file_problem(
+                f"Tệp CSV sai định dạng gần dòng {row_number + 1} (dấu ngoặc kép không đóng, hoặc một ô quá dài). "
+                f"Hãy mở bằng Excel, kiểm tra dòng đó rồi lưu lại dạng CSV UTF-8."
+            )
+        )
     return sheet

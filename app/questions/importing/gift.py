@@ -13,18 +13,23 @@ Questions are separated by blank lines. A "missing word" question ("Đại hội
 keeps a blank "_____" where the answers were. Every other GIFT question type (true/false, short
 answer, matching, numerical, essay, descriptions, several correct answers or weights) is reported
 as unsupported, with its line number."""
+
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass, field
 
+from app.core.textnorm import clean_text
+from app.questions.importing.guards import format_count
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
-    MAX_OPTIONS, CandidateQuestion, assemble_result, check_options, convert_legacy_fields,
+    MAX_OPTIONS,
+    CandidateQuestion,
+    assemble_result,
+    check_options,
+    convert_legacy_fields,
 )
-from app.questions.importing.guards import format_count
-from app.questions.textnorm import clean_text
 
 MISSING_WORD_BLANK = "_____"
 _TITLE = re.compile(r"^\s*::(.*?)::", re.DOTALL)
@@ -114,20 +119,20 @@ def _split_answers(body: str) -> tuple[list[_Answer], str | None]:
     while cut != -1 and cut > 0 and body[cut - 1] == "\\":
         cut = body.find("####", cut + 1)
     if cut != -1:
-        general, body = body[cut + 4:], body[:cut]
+        general, body = body[cut + 4 :], body[:cut]
     answers: list[_Answer] = []
     i = _find_unescaped(body, "=~")
     while i != -1:
         nxt = _find_unescaped(body, "=~", i + 1)
-        chunk = body[i + 1: nxt if nxt != -1 else len(body)]
+        chunk = body[i + 1 : nxt if nxt != -1 else len(body)]
         answer = _Answer(correct=body[i] == "=")
         weight = _WEIGHT.match(chunk.lstrip())
         if weight:
             answer.weighted = True
-            chunk = chunk.lstrip()[weight.end():]
+            chunk = chunk.lstrip()[weight.end() :]
         hash_at = _find_unescaped(chunk, "#")
         if hash_at != -1:
-            answer.feedback, chunk = chunk[hash_at + 1:], chunk[:hash_at]
+            answer.feedback, chunk = chunk[hash_at + 1 :], chunk[:hash_at]
         answer.text = chunk
         answers.append(answer)
         i = nxt
@@ -147,8 +152,18 @@ def parse_gift(text: str, limits: ImportLimits) -> ParseResult:
     answers_of: dict[int, int] = {}
     blocks = _blocks(text)
     if len(blocks) > limits.max_rows:
-        return ParseResult("gift", [], [Problem(None, None, f"Tệp có hơn {format_count(limits.max_rows)} câu hỏi, "
-                                                            f"vượt giới hạn một lần nhập. Hãy chia thành nhiều tệp.")])
+        return ParseResult(
+            "gift",
+            [],
+            [
+                Problem(
+                    None,
+                    None,
+                    f"Tệp có hơn {format_count(limits.max_rows)} câu hỏi, "
+                    f"vượt giới hạn một lần nhập. Hãy chia thành nhiều tệp.",
+                )
+            ],
+        )
     for block in blocks:
         result = _parse_block(block, limits)
         if isinstance(result, Problem):
@@ -163,40 +178,53 @@ def parse_gift(text: str, limits: ImportLimits) -> ParseResult:
     for (line, _, topic), texts in zip(parsed, fixed):
         question, *options, explanation = [clean_text(t) if t else None for t in texts]
         found = check_options(list(options))
-        for position, message in found:
+        for _position, message in found:
             problems.append(Problem(line, None, message))
         if not question:
             problems.append(Problem(line, None, "Thiếu nội dung câu hỏi"))
-        candidates.append(CandidateQuestion(
-            row=line, text=question, options=tuple(o for o in options if o), answer_index=answers_of[line],
-            topic=topic, difficulty=2, explanation=explanation or None, valid=not found and bool(question)))
+        candidates.append(
+            CandidateQuestion(
+                row=line,
+                text=question,
+                options=tuple(o for o in options if o),
+                answer_index=answers_of[line],
+                topic=topic,
+                difficulty=2,
+                explanation=explanation or None,
+                valid=not found and bool(question),
+            )
+        )
     if not blocks:
         problems.append(Problem(None, None, "Tệp GIFT không có câu hỏi nào."))
     return assemble_result("gift", candidates, problems, [], converted_rows, conversions)
 
 
 def _unsupported(line: int, kind: str) -> Problem:
-    return Problem(line, None, f"Câu hỏi dạng {kind} chưa được hỗ trợ; chỉ nhập được câu hỏi trắc nghiệm "
-                               f"có đúng một đáp án đúng (một '=' và các '~').")
+    return Problem(
+        line,
+        None,
+        f"Câu hỏi dạng {kind} chưa được hỗ trợ; chỉ nhập được câu hỏi trắc nghiệm "
+        f"có đúng một đáp án đúng (một '=' và các '~').",
+    )
 
 
 def _parse_block(block: _Block, limits: ImportLimits):
     source = block.text
     title = _TITLE.match(source)
     if title:
-        source = source[title.end():]
+        source = source[title.end() :]
     fmt = _FORMAT.match(source)
     is_html = bool(fmt and fmt.group(1).lower() == "html")
     if fmt:
-        source = source[fmt.end():]
+        source = source[fmt.end() :]
     open_at = _find_unescaped(source, "{")
     if open_at == -1:
         return _unsupported(block.line, "mô tả (không có phần đáp án trong dấu { })")
     close_at = _find_unescaped(source, "}", open_at + 1)
     if close_at == -1:
         return Problem(block.line, None, "Thiếu dấu '}' đóng phần đáp án.")
-    body = source[open_at + 1:close_at]
-    before, after = source[:open_at], source[close_at + 1:]
+    body = source[open_at + 1 : close_at]
+    before, after = source[:open_at], source[close_at + 1 :]
     stripped = body.strip()
     if not stripped:
         return _unsupported(block.line, "tự luận")
@@ -206,7 +234,9 @@ def _parse_block(block: _Block, limits: ImportLimits):
         return _unsupported(block.line, "đúng/sai")
     answers, general = _split_answers(body)
     if not answers:
-        return Problem(block.line, None, "Không đọc được phương án nào: mỗi phương án bắt đầu bằng '=' (đúng) hoặc '~' (sai).")
+        return Problem(
+            block.line, None, "Không đọc được phương án nào: mỗi phương án bắt đầu bằng '=' (đúng) hoặc '~' (sai)."
+        )
     if any("->" in a.text for a in answers):
         return _unsupported(block.line, "ghép đôi (matching)")
     if any(a.weighted for a in answers):
@@ -227,7 +257,11 @@ def _parse_block(block: _Block, limits: ImportLimits):
     explanation = _plain(general, is_html) if general else None
     for value in [question, *options, explanation or ""]:
         if len(value) > limits.max_cell_chars:
-            return Problem(block.line, None, f"Nội dung dài {format_count(len(value))} ký tự, vượt giới hạn "
-                                             f"{format_count(limits.max_cell_chars)} ký tự.")
+            return Problem(
+                block.line,
+                None,
+                f"Nội dung dài {format_count(len(value))} ký tự, vượt giới hạn "
+                f"{format_count(limits.max_cell_chars)} ký tự.",
+            )
     options += [None] * (MAX_OPTIONS - len(options))
     return question, options, correct[0], explanation

@@ -3,6 +3,7 @@
 Everything here looks at the container only (the zip central directory, the first bytes of each
 XML part, the OLE2 directory), so a hostile file is refused before a parser spends memory on it.
 Nothing is ever written to disk."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,7 @@ from app.questions.importing.results import ImportLimits, Problem
 # Deflate cannot compress better than about 1032:1; real spreadsheet XML stays under about 100:1.
 # A member far past that is a bomb built from repeated bytes.
 MAX_COMPRESSION_RATIO = 250
-RATIO_CHECK_FROM_BYTES = 1_000_000   # tiny members (a 2 KB style part) may have any ratio
+RATIO_CHECK_FROM_BYTES = 1_000_000  # tiny members (a 2 KB style part) may have any ratio
 MAX_ZIP_MEMBERS = 5_000
 # An Office XML part starts with its declaration and root element; a DOCTYPE (the door to entity
 # expansion and external entities) has no business there. We read the prolog up to the root.
@@ -38,7 +39,8 @@ def check_size(data: bytes, limits: ImportLimits) -> Problem | None:
     if len(data) > limits.max_bytes:
         return file_problem(
             f"Tệp quá lớn ({format_count(len(data) // 1_000_000)} MB), giới hạn là "
-            f"{format_count(limits.max_bytes // 1_000_000)} MB. Hãy chia ngân hàng thành nhiều tệp nhỏ hơn.")
+            f"{format_count(limits.max_bytes // 1_000_000)} MB. Hãy chia ngân hàng thành nhiều tệp nhỏ hơn."
+        )
     return None
 
 
@@ -62,7 +64,8 @@ def open_zip_safely(data: bytes, limits: ImportLimits) -> tuple[zipfile.ZipFile 
 def _check_members(members: list[zipfile.ZipInfo], limits: ImportLimits) -> Problem | None:
     bomb = file_problem(
         "Tệp có dấu hiệu bất thường (dữ liệu nén phình to quá mức) nên không được mở. "
-        "Hãy mở tệp bằng Excel, sao chép các câu hỏi sang một tệp mới rồi tải lên tệp đó.")
+        "Hãy mở tệp bằng Excel, sao chép các câu hỏi sang một tệp mới rồi tải lên tệp đó."
+    )
     if len(members) > MAX_ZIP_MEMBERS:
         return bomb
     total = 0
@@ -72,8 +75,9 @@ def _check_members(members: list[zipfile.ZipInfo], limits: ImportLimits) -> Prob
         total += member.file_size
         if total > limits.max_uncompressed_bytes:
             return bomb
-        if member.file_size > RATIO_CHECK_FROM_BYTES and \
-                member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
+        if member.file_size > RATIO_CHECK_FROM_BYTES and member.file_size > MAX_COMPRESSION_RATIO * max(
+            member.compress_size, 1
+        ):
             return bomb
     return None
 
@@ -91,8 +95,10 @@ def _check_xml_prologs(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo])
             head = head.decode("utf-16", errors="replace").encode("utf-8")
         upper = head.upper()
         if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-            return file_problem("Tệp chứa cấu trúc không được phép (khai báo DOCTYPE). "
-                                "Hãy mở tệp bằng Excel, lưu lại dạng .xlsx rồi tải lên lại.")
+            return file_problem(
+                "Tệp chứa cấu trúc không được phép (khai báo DOCTYPE). "
+                "Hãy mở tệp bằng Excel, lưu lại dạng .xlsx rồi tải lên lại."
+            )
     return None
 
 

@@ -24,6 +24,7 @@ written in capitals (at least two capital letters and no lowercase ASCII letter)
 with a tone inside mixed-case text ("Ấp Bắc" typed with one .VnTimeH letter) comes back lowercase,
 and a word typed in lowercase in .VnTimeH comes back lowercase.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,13 +58,13 @@ _TCVN3_CAPITAL_CODES = frozenset(chr(b) for b in range(0xA1, 0xA8))
 
 # --- VNI-Windows: marks typed after the base vowel. Capital letters use the capital form of the
 #     mark byte ("AÙ" = Á), which is the cp1252 uppercase of the lowercase mark in every case.
-_VNI_TONE_MARKS = (None, 0xF8, 0xFB, 0xF5, 0xF9, 0xEF)       # ø û õ ù ï
-_VNI_CIRCUMFLEX = (0xE2, 0xE0, 0xE5, 0xE3, 0xE1, 0xE4)        # â à å ã á ä  (â ê ô + tone)
-_VNI_BREVE = (0xEA, 0xE8, 0xFA, 0xFC, 0xE9, 0xEB)             # ê è ú ü é ë  (ă + tone)
-_VNI_OWN_BYTE_BASES = {"ơ": 0xF4, "ư": 0xF6}                  # ô ö, then a tone mark
-_VNI_I = (None, 0xEC, 0xE6, 0xF3, 0xED, 0xF2)                 # ì æ ó í ò: one byte each
-_VNI_Y_DOT = 0xEE                                            # î = ỵ (other y tones use marks)
-_VNI_D = 0xF1                                                # ñ = đ
+_VNI_TONE_MARKS = (None, 0xF8, 0xFB, 0xF5, 0xF9, 0xEF)  # ø û õ ù ï
+_VNI_CIRCUMFLEX = (0xE2, 0xE0, 0xE5, 0xE3, 0xE1, 0xE4)  # â à å ã á ä  (â ê ô + tone)
+_VNI_BREVE = (0xEA, 0xE8, 0xFA, 0xFC, 0xE9, 0xEB)  # ê è ú ü é ë  (ă + tone)
+_VNI_OWN_BYTE_BASES = {"ơ": 0xF4, "ư": 0xF6}  # ô ö, then a tone mark
+_VNI_I = (None, 0xEC, 0xE6, 0xF3, 0xED, 0xF2)  # ì æ ó í ò: one byte each
+_VNI_Y_DOT = 0xEE  # î = ỵ (other y tones use marks)
+_VNI_D = 0xF1  # ñ = đ
 
 
 def _vni_lowercase_table() -> dict[str, str]:
@@ -101,7 +102,9 @@ def _build_tables():
                 tcvn3_encode.setdefault(letter.upper(), chr(code))
     for letter, code in _TCVN3_OTHERS.items():
         tcvn3_encode[letter] = chr(code)
-    tcvn3_decode = {ord(code): letter for letter, code in tcvn3_encode.items() if letter.islower() or letter in _TCVN3_OTHERS}
+    tcvn3_decode = {
+        ord(code): letter for letter, code in tcvn3_encode.items() if letter.islower() or letter in _TCVN3_OTHERS
+    }
 
     vni_encode: dict[str, str] = {}
     for letter, code in _vni_lowercase_table().items():
@@ -167,8 +170,8 @@ def _restore_vntimeh_capitals(encoded: str, decoded: str) -> str:
     done = 0
     for word in _TCVN3_WORD.finditer(encoded):
         if _is_written_in_capitals(word.group()):
-            pieces.append(decoded[done:word.start()])
-            pieces.append(decoded[word.start():word.end()].upper())
+            pieces.append(decoded[done : word.start()])
+            pieces.append(decoded[word.start() : word.end()].upper())
             done = word.end()
     pieces.append(decoded[done:])
     return "".join(pieces)
@@ -196,6 +199,7 @@ def decode_legacy(text: str, encoding: str) -> str:
 
 # --- Detection -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CellVerdict:
     """What one cell's text is. `kind`:
@@ -206,6 +210,7 @@ class CellVerdict:
       fits the shape of a Vietnamese word) or two decodings tie: `acceptable` lists those that are
       no worse than the original, to be settled by the row or the file. `surely_legacy` is set
       when both decodings beat the original and only tie with each other."""
+
     kind: str
     acceptable: tuple[str, ...] = ()
     surely_legacy: bool = False
@@ -299,6 +304,6 @@ class LegacyTextFixer:
 
 def convert_legacy_text(text: str) -> tuple[str, str | None]:
     """One piece of text on its own: (converted text, encoding used or None)."""
-    (cells, used), = LegacyTextFixer().fix_rows([[text]])
+    ((cells, used),) = LegacyTextFixer().fix_rows([[text]])
     encoding = next(iter(used), None)
     return cells[0], encoding

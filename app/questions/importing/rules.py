@@ -1,12 +1,13 @@
 """Rules every format shares: the answer key, the options, the difficulty, duplicates within the
 file, and "all or nothing" when the result is put together."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from app.core.textnorm import comparable, header_key, question_key
 from app.questions.importing.results import ParsedQuestion, ParseResult, Problem
-from app.questions.textnorm import comparable, header_key, question_key
 
 LETTERS = "ABCDEF"
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
@@ -21,6 +22,7 @@ _DIFFICULTY_HINT = "dùng Dễ, Trung bình, Khó hoặc 1, 2, 3"
 @dataclass(frozen=True)
 class CandidateQuestion:
     """A question as read, valid or not; `valid` is False when a problem was found on it."""
+
     row: int
     text: str | None
     options: tuple[str, ...]
@@ -42,8 +44,13 @@ def check_options(options: list[str | None]) -> list[tuple[int, str]]:
         for position in range(last):
             if not options[position]:
                 following = next(i for i in filled if i > position)
-                found.append((position, f"Phương án {LETTERS[position]} trống nhưng phương án "
-                                        f"{LETTERS[following]} có nội dung (không được bỏ cách)"))
+                found.append(
+                    (
+                        position,
+                        f"Phương án {LETTERS[position]} trống nhưng phương án "
+                        f"{LETTERS[following]} có nội dung (không được bỏ cách)",
+                    )
+                )
     if len(filled) < MIN_OPTIONS:
         found.append((min(len(filled), 1), f"Câu hỏi phải có ít nhất {MIN_OPTIONS} phương án"))
     seen: dict[str, int] = {}
@@ -96,8 +103,14 @@ def _sort_key(problem: Problem) -> tuple[int, int]:
     return (problem.row or 0, 0)
 
 
-def assemble_result(format_name: str, candidates: list[CandidateQuestion], problems: list[Problem],
-                    notes: list[Problem], converted_rows: list[int], conversions: dict[str, int]) -> ParseResult:
+def assemble_result(
+    format_name: str,
+    candidates: list[CandidateQuestion],
+    problems: list[Problem],
+    notes: list[Problem],
+    converted_rows: list[int],
+    conversions: dict[str, int],
+) -> ParseResult:
     """Duplicates within the file, then all or nothing: questions only when there is no problem.
     A duplicate is the same wording with the same options and the same right option; the same
     wording with other options is another question, and with the same options but another right
@@ -112,33 +125,57 @@ def assemble_result(format_name: str, candidates: list[CandidateQuestion], probl
         first = first_by_key.get(key)
         if first is not None:
             if candidate.valid and first.valid and not same_key(candidate, first):
-                problems.append(Problem(candidate.row, None, (
-                    f"Câu hỏi và các phương án giống hệt dòng {first.row} nhưng đáp án khác "
-                    f"({LETTERS[first.answer_index]} ở dòng {first.row}, {LETTERS[candidate.answer_index]} ở dòng "
-                    f"{candidate.row}): hai đáp án không thể cùng đúng. Hãy sửa dòng sai (hoặc xóa một dòng).")))
+                problems.append(
+                    Problem(
+                        candidate.row,
+                        None,
+                        (
+                            f"Câu hỏi và các phương án giống hệt dòng {first.row} nhưng đáp án khác "
+                            f"({LETTERS[first.answer_index]} ở dòng {first.row}, {LETTERS[candidate.answer_index]} ở dòng "
+                            f"{candidate.row}): hai đáp án không thể cùng đúng. Hãy sửa dòng sai (hoặc xóa một dòng)."
+                        ),
+                    )
+                )
             else:
                 duplicate_rows.append((candidate.row, first.row))
             continue
         first_by_key[key] = candidate
         if candidate.valid:
-            questions.append(ParsedQuestion(
-                row=candidate.row, text=candidate.text, options=candidate.options,
-                answer_index=candidate.answer_index, topic=candidate.topic,
-                difficulty=candidate.difficulty, explanation=candidate.explanation, source=candidate.source))
+            questions.append(
+                ParsedQuestion(
+                    row=candidate.row,
+                    text=candidate.text,
+                    options=candidate.options,
+                    answer_index=candidate.answer_index,
+                    topic=candidate.topic,
+                    difficulty=candidate.difficulty,
+                    explanation=candidate.explanation,
+                    source=candidate.source,
+                )
+            )
     problems = sorted(problems, key=_sort_key)  # stable: keeps column order within a row
     if problems:
         questions = []
     elif not questions and not duplicate_rows:
         problems = [Problem(None, None, "Tệp không có câu hỏi nào. Hãy điền câu hỏi theo mẫu rồi tải lên lại.")]
-    return ParseResult(format=format_name, questions=questions, problems=problems,
-                       converted_rows=converted_rows, conversions=conversions,
-                       duplicate_rows=duplicate_rows, notes=notes)
+    return ParseResult(
+        format=format_name,
+        questions=questions,
+        problems=problems,
+        converted_rows=converted_rows,
+        conversions=conversions,
+        duplicate_rows=duplicate_rows,
+        notes=notes,
+    )
 
 
-def convert_legacy_fields(items: list[tuple[int, list[str | None]]]) -> tuple[list[list[str | None]], list[int], dict[str, int]]:
+def convert_legacy_fields(
+    items: list[tuple[int, list[str | None]]],
+) -> tuple[list[list[str | None]], list[int], dict[str, int]]:
     """Legacy-font conversion for the text formats: each item is (line number, the question's
     texts). Returns the converted texts, the converted line numbers and rows per encoding."""
     from app.questions.importing.legacy_fonts import LegacyTextFixer
+
     fixed = LegacyTextFixer().fix_rows([texts for _, texts in items])
     converted_rows: list[int] = []
     conversions = {"tcvn3": 0, "vni": 0}

@@ -2,6 +2,7 @@
 
 Organizers rename files ("cauhoi.pdf" -> "cauhoi.xlsx"), download "Excel" exports that are web
 pages, or pick the Word file by mistake: each gets a message naming what the file really is."""
+
 from __future__ import annotations
 
 import re
@@ -30,15 +31,16 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 
 _AIKEN_ANSWER_LINE = re.compile(r"^\s*ANSWER\s*:\s*\S", re.IGNORECASE | re.MULTILINE)
 _AIKEN_OPTION_LINE = re.compile(r"^\s*[A-Za-z]\s*[.)]\s+\S", re.MULTILINE)
-_GIFT_MARKERS = re.compile(r"(^\s*::[^:]*::|^\s*\$CATEGORY\s*:|\{[^{}]*[~=][^{}]*\}|\{\s*\}|\{\s*#)",
-                           re.MULTILINE | re.IGNORECASE)
+_GIFT_MARKERS = re.compile(
+    r"(^\s*::[^:]*::|^\s*\$CATEGORY\s*:|\{[^{}]*[~=][^{}]*\}|\{\s*\}|\{\s*#)", re.MULTILINE | re.IGNORECASE
+)
 _HTML = re.compile(rb"<\s*(html|table|!doctype\s+html|meta|body)\b", re.IGNORECASE)
 _XML_SPREADSHEET_2003 = b"urn:schemas-microsoft-com:office:spreadsheet"
 
 
 @dataclass(frozen=True)
 class Sniffed:
-    format: str | None            # one of SPREADSHEET_FORMATS + TEXT_FORMATS, or None
+    format: str | None  # one of SPREADSHEET_FORMATS + TEXT_FORMATS, or None
     problem: Problem | None = None
 
 
@@ -59,8 +61,9 @@ def sniff_format(data: bytes, filename: str) -> Sniffed:
     if _XML_SPREADSHEET_2003 in data[:65536]:
         return Sniffed(None, file_problem("Đây là tệp \"XML Spreadsheet 2003\", chưa được hỗ trợ. " + _SAVE_AS_XLSX))
     if _HTML.search(head):
-        return Sniffed(None, file_problem(
-            "Tệp này thực chất là một trang web (HTML) được đặt tên như tệp Excel. " + _SAVE_AS_XLSX))
+        return Sniffed(
+            None, file_problem("Tệp này thực chất là một trang web (HTML) được đặt tên như tệp Excel. " + _SAVE_AS_XLSX)
+        )
     if _looks_binary(data[:8192]):
         return Sniffed(None, file_problem("Không nhận ra định dạng tệp. " + _NOT_A_BANK))
     return Sniffed(_sniff_text_kind(data, extension_of(filename)))
@@ -74,6 +77,7 @@ def _looks_binary(head: bytes) -> bool:
 
 def _sniff_zip(data: bytes) -> Sniffed:
     import io
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -89,12 +93,21 @@ def _sniff_zip(data: bytes) -> Sniffed:
     if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
         return Sniffed("ods")
     if "word/document.xml" in names or mimetype == b"application/vnd.oasis.opendocument.text":
-        return Sniffed(None, file_problem("Đây là tệp Word (văn bản), không phải bảng tính. "
-                                          "Hãy chép các câu hỏi vào tệp Excel theo mẫu rồi tải lên tệp Excel đó."))
+        return Sniffed(
+            None,
+            file_problem(
+                "Đây là tệp Word (văn bản), không phải bảng tính. "
+                "Hãy chép các câu hỏi vào tệp Excel theo mẫu rồi tải lên tệp Excel đó."
+            ),
+        )
     if any(n.startswith("ppt/") for n in names) or mimetype == b"application/vnd.oasis.opendocument.presentation":
         return Sniffed(None, file_problem("Đây là tệp trình chiếu (PowerPoint), không phải bảng tính. " + _NOT_A_BANK))
-    return Sniffed(None, file_problem("Đây là một tệp nén (zip), không phải bảng tính. "
-                                      "Hãy giải nén rồi tải lên tệp Excel (.xlsx) bên trong."))
+    return Sniffed(
+        None,
+        file_problem(
+            "Đây là một tệp nén (zip), không phải bảng tính. Hãy giải nén rồi tải lên tệp Excel (.xlsx) bên trong."
+        ),
+    )
 
 
 def _sniff_ole2(data: bytes) -> Sniffed:
@@ -103,8 +116,13 @@ def _sniff_ole2(data: bytes) -> Sniffed:
     if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
         return Sniffed("xls")
     if "WordDocument".encode("utf-16-le") in data:
-        return Sniffed(None, file_problem("Đây là tệp Word (.doc), không phải bảng tính. "
-                                          "Hãy chép các câu hỏi vào tệp Excel theo mẫu rồi tải lên tệp Excel đó."))
+        return Sniffed(
+            None,
+            file_problem(
+                "Đây là tệp Word (.doc), không phải bảng tính. "
+                "Hãy chép các câu hỏi vào tệp Excel theo mẫu rồi tải lên tệp Excel đó."
+            ),
+        )
     return Sniffed(None, file_problem("Không nhận ra định dạng tệp. " + _NOT_A_BANK))
 
 

@@ -4,6 +4,7 @@ and OpenDocument (.ods, LibreOffice), read here with the standard library.
 Why our own .ods reader: the maintained choices are heavy (pandas) or load the whole document
 tree into memory (odfpy, last released 2020). A spreadsheet's content.xml is simple to stream:
 rows of cells, each with its displayed text in <text:p>, so one iterparse pass is enough."""
+
 from __future__ import annotations
 
 import io
@@ -11,22 +12,31 @@ import re
 import xml.etree.ElementTree as ET
 
 from app.questions.importing.cells import (
-    FORMULA_WITHOUT_VALUE, CellValue, RawSheet, error_value_issue, value_to_text,
+    FORMULA_WITHOUT_VALUE,
+    CellValue,
+    RawSheet,
+    error_value_issue,
+    value_to_text,
 )
 from app.questions.importing.guards import file_problem, open_zip_safely
 from app.questions.importing.results import ImportLimits, Problem
 
-_NO_VISIBLE_SHEET = ("Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi "
-                     "(chuột phải vào tên trang → Bỏ ẩn / Unhide).")
+_NO_VISIBLE_SHEET = (
+    "Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi "
+    "(chuột phải vào tên trang → Bỏ ẩn / Unhide)."
+)
 
 
 def _hidden_first_sheet_note(hidden: str, chosen: str) -> Problem:
-    return file_problem(f"Trang tính đầu tiên ('{hidden}') đang bị ẩn nên được bỏ qua; "
-                        f"đã đọc trang '{chosen}', trang đầu tiên đang hiện.")
+    return file_problem(
+        f"Trang tính đầu tiên ('{hidden}') đang bị ẩn nên được bỏ qua; "
+        f"đã đọc trang '{chosen}', trang đầu tiên đang hiện."
+    )
 
 
-def _append_row(sheet: RawSheet, row_number: int, values: list[CellValue], limits: ImportLimits,
-                data_rows: list[int]) -> bool:
+def _append_row(
+    sheet: RawSheet, row_number: int, values: list[CellValue], limits: ImportLimits, data_rows: list[int]
+) -> bool:
     """Adds a non-empty row; False once the row limit is passed."""
     if row_number > 1:
         data_rows[0] += 1
@@ -39,26 +49,40 @@ def _append_row(sheet: RawSheet, row_number: int, values: list[CellValue], limit
 
 # --- .xls -----------------------------------------------------------------------------------
 
+
 def read_xls(data: bytes, limits: ImportLimits) -> RawSheet:
     """Formulas in .xls are read as their cached values: xlrd does not expose the formulas, and
     Excel always stores the value it last computed."""
     import xlrd  # imported here so the rest of the importer works without it
 
     try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True,
-                                  logfile=io.StringIO(), verbosity=0)
+        book = xlrd.open_workbook(
+            file_contents=data, formatting_info=True, on_demand=True, logfile=io.StringIO(), verbosity=0
+        )
     except Exception as error:  # noqa: BLE001 - any failure of a hostile/broken file means "cannot read"
         if "encrypt" in str(error).lower():
-            return RawSheet(problems=[file_problem("Tệp đang được đặt mật khẩu. Hãy gỡ mật khẩu trong Excel rồi tải lên lại.")])
-        return RawSheet(problems=[file_problem(
-            "Tệp Excel 97-2003 (.xls) bị hỏng hoặc không đọc được. Hãy mở tệp bằng Excel, chọn Lưu thành → "
-            "Excel Workbook (.xlsx) rồi tải lên lại.")])
+            return RawSheet(
+                problems=[file_problem("Tệp đang được đặt mật khẩu. Hãy gỡ mật khẩu trong Excel rồi tải lên lại.")]
+            )
+        return RawSheet(
+            problems=[
+                file_problem(
+                    "Tệp Excel 97-2003 (.xls) bị hỏng hoặc không đọc được. Hãy mở tệp bằng Excel, chọn Lưu thành → "
+                    "Excel Workbook (.xlsx) rồi tải lên lại."
+                )
+            ]
+        )
     try:
         return _read_xls_book(book, limits)
     except Exception:  # noqa: BLE001
-        return RawSheet(problems=[file_problem(
-            "Tệp Excel 97-2003 (.xls) bị hỏng hoặc không đọc được. Hãy mở tệp bằng Excel, chọn Lưu thành → "
-            "Excel Workbook (.xlsx) rồi tải lên lại.")])
+        return RawSheet(
+            problems=[
+                file_problem(
+                    "Tệp Excel 97-2003 (.xls) bị hỏng hoặc không đọc được. Hãy mở tệp bằng Excel, chọn Lưu thành → "
+                    "Excel Workbook (.xlsx) rồi tải lên lại."
+                )
+            ]
+        )
     finally:
         book.release_resources()
 
@@ -124,10 +148,12 @@ _OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 _CELL_TAGS = (_TABLE + "table-cell", _TABLE + "covered-table-cell")
-_MAX_COLUMNS = 256   # repeated cells past this are trailing formatting, never template columns
+_MAX_COLUMNS = 256  # repeated cells past this are trailing formatting, never template columns
 _ODS_ERROR = re.compile(r"^(#[A-Z/0!?]+[!?]?|#N/A|Err:\d+)$")
-_BROKEN_ODS = ("Tệp OpenDocument (.ods) bị hỏng hoặc không đọc được. Hãy mở bằng LibreOffice/Excel, "
-               "lưu lại dạng .xlsx rồi tải lên lại.")
+_BROKEN_ODS = (
+    "Tệp OpenDocument (.ods) bị hỏng hoặc không đọc được. Hãy mở bằng LibreOffice/Excel, "
+    "lưu lại dạng .xlsx rồi tải lên lại."
+)
 
 
 def read_ods(data: bytes, limits: ImportLimits) -> RawSheet:

@@ -8,6 +8,7 @@ k/gh/ngh before i, e, ê (y) and c/g/ng elsewhere. Mojibake almost never
 fits that shape ("NghÞ", "quyÕt", "Kh«ng"), while its correct decoding always does; genuine text
 already fits it, so a decoding never scores better than the original and is left alone.
 """
+
 from __future__ import annotations
 
 import re

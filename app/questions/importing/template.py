@@ -2,27 +2,45 @@
 header matching, legacy-font conversion, one question per row, every problem in one pass.
 
 Used by the xlsx, xls, ods and csv readers, which only turn their format into a RawSheet."""
+
 from __future__ import annotations
 
 import re
 
+from app.core.textnorm import clean_text, header_key
 from app.questions.importing.cells import CellIssue, CellValue, RawSheet, column_letter, is_blank
 from app.questions.importing.guards import file_problem, format_count
 from app.questions.importing.legacy_fonts import LegacyTextFixer, decode_tcvn3, decode_vni
 from app.questions.importing.results import ImportLimits, ParseResult, Problem
 from app.questions.importing.rules import (
-    LETTERS, CandidateQuestion, assemble_result, check_options, parse_answer, parse_difficulty,
+    LETTERS,
+    CandidateQuestion,
+    assemble_result,
+    check_options,
+    parse_answer,
+    parse_difficulty,
 )
-from app.questions.textnorm import clean_text, header_key
 
-QUESTION, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, STT = "question", "answer", "topic", "difficulty", "explanation", "stt"
+QUESTION, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, STT = (
+    "question",
+    "answer",
+    "topic",
+    "difficulty",
+    "explanation",
+    "stt",
+)
 SOURCE = "source"
 OPTION_FIELDS = tuple(f"option_{letter.lower()}" for letter in LETTERS)
 
 CANONICAL_HEADERS = {
-    STT: "STT", QUESTION: "Câu hỏi",
+    STT: "STT",
+    QUESTION: "Câu hỏi",
     **{f: f"Phương án {letter}" for f, letter in zip(OPTION_FIELDS, LETTERS)},
-    ANSWER: "Đáp án", TOPIC: "Chủ đề", DIFFICULTY: "Mức độ", EXPLANATION: "Giải thích", SOURCE: "Nguồn",
+    ANSWER: "Đáp án",
+    TOPIC: "Chủ đề",
+    DIFFICULTY: "Mức độ",
+    EXPLANATION: "Giải thích",
+    SOURCE: "Nguồn",
 }
 TEMPLATE_HEADERS = list(CANONICAL_HEADERS.values())
 REQUIRED_FIELDS = (QUESTION, OPTION_FIELDS[0], OPTION_FIELDS[1], ANSWER)
@@ -30,13 +48,24 @@ REQUIRED_FIELDS = (QUESTION, OPTION_FIELDS[0], OPTION_FIELDS[1], ANSWER)
 # Header names after header_key() and dropping punctuation. Besides the template's own names,
 # the few variants that offices commonly type.
 _HEADER_NAMES: dict[str, str] = {
-    "stt": STT, "so thu tu": STT, "tt": STT,
-    "cau hoi": QUESTION, "noi dung cau hoi": QUESTION, "noi dung": QUESTION,
-    "dap an": ANSWER, "dap an dung": ANSWER,
-    "chu de": TOPIC, "chuyen de": TOPIC,
-    "muc do": DIFFICULTY, "do kho": DIFFICULTY,
-    "giai thich": EXPLANATION, "giai thich dap an": EXPLANATION,
-    "nguon": SOURCE, "nguon tai lieu": SOURCE, "nguon trich dan": SOURCE, "tai lieu tham khao": SOURCE,
+    "stt": STT,
+    "so thu tu": STT,
+    "tt": STT,
+    "cau hoi": QUESTION,
+    "noi dung cau hoi": QUESTION,
+    "noi dung": QUESTION,
+    "dap an": ANSWER,
+    "dap an dung": ANSWER,
+    "chu de": TOPIC,
+    "chuyen de": TOPIC,
+    "muc do": DIFFICULTY,
+    "do kho": DIFFICULTY,
+    "giai thich": EXPLANATION,
+    "giai thich dap an": EXPLANATION,
+    "nguon": SOURCE,
+    "nguon tai lieu": SOURCE,
+    "nguon trich dan": SOURCE,
+    "tai lieu tham khao": SOURCE,
 }
 for _field, _letter in zip(OPTION_FIELDS, LETTERS):
     for _prefix in ("phuong an", "pa", "lua chon"):
@@ -44,8 +73,8 @@ for _field, _letter in zip(OPTION_FIELDS, LETTERS):
 
 _NOT_WORD = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r" +")
-HEADER_SEARCH_ROWS = 10   # how far down to look for a header row that is not on row 1
-MAX_TOPIC_CHARS = 200     # questions.topic is String(200)
+HEADER_SEARCH_ROWS = 10  # how far down to look for a header row that is not on row 1
+MAX_TOPIC_CHARS = 200  # questions.topic is String(200)
 
 
 def header_field(text: str) -> str | None:
@@ -87,9 +116,12 @@ def _match_header(cells: list[CellValue]) -> tuple[_Columns, list[Problem], list
             continue
         if field in columns.index:
             first = columns.index[field]
-            problems.append(file_problem(
-                f"Cột '{CANONICAL_HEADERS[field]}' xuất hiện hai lần (cột {column_letter(first)} và cột "
-                f"{column_letter(index)}). Hãy xóa hoặc đổi tên một cột."))
+            problems.append(
+                file_problem(
+                    f"Cột '{CANONICAL_HEADERS[field]}' xuất hiện hai lần (cột {column_letter(first)} và cột "
+                    f"{column_letter(index)}). Hãy xóa hoặc đổi tên một cột."
+                )
+            )
             continue
         columns.index[field] = index
         columns.written[field] = written
@@ -98,17 +130,26 @@ def _match_header(cells: list[CellValue]) -> tuple[_Columns, list[Problem], list
 
 def _header_problems(columns: _Columns) -> list[Problem]:
     problems = [
-        Problem(None, CANONICAL_HEADERS[f], f"Thiếu cột bắt buộc '{CANONICAL_HEADERS[f]}'. "
-                                            f"Dòng 1 phải là dòng tiêu đề theo mẫu.")
-        for f in REQUIRED_FIELDS if f not in columns.index
+        Problem(
+            None,
+            CANONICAL_HEADERS[f],
+            f"Thiếu cột bắt buộc '{CANONICAL_HEADERS[f]}'. Dòng 1 phải là dòng tiêu đề theo mẫu.",
+        )
+        for f in REQUIRED_FIELDS
+        if f not in columns.index
     ]
     present = [f in columns.index for f in OPTION_FIELDS]
     for position in range(2, len(OPTION_FIELDS)):
         if present[position] and not all(present[:position]):
             missing = next(i for i in range(position) if not present[i])
-            problems.append(Problem(None, columns.header(OPTION_FIELDS[position]),
-                                    f"Có cột '{columns.header(OPTION_FIELDS[position])}' nhưng thiếu cột "
-                                    f"'{CANONICAL_HEADERS[OPTION_FIELDS[missing]]}' (các phương án phải liền nhau)."))
+            problems.append(
+                Problem(
+                    None,
+                    columns.header(OPTION_FIELDS[position]),
+                    f"Có cột '{columns.header(OPTION_FIELDS[position])}' nhưng thiếu cột "
+                    f"'{CANONICAL_HEADERS[OPTION_FIELDS[missing]]}' (các phương án phải liền nhau).",
+                )
+            )
             break
     return problems
 
@@ -126,13 +167,25 @@ def parse_table(format_name: str, sheet: RawSheet, limits: ImportLimits) -> Pars
     if sheet.problems:
         return ParseResult(format_name, [], list(sheet.problems), notes=notes)
     if sheet.too_many_rows:
-        return ParseResult(format_name, [], [file_problem(
-            f"Tệp có hơn {format_count(limits.max_rows)} dòng câu hỏi, vượt giới hạn một lần nhập. "
-            f"Hãy chia thành nhiều tệp nhỏ hơn.")], notes=notes)
+        return ParseResult(
+            format_name,
+            [],
+            [
+                file_problem(
+                    f"Tệp có hơn {format_count(limits.max_rows)} dòng câu hỏi, vượt giới hạn một lần nhập. "
+                    f"Hãy chia thành nhiều tệp nhỏ hơn."
+                )
+            ],
+            notes=notes,
+        )
     rows = sheet.rows
     if not rows:
-        return ParseResult(format_name, [], [file_problem(
-            "Tệp không có dữ liệu: trang tính đầu tiên đang trống. Hãy điền câu hỏi theo mẫu.")], notes=notes)
+        return ParseResult(
+            format_name,
+            [],
+            [file_problem("Tệp không có dữ liệu: trang tính đầu tiên đang trống. Hãy điền câu hỏi theo mẫu.")],
+            notes=notes,
+        )
 
     # The template puts the header on row 1, but offices often keep a title or a note above it
     # ("NGÂN HÀNG CÂU HỎI ..."): a header found within the first rows is used, and said.
@@ -145,31 +198,49 @@ def parse_table(format_name: str, sheet: RawSheet, limits: ImportLimits) -> Pars
             header_index = next(i for i, (n, _) in enumerate(rows) if n == found_at)
             header_row_number, header_cells = rows[header_index]
             columns, problems, unknown = _match_header(header_cells)
-            notes.append(file_problem(
-                f"Dòng tiêu đề ở dòng {found_at} (mẫu đặt ở dòng 1): {header_index} dòng có nội dung phía trên "
-                f"(tên bảng, ghi chú) đã được bỏ qua."))
+            notes.append(
+                file_problem(
+                    f"Dòng tiêu đề ở dòng {found_at} (mẫu đặt ở dòng 1): {header_index} dòng có nội dung phía trên "
+                    f"(tên bảng, ghi chú) đã được bỏ qua."
+                )
+            )
     problems += _header_problems(columns)
     if problems:
         return ParseResult(format_name, [], problems, notes=notes)
     if unknown:
-        notes.append(file_problem("Các cột không thuộc mẫu nên được bỏ qua: " + ", ".join(f"'{u}'" for u in unknown) + "."))
+        notes.append(
+            file_problem("Các cột không thuộc mẫu nên được bỏ qua: " + ", ".join(f"'{u}'" for u in unknown) + ".")
+        )
 
-    data_rows = rows[header_index + 1:]
-    used_fields = [f for f in (QUESTION, *OPTION_FIELDS, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, SOURCE)
-                   if f in columns.index]
+    data_rows = rows[header_index + 1 :]
+    used_fields = [
+        f for f in (QUESTION, *OPTION_FIELDS, ANSWER, TOPIC, DIFFICULTY, EXPLANATION, SOURCE) if f in columns.index
+    ]
     covered = _merged_cells_by_row(sheet, columns, problems, header_row_number)
     table = _pick_fields(data_rows, columns, used_fields, covered)
     if not table:
-        return ParseResult(format_name, [], problems or [file_problem(
-            "Tệp chỉ có dòng tiêu đề, chưa có câu hỏi nào. Hãy điền câu hỏi từ dòng 2 trở đi.")], notes=notes)
+        return ParseResult(
+            format_name,
+            [],
+            problems
+            or [file_problem("Tệp chỉ có dòng tiêu đề, chưa có câu hỏi nào. Hãy điền câu hỏi từ dòng 2 trở đi.")],
+            notes=notes,
+        )
 
     header_texts = [header_cells[columns.index[f]] for f in used_fields]
-    fixed = LegacyTextFixer().fix_rows([[c if isinstance(c, str) else None for c in header_texts]] +
-                                       [[c if isinstance(c, str) else None for c in cells] for _, cells in table])
+    fixed = LegacyTextFixer().fix_rows(
+        [[c if isinstance(c, str) else None for c in header_texts]]
+        + [[c if isinstance(c, str) else None for c in cells] for _, cells in table]
+    )
     header_used = fixed[0][1]
     if header_used:
-        notes.append(file_problem("Dòng tiêu đề được gõ bằng phông chữ cũ (" + _encoding_names(header_used) +
-                                  ") và đã được chuyển sang Unicode."))
+        notes.append(
+            file_problem(
+                "Dòng tiêu đề được gõ bằng phông chữ cũ ("
+                + _encoding_names(header_used)
+                + ") và đã được chuyển sang Unicode."
+            )
+        )
     candidates: list[CandidateQuestion] = []
     converted_rows: list[int] = []
     conversions = {"tcvn3": 0, "vni": 0}
@@ -192,8 +263,9 @@ def _encoding_names(encodings) -> str:
     return ", ".join({"tcvn3": "TCVN3/ABC", "vni": "VNI"}[e] for e in sorted(encodings))
 
 
-def _merged_cells_by_row(sheet: RawSheet, columns: _Columns, problems: list[Problem],
-                         header_row_number: int = 1) -> dict[int, set[int]]:
+def _merged_cells_by_row(
+    sheet: RawSheet, columns: _Columns, problems: list[Problem], header_row_number: int = 1
+) -> dict[int, set[int]]:
     """Merged ranges touching template columns are problems; their cells are reported once here
     rather than again as 'missing question' on every row the merge covers."""
     used_columns = columns.field_at()
@@ -203,9 +275,14 @@ def _merged_cells_by_row(sheet: RawSheet, columns: _Columns, problems: list[Prob
         if not touched or max_row <= header_row_number:
             continue  # a merged title above the header (or a merged header cell) is no question's business
         ref = f"{column_letter(min_col)}{min_row}:{column_letter(max_col)}{max_row}"
-        problems.append(Problem(min_row, columns.header(used_columns[touched[0]]),
-                                f"Có ô bị gộp (trộn ô) ở vùng {ref}. Hãy bỏ gộp ô (Trộn và căn giữa → Bỏ trộn ô / "
-                                f"Unmerge Cells) và điền đủ nội dung cho từng dòng."))
+        problems.append(
+            Problem(
+                min_row,
+                columns.header(used_columns[touched[0]]),
+                f"Có ô bị gộp (trộn ô) ở vùng {ref}. Hãy bỏ gộp ô (Trộn và căn giữa → Bỏ trộn ô / "
+                f"Unmerge Cells) và điền đủ nội dung cho từng dòng.",
+            )
+        )
         for row in range(max(min_row, header_row_number + 1), max_row + 1):
             covered.setdefault(row, set()).update(touched)
     return covered
@@ -228,8 +305,9 @@ def _pick_fields(data_rows, columns: _Columns, used_fields: list[str], covered: 
     return table
 
 
-def _read_row(row_number: int, values: dict[str, CellValue], columns: _Columns, limits: ImportLimits,
-              problems: list[Problem]) -> CandidateQuestion | None:
+def _read_row(
+    row_number: int, values: dict[str, CellValue], columns: _Columns, limits: ImportLimits, problems: list[Problem]
+) -> CandidateQuestion | None:
     found: list[Problem] = []
 
     def problem(field: str, message: str) -> None:
@@ -247,8 +325,11 @@ def _read_row(row_number: int, values: dict[str, CellValue], columns: _Columns, 
         if value is None:
             return None
         if len(value) > limits.max_cell_chars:
-            problem(field, f"Nội dung ô dài {format_count(len(value))} ký tự, vượt giới hạn "
-                           f"{format_count(limits.max_cell_chars)} ký tự. Hãy rút gọn.")
+            problem(
+                field,
+                f"Nội dung ô dài {format_count(len(value))} ký tự, vượt giới hạn "
+                f"{format_count(limits.max_cell_chars)} ký tự. Hãy rút gọn.",
+            )
             unusable.add(field)
             return None
         return clean_text(value) or None
@@ -279,9 +360,17 @@ def _read_row(row_number: int, values: dict[str, CellValue], columns: _Columns, 
 
     problems.extend(found)
     options = tuple(o for o in raw_options if o)
-    return CandidateQuestion(row=row_number, text=text, options=options, answer_index=answer_index,
-                             topic=topic, difficulty=difficulty, explanation=explanation, valid=not found,
-                             source=source)
+    return CandidateQuestion(
+        row=row_number,
+        text=text,
+        options=options,
+        answer_index=answer_index,
+        topic=topic,
+        difficulty=difficulty,
+        explanation=explanation,
+        valid=not found,
+        source=source,
+    )
 
 
 def _note_formulas(sheet: RawSheet, columns: _Columns, used_fields: list[str], notes: list[Problem]) -> None:
@@ -292,14 +381,23 @@ def _note_formulas(sheet: RawSheet, columns: _Columns, used_fields: list[str], n
         cells = by_column.get(columns.index[field])
         if cells:
             row, col = cells[0]
-            notes.append(Problem(row, columns.header(field),
-                                 f"{format_count(len(cells))} ô trong cột '{columns.header(field)}' chứa công thức "
-                                 f"(ví dụ ô {column_letter(col)}{row}); đã dùng giá trị Excel tính sẵn. "
-                                 f"Nên dán dạng giá trị để chắc chắn nội dung không đổi."))
+            notes.append(
+                Problem(
+                    row,
+                    columns.header(field),
+                    f"{format_count(len(cells))} ô trong cột '{columns.header(field)}' chứa công thức "
+                    f"(ví dụ ô {column_letter(col)}{row}); đã dùng giá trị Excel tính sẵn. "
+                    f"Nên dán dạng giá trị để chắc chắn nội dung không đổi.",
+                )
+            )
 
 
 def _note_hidden_rows(sheet: RawSheet, notes: list[Problem]) -> None:
     if sheet.hidden_rows:
         shown = ", ".join(str(r) for r in sheet.hidden_rows[:20]) + (" …" if len(sheet.hidden_rows) > 20 else "")
-        notes.append(file_problem(f"Có {format_count(len(sheet.hidden_rows))} dòng đang bị ẩn (dòng {shown}); "
-                                  f"các dòng này vẫn được đọc như mọi dòng khác."))
+        notes.append(
+            file_problem(
+                f"Có {format_count(len(sheet.hidden_rows))} dòng đang bị ẩn (dòng {shown}); "
+                f"các dòng này vẫn được đọc như mọi dòng khác."
+            )
+        )

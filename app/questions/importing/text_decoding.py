@@ -6,6 +6,7 @@ Anything else is an old single-byte file, and on a Vietnamese office PC that is 
 - bytes typed in a TCVN3 or VNI font, which read through Windows-1252 give the same mojibake the
   spreadsheet readers see, and which the legacy-font conversion then repairs.
 The two are told apart by which reading looks more like Vietnamese words."""
+
 from __future__ import annotations
 
 import codecs
@@ -32,13 +33,14 @@ def decode_text_file(data: bytes) -> tuple[str | None, Problem | None]:
     """(text, note) on success, the note saying how a non-UTF-8 file was read; (None, problem)
     when the file cannot be read as text."""
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), None
         except UnicodeDecodeError:
-            return None, Problem(None, None, "Tệp văn bản bị hỏng (lỗi mã hóa UTF-16). "
-                                             "Hãy lưu lại dạng CSV UTF-8 rồi tải lên lại.")
+            return None, Problem(
+                None, None, "Tệp văn bản bị hỏng (lỗi mã hóa UTF-16). Hãy lưu lại dạng CSV UTF-8 rồi tải lên lại."
+            )
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
@@ -48,9 +50,19 @@ def decode_text_file(data: bytes) -> tuple[str | None, Problem | None]:
     western = _decode_cp1252(sample)
     as_legacy = max(plausibility(decode_tcvn3(western)), plausibility(decode_vni(western)))
     if as_1258 >= as_legacy and as_1258 > 0:
-        return _decode_cp1258(data), Problem(None, None, (
-            "Tệp không ở dạng UTF-8 nên đã được đọc theo bảng mã Windows-1258 (tiếng Việt). Nếu chữ hiển thị sai, "
-            "hãy lưu lại trong Excel bằng Lưu thành → CSV UTF-8 (Comma delimited)."))
-    return _decode_cp1252(data), Problem(None, None, (
-        "Tệp không ở dạng UTF-8 nên đã được đọc như văn bản gõ bằng phông chữ cũ (TCVN3/VNI). Nếu chữ hiển thị sai, "
-        "hãy lưu lại trong Excel bằng Lưu thành → CSV UTF-8 (Comma delimited)."))
+        return _decode_cp1258(data), Problem(
+            None,
+            None,
+            (
+                "Tệp không ở dạng UTF-8 nên đã được đọc theo bảng mã Windows-1258 (tiếng Việt). Nếu chữ hiển thị sai, "
+                "hãy lưu lại trong Excel bằng Lưu thành → CSV UTF-8 (Comma delimited)."
+            ),
+        )
+    return _decode_cp1252(data), Problem(
+        None,
+        None,
+        (
+            "Tệp không ở dạng UTF-8 nên đã được đọc như văn bản gõ bằng phông chữ cũ (TCVN3/VNI). Nếu chữ hiển thị sai, "
+            "hãy lưu lại trong Excel bằng Lưu thành → CSV UTF-8 (Comma delimited)."
+        ),
+    )

@@ -7,6 +7,7 @@ sheet has any of them (most banks have none, and skip the pass):
   file was never recalculated (files written by scripts) - which must be told apart from empty;
 - merged ranges (<mergeCell> comes after the cell data);
 - hidden rows."""
+
 from __future__ import annotations
 
 import io
@@ -23,7 +24,11 @@ from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse as openpyxl_iterparse
 
 from app.questions.importing.cells import (
-    FORMULA_WITHOUT_VALUE, CellValue, RawSheet, error_value_issue, value_to_text,
+    FORMULA_WITHOUT_VALUE,
+    CellValue,
+    RawSheet,
+    error_value_issue,
+    value_to_text,
 )
 from app.questions.importing.guards import file_problem, open_zip_safely
 from app.questions.importing.results import ImportLimits, Problem
@@ -34,11 +39,23 @@ _SCAN_CHUNK = 1 << 20
 _SCAN_OVERLAP = 64
 # Literal markers (bytes.find is far faster than a regex over megabytes of XML): a formula
 # element, with or without a namespace prefix, a merged range, a hidden row.
-_WORTH_A_SECOND_PASS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b"<mergeCell", b":mergeCell",
-                        b'hidden="1"', b'hidden="true"')
+_WORTH_A_SECOND_PASS = (
+    b"<f>",
+    b"<f ",
+    b"<f/",
+    b":f>",
+    b":f ",
+    b":f/",
+    b"<mergeCell",
+    b":mergeCell",
+    b'hidden="1"',
+    b'hidden="true"',
+)
 
-_BROKEN = ("Tệp Excel bị hỏng hoặc không đúng định dạng .xlsx nên không đọc được. "
-           "Hãy mở tệp bằng Excel, chọn Lưu thành (Save As) → Excel Workbook (.xlsx) rồi tải lên lại.")
+_BROKEN = (
+    "Tệp Excel bị hỏng hoặc không đúng định dạng .xlsx nên không đọc được. "
+    "Hãy mở tệp bằng Excel, chọn Lưu thành (Save As) → Excel Workbook (.xlsx) rồi tải lên lại."
+)
 
 
 def read_xlsx(data: bytes, limits: ImportLimits) -> RawSheet:
@@ -92,7 +109,11 @@ class _FastInlineStringParser(WorkSheetParser):
     time of a 10,000-question import. Reads those cells directly; every other cell as openpyxl does."""
 
     def parse_cell(self, element):
-        if element.get("t") != "inlineStr" or self.rich_text or (not self.data_only and element.find(FORMULA_TAG) is not None):
+        if (
+            element.get("t") != "inlineStr"
+            or self.rich_text
+            or (not self.data_only and element.find(FORMULA_TAG) is not None)
+        ):
             return super().parse_cell(element)
         coordinate = element.get("r")
         if coordinate:
@@ -122,9 +143,14 @@ class _FastReadOnlyWorksheet(ReadOnlyWorksheet):
         counter = min_row
         idx = 1
         with self._get_source() as src:
-            parser = _FastInlineStringParser(src, self._shared_strings, data_only=self.parent.data_only,
-                                             epoch=self.parent.epoch, date_formats=self.parent._date_formats,
-                                             timedelta_formats=self.parent._timedelta_formats)
+            parser = _FastInlineStringParser(
+                src,
+                self._shared_strings,
+                data_only=self.parent.data_only,
+                epoch=self.parent.epoch,
+                date_formats=self.parent._date_formats,
+                timedelta_formats=self.parent._timedelta_formats,
+            )
             for idx, row in parser.parse():
                 if max_row is not None and idx > max_row:
                     break
@@ -160,8 +186,11 @@ def _read(data: bytes, archive: zipfile.ZipFile, limits: ImportLimits) -> RawShe
         sheet = RawSheet()
         worksheet = _first_visible_worksheet(workbook, sheet.notes)
         if worksheet is None:
-            sheet.problems.append(file_problem(
-                "Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi (chuột phải vào tên trang → Bỏ ẩn / Unhide)."))
+            sheet.problems.append(
+                file_problem(
+                    "Tệp không có trang tính nào đang hiện. Hãy bỏ ẩn trang tính chứa câu hỏi (chuột phải vào tên trang → Bỏ ẩn / Unhide)."
+                )
+            )
             return sheet
         sheet.sheet_name = worksheet.title
         worksheet.__class__ = _FastReadOnlyWorksheet
@@ -178,15 +207,23 @@ def _first_visible_worksheet(workbook, notes: list[Problem]):
     if not visible:
         return None
     chosen = visible[0]
-    hidden_before = [ws.title for ws in worksheets[:worksheets.index(chosen)]]
+    hidden_before = [ws.title for ws in worksheets[: worksheets.index(chosen)]]
     if hidden_before:
-        notes.append(file_problem(
-            f"Trang tính đầu tiên ('{hidden_before[0]}') đang bị ẩn nên được bỏ qua; "
-            f"đã đọc trang '{chosen.title}', trang đầu tiên đang hiện."))
+        notes.append(
+            file_problem(
+                f"Trang tính đầu tiên ('{hidden_before[0]}') đang bị ẩn nên được bỏ qua; "
+                f"đã đọc trang '{chosen.title}', trang đầu tiên đang hiện."
+            )
+        )
     others = [ws.title for ws in visible[1:]]
     if others:
-        notes.append(file_problem(
-            f"Chỉ đọc trang tính '{chosen.title}'; các trang khác bị bỏ qua: " + ", ".join(f"'{t}'" for t in others) + "."))
+        notes.append(
+            file_problem(
+                f"Chỉ đọc trang tính '{chosen.title}'; các trang khác bị bỏ qua: "
+                + ", ".join(f"'{t}'" for t in others)
+                + "."
+            )
+        )
     return chosen
 
 

@@ -13,7 +13,7 @@
 //   every acknowledgement) and nothing the page sends carries a time. A submit pressed offline is
 //   kept and sent when the connection returns; if the attempt was closed by then, the page says what
 //   counted (the answers that reached the server in time) and what did not.
-// Without JavaScript the form posts as before (app/web/routes.py, attempt_form).
+// Without JavaScript the form posts as before (app/attempts/pages.py, attempt_form).
 (function () {
   "use strict";
   var PREFIX = "ttn.attempt.";

@@ -1,5 +1,6 @@
 """Server-side login sessions in Redis. The cookie holds only an opaque random token; the
 profile stays on the server and a session can be revoked by deleting one key."""
+
 from __future__ import annotations
 
 import hashlib

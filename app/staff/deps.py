@@ -1,6 +1,7 @@
 """FastAPI dependencies of the consoles: every staff page and API call loads the caller's roles
 from the database (not from the session, so a revoked role takes effect at once) and refuses
 anyone who is not staff with 403 and a Vietnamese message."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
@@ -10,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.accounts.sessions import Session
-from app.admin.models import StaffAssignment
-from app.admin.roles import ADMIN, StaffAccess, StaffForbidden
 from app.core.deps import check_csrf, get_db, page_session, require_session
 from app.core.errors import AppError
+from app.core.sessions import Session
+from app.staff.models import StaffAssignment
+from app.staff.roles import ADMIN, StaffAccess, StaffForbidden
 
 
 async def load_access(db: AsyncSession, user_id: int) -> StaffAccess | None:
@@ -22,8 +23,9 @@ async def load_access(db: AsyncSession, user_id: int) -> StaffAccess | None:
     if user is None:
         return None
     roles: dict[int, set[str]] = {}
-    for contest_id, role in await db.execute(select(StaffAssignment.contest_id, StaffAssignment.role)
-                                             .where(StaffAssignment.user_id == user_id)):
+    for contest_id, role in await db.execute(
+        select(StaffAssignment.contest_id, StaffAssignment.role).where(StaffAssignment.user_id == user_id)
+    ):
         roles.setdefault(contest_id, set()).add(role)
     return StaffAccess(user.id, user.full_name, user.role == ADMIN, {k: frozenset(v) for k, v in roles.items()})
 
@@ -39,8 +41,9 @@ class LoginRedirect(AppError):
     """Sends a visitor who is not logged in to the login page, then back (pages only)."""
 
     def __init__(self, path: str):
-        super().__init__("login_required", "Bạn cần đăng nhập để tiếp tục.", 303,
-                         headers={"Location": f"/login?next={quote(path)}"})
+        super().__init__(
+            "login_required", "Bạn cần đăng nhập để tiếp tục.", 303, headers={"Location": f"/login?next={quote(path)}"}
+        )
 
 
 def back_after_login(request: Request) -> str:
@@ -56,8 +59,9 @@ def back_after_login(request: Request) -> str:
     return "/admin"
 
 
-async def page_staff(request: Request, session: Session | None = Depends(page_session),
-                     db: AsyncSession = Depends(get_db)) -> StaffAccess:
+async def page_staff(
+    request: Request, session: Session | None = Depends(page_session), db: AsyncSession = Depends(get_db)
+) -> StaffAccess:
     if session is None:
         raise LoginRedirect(back_after_login(request))
     access = await load_access(db, session.user_id)

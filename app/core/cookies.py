@@ -1,16 +1,25 @@
 """Setting and clearing the session and CSRF cookies (shared by the API and the pages)."""
+
 from __future__ import annotations
 
 from fastapi import Request, Response
 
-from app.accounts.sessions import SESSION_COOKIE
 from app.core import csrf
+from app.core.runtime import request_runtime
+from app.core.sessions import SESSION_COOKIE
 
 
 def set_login_cookies(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl_seconds, httponly=True,
-                        samesite="lax", secure=settings.cookie_secure, path="/")
+    settings = request_runtime(request).settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     csrf.for_login(request, response, token)
 
 

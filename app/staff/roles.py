@@ -1,12 +1,13 @@
-"""Who may do what. Pure: `StaffAccess` is loaded once per request (app.admin.deps) and asked.
+"""Who may do what. Pure: `StaffAccess` is loaded once per request (app.staff.deps) and asked.
 
 Roles: "admin" (users.role, everything everywhere), and per contest "organizer" (Ban tổ chức:
 contest settings, rounds, bank, live dashboard, participation statistics), "judge" (Ban giám
 khảo: closing a round, re-grading, rankings and prize lists, the suspicious-accounts report,
 exclusions) and "secretariat" (Tổ thư ký: follows the contest — dashboard and statistics — and
 prepares the paperwork). A participant has no staff access. Staff of a contest (and admins) may
-not take part in it (app.integrity.conflicts).
+not take part in it (app.staff.conflicts).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,8 +19,7 @@ ORGANIZER = "organizer"
 JUDGE = "judge"
 SECRETARIAT = "secretariat"
 CONTEST_ROLES = (ORGANIZER, JUDGE, SECRETARIAT)
-ROLE_LABELS = {ADMIN: "Quản trị hệ thống", ORGANIZER: "Ban tổ chức", JUDGE: "Ban giám khảo",
-               SECRETARIAT: "Tổ thư ký"}
+ROLE_LABELS = {ADMIN: "Quản trị hệ thống", ORGANIZER: "Ban tổ chức", JUDGE: "Ban giám khảo", SECRETARIAT: "Tổ thư ký"}
 
 # Permissions, named by what they let a person do.
 EDIT_CONTEST = "edit_contest"
@@ -35,8 +35,9 @@ REVIEW_INTEGRITY = "review_integrity"  # the suspicious-accounts report; excludi
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ORGANIZER: frozenset({EDIT_CONTEST, EDIT_BANK, VIEW_BANK, VIEW_DASHBOARD, EXPORT_STATISTICS}),
     # Judges see the bank (to re-grade a wrong question) but do not change its contents.
-    JUDGE: frozenset({VIEW_BANK, VIEW_DASHBOARD, EXPORT_STATISTICS, EXPORT_RESULTS, CLOSE_ROUND, REGRADE,
-                      REVIEW_INTEGRITY}),
+    JUDGE: frozenset(
+        {VIEW_BANK, VIEW_DASHBOARD, EXPORT_STATISTICS, EXPORT_RESULTS, CLOSE_ROUND, REGRADE, REVIEW_INTEGRITY}
+    ),
     SECRETARIAT: frozenset({VIEW_DASHBOARD, EXPORT_STATISTICS}),
 }
 
@@ -50,7 +51,7 @@ PERMISSION_MESSAGES = {
     CLOSE_ROUND: "Chỉ Ban giám khảo của cuộc thi này mới được chốt kết quả đợt thi.",
     REGRADE: "Chỉ Ban giám khảo của cuộc thi này mới được chấm lại.",
     REVIEW_INTEGRITY: "Chỉ Ban giám khảo của cuộc thi này mới được xem báo cáo tài khoản đáng ngờ và loại tài khoản "
-                      "khỏi kết quả.",
+    "khỏi kết quả.",
 }
 
 

@@ -2,6 +2,7 @@
 
 Every change is validated completely before anything is written, and written together with its
 audit entry (before/after) in one transaction."""
+
 from __future__ import annotations
 
 import re
@@ -13,30 +14,38 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import PrizePlan
-from app.admin.roles import EDIT_CONTEST, StaffAccess
-from app.admin.timeinput import parse_local
 from app.attempts.cache import AttemptCache
 from app.attempts.models import Attempt
-from app.attempts.service import cap_open_deadlines
-from app.contests.models import Contest, Round
 from app.attempts.paper import quota_problems
+from app.attempts.service import cap_open_deadlines
+from app.contests.models import Contest, PrizePlan, Round
 from app.contests.service import get_round, round_cache
 from app.core.clock import to_local, truncate_ms, utcnow
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.textnorm import clean_text, strip_accents
+from app.core.timeinput import parse_local
 from app.judging.frozen import require_not_frozen
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.service import load_pool
-from app.questions.textnorm import clean_text, strip_accents
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 # Limits from the domain (typical values and their ranges).
 QUESTIONS_RANGE = (10, 50)
 MINUTES_RANGE = (5, 60)
 ATTEMPTS_RANGE = (1, 5)
 CONTEST_FIELDS = ("title", "slug", "organizer_name", "description", "rules_text", "published")
-ROUND_FIELDS = ("name", "open_at", "close_at", "questions_per_attempt", "time_limit_seconds", "attempts_allowed",
-                "quotas", "prediction_enabled", "prediction_question")
+ROUND_FIELDS = (
+    "name",
+    "open_at",
+    "close_at",
+    "questions_per_attempt",
+    "time_limit_seconds",
+    "attempts_allowed",
+    "quotas",
+    "prediction_enabled",
+    "prediction_question",
+)
 # Changing these once someone has sat the round would make papers of one round incomparable.
 PAPER_FIELDS = ("questions_per_attempt", "time_limit_seconds", "quotas")
 PRIZE_TIERS = ("first", "second", "third", "consolation")
@@ -47,8 +56,9 @@ class FormInvalid(Invalid):
     """Several field errors at once: {field: Vietnamese message}."""
 
     def __init__(self, fields: dict[str, str]):
-        super().__init__("invalid_form", "Thông tin chưa hợp lệ: " + " ".join(fields.values()),
-                         details={"fields": fields})
+        super().__init__(
+            "invalid_form", "Thông tin chưa hợp lệ: " + " ".join(fields.values()), details={"fields": fields}
+        )
         self.fields = fields
 
 
@@ -62,6 +72,7 @@ def _snapshot(obj, names) -> dict:
 
 
 # --- contests -------------------------------------------------------------------------------
+
 
 @dataclass
 class ContestData:
@@ -85,25 +96,41 @@ def _check_contest(data: ContestData) -> ContestData:
         errors["rules_text"] = "Thể lệ quá dài (tối đa 50.000 ký tự)."
     if errors:
         raise FormInvalid(errors)
-    return ContestData(title=title, rules_text=(data.rules_text or "").strip(),
-                       description=clean_text(data.description or ""),
-                       organizer_name=clean_text(data.organizer_name) if data.organizer_name else None,
-                       slug=data.slug or slug, published=bool(data.published))
+    return ContestData(
+        title=title,
+        rules_text=(data.rules_text or "").strip(),
+        description=clean_text(data.description or ""),
+        organizer_name=clean_text(data.organizer_name) if data.organizer_name else None,
+        slug=data.slug or slug,
+        published=bool(data.published),
+    )
 
 
 async def create_contest(db: AsyncSession, actor: StaffAccess, data: ContestData) -> Contest:
     actor.require_admin()
     data = _check_contest(data)
-    contest = Contest(title=data.title, slug=data.slug, rules_text=data.rules_text, description=data.description,
-                      organizer_name=data.organizer_name, published=data.published)
+    contest = Contest(
+        title=data.title,
+        slug=data.slug,
+        rules_text=data.rules_text,
+        description=data.description,
+        organizer_name=data.organizer_name,
+        published=data.published,
+    )
     db.add(contest)
     try:
         await db.flush()
     except IntegrityError as exc:
         await db.rollback()
         raise FormInvalid({"slug": "Đường dẫn này đã được cuộc thi khác dùng."}) from exc
-    audit.record(db, actor, "contest.create", contest_id=contest.id, target=f"contest:{contest.id}",
-                 after=_snapshot(contest, CONTEST_FIELDS))
+    audit.record(
+        db,
+        actor,
+        "contest.create",
+        contest_id=contest.id,
+        target=f"contest:{contest.id}",
+        after=_snapshot(contest, CONTEST_FIELDS),
+    )
     await db.commit()
     return contest
 
@@ -125,8 +152,15 @@ async def update_contest(db: AsyncSession, actor: StaffAccess, contest_id: int, 
     after = _snapshot(contest, CONTEST_FIELDS)
     changed = {k for k in after if before[k] != after[k]}
     if changed:
-        audit.record(db, actor, "contest.update", contest_id=contest_id, target=f"contest:{contest_id}",
-                     before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+        audit.record(
+            db,
+            actor,
+            "contest.update",
+            contest_id=contest_id,
+            target=f"contest:{contest_id}",
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     try:
         await db.commit()
     except IntegrityError as exc:
@@ -136,6 +170,7 @@ async def update_contest(db: AsyncSession, actor: StaffAccess, contest_id: int, 
 
 
 # --- rounds -------------------------------------------------------------------------------
+
 
 @dataclass
 class RoundData:
@@ -194,20 +229,24 @@ async def _check_round(db: AsyncSession, contest_id: int, data: RoundData) -> di
             errors[name] = str(exc)
     if "open_at" in values and "close_at" in values and values["close_at"] <= values["open_at"]:
         errors["close_at"] = "Thời điểm đóng phải sau thời điểm mở."
-    values["questions_per_attempt"] = _int_in(errors, "questions_per_attempt", data.questions_per_attempt,
-                                              *QUESTIONS_RANGE, "Số câu mỗi lượt")
-    values["time_limit_seconds"] = 60 * _int_in(errors, "time_limit_minutes", data.time_limit_minutes,
-                                                *MINUTES_RANGE, "Thời gian làm bài (phút)")
-    values["attempts_allowed"] = _int_in(errors, "attempts_allowed", data.attempts_allowed, *ATTEMPTS_RANGE,
-                                         "Số lượt thi được phép")
+    values["questions_per_attempt"] = _int_in(
+        errors, "questions_per_attempt", data.questions_per_attempt, *QUESTIONS_RANGE, "Số câu mỗi lượt"
+    )
+    values["time_limit_seconds"] = 60 * _int_in(
+        errors, "time_limit_minutes", data.time_limit_minutes, *MINUTES_RANGE, "Thời gian làm bài (phút)"
+    )
+    values["attempts_allowed"] = _int_in(
+        errors, "attempts_allowed", data.attempts_allowed, *ATTEMPTS_RANGE, "Số lượt thi được phép"
+    )
     values["quotas"] = _normalize_quotas(errors, data.quotas)
     values["prediction_enabled"] = bool(data.prediction_enabled)
     if data.prediction_question:
         values["prediction_question"] = clean_text(data.prediction_question)[:1000]
     prizes = {}
     for tier in PRIZE_TIERS:
-        prizes[tier] = _int_in(errors, "prizes", (data.prizes or {}).get(tier, 0), 0, 10_000,
-                               f"Số {PRIZE_LABELS[tier].lower()}")
+        prizes[tier] = _int_in(
+            errors, "prizes", (data.prizes or {}).get(tier, 0), 0, 10_000, f"Số {PRIZE_LABELS[tier].lower()}"
+        )
     if "questions_per_attempt" not in errors and "quotas" not in errors:
         problems = quota_problems(await load_pool(db, contest_id), values["questions_per_attempt"], values["quotas"])
         if problems:
@@ -233,8 +272,15 @@ async def create_round(db: AsyncSession, actor: StaffAccess, contest_id: int, da
     await db.flush()
     plan = PrizePlan(round_id=round_.id, **prizes)
     db.add(plan)
-    audit.record(db, actor, "round.create", contest_id=contest_id, round_id=round_.id, target=f"round:{round_.id}",
-                 after=round_state(round_, plan))
+    audit.record(
+        db,
+        actor,
+        "round.create",
+        contest_id=contest_id,
+        round_id=round_.id,
+        target=f"round:{round_.id}",
+        after=round_state(round_, plan),
+    )
     await db.commit()
     return round_
 
@@ -246,12 +292,12 @@ async def get_round_for(db: AsyncSession, actor: StaffAccess, round_id: int, per
 
 
 async def prize_plan(db: AsyncSession, round_id: int) -> PrizePlan:
-    return await db.get(PrizePlan, round_id) or PrizePlan(round_id=round_id, first=1, second=2, third=3,
-                                                            consolation=10)
+    return await db.get(PrizePlan, round_id) or PrizePlan(round_id=round_id, first=1, second=2, third=3, consolation=10)
 
 
-async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data: RoundData,
-                       cache: AttemptCache | None = None) -> Round:
+async def update_round(
+    db: AsyncSession, actor: StaffAccess, round_id: int, data: RoundData, cache: AttemptCache | None = None
+) -> Round:
     """Edits a round. Its results are never left behind by its times:
     - a frozen round (results closed by the judges) is not edited at all (`RoundFrozen`);
     - once someone has sat it, its paper settings stay, its opening cannot move after the first
@@ -271,17 +317,25 @@ async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data
     prizes = values.pop("prizes")
     plan = await db.get(PrizePlan, round_id)
     before = round_state(round_, plan)
-    started, first_start = (await db.execute(select(func.count(), func.min(Attempt.started_at))
-                                             .where(Attempt.round_id == round_id))).one()
+    started, first_start = (
+        await db.execute(select(func.count(), func.min(Attempt.started_at)).where(Attempt.round_id == round_id))
+    ).one()
     capped: list[int] = []
     if started:
         changed = [n for n in PAPER_FIELDS if values.get(n, getattr(round_, n)) != getattr(round_, n)]
         if changed:
-            raise Conflict("round_started", f"Đợt thi đã có {started} lượt thi: không thể đổi số câu, thời gian làm "
-                                            "bài hay cơ cấu đề (các bài thi sẽ không còn so sánh được với nhau).")
+            raise Conflict(
+                "round_started",
+                f"Đợt thi đã có {started} lượt thi: không thể đổi số câu, thời gian làm "
+                "bài hay cơ cấu đề (các bài thi sẽ không còn so sánh được với nhau).",
+            )
         if values["open_at"] > first_start:
-            raise FormInvalid({"open_at": "Đã có người bắt đầu thi lúc "
-                                          f"{to_local(first_start):%H:%M:%S %d/%m/%Y}: thời điểm mở không thể muộn hơn."})
+            raise FormInvalid(
+                {
+                    "open_at": "Đã có người bắt đầu thi lúc "
+                    f"{to_local(first_start):%H:%M:%S %d/%m/%Y}: thời điểm mở không thể muộn hơn."
+                }
+            )
         now = truncate_ms(utcnow())
         if values["close_at"] != round_.close_at and values["close_at"] < now:
             # "End it now", typed to the minute (already begun): the round closes NOW, never
@@ -299,11 +353,18 @@ async def update_round(db: AsyncSession, actor: StaffAccess, round_id: int, data
     after = round_state(round_, plan)
     changed = {k for k in after if before.get(k) != after[k]}
     if changed:
-        audit.record(db, actor, "round.update", contest_id=round_.contest_id, round_id=round_id,
-                     target=f"round:{round_id}", before={k: before.get(k) for k in changed},
-                     after={k: after[k] for k in changed} | ({"capped_attempts": len(capped)} if capped else {}))
+        audit.record(
+            db,
+            actor,
+            "round.update",
+            contest_id=round_.contest_id,
+            round_id=round_id,
+            target=f"round:{round_id}",
+            before={k: before.get(k) for k in changed},
+            after={k: after[k] for k in changed} | ({"capped_attempts": len(capped)} if capped else {}),
+        )
     await db.commit()
-    round_cache.clear()
+    round_cache(db).clear()
     if cache is not None:
         for attempt_id in capped:
             await cache.forget(attempt_id)
@@ -320,20 +381,28 @@ def round_data_from_form(form) -> RoundData:
         while len(parts) < 3:
             parts.insert(1, "")
         difficulty = {"de": 1, "trung binh": 2, "kho": 3, "1": 1, "2": 2, "3": 3}.get(
-            strip_accents(parts[1]).lower(), parts[1] or None)
+            strip_accents(parts[1]).lower(), parts[1] or None
+        )
         quotas.append({"topic": parts[0] or None, "difficulty": difficulty, "count": parts[2]})
     return RoundData(
-        name=str(form.get("name", "")), open_at=str(form.get("open_at", "")), close_at=str(form.get("close_at", "")),
-        questions_per_attempt=form.get("questions_per_attempt", 20), time_limit_minutes=form.get("time_limit_minutes", 15),
-        attempts_allowed=form.get("attempts_allowed", 2), quotas=quotas,
+        name=str(form.get("name", "")),
+        open_at=str(form.get("open_at", "")),
+        close_at=str(form.get("close_at", "")),
+        questions_per_attempt=form.get("questions_per_attempt", 20),
+        time_limit_minutes=form.get("time_limit_minutes", 15),
+        attempts_allowed=form.get("attempts_allowed", 2),
+        quotas=quotas,
         prediction_enabled=form.get("prediction_enabled") == "1",
         prediction_question=str(form.get("prediction_question", "")) or None,
-        prizes={t: form.get(f"prize_{t}", 0) for t in PRIZE_TIERS})
+        prizes={t: form.get(f"prize_{t}", 0) for t in PRIZE_TIERS},
+    )
 
 
 def quotas_text(quotas: list[dict]) -> str:
-    return "\n".join(f"{q.get('topic') or ''} | {DIFFICULTY_LABELS.get(q.get('difficulty') or 0, '')} | {q['count']}"
-                     for q in quotas or [])
+    return "\n".join(
+        f"{q.get('topic') or ''} | {DIFFICULTY_LABELS.get(q.get('difficulty') or 0, '')} | {q['count']}"
+        for q in quotas or []
+    )
 
 
 async def bank_counts(db: AsyncSession, contest_id: int) -> tuple[int, Counter, Counter]:
@@ -342,8 +411,11 @@ async def bank_counts(db: AsyncSession, contest_id: int) -> tuple[int, Counter, 
 
 
 def contest_data_from_form(form) -> ContestData:
-    return ContestData(title=str(form.get("title", "")), rules_text=str(form.get("rules_text", "")),
-                       description=str(form.get("description", "")),
-                       organizer_name=str(form.get("organizer_name", "")) or None,
-                       slug=str(form.get("slug", "")).strip() or None, published=form.get("published") == "1")
-
+    return ContestData(
+        title=str(form.get("title", "")),
+        rules_text=str(form.get("rules_text", "")),
+        description=str(form.get("description", "")),
+        organizer_name=str(form.get("organizer_name", "")) or None,
+        slug=str(form.get("slug", "")).strip() or None,
+        published=form.get("published") == "1",
+    )

@@ -1,4 +1,5 @@
 """Text normalization shared by the importer, the duplicate check and the header matcher."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,9 @@ _SPACES = re.compile(r"\s+")
 # A zero-width space marks a break between words (web editors put it where a space was), so it
 # becomes a space: deleting it would join "Nguyễn\u200bVăn" into "NguyễnVăn". Joiners and the BOM
 # join or mark nothing in Vietnamese text and are dropped; so is NUL, which PostgreSQL text refuses.
-_INVISIBLE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": " ", "\u200c": "",
-                            "\u200d": "", "\ufeff": "", "\x00": ""})
+_INVISIBLE = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": " ", "\u200c": "", "\u200d": "", "\ufeff": "", "\x00": ""}
+)
 
 
 _HAS_INVISIBLE = re.compile("[\u00a0\u202f\u2007\u200b\u200c\u200d\ufeff\x00]")

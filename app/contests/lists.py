@@ -1,5 +1,6 @@
 """Importing a contest's official lists from Excel: units (for the collective ranking) and
 localities (so statistics also show the places nobody came from). All or nothing, like banks."""
+
 from __future__ import annotations
 
 import io
@@ -9,24 +10,31 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import ContestLocality, ContestUnit
-from app.admin.roles import EDIT_CONTEST, StaffAccess
+from app.contests.models import ContestLocality, ContestUnit
 from app.core.errors import Invalid
-from app.questions.textnorm import clean_text, header_key
+from app.core.textnorm import clean_text, header_key
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 MAX_ROWS = 20_000
-UNIT_HEADERS = {"name": ("ten don vi", "don vi", "ten co quan, don vi", "co quan, don vi"),
-                "province": ("tinh", "tinh/thanh pho", "tinh, thanh pho", "tinh/tp")}
-LOCALITY_HEADERS = {"province": ("tinh", "tinh/thanh pho", "tinh, thanh pho", "tinh/tp"),
-                    "district": ("huyen", "quan/huyen", "huyen/quan", "quan, huyen"),
-                    "commune": ("xa", "xa/phuong", "phuong/xa", "xa, phuong, thi tran")}
+UNIT_HEADERS = {
+    "name": ("ten don vi", "don vi", "ten co quan, don vi", "co quan, don vi"),
+    "province": ("tinh", "tinh/thanh pho", "tinh, thanh pho", "tinh/tp"),
+}
+LOCALITY_HEADERS = {
+    "province": ("tinh", "tinh/thanh pho", "tinh, thanh pho", "tinh/tp"),
+    "district": ("huyen", "quan/huyen", "huyen/quan", "quan, huyen"),
+    "commune": ("xa", "xa/phuong", "phuong/xa", "xa, phuong, thi tran"),
+}
 
 
 class ListInvalid(Invalid):
     def __init__(self, problems: list[str]):
-        super().__init__("invalid_list", "Không nhập được danh sách (chưa ghi gì): " + " ".join(problems[:20]),
-                         details={"problems": problems})
+        super().__init__(
+            "invalid_list",
+            "Không nhập được danh sách (chưa ghi gì): " + " ".join(problems[:20]),
+            details={"problems": problems},
+        )
         self.problems = problems
 
 
@@ -120,9 +128,15 @@ async def replace_units(db: AsyncSession, actor: StaffAccess, contest_id: int, d
     before = (await db.scalars(select(ContestUnit.name).where(ContestUnit.contest_id == contest_id))).all()
     await db.execute(delete(ContestUnit).where(ContestUnit.contest_id == contest_id))
     db.add_all(ContestUnit(contest_id=contest_id, name=n, name_key=name_key(n), province=p) for n, p in units)
-    audit.record(db, actor, "contest.units", contest_id=contest_id, target=f"contest:{contest_id}",
-                 before={"count": len(before), "sample": list(before[:20])},
-                 after={"count": len(units), "sample": [n for n, _ in units[:20]]})
+    audit.record(
+        db,
+        actor,
+        "contest.units",
+        contest_id=contest_id,
+        target=f"contest:{contest_id}",
+        before={"count": len(before), "sample": list(before[:20])},
+        after={"count": len(units), "sample": [n for n, _ in units[:20]]},
+    )
     await db.commit()
     return len(units)
 
@@ -133,12 +147,22 @@ async def replace_localities(db: AsyncSession, actor: StaffAccess, contest_id: i
     before = await db.scalar(select(ContestLocality.id).where(ContestLocality.contest_id == contest_id).limit(1))
     await db.execute(delete(ContestLocality).where(ContestLocality.contest_id == contest_id))
     db.add_all(ContestLocality(contest_id=contest_id, province=p, district=d, commune=c) for p, d, c in items)
-    audit.record(db, actor, "contest.localities", contest_id=contest_id, target=f"contest:{contest_id}",
-                 before={"had_list": before is not None}, after={"count": len(items)})
+    audit.record(
+        db,
+        actor,
+        "contest.localities",
+        contest_id=contest_id,
+        target=f"contest:{contest_id}",
+        before={"had_list": before is not None},
+        after={"count": len(items)},
+    )
     await db.commit()
     return len(items)
 
 
 async def contest_units(db: AsyncSession, contest_id: int) -> list[ContestUnit]:
-    return list((await db.scalars(select(ContestUnit).where(ContestUnit.contest_id == contest_id)
-                                  .order_by(ContestUnit.name))).all())
+    return list(
+        (
+            await db.scalars(select(ContestUnit).where(ContestUnit.contest_id == contest_id).order_by(ContestUnit.name))
+        ).all()
+    )

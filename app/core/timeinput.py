@@ -1,8 +1,9 @@
 """Times as organizers type them: local Vietnamese time (Asia/Ho_Chi_Minh), whatever the server's
 own zone. Stored in UTC."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.core.clock import VN_TZ
 
@@ -29,7 +30,7 @@ def parse_local(raw: str | datetime) -> datetime:
                 raise ValueError(f"“{text}” không phải thời điểm hợp lệ (ngày/tháng/năm giờ:phút).") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=VN_TZ)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def to_input(value: datetime | None) -> str:

@@ -1,5 +1,6 @@
 """The contest's banner image: PNG or JPEG, checked by its bytes (not its name), size and
 dimensions read from the header, kept in the database so every app host serves the same one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,11 +8,11 @@ import struct
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin import audit
-from app.admin.models import ContestBanner
-from app.admin.roles import EDIT_CONTEST, StaffAccess
+from app.contests.models import ContestBanner
 from app.core.clock import utcnow
 from app.core.errors import Invalid
+from app.staff import audit
+from app.staff.roles import EDIT_CONTEST, StaffAccess
 
 MAX_BYTES = 1_000_000
 MAX_SIDE = 4000
@@ -39,9 +40,9 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
         if data[i] != 0xFF:
             break
         marker = data[i + 1]
-        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
         if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
             return width, height
         i += 2 + length
     raise Invalid("banner_not_image", "Tệp JPEG bị hỏng hoặc không đọc được kích thước ảnh.")
@@ -57,7 +58,14 @@ async def set_banner(db: AsyncSession, actor: StaffAccess, contest_id: int, data
         db.add(banner)
     banner.content_type, banner.data, banner.width, banner.height = kind, data, width, height
     banner.sha256, banner.updated_at = hashlib.sha256(data).hexdigest(), utcnow()
-    audit.record(db, actor, "contest.banner", contest_id=contest_id, target=f"contest:{contest_id}", before=before,
-                 after={"sha256": banner.sha256, "width": width, "height": height, "type": kind})
+    audit.record(
+        db,
+        actor,
+        "contest.banner",
+        contest_id=contest_id,
+        target=f"contest:{contest_id}",
+        before=before,
+        after={"sha256": banner.sha256, "width": width, "height": height, "type": kind},
+    )
     await db.commit()
     return banner

@@ -1,0 +1,40 @@
+"""The participant's pages of contests: the home page (published contests) and a contest's page
+with its rounds and the visitor's progress in each."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attempts import service as attempts
+from app.contests import service as contests
+from app.core.deps import get_db, page_session
+from app.core.sessions import Session
+from app.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def home(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
+    return page(request, "home.html", contests=await contests.list_contests(db))
+
+
+@router.get("/contests/{contest_id}")
+async def contest_page(
+    contest_id: int,
+    request: Request,
+    db: AsyncSession = Depends(get_db),
+    session: Session | None = Depends(page_session),
+):
+    contest = await contests.get_contest(db, contest_id)
+    progress = {}
+    if session is not None:
+        for round_ in contest.rounds:
+            attempts_list, best = await attempts.round_progress(db, session.user_id, round_.id)
+            progress[round_.id] = {
+                "used": len(attempts_list),
+                "best": best,
+                "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None),
+            }
+    return page(request, "contest.html", contest=contest, progress=progress)

@@ -1,0 +1,92 @@
+"""Wiring: builds the app's runtime (app/core/runtime.py) from the features. The only module,
+with app/main.py and app/cli.py, that may import every feature: it sits above them all."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attempts.answers import AnswerWriter
+from app.attempts.cache import AttemptCache
+from app.attempts.service import count_in_progress
+from app.attempts.tokens import OptionTokens
+from app.attempts.waiting_room import WaitingRoom
+from app.config import Settings
+from app.contests.service import RoundCache
+from app.core.db import create_engine, make_sessionmaker
+from app.core.ratelimit import Limiter
+from app.core.redis import create_redis
+from app.core.runtime import Caches, Runtime
+from app.dashboard.service import DashboardCache
+from app.integrity.signals import record_event
+from app.leaderboard.connection import create_board_redis
+from app.leaderboard.privacy import NameStyles
+from app.leaderboard.recording import record_closed_attempt
+from app.leaderboard.service import OfficialNames, PageCache
+from app.outreach.service import count_registration
+from app.questions.service import ContentCache
+
+
+async def _account_event(
+    request: Request, response: Response, db: AsyncSession, user_id: int, kind: str, sent_device: str | None = None
+) -> None:
+    """Logins and registrations: the integrity signals, and a registration through an invitation
+    link counted for that link (issue 19)."""
+    await record_event(request, response, db, user_id, kind, sent_device)
+    if kind == "register":
+        await count_registration(request, db, user_id)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Everything that lives as long as the app: the one place that wires the features together."""
+    engine = create_engine(settings)
+    caches = Caches(
+        rounds=RoundCache(),
+        contents=ContentCache(),
+        board_pages=PageCache(),
+        official_names=OfficialNames(),
+        name_styles=NameStyles(),
+        dashboards=DashboardCache(),
+    )
+    redis = create_redis(settings)
+    board_redis = create_board_redis(settings, redis)
+    attempt_cache = AttemptCache(redis, settings.attempt_cache_ttl_seconds)
+
+    async def attempt_closed(db: AsyncSession, attempt_id: int) -> None:
+        await record_closed_attempt(db, board_redis, attempt_id)
+
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine, info=caches.by_type()),
+        redis=redis,
+        board_redis=board_redis,
+        attempt_cache=attempt_cache,
+        option_tokens=OptionTokens(settings.effective_secret_key),
+        answer_writer=AnswerWriter(
+            engine,
+            attempt_cache,  # group commit of answer saves
+            grace=timedelta(seconds=settings.deadline_grace_seconds),
+        ),
+        waiting_room=WaitingRoom(
+            redis,
+            rate=settings.admit_opens_per_second,
+            burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
+            ticket_ttl=settings.waiting_room_ticket_seconds,
+        ),
+        caches=caches,
+        limiter=Limiter(redis),
+        attempt_closed=attempt_closed,
+        gauges={"attempts_in_progress": count_in_progress},
+        account_event=_account_event,
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.answer_writer.drain()  # saves in flight are committed and answered
+    await runtime.board_redis.aclose()
+    await runtime.redis.aclose()
+    await runtime.engine.dispose()
