@@ -83,13 +83,17 @@ def _stop_leftover(owner_file, db_file) -> None:
 # clean stop and then re-raises it, killing the process before atexit runs; SIGKILL runs nothing.
 _WATCHDOG = """
 import json, os, sys, time, psutil
-owner, server = (psutil.Process(int(pid)) for pid in sys.argv[1:3])
-while owner.is_running() and owner.status() != psutil.STATUS_ZOMBIE and server.is_running():
-    time.sleep(0.5)
+owner_pid, server = int(sys.argv[1]), psutil.Process(int(sys.argv[2]))
+try:  # started under load, the watchdog may find its owner already gone
+    owner = psutil.Process(owner_pid)
+    while owner.is_running() and owner.status() != psutil.STATUS_ZOMBIE and server.is_running():
+        time.sleep(0.5)
+except psutil.NoSuchProcess:
+    pass
 if server.is_running():
     server.terminate()
     try:
-        if json.load(open(sys.argv[3])).get("owner_pid") == owner.pid:
+        if json.load(open(sys.argv[3])).get("owner_pid") == owner_pid:
             os.remove(sys.argv[3])
     except (OSError, ValueError):
         pass
