@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     admit_opens_per_second: float = Field(default=60.0, validation_alias="ADMIT_OPENS_PER_SECOND")
     # Opens let straight in when the room has been idle (0: one second's worth).
     admit_opens_burst: int = Field(default=0, validation_alias="ADMIT_OPENS_BURST")
+    # The published contests and rounds behind the home and contest pages, kept this long per
+    # process (app/contests/public.py): an organizer's edit shows within it. 0: read every time.
+    public_pages_cache_seconds: float = Field(default=2.0, validation_alias="PUBLIC_PAGES_CACHE_SECONDS")
+    # Adaptive admission (app/attempts/admission.py): a process counts as full with this many opens
+    # in flight (running + admitted and waiting for a turn; half of them run at once) or this much
+    # event-loop lag, and admits nobody more until it has caught up (0 opens: the fixed rate alone).
+    admit_opens_in_flight: int = Field(default=4, validation_alias="ADMIT_OPENS_IN_FLIGHT")
+    admit_lag_bound_ms: float = Field(default=100.0, validation_alias="ADMIT_LAG_BOUND_MS")
+    # ...or when its answer saves take this long (enqueue to commit; the target is p99 < 250 ms).
+    admit_save_bound_ms: float = Field(default=200.0, validation_alias="ADMIT_SAVE_BOUND_MS")
     # A place in line is kept this long after the person's last visit (the waiting screen comes
     # back well before); whoever gives up leaves nothing behind.
     waiting_room_ticket_seconds: int = Field(default=120, validation_alias="WAITING_ROOM_TICKET_SECONDS")

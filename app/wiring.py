@@ -3,7 +3,6 @@ with app/main.py and app/cli.py, that may import every feature: it sits above th
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 from fastapi import Request, Response
@@ -15,6 +14,7 @@ from app.attempts.service import count_in_progress
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
 from app.config import Settings
+from app.contests.public import PublicContests
 from app.contests.service import RoundCache
 from app.core.db import create_engine, make_sessionmaker
 from app.core.ratelimit import Limiter
@@ -50,10 +50,13 @@ def build_runtime(settings: Settings) -> Runtime:
         official_names=OfficialNames(),
         name_styles=NameStyles(),
         dashboards=DashboardCache(),
+        public_contests=PublicContests(settings.public_pages_cache_seconds),
     )
     redis = create_redis(settings)
     board_redis = create_board_redis(settings, redis)
     attempt_cache = AttemptCache(redis, settings.attempt_cache_ttl_seconds)
+    # group commit of answer saves
+    answer_writer = AnswerWriter(engine, attempt_cache, grace=timedelta(seconds=settings.deadline_grace_seconds))
 
     async def attempt_closed(db: AsyncSession, attempt_id: int) -> None:
         await record_closed_attempt(db, board_redis, attempt_id)
@@ -66,17 +69,9 @@ def build_runtime(settings: Settings) -> Runtime:
         board_redis=board_redis,
         attempt_cache=attempt_cache,
         option_tokens=OptionTokens(settings.effective_secret_key),
-        answer_writer=AnswerWriter(
-            engine,
-            attempt_cache,  # group commit of answer saves
-            grace=timedelta(seconds=settings.deadline_grace_seconds),
-        ),
-        waiting_room=WaitingRoom(
-            redis,
-            rate=settings.admit_opens_per_second,
-            burst=settings.admit_opens_burst or math.ceil(settings.admit_opens_per_second),
-            ticket_ttl=settings.waiting_room_ticket_seconds,
-        ),
+        answer_writer=answer_writer,
+        # adaptive admission: the room's load gauge samples this loop and hears the saves' latency
+        waiting_room=WaitingRoom.from_settings(settings, redis, answer_writer),
         caches=caches,
         limiter=Limiter(redis),
         attempt_closed=attempt_closed,
@@ -86,6 +81,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
 
 async def close_runtime(runtime: Runtime) -> None:
+    await runtime.waiting_room.aclose()
     await runtime.answer_writer.drain()  # saves in flight are committed and answered
     await runtime.board_redis.aclose()
     await runtime.redis.aclose()

@@ -26,6 +26,10 @@ for _name in ("RATE_LOGIN_PER_IP", "RATE_LOGIN_PER_ACCOUNT", "RATE_REGISTER_PER_
 os.environ.setdefault("LOGIN_LOCKOUT_FAILURES", "1000")
 # The waiting room far above what any test opens; tests of the room make their own (tests/attempts/).
 os.environ.setdefault("ADMIT_OPENS_PER_SECOND", "100000")
+# ...and not paced by the test process's own load (a slow test must not queue the next one's opens).
+os.environ.setdefault("ADMIT_OPENS_IN_FLIGHT", "0")
+# Tests create contests and look at them at once; the short cache of the public pages has its own test.
+os.environ.setdefault("PUBLIC_PAGES_CACHE_SECONDS", "0")
 os.environ.setdefault("PASSWORD_HASH_QUEUE", "100000")  # tests register crowds at once; its own test tightens it
 
 import httpx  # noqa: E402

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -128,6 +130,8 @@ class AnswerWriter:
         self._in_flight = 0
         self._tasks: set[asyncio.Task] = set()
         self.batches = 0  # committed or failed statements, for tests and the curious
+        # Told how long each save took (enqueue to answer): the waiting room's load signal.
+        self.observe: Callable[[float], None] | None = None
 
     async def save(self, attempt_id: int, question_id: int, option_id: int, answered_at: datetime) -> bool:
         """Durably records the answer; False (nothing written) if the attempt is no longer in
@@ -137,7 +141,13 @@ class AnswerWriter:
         self._pending.append(_Save(attempt_id, question_id, option_id, answered_at, done))
         self._start_flusher()
         # shield: a client that hangs up must not cancel the commit other requests wait for.
-        return await asyncio.shield(done)
+        if self.observe is None:
+            return await asyncio.shield(done)
+        started = time.perf_counter()
+        try:
+            return await asyncio.shield(done)
+        finally:
+            self.observe(time.perf_counter() - started)
 
     async def drain(self) -> None:
         """Waits for every batch in flight (graceful shutdown lets in-flight saves finish)."""

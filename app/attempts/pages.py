@@ -64,7 +64,8 @@ async def start_link(
 async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id: int):
     await throttle.check_open_attempt(request, session.user_id)
     try:
-        await request_runtime(request).waiting_room.wait_turn(deps.db, session.user_id, round_id)
+        async with request_runtime(request).waiting_room.turn(deps.db, session.user_id, round_id):
+            state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     except PleaseWait as wait:
         # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
         response = page(
@@ -75,7 +76,6 @@ async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id
             wait_text=human_wait(wait.admission.estimated_wait_seconds),
         )
         return with_headers(response, wait)
-    state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     return redirect(f"/attempts/{state.id}")
 
 

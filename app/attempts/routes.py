@@ -58,8 +58,8 @@ async def open_attempt(
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     await throttle.check_open_attempt(request, session.user_id)
-    await request_runtime(request).waiting_room.wait_turn(deps.db, session.user_id, round_id)  # 429 + place in line
-    state, created = await service.open_attempt(deps, session.user_id, round_id)
+    async with request_runtime(request).waiting_room.turn(deps.db, session.user_id, round_id):  # 429 + place in line
+        state, created = await service.open_attempt(deps, session.user_id, round_id)
     if not created:
         response.status_code = 200
     return await _attempt_response(deps, state)

@@ -425,6 +425,30 @@ async def round_progress(db: AsyncSession, user_id: int, round_id: int) -> tuple
     return list(attempts), best
 
 
+async def progress_by_round(
+    db: AsyncSession, user_id: int, round_ids: list[int]
+) -> dict[int, tuple[list[Attempt], Attempt | None]]:
+    """`round_progress` for every round of a contest page in one query (a weekly contest has a
+    round per week: one query per round made the page cost grow with the contest)."""
+    attempts = (
+        (
+            await db.scalars(
+                select(Attempt)
+                .where(Attempt.round_id.in_(round_ids), Attempt.user_id == user_id)
+                .order_by(Attempt.round_id, Attempt.seq)
+            )
+        ).all()
+        if round_ids
+        else []
+    )
+    progress: dict[int, tuple[list[Attempt], Attempt | None]] = {}
+    for round_id in round_ids:
+        mine = [a for a in attempts if a.round_id == round_id]
+        submitted = [a for a in mine if a.status == SUBMITTED]
+        progress[round_id] = (mine, min(submitted, key=ranking_key) if submitted else None)
+    return progress
+
+
 def require_submitted(attempt: Attempt) -> Attempt:
     if attempt.status != SUBMITTED:
         raise AppError("attempt_in_progress", "Lượt thi chưa được nộp.", 409)

@@ -2,13 +2,18 @@
 
 A weekly round opens at a fixed hour and a whole province presses "Bắt đầu thi" in the same
 minute. Opening an attempt is the dearest step of the journey (a paper drawn, a row written), so
-opens are admitted at a configured rate (ADMIT_OPENS_PER_SECOND, for the whole deployment) and
-the overflow waits in line, first come, first served:
+opens are admitted at the pace the servers can take and the overflow waits in line, first come,
+first served:
 
 - Redis holds one counter of tickets issued and one "now serving" figure that advances with time
-  at the admission rate (a token bucket in ticket space, capped at `issued + burst` so an idle
-  room lets the next `burst` people straight in). Every app process and host shares them, so the
-  order is the order of arrival across the whole deployment.
+  (a token bucket in ticket space, capped at `issued + burst` so an idle room lets the next
+  `burst` people straight in). Every app process and host shares them, so the order is the order
+  of arrival across the whole deployment.
+- The pace adapts to measured load (app/attempts/admission.py): each decision advances the line
+  at ADMIT_OPENS_PER_SECOND (the ceiling) times the deciding process's health, which falls with
+  its opens in flight and its event-loop lag; a process that is full admits nobody more until it
+  has caught up. Admitted opens then take turns at that process's gate, so however many arrive at
+  once, the saves of people already answering are never stuck behind a pile of opens.
 - A person's ticket is kept under their user id and round, so coming back (a retry, the waiting
   page refreshing itself, another worker) keeps their place; it expires WAITING_ROOM_TICKET_SECONDS
   after their last visit, so whoever gives up leaves nothing behind: no attempt is created until
@@ -23,35 +28,65 @@ One Lua script per open (one round trip), whatever the outcome. The clock is the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attempts.admission import GateTimeout, LoadGauge, LoadSignal
+from app.attempts.answers import AnswerWriter
 from app.attempts.models import IN_PROGRESS, Attempt
+from app.config import Settings
 from app.core.errors import AppError
 
 ROOM_KEY = "{wr}:open"  # hash tag: under Redis Cluster the room and its tickets share a slot
 
-# KEYS[1] room state {issued, served, ts}; KEYS[2] this person's ticket.
-# ARGV: now (ms), admissions per second, burst, ticket ttl (s).
-# Returns {admitted (0/1), ticket, position (1 = next), new ticket (0/1)}.
+# KEYS[1] room state {issued, served, ts, speed}; KEYS[2] this person's ticket.
+# ARGV: now (ms), admissions per second now (the ceiling times this process's health), idle burst
+# now, ticket ttl (s), longest interval one call may advance the line by (ms, 0: no limit), the
+# ceiling (the first estimate of the line's speed), and when following the opens (0: not) the
+# multiple of the deployment's measured opens per second the line may move at, plus a floor.
+# Returns {admitted (0/1), ticket, position (1 = next), new ticket (0/1), speed (admissions/s)}.
+OPENS_TAU_MS = 3000  # the deployment's opens per second: an exponentially decayed count over ~3 s
+
 _ADMIT = """
+local OPENS_TAU = __TAU__
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts')
+local max_dt = tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts', 'speed', 'opens', 'opens_ts')
 local issued = tonumber(state[1] or '0')
 local served = tonumber(state[2] or ARGV[3])  -- a new room is an idle one
 local ts = tonumber(state[3] or ARGV[1])
+local speed = tonumber(state[4] or ARGV[6])
+if max_dt > 0 and now - ts > max_dt then ts = now - max_dt end
+local follow = tonumber(ARGV[7] or '0')
+if follow > 0 then
+  -- Never much faster than the deployment really opens (a slow start, then twice what it
+  -- managed over the last few seconds): admitted people beyond that would only queue inside.
+  local opens = tonumber(state[5] or '0') * math.exp(-math.max(0, now - tonumber(state[6] or ARGV[1])) / OPENS_TAU)
+  rate = math.min(rate, follow * opens + tonumber(ARGV[8]))
+end
 if now > ts then
+  local line = served < issued
+  local before = served
   served = served + (now - ts) * rate / 1000
+  if line then
+    -- How fast the line really moves (the waiting time told to people), smoothed over ~5 s.
+    local dt = (now - ts) / 1000
+    local alpha = math.min(1, dt / 5)
+    speed = speed + alpha * ((served - before) / dt - speed)
+  end
   ts = now
 end
+-- An idle room lets the next few straight in, as many as the load allows right now; never
+-- below `issued`, so nobody already admitted loses their turn.
 if served > issued + burst then served = issued + burst end
 local ticket = tonumber(redis.call('GET', KEYS[2]) or '0')
 local new = 0
@@ -60,11 +95,25 @@ if ticket == 0 then
   ticket = issued
   new = 1
 end
-redis.call('HSET', KEYS[1], 'issued', issued, 'served', string.format('%.6f', served), 'ts', ts)
+redis.call('HSET', KEYS[1], 'issued', issued, 'served', string.format('%.6f', served), 'ts', ts,
+           'speed', string.format('%.4f', speed))
 redis.call('SET', KEYS[2], ticket, 'EX', ARGV[4])
-if ticket <= served then return {1, ticket, 0, new} end
-return {0, ticket, math.ceil(ticket - served), new}
-"""
+local s = string.format('%.4f', speed)
+if ticket <= served then return {1, ticket, 0, new, s} end
+return {0, ticket, math.ceil(ticket - served), new, s}
+""".replace("__TAU__", str(OPENS_TAU_MS))
+
+# An attempt was opened (the admitted person came in): the deployment's decayed opens count.
+# KEYS[1] room state; ARGV: now (ms).
+_OPENED = """
+local now = tonumber(ARGV[1])
+local state = redis.call('HMGET', KEYS[1], 'opens', 'opens_ts')
+local opens = tonumber(state[1] or '0')
+local ts = tonumber(state[2] or ARGV[1])
+if now > ts then opens = opens * math.exp(-(now - ts) / __TAU__) else now = ts end
+opens = opens + 1000 / __TAU__
+redis.call('HSET', KEYS[1], 'opens', string.format('%.4f', opens), 'opens_ts', now)
+""".replace("__TAU__", str(OPENS_TAU_MS))
 
 
 @dataclass(frozen=True)
@@ -82,6 +131,16 @@ def ticket_key(user_id: int, round_id: int) -> str:
 
 
 class WaitingRoom:
+    """`rate`: admissions per second for the whole deployment, a ceiling when `load` is given
+    (app/attempts/admission.py): then each decision admits at `rate` times the deciding
+    process's health, the idle burst shrinks the same way, one call advances the line by at
+    most `max_step_seconds` of time (a process that was busy while nobody asked must not let a
+    whole interval's worth in at once), and admitted opens pass the process's gate.
+    The line never moves slower than `min_share` of `rate` while people wait (liveness).
+    `follow_opens` > 0: the line also moves at most that many times as fast as the deployment
+    has been opening attempts over the last few seconds, plus `follow_floor` per second (a slow
+    start): a ceiling set for bigger hosts then admits no more than these ones get through."""
+
     def __init__(
         self,
         redis: Redis,
@@ -91,14 +150,57 @@ class WaitingRoom:
         ticket_ttl: int = 120,
         clock: Callable[[], float] = time.time,
         key: str = ROOM_KEY,
+        load: LoadGauge | LoadSignal | None = None,
+        max_step_seconds: float = 1.0,
+        follow_opens: float = 0.0,
+        follow_floor: float = 2.0,
+        min_share: float = 0.1,
     ):
         self.redis = redis
+        self.min_share = min_share
         self.key = key
         self.rate = rate
         self.burst = burst
         self.ticket_ttl = ticket_ttl
         self.clock = clock
+        self.load = load
+        self.max_step_ms = int(max_step_seconds * 1000) if load is not None else 0
+        self.follow_opens = follow_opens
+        self.follow_floor = follow_floor
         self._admit = redis.register_script(_ADMIT)
+        self._opened = redis.register_script(_OPENED)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis: Redis, answers: AnswerWriter | None = None) -> WaitingRoom:
+        """The deployment's room (in the app's lifespan: the gauge samples the running loop). With
+        adaptive admission on, the idle burst is at most what the processes' gates hold (more
+        would only wait at the gates, and count as load that shuts the room for all behind), the
+        line follows the opens really done, and the worker's answer saves report their latency."""
+        load = None
+        burst = math.ceil(settings.admit_opens_per_second)
+        if settings.admit_opens_in_flight > 0:
+            load = LoadGauge(
+                settings.admit_opens_in_flight, settings.admit_lag_bound_ms, save_bound_ms=settings.admit_save_bound_ms
+            )
+            load.start()
+            if answers is not None:
+                answers.observe = load.observe_save
+            burst = min(burst, 2 * settings.admit_opens_in_flight)
+        burst = settings.admit_opens_burst or max(1, burst)
+        # The slow start's floor: what the gates can take in a second anyway.
+        return cls(
+            redis,
+            rate=settings.admit_opens_per_second,
+            burst=burst,
+            ticket_ttl=settings.waiting_room_ticket_seconds,
+            load=load,
+            follow_opens=2.0 if load is not None else 0.0,
+            follow_floor=float(burst),
+        )
+
+    async def aclose(self) -> None:
+        if isinstance(self.load, LoadGauge):
+            await self.load.stop()
 
     @property
     def enabled(self) -> bool:
@@ -108,15 +210,31 @@ class WaitingRoom:
         """Takes (or keeps) this person's place in line; admitted or not, with their position."""
         if not self.enabled:
             return Admission(True, 0, 0, False, 0, 0)
-        admitted, ticket, position, new = await self._admit(
+        health = 1.0 if self.load is None else self.load.health()
+        admitted, ticket, position, new, speed = await self._admit(
             keys=[self.key, ticket_key(user_id, round_id)],
-            args=[int(self.clock() * 1000), self.rate, self.burst, self.ticket_ttl],
+            args=[
+                int(self.clock() * 1000),
+                # Never below `min_share` of the ceiling: a host (or database) slow for reasons of
+                # its own would otherwise keep the line still for good, and the round would never
+                # start; the gates still keep the opens from crowding the saves.
+                self.rate * max(health, self.min_share),
+                self.burst * health,
+                self.ticket_ttl,
+                self.max_step_ms,
+                self.rate,
+                self.follow_opens,
+                self.follow_floor,
+            ],
         )
         position = int(position)
-        wait = math.ceil(position / self.rate) if position else 0
-        # Come back about when the turn comes (a long line polls rarely, the front often), and
-        # well before the ticket would expire.
-        retry = 0 if admitted else max(1, min(wait, 30, self.ticket_ttl // 3))
+        # The wait told is the line's measured pace (a loaded room moves slower than the ceiling).
+        speed = max(float(speed), self.rate * 0.1)
+        wait = math.ceil(position / speed) if position else 0
+        # Come back halfway through the estimated wait (a long line polls rarely, the front every
+        # second), then again with a fresh estimate: the pace can pick up, and a server left idle
+        # while admitted people sleep is capacity lost. Well before the ticket would expire.
+        retry = 0 if admitted else max(1, min(math.ceil(wait / 2), 20, self.ticket_ttl // 3))
         return Admission(bool(admitted), int(ticket), position, bool(new), wait, retry)
 
     async def holds_ticket(self, user_id: int, round_id: int) -> bool:
@@ -142,6 +260,24 @@ class WaitingRoom:
             await self.redis.delete(ticket_key(user_id, round_id))
             return
         raise PleaseWait(admission)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, db: AsyncSession, user_id: int, round_id: int) -> AsyncIterator[None]:
+        """`async with room.turn(...)`: around the open itself. Waits in the shared line (raises
+        PleaseWait), then for a turn at this process's gate. An admitted person who waits too long
+        at the gate is asked to come back in a second: the place stays theirs (their ticket is
+        already within "now serving"), and no attempt exists yet, so no time is lost."""
+        await self.wait_turn(db, user_id, round_id)
+        if not isinstance(self.load, LoadGauge):
+            yield
+        else:
+            try:
+                async with self.load.opening():
+                    yield
+            except GateTimeout:
+                raise PleaseWait(Admission(False, 0, 1, False, 1, 1)) from None
+        if self.follow_opens > 0 and self.enabled:
+            await self._opened(keys=[self.key], args=[int(self.clock() * 1000)])
 
 
 class PleaseWait(AppError):

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts import service as attempts
-from app.contests import service as contests
+from app.contests.public import public_contests
 from app.core.deps import get_db, page_session
 from app.core.sessions import Session
 from app.web.render import page
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 async def home(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
-    return page(request, "home.html", contests=await contests.list_contests(db))
+    return page(request, "home.html", contests=await public_contests(db).list(db))
 
 
 @router.get("/contests/{contest_id}")
@@ -27,12 +27,12 @@ async def contest_page(
     db: AsyncSession = Depends(get_db),
     session: Session | None = Depends(page_session),
 ):
-    contest = await contests.get_contest(db, contest_id)
+    contest = await public_contests(db).get(db, contest_id)
     progress = {}
     if session is not None:
-        for round_ in contest.rounds:
-            attempts_list, best = await attempts.round_progress(db, session.user_id, round_.id)
-            progress[round_.id] = {
+        by_round = await attempts.progress_by_round(db, session.user_id, [r.id for r in contest.rounds])
+        for round_id, (attempts_list, best) in by_round.items():
+            progress[round_id] = {
                 "used": len(attempts_list),
                 "best": best,
                 "in_progress": next((a.id for a in attempts_list if a.status == "in_progress"), None),

@@ -41,16 +41,21 @@ def _open_round_id(contest: Contest, now: datetime) -> int | None:
     return next((r.id for r in contest.rounds if r.is_open(now)), None)
 
 
-async def list_contests(db: AsyncSession) -> list[ContestSummary]:
-    now = utcnow()
-    contests = (
-        await db.scalars(
-            select(Contest)
-            .where(Contest.published.is_(True))
-            .options(selectinload(Contest.rounds))
-            .order_by(Contest.created_at.desc(), Contest.id.desc())
-        )
-    ).all()
+async def published_contests(db: AsyncSession) -> list[Contest]:
+    """Every published contest with its rounds loaded, newest first."""
+    return list(
+        (
+            await db.scalars(
+                select(Contest)
+                .where(Contest.published.is_(True))
+                .options(selectinload(Contest.rounds))
+                .order_by(Contest.created_at.desc(), Contest.id.desc())
+            )
+        ).all()
+    )
+
+
+def contest_summaries(contests: list[Contest], now: datetime) -> list[ContestSummary]:
     return [
         ContestSummary(
             id=c.id,
@@ -64,15 +69,9 @@ async def list_contests(db: AsyncSession) -> list[ContestSummary]:
     ]
 
 
-async def get_contest(db: AsyncSession, contest_id: int) -> ContestOut:
-    contest = await db.scalar(
-        select(Contest)
-        .where(Contest.id == contest_id, Contest.published.is_(True))
-        .options(selectinload(Contest.rounds))
-    )
+def contest_out(contest: Contest | None, now: datetime) -> ContestOut:
     if contest is None:
         raise NotFound("contest_not_found", "Không tìm thấy cuộc thi.")
-    now = utcnow()
     return ContestOut(
         id=contest.id,
         slug=contest.slug,
@@ -83,6 +82,19 @@ async def get_contest(db: AsyncSession, contest_id: int) -> ContestOut:
         open_round_id=_open_round_id(contest, now),
         rounds=[round_out(r, now) for r in contest.rounds],
     )
+
+
+async def list_contests(db: AsyncSession) -> list[ContestSummary]:
+    return contest_summaries(await published_contests(db), utcnow())
+
+
+async def get_contest(db: AsyncSession, contest_id: int) -> ContestOut:
+    contest = await db.scalar(
+        select(Contest)
+        .where(Contest.id == contest_id, Contest.published.is_(True))
+        .options(selectinload(Contest.rounds))
+    )
+    return contest_out(contest, utcnow())
 
 
 async def get_round(db: AsyncSession, round_id: int) -> Round:

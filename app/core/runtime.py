@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.attempts.cache import AttemptCache
     from app.attempts.tokens import OptionTokens
     from app.attempts.waiting_room import WaitingRoom
+    from app.contests.public import PublicContests
     from app.contests.service import RoundCache
     from app.core.ratelimit import Limiter
     from app.dashboard.service import DashboardCache
@@ -72,6 +73,7 @@ class Caches:
     official_names: OfficialNames
     name_styles: NameStyles
     dashboards: DashboardCache
+    public_contests: PublicContests
 
     def by_type(self) -> dict[type, Any]:
         return {type(getattr(self, f.name)): getattr(self, f.name) for f in fields(self)}
