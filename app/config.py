@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     leaderboard_redis_max_connections: int = Field(default=50, validation_alias="LEADERBOARD_REDIS_MAX_CONNECTIONS")
 
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias="TIMEZONE")
+    # The site's public address (https://thi.example.gov.vn) for what leaves the site: QR codes and
+    # printed notices, link previews, shared results. Empty: the address of the request.
+    public_base_url: str = Field(default="", validation_alias="PUBLIC_BASE_URL")
     # Account recovery (README, "Forgotten passwords"): how long a reset code lives, wrong tries
     # before it is void, and the SMS gateway that sends codes to the registered phone: empty (none:
     # organizers hand codes out after checking identity), "log" (development: the log shows the

@@ -35,6 +35,7 @@ from app.integrity.routes import router as integrity_api
 from app.jobs.worker import InProcessWorker
 from app.leaderboard.pages import router as leaderboard_pages
 from app.leaderboard.routes import router as leaderboard_api
+from app.outreach import pages as outreach
 from app.questions.pages import router as bank_pages
 from app.questions.routes import router as bank_api
 from app.web.render import STATIC_DIR, render_error_page
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bank_api)
     app.include_router(bank_pages)
     app.include_router(console_api)
+    app.include_router(outreach.console)  # before the console pages: /admin/contests/{id}/{tab} would take its paths
+    app.include_router(outreach.public)
     app.include_router(console_pages)
     app.include_router(console_public)
     app.include_router(recovery_pages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.answers import AnswerWriter
@@ -26,7 +27,18 @@ from app.leaderboard.connection import create_board_redis
 from app.leaderboard.privacy import NameStyles
 from app.leaderboard.recording import record_closed_attempt
 from app.leaderboard.service import OfficialNames, PageCache
+from app.outreach.service import count_registration
 from app.questions.service import ContentCache
+
+
+async def _account_event(
+    request: Request, response: Response, db: AsyncSession, user_id: int, kind: str, sent_device: str | None = None
+) -> None:
+    """Logins and registrations: the integrity signals, and a registration through an invitation
+    link counted for that link (issue 19)."""
+    await record_event(request, response, db, user_id, kind, sent_device)
+    if kind == "register":
+        await count_registration(request, db, user_id)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -65,7 +77,7 @@ def build_runtime(settings: Settings) -> Runtime:
         limiter=Limiter(redis),
         attempt_closed=attempt_closed,
         gauges={"attempts_in_progress": count_in_progress},
-        account_event=record_event,
+        account_event=_account_event,
         jobs=JobQueue(settings),  # connected by whoever starts the runtime (the lifespan, the worker)
     )
 

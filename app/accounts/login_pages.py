@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
 from app.accounts import throttle
 from app.accounts.localities import PROVINCES
+from app.accounts.register_form import check as check_registration
 from app.accounts.routes import start_session
-from app.accounts.schemas import RegisterIn
 from app.core.cookies import clear_login_cookies
 from app.core.deps import check_csrf, get_db, get_redis, page_session
 from app.core.errors import AppError
@@ -47,30 +46,7 @@ async def register_submit(
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
-    errors: dict[str, str] = {}
-    if form.get("password") != form.get("password2"):
-        errors["password2"] = "Mật khẩu nhập lại không khớp."
-    try:
-        data = RegisterIn(
-            full_name=values.get("full_name", ""),
-            date_of_birth=_parse_date(values.get("date_of_birth", "")),
-            gender=values.get("gender", ""),
-            phone=values.get("phone", ""),
-            citizen_id=values.get("citizen_id", ""),
-            province=values.get("province", ""),
-            district=values.get("district") or None,
-            commune=values.get("commune", ""),
-            unit=values.get("unit") or None,
-            party_member=values.get("party_member") == "1",
-            password=str(form.get("password", "")),
-        )
-        accounts.validate_registration(data)
-    except _DateError:
-        errors["date_of_birth"] = "Ngày sinh không hợp lệ (ngày/tháng/năm)."
-    except ValidationError:
-        errors["form"] = "Một số thông tin quá dài hoặc không hợp lệ."
-    except AppError as exc:
-        errors.update((exc.details or {}).get("fields", {}))
+    data, errors = await check_registration(request, db, form, values)  # every problem at once
     if errors:
         return page(request, "register.html", status=422, provinces=PROVINCES, values=values, errors=errors)
     try:

@@ -166,7 +166,9 @@ def normalize_full_name(raw: str) -> str:
     return value
 
 
-def check_birth_date(value: date, today: date) -> date:
+def check_birth_date(value: date | None, today: date) -> date:
+    if value is None:  # not a date at all (the page's form): reported with the other fields, not alone
+        raise FieldError("date_of_birth", "Ngày sinh không hợp lệ (ngày/tháng/năm).")
     age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
     if value > today:
         raise FieldError("date_of_birth", "Ngày sinh nằm trong tương lai: kiểm tra lại ngày/tháng/năm sinh.")

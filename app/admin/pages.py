@@ -27,6 +27,7 @@ from app.dashboard.svg import column_chart, hbar_chart
 from app.exports import jobs
 from app.exports.reports import EXPORTS, export_kind
 from app.judging import snapshots
+from app.outreach.service import invitation_counts
 from app.questions.models import Option, Question
 from app.staff import accounts as staff
 from app.staff.deps import checked_form, page_staff
@@ -645,7 +646,15 @@ async def dashboard_page(
 ):
     round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
     data = await dashboard(db, round_)
-    return page(request, "admin/dashboard.html", round=round_, data=data, charts=_charts(data), actor=actor)
+    return page(
+        request,
+        "admin/dashboard.html",
+        round=round_,
+        data=data,
+        charts=_charts(data),
+        actor=actor,
+        invitations=await invitation_counts(db, round_.contest_id, round_.id),
+    )
 
 
 @router.get("/rounds/{round_id}/dashboard/live")
@@ -655,5 +664,7 @@ async def dashboard_fragment(
     """The dashboard's body alone, which the page's small script swaps in every few seconds."""
     round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
     data = await dashboard(db, round_)
-    html = templates.get_template("admin/_live.html").render(data=data, charts=_charts(data))
+    html = templates.get_template("admin/_live.html").render(
+        data=data, charts=_charts(data), invitations=await invitation_counts(db, round_.contest_id, round_.id)
+    )
     return HTMLResponse(html, headers={"cache-control": "no-store"})

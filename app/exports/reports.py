@@ -29,6 +29,7 @@ from app.exports.xlsx import Column, XlsxExport
 from app.judging.models import RankingSnapshot
 from app.judging.snapshots import get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import RankedEntry, final_ranking
+from app.outreach.service import invitation_counts
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 
 Progress = Callable[[int, int], None]
@@ -436,6 +437,29 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
         ],
         ((d, v["attempts"], v["submitted"], len(v["people"]), v["new"]) for d, v in sorted(days.items())),
     )
+    # Registrations per invitation link (issue 19): the collective-prize race, unit by unit.
+    invited = await invitation_counts(db, ctx.contest.id, round_id)
+    if invited:  # only contests that hand out invitation links
+        export.sheet(
+            "Theo đường dẫn mời",
+            [
+                Column("Đơn vị / địa bàn", 36),
+                Column("Loại", 10),
+                Column("Mã mời", 10),
+                Column("Số người đăng ký", 12, "int"),
+                Column("Số người đã thi", 12, "int"),
+            ],
+            (
+                (
+                    i["label"],
+                    "Đơn vị" if i["kind"] == "unit" else "Xã/phường",
+                    i["code"],
+                    i["registrations"],
+                    i["participants"],
+                )
+                for i in invited
+            ),
+        )
     export.close()
     if progress:
         progress(len(people), len(people))

@@ -27,6 +27,7 @@ FLOORS: list[list[str]] = [
     ["leaderboard"],
     ["judging"],
     ["integrity"],
+    ["outreach"],  # spreading a contest: previews, QR codes, invitation links, shared results
     ["exports"],
     ["dashboard"],
     ["admin"],  # the staff console's pages and routes: nothing below imports it

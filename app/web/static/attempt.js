@@ -554,6 +554,31 @@
   });
 
   // --- time ----------------------------------------------------------------------------------------
+  // A screen reader hears the time at 5 min, 1 min and 30 s (a polite live region), never every
+  // second (the countdown itself is role=timer, not live). Thresholds already past when the page
+  // opens are not said; one jumped over (a phone that slept) is said once, the latest only.
+  var urgentEl = document.getElementById("timer-urgent");
+  var announceEl = document.getElementById("timer-announce");
+  var WARNINGS = [[300, "Còn 5 phút làm bài."], [60, "Còn 1 phút. Hết giờ, bài được tự động nộp."],
+                  [30, "Còn 30 giây. Hết giờ, bài được tự động nộp."]];
+  var warned = {};
+  (function () {
+    var start = Math.ceil((deadline - performance.now()) / 1000);
+    WARNINGS.forEach(function (w) { if (start <= w[0]) warned[w[0]] = true; });
+  })();
+  function announceTime(seconds) {
+    var say = null;
+    WARNINGS.forEach(function (w) {
+      if (seconds <= w[0] && seconds > 0 && !warned[w[0]]) { warned[w[0]] = true; say = w[1]; }
+    });
+    if (say) announceEl.textContent = say;
+  }
+
+  // The sticky timer's height, for the page's scroll padding (app.css): focus never lands under it.
+  function stickyHeight() { document.documentElement.style.setProperty("--sticky-h", timerBar.offsetHeight + "px"); }
+  stickyHeight();
+  if (window.ResizeObserver) new ResizeObserver(stickyHeight).observe(timerBar);
+
   function endOfTime() {
     if (ended || closed) return;
     ended = true;
@@ -569,6 +594,8 @@
     var m = Math.floor(seconds / 60), s = seconds % 60;
     countdownEl.textContent = m + ":" + (s < 10 ? "0" : "") + s;
     timerBar.classList.toggle("urgent", seconds <= 60);
+    urgentEl.hidden = seconds > 60;  // said in words, not only by the colour
+    announceTime(seconds);
     if (left <= 0) { endOfTime(); return; }
     setTimeout(tick, Math.min(1000, left));
   }
