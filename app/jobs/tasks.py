@@ -36,8 +36,9 @@ async def sweep_task(ctx) -> int:
     runtime = ctx["runtime"]
     tick = getattr(ctx.get("job"), "scheduled", 0)
     # SAQ's PostgreSQL queue runs a cron tick once; its Redis queue (embedded) may hand the same
-    # tick to a second worker once the first has finished it. Claim the tick: once per fleet.
-    if tick and not await runtime.redis.set(f"sweep:tick:{tick}", "1", nx=True, ex=3600):
+    # tick to a second worker once the first has finished it. Claim the tick: once per fleet (per
+    # queue: two deployments, or a test and its own workers, may share one Redis).
+    if tick and not await runtime.redis.set(f"sweep:tick:{runtime.settings.jobs_queue}:{tick}", "1", nx=True, ex=3600):
         return 0
     closed = total = 0
     async with runtime.sessionmaker() as db:

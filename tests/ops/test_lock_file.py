@@ -77,5 +77,5 @@ def test_the_guard_notices_a_dependency_added_without_make_lock():
     """The check above must be able to fail: a new package, and a tightened bound."""
     locked = pins(LOCK_RUN)
     fastapi = locked["fastapi"]
-    problems = unmet([Requirement("segno>=1.6"), Requirement(f"fastapi>{fastapi}")], locked)
+    problems = unmet([Requirement("surely-not-a-dependency-of-ours>=1.0"), Requirement(f"fastapi>{fastapi}")], locked)
     assert len(problems) == 2
