@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,13 +70,14 @@ class Context:
 async def context_of(db: AsyncSession, round_id: int, snapshot_id: int | None = None) -> Context:
     round_ = await get_round(db, round_id)
     contest = await db.get(Contest, round_.contest_id)
+    snapshot: RankingSnapshot | None
     if snapshot_id is not None:
         snapshot = await get_snapshot(db, snapshot_id)
         if snapshot.round_id != round_id:
             raise NotFound("snapshot_not_found", "Không tìm thấy bảng kết quả đã chốt của đợt thi này.")
     else:
         snapshot = await latest_snapshot(db, round_id)
-    return Context(contest, round_, snapshot)
+    return Context(contest, round_, snapshot)  # type: ignore[arg-type]  # a round's contest exists (foreign key)
 
 
 def _require_snapshot(ctx: Context) -> RankingSnapshot:
@@ -401,14 +403,14 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
         days[day]["new"] += 1
     stats: dict[tuple, dict] = {}
     for user_id, where in people.items():
-        row = counted.get(user_id)
+        best = counted.get(user_id)
         for level, key in enumerate((where[:1], where[:2], (where[2],))):
             s = stats.setdefault((level, key), {"people": 0, "scored": 0, "score": 0, "perfect": 0})
             s["people"] += 1
-            if row is not None:
+            if best is not None:
                 s["scored"] += 1
-                s["score"] += row.correct
-                s["perfect"] += int(row.total > 0 and row.correct == row.total)
+                s["score"] += best.correct
+                s["perfect"] += int(best.total > 0 and best.correct == best.total)
     for loc in (await db.scalars(select(ContestLocality).where(ContestLocality.contest_id == ctx.contest.id))).all():
         stats.setdefault((0, (loc.province,)), {"people": 0, "scored": 0, "score": 0, "perfect": 0})
         if loc.district:
@@ -490,7 +492,9 @@ async def question_stats(db: AsyncSession, ctx: Context) -> list[dict]:
     ids = [r.attempt_id for r in counted]
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        papers = dict((await db.execute(select(Attempt.id, Attempt.paper).where(Attempt.id.in_(chunk)))).all())
+        papers: dict[int, Any] = dict(
+            (await db.execute(select(Attempt.id, Attempt.paper).where(Attempt.id.in_(chunk)))).all()
+        )
         answers: dict[int, dict[int, int]] = defaultdict(dict)
         for attempt_id, question_id, option_id in await db.execute(
             select(AttemptAnswer.attempt_id, AttemptAnswer.question_id, AttemptAnswer.option_id).where(

@@ -285,7 +285,7 @@ class XlsxExport:
 
 def _absolute(ref: str) -> str:
     first, last = ref.split(":")
-    split = lambda cell: re.match(r"([A-Z]+)(\d+)", cell).groups()  # noqa: E731
+    split = lambda cell: re.match(r"([A-Z]+)(\d+)", cell).groups()  # type: ignore[union-attr]  # noqa: E731
     (c1, r1), (c2, r2) = split(first), split(last)
     return f"${c1}${r1}:${c2}${r2}"
 
