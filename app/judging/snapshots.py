@@ -31,8 +31,7 @@ from app.judging import canonical
 from app.judging.frozen import iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
-from app.leaderboard.finalize import end_round
-from app.leaderboard.rebuild import publish_final_board, rebuild_live_board
+from app.leaderboard.rebuild import end_round, publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
 from app.staff import audit
 from app.staff.roles import CLOSE_ROUND, REGRADE, StaffAccess

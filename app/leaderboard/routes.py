@@ -1,5 +1,4 @@
-"""JSON API of the leaderboards. Thin: reading lives in service.py, writing in rebuild.py and
-finalize.py."""
+"""JSON API of the leaderboards. Thin: reading lives in service.py, writing in rebuild.py."""
 
 from __future__ import annotations
 
@@ -11,8 +10,7 @@ from app.core.deps import DbDep, OptionalSessionDep, SessionDep
 from app.core.errors import ErrorResponses
 from app.core.runtime import request_runtime
 from app.leaderboard import privacy, service
-from app.leaderboard.finalize import finalize_round
-from app.leaderboard.rebuild import rebuild_boards
+from app.leaderboard.rebuild import finalize_round, rebuild_boards
 from app.leaderboard.schemas import (
     BoardOut,
     FinalizeIn,
@@ -29,7 +27,7 @@ router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leader
 
 
 def board_redis(request: Request):
-    """The Redis (or Redis Cluster) holding the boards: app/leaderboard/connection.py."""
+    """The Redis (or Redis Cluster) holding the boards: app/leaderboard/board.py, create_board_redis."""
     return request_runtime(request).board_redis
 
 

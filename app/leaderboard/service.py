@@ -12,16 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.models import ContestLocality, ContestUnit
 from app.contests.service import round_cache
+from app.core.errors import Invalid
 from app.core.runtime import cache_of
 from app.core.textnorm import group_key
 from app.leaderboard.board import ALL, RoundBoard, Scope
 from app.leaderboard.entries import BoardLine
-from app.leaderboard.errors import OneScopeOnly
 from app.leaderboard.keys import FINAL, LIVE, BoardKeys
-from app.leaderboard.masking import mask_name
-from app.leaderboard.privacy import name_style
-from app.leaderboard.repair import repair_if_lost
+from app.leaderboard.privacy import mask_name, name_style
+from app.leaderboard.rebuild import repair_if_lost
 from app.leaderboard.schemas import BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut
+
+
+class OneScopeOnly(Invalid):
+    def __init__(self):
+        super().__init__("invalid_scope", "Chỉ chọn một trong hai: đơn vị hoặc tỉnh/thành phố.")
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:

@@ -18,8 +18,7 @@ from app.contests.models import Contest, ContestBanner, Round
 from app.core.deps import DbDep, PageSessionDep
 from app.core.errors import AppError, NotFound
 from app.core.runtime import RuntimeDep, request_runtime
-from app.leaderboard.masking import mask_name
-from app.leaderboard.privacy import name_style
+from app.leaderboard.privacy import mask_name, name_style
 from app.outreach import qr, service
 from app.outreach.models import COMMUNE, UNIT
 from app.staff.deps import ContestEditorPage, ContestViewerPage
