@@ -26,14 +26,13 @@ from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.textnorm import clean_text, group_key
-from app.exports.xlsx import Column, XlsxExport
+from app.exports.xlsx import Column, Progress, XlsxExport
 from app.judging.models import RankingSnapshot
 from app.judging.snapshots import get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import RankedEntry, final_ranking
 from app.outreach.service import invitation_counts
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 
-Progress = Callable[[int, int], None]
 LETTERS = "ABCDEF"
 GENDERS = {"male": "Nam", "female": "Nữ", "other": "Khác"}
 
@@ -146,10 +145,7 @@ async def write_ranking(
             progress(sheet.count, snapshot.row_count)
     sheet.finish()
     export.sheet(CHECK_SHEET, CHECK_COLUMNS, check_rows(ctx.round.id, snapshot))
-    export.close()
-    if progress:
-        progress(sheet.count, snapshot.row_count)
-    return sheet.count
+    return export.done(progress, sheet.count, snapshot.row_count)
 
 
 # What `python -m app verify-export` needs besides the ranking sheet (app/judging/verify_export.py).
@@ -257,10 +253,7 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
     from app.exports.integrity_sheets import add_exclusions_sheet
 
     await add_exclusions_sheet(export, db, round_id)
-    export.close()
-    if progress:
-        progress(len(winners), len(winners))
-    return len(winners)
+    return export.done(progress, len(winners))
 
 
 # --- collective ranking of units -------------------------------------------------------------
@@ -340,10 +333,7 @@ async def write_units(db: AsyncSession, round_id: int, path: Path, progress: Pro
         if unassigned:
             rows.append(cells(None, unassigned))
         export.sheet(name, UNIT_COLUMNS, rows)
-    export.close()
-    if progress:
-        progress(len(table), len(table))
-    return len(table)
+    return export.done(progress, len(table))
 
 
 # --- participation statistics -----------------------------------------------------------------
@@ -462,10 +452,7 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
                 for i in invited
             ),
         )
-    export.close()
-    if progress:
-        progress(len(people), len(people))
-    return len(people)
+    return export.done(progress, len(people))
 
 
 # --- per-question statistics -------------------------------------------------------------------
@@ -597,10 +584,7 @@ async def write_questions(db: AsyncSession, round_id: int, path: Path, progress:
             for i, r in enumerate(table, start=1)
         ),
     )
-    export.close()
-    if progress:
-        progress(len(table), len(table))
-    return len(table)
+    return export.done(progress, len(table))
 
 
 # --- participants ------------------------------------------------------------------------------
