@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.attempts.routes import attempt_deps
@@ -17,6 +19,7 @@ from app.leaderboard.schemas import (
     FinalizeOut,
     GroupsOut,
     MyStandingOut,
+    NameStyle,
     RebuildOut,
     SettingsIn,
     SettingsOut,
@@ -91,12 +94,13 @@ async def provinces(
 @router.get("/settings", response_model=SettingsOut, summary="How names are shown (organizers and judges)")
 async def read_settings(round_id: int, staff: RoundViewer, ctx: service.ReadContext = Depends(read_context)):
     style = await privacy.name_style(ctx.db, round_id, ctx.default_name_style)
-    return SettingsOut(round_id=round_id, name_style=style)
+    return SettingsOut(round_id=round_id, name_style=cast(NameStyle, style))
 
 
 @router.put("/settings", response_model=SettingsOut, summary="Choose how names are shown (organizers)")
 async def put_settings(round_id: int, body: SettingsIn, staff: RoundEditor, db: DbDep):
-    return SettingsOut(round_id=round_id, name_style=await privacy.set_name_style(db, round_id, body.name_style))
+    style = await privacy.set_name_style(db, round_id, body.name_style)
+    return SettingsOut(round_id=round_id, name_style=cast(NameStyle, style))
 
 
 @router.post(
