@@ -291,12 +291,7 @@ async def _upload(form, name: str) -> bytes:
 
 @router.post("/contests/{contest_id}/units")
 async def import_units(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
-
-    async def action():
-        count = await lists.replace_units(db, actor, contest_id, await _upload(form, "file"))
-        return f"Đã nhập danh sách {count} đơn vị."
-
-    return await _contest_action(request, db, actor, contest_id, action, "", tab="units")
+    return await _import_list(request, db, actor, contest_id, form, lists.replace_units, "đơn vị")
 
 
 @router.post("/contests/{contest_id}/banner")
@@ -329,10 +324,15 @@ async def banner_image(contest_id: int, db: DbDep):
 
 @router.post("/contests/{contest_id}/localities")
 async def import_localities(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
+    return await _import_list(request, db, actor, contest_id, form, lists.replace_localities, "địa bàn")
+
+
+async def _import_list(request, db, actor, contest_id: int, form, replace, label: str):
+    """An official list from its uploaded file (all or nothing), back on the units tab."""
 
     async def action():
-        count = await lists.replace_localities(db, actor, contest_id, await _upload(form, "file"))
-        return f"Đã nhập danh sách {count} địa bàn."
+        count = await replace(db, actor, contest_id, await _upload(form, "file"))
+        return f"Đã nhập danh sách {count} {label}."
 
     return await _contest_action(request, db, actor, contest_id, action, "", tab="units")
 
