@@ -10,7 +10,7 @@ from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.core.deps import DbDep, OptionalSessionDep, SessionDep
 from app.core.errors import ErrorResponses
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep, request_runtime
 from app.leaderboard import privacy, service
 from app.leaderboard.rebuild import finalize_round, rebuild_boards
 from app.leaderboard.schemas import (
@@ -34,8 +34,8 @@ def board_redis(request: Request):
     return request_runtime(request).board_redis
 
 
-async def read_context(request: Request, db: DbDep) -> service.ReadContext:
-    return service.ReadContext(db, board_redis(request), request_runtime(request).settings.leaderboard_name_style)
+async def read_context(runtime: RuntimeDep, db: DbDep) -> service.ReadContext:
+    return service.ReadContext(db, runtime.board_redis, runtime.settings.leaderboard_name_style)
 
 
 @router.get(
