@@ -49,23 +49,32 @@ def console_routes():
         staff = api_staff in calls or page_staff in calls
         if staff or path.startswith(("/admin", "/api/v1/admin")):
             declared = sorted({c.permission for c in calls if getattr(c, "permission", None)})
+            scopes = {c.scope for c in calls if getattr(c, "scope", None)}
             for method in sorted(route.methods):
-                yield method, path, declared
+                yield method, path, declared, scopes
 
 
 def test_every_console_route_declares_its_permission():
     routes = list(console_routes())
     assert len(routes) >= 70  # the walk finds the consoles' pages and API (not an empty pass)
-    undeclared = [(m, p) for m, p, declared in routes if not declared and (m, p) not in ANY_STAFF]
+    undeclared = [(m, p) for m, p, declared, _ in routes if not declared and (m, p) not in ANY_STAFF]
     assert undeclared == [], "declare the permission: Annotated[StaffAccess, Depends(staff_with(...))]"
     # The allow-list holds only routes that exist and still take any staff.
-    current = {(m, p): declared for m, p, declared in routes}
+    current = {(m, p): declared for m, p, declared, _ in routes}
     stale = [key for key in ANY_STAFF if key not in current or current[key]]
     assert stale == []
 
 
+def test_a_permission_is_checked_where_the_path_names_it():
+    """A contest permission on a path without {contest_id} (or a round's without {round_id})
+    would read an unrelated query parameter instead: every declaration matches its path."""
+    wrong = [(m, p, scope) for m, p, _, scopes in console_routes() for scope in scopes
+             if scope in ("contest", "round") and f"{{{scope}_id}}" not in p]
+    assert wrong == []
+
+
 def test_the_declarations_say_what_the_roles_module_says():
-    declared = {(m, p): d for m, p, d in console_routes()}
+    declared = {(m, p): d for m, p, d, _ in console_routes()}
     assert declared[("PUT", "/api/v1/admin/contests/{contest_id}")] == ["edit_contest"]
     assert declared[("POST", "/admin/rounds/{round_id}/close")] == ["close_round"]
     assert declared[("POST", "/api/v1/contests/{contest_id}/bank/imports")] == ["edit_bank"]
