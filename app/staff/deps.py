@@ -11,7 +11,7 @@ A route declares what it needs in its signature, where a reader sees it:
 the permission there and returns the caller's StaffAccess. The API flavour answers 401/403 JSON;
 the page flavour sends a visitor who is not logged in to the login page, checks a form's CSRF
 token first (as every console form did), and answers 403 with the error page.
-tests/staff/test_declared_permissions.py fails on a console route that declares none.
+tests/admin/test_declared_permissions.py fails on a console route that declares none.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def staff_with(permission: str, scope: Scope = "contest", *, page: bool = False)
 
 
 # Any staff member (the console's home, a job's owner, checks made per object in the service):
-# routes using these are on the allow-list of tests/staff/test_declared_permissions.py.
+# routes using these are on the allow-list of tests/admin/test_declared_permissions.py.
 AnyStaff = Annotated[StaffAccess, Depends(api_staff)]
 AnyStaffPage = Annotated[StaffAccess, Depends(page_staff)]
 Admin = Annotated[StaffAccess, Depends(staff_with(ADMIN, "any"))]
