@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20_000_000, validation_alias="MAX_UPLOAD_BYTES")
     # Question-bank imports (app.questions.importing.ImportLimits): rows per file, characters per
     # cell, and the decompressed size a .xlsx/.ods may reach before it is treated as a zip bomb.
+    # A bank upload larger than this is imported by a job worker (its page refreshes itself until
+    # the report is ready; the API answers 202 with the job to poll); a smaller one in the request.
+    # 1 MB: the sample banks (~30 KB) and a few thousand questions import at once; the
+    # 10,000-question benchmark file (1.7 MB, seconds of CPU) goes to the queue.
+    import_in_request_max_bytes: int = Field(default=1_000_000, validation_alias="IMPORT_IN_REQUEST_MAX_BYTES")
+    # Records of queued imports (their reports) are kept this long, then deleted by the expiry job.
+    import_ttl_seconds: int = Field(default=7 * 24 * 3600, validation_alias="IMPORT_TTL_SECONDS")
     bank_max_rows: int = Field(default=20_000, validation_alias="BANK_MAX_ROWS")
     bank_max_cell_chars: int = Field(default=2_000, validation_alias="BANK_MAX_CELL_CHARS")
     bank_max_uncompressed_bytes: int = Field(default=200_000_000, validation_alias="BANK_MAX_UNCOMPRESSED_BYTES")
