@@ -46,9 +46,12 @@ class Settings(BaseSettings):
     # PostgreSQL, so that an export's CPU never lands on a web worker's event loop.
     jobs_in_process: str = Field(default="auto", validation_alias="JOBS_IN_PROCESS")
     worker_concurrency: int = Field(default=2, validation_alias="WORKER_CONCURRENCY")
-    # `python -m app worker` lowers its CPU priority by this much (nice): on a host shared with
-    # web workers, an export's CPU yields to answer saves (0: same priority as the web).
+    # `python -m app worker` yields the CPU to the web workers on its host: on Linux it enters the
+    # idle scheduling class (SCHED_IDLE: it only gets CPU no other process wants, and a waking
+    # web worker preempts it at once); elsewhere, or with WORKER_IDLE_CLASS=false, it lowers its
+    # priority by WORKER_NICE. WORKER_NICE=0: same priority as the web (neither).
     worker_nice: int = Field(default=10, validation_alias="WORKER_NICE")
+    worker_idle_class: bool = Field(default=True, validation_alias="WORKER_IDLE_CLASS")
     # The queue's name: deployments (or test runs) sharing one database keep their jobs apart.
     jobs_queue: str = Field(default="ttn", validation_alias="JOBS_QUEUE")
     # A running job reports progress at least this often; one silent longer lost its worker (kill -9,
