@@ -267,3 +267,18 @@ async def test_small_uploads_still_import_in_the_request(app, factory, db):
     imports = await db.scalar(select(func.count()).select_from(BankImport).where(BankImport.contest_id == contest.id))
     await db.rollback()
     assert imports == 0
+
+
+async def test_old_import_records_and_files_expire(app, factory, db):
+    contest = await factory.contest(questions=0)
+    runtime, old = await queued_import(app, contest.id, xlsx(questions(5)))
+    _, recent = await queued_import(app, contest.id, xlsx(questions(6)))
+    async with app.state.runtime.sessionmaker() as session:
+        await session.execute(update(BankImport).where(BankImport.id == old).values(expires_at=utcnow() - timedelta(seconds=1)))
+        await session.commit()
+    assert await import_jobs.get(runtime, old) is None  # past its time: gone for the page already
+    from app.jobs.tasks import expire_task
+    assert await expire_task({"runtime": app.state.runtime}) >= 1
+    assert await files_left(db, old) == 0 and await files_left(db, recent) == 1
+    assert await db.get(BankImport, old) is None and await db.get(BankImport, recent) is not None
+    await db.rollback()
