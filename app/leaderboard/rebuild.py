@@ -162,9 +162,6 @@ async def repair_if_lost(db: AsyncSession, redis, round_id: int) -> bool:
 # The one call the attempt service makes when an attempt closes: put it on the live board.
 
 
-log = logging.getLogger(__name__)
-
-
 async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> None:
     """Never raises: the submit is already committed and must succeed whatever Redis does; a
     missed update is repaired by `python -m app rebuild-board`.
