@@ -59,16 +59,16 @@ async def seed_export(database_url: str, redis_url: str, rows: int) -> tuple[int
 
     from app import models  # noqa: F401
     from app.accounts.models import User
-    from app.core.sessions import create_session
-    from app.staff.models import StaffAssignment
-    from app.staff.accounts import STAFF
     from app.config import Settings
     from app.contests.models import Contest, Round
     from app.core.clock import utcnow
     from app.core.db import create_engine, make_sessionmaker
+    from app.core.sessions import create_session
     from app.judging.models import RankingSnapshot, SnapshotRow
     from app.judging.snapshots import canonical_row, snapshot_digest
-    from app.leaderboard.final import RankedEntry
+    from app.leaderboard.ranking import RankedEntry
+    from app.staff.accounts import STAFF
+    from app.staff.models import StaffAssignment
 
     settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url)
     engine = create_engine(settings)

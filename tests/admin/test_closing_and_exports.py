@@ -11,10 +11,10 @@ from sqlalchemy import select, text, update
 from app.attempts.models import Attempt
 from app.core.clock import VN_TZ
 from app.exports import jobs
-from app.judging.models import RankingSnapshot, SnapshotRow
 from app.judging import canonical
+from app.judging.models import RankingSnapshot, SnapshotRow
 from app.judging.snapshots import verify
-from app.leaderboard.final import final_ranking
+from app.leaderboard.ranking import final_ranking
 from app.questions.models import Option
 from tests.admin.helpers import end_round_now, make_staff, take_attempt
 
