@@ -3,10 +3,7 @@ order is identical; submits racing a rebuild are not lost."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 from app.leaderboard.board import FINAL, LIVE, BoardKeys, RoundBoard, Scope
@@ -14,7 +11,7 @@ from app.leaderboard.ordering import best_per_user, live_key
 from app.leaderboard.ranking import load_results
 from app.leaderboard.rebuild import rebuild_boards, rebuild_live_board, record_closed_attempt
 from tests.leaderboard.conftest import make_staff
-from tests.live import ROOT
+from tests.live import run_app_command
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -62,14 +59,12 @@ async def test_cli_rebuild_after_flushdb_gives_the_identical_board(factory, seed
 
     await redis.flushdb()
     assert await RoundBoard(redis, BoardKeys(round_.id, LIVE)).size() == 0
-    done = subprocess.run([sys.executable, "-m", "app", "rebuild-board", "--round", str(round_.id)],
-                          cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    done = await run_app_command("rebuild-board", "--round", str(round_.id))
     assert done.returncode == 0, done.stderr
     assert "40 người dự thi" in done.stdout
     assert await snapshot(redis, round_.id) == before
 
-    missing = subprocess.run([sys.executable, "-m", "app", "rebuild-board", "--round", "987654321"],
-                             cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    missing = await run_app_command("rebuild-board", "--round", "987654321")
     assert missing.returncode == 1 and "Không tìm thấy đợt thi" in missing.stderr
 
 
