@@ -100,7 +100,7 @@ async def test_staff_actions_are_logged_with_before_and_after(factory, client, a
     assert "Sửa cuộc thi" in page.text and "bản sửa" in page.text
 
 
-def test_create_admin_command_makes_an_account_that_reaches_the_console(settings, app):
+async def test_create_admin_command_makes_an_account_that_reaches_the_console(settings, app):
     phone = "0912345678"
     env = {**os.environ, "ADMIN_PASSWORD": "mat-khau-quan-tri"}
     done = await run_app_command("create-admin", "--phone", phone, "--name", "Quản Trị Viên", env=env)
