@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -247,7 +248,7 @@ async def run(sessionmaker, settings, job_id: str, heartbeat: Callable[[], Await
         pending.append((done, total))
 
     async def flush() -> None:
-        values = {"updated_at": utcnow()}
+        values: dict[str, Any] = {"updated_at": utcnow()}
         if pending:
             values["done"], values["total"] = pending[-1]
             pending.clear()

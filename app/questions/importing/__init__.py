@@ -53,11 +53,13 @@ def parse_bank_file(data: bytes, filename: str, limits: ImportLimits = ImportLim
     if sniffed.problem is not None:
         return ParseResult(format=_format_hint(filename), questions=[], problems=[sniffed.problem])
     kind = sniffed.format
+    assert kind is not None  # sniffed without a problem: a format
     if kind in _SHEET_READERS:
         result = parse_table(kind, _SHEET_READERS[kind](data, limits), limits)
     else:
         text, decoding_note = decode_text_file(data)
         if text is None:
+            assert decoding_note is not None  # undecodable text says why
             return ParseResult(format=kind, questions=[], problems=[decoding_note])
         if kind == "csv":
             result = parse_table("csv", read_csv(text, limits), limits)

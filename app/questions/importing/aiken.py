@@ -98,7 +98,7 @@ def parse_aiken(text: str, limits: ImportLimits) -> ParseResult:
     if not finished:
         problems.append(Problem(None, None, "Tệp Aiken không có câu hỏi nào."))
 
-    items = [(q.line, [" ".join(q.text_lines), *q.options]) for q in finished]
+    items: list[tuple[int, list[str | None]]] = [(q.line, [" ".join(q.text_lines), *q.options]) for q in finished]
     fixed, converted_rows, conversions = convert_legacy_fields(items)
     candidates = []
     for question, texts in zip(finished, fixed):

@@ -263,5 +263,5 @@ def _parse_block(block: _Block, limits: ImportLimits):
                 f"Nội dung dài {format_count(len(value))} ký tự, vượt giới hạn "
                 f"{format_count(limits.max_cell_chars)} ký tự.",
             )
-    options += [None] * (MAX_OPTIONS - len(options))
-    return question, options, correct[0], explanation
+    padded: list[str | None] = [*options, *[None] * (MAX_OPTIONS - len(options))]
+    return question, padded, correct[0], explanation

@@ -294,7 +294,7 @@ class LegacyTextFixer:
                         # Both decodings beat the original equally: the text is legacy for sure,
                         # and the file's own choice (or the commoner TCVN3) settles which.
                         encoding = file_choice if file_choice in verdict.acceptable else TCVN3
-                if encoding is not None:
+                if encoding is not None and cell is not None:
                     out[index] = _DECODERS[encoding](cell)
                     if out[index] != cell:
                         used.add(encoding)
@@ -306,4 +306,6 @@ def convert_legacy_text(text: str) -> tuple[str, str | None]:
     """One piece of text on its own: (converted text, encoding used or None)."""
     ((cells, used),) = LegacyTextFixer().fix_rows([[text]])
     encoding = next(iter(used), None)
-    return cells[0], encoding
+    converted = cells[0]
+    assert converted is not None  # text in, text out
+    return converted, encoding

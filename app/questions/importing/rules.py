@@ -55,7 +55,9 @@ def check_options(options: list[str | None]) -> list[tuple[int, str]]:
         found.append((min(len(filled), 1), f"Câu hỏi phải có ít nhất {MIN_OPTIONS} phương án"))
     seen: dict[str, int] = {}
     for position in filled:
-        key = options[position].casefold()
+        option = options[position]
+        assert option  # filled
+        key = option.casefold()
         if key in seen:
             found.append((position, f"Phương án {LETTERS[position]} trùng với phương án {LETTERS[seen[key]]}"))
         else:
@@ -125,6 +127,7 @@ def assemble_result(
         first = first_by_key.get(key)
         if first is not None:
             if candidate.valid and first.valid and not same_key(candidate, first):
+                assert first.answer_index is not None and candidate.answer_index is not None  # valid
                 problems.append(
                     Problem(
                         candidate.row,
@@ -141,6 +144,7 @@ def assemble_result(
             continue
         first_by_key[key] = candidate
         if candidate.valid:
+            assert candidate.answer_index is not None  # a valid candidate has its key
             questions.append(
                 ParsedQuestion(
                     row=candidate.row,

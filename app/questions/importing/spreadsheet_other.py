@@ -160,6 +160,7 @@ def read_ods(data: bytes, limits: ImportLimits) -> RawSheet:
     archive, problem = open_zip_safely(data, limits)
     if problem is not None:
         return RawSheet(problems=[problem])
+    assert archive is not None  # no problem: an archive
     with archive:
         try:
             with archive.open("content.xml") as stream:

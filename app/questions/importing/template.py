@@ -341,6 +341,7 @@ def _read_row(
     # An option already reported stands in as filled (a distinct placeholder each), so the other
     # option rules and the answer key still check the rest without repeating its problem.
     checked = [o if f not in unusable else f"\x00{f}" for o, f in zip(raw_options, OPTION_FIELDS)]
+    message: str | None
     for position, message in check_options(checked):
         problem(OPTION_FIELDS[position], message)
     answer_text = text_of(ANSWER)
