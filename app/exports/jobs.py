@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core import tracked_jobs
 from app.core.clock import to_local, utcnow
 from app.core.db import create_engine, make_sessionmaker
 from app.core.runtime import Runtime
@@ -37,10 +38,8 @@ from app.exports.reports import export_kind
 
 log = logging.getLogger("app.exports")
 CHUNK_BYTES = 512 * 1024
-# A job not finished this long after it was asked for will not finish (no worker running, or
-# every attempt lost): say so instead of letting the progress page refresh forever.
-STALE_SECONDS = 15 * 60
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STALE_SECONDS = tracked_jobs.STALE_SECONDS
+QUEUED, RUNNING, DONE, FAILED = tracked_jobs.QUEUED, tracked_jobs.RUNNING, tracked_jobs.DONE, tracked_jobs.FAILED
 LOST_MESSAGE = "Việc xuất tệp bị gián đoạn nhiều lần (máy xử lý ngừng đột ngột). Hãy xuất lại."
 STALE_MESSAGE = "Việc xuất tệp không hoàn thành (máy xử lý không hoạt động). Hãy xuất lại."
 GENERIC_MESSAGE = "Đã có lỗi khi xuất tệp. Vui lòng thử lại."
@@ -166,25 +165,12 @@ async def get(runtime: Runtime, job_id: str, db=None) -> ExportJob | None:
     else:
         async with runtime.sessionmaker() as own:
             rec = await own.get(ExportJobRecord, job_id)
-    now = utcnow()
-    if rec is None or rec.expires_at <= now:
+    if rec is None or rec.expires_at <= utcnow():
         return None
-    if rec.status not in (QUEUED, RUNNING):
-        return _job(rec)
-    if (now - rec.created_at).total_seconds() > STALE_SECONDS:
-        return _job(rec, FAILED, STALE_MESSAGE)
-    settings = runtime.settings
-    # Silent for longer than its worker would be: ask the queue whether anyone still has it.
-    silent = (now - rec.updated_at).total_seconds()
-    if rec.status == RUNNING and silent > 2 * settings.job_heartbeat_seconds + 2 * settings.jobs_sweep_seconds:
-        try:
-            lost = await runtime.jobs.lost(f"export:{job_id}")
-        except Exception:  # the queue unreachable: keep showing progress, ask again next time
-            log.exception("export %s: queue state unknown", job_id)
-            return _job(rec)
-        if lost:
-            return _job(rec, FAILED, LOST_MESSAGE)
-    return _job(rec)
+    status, error = await tracked_jobs.overdue_verdict(
+        runtime, rec, f"export:{job_id}", stale_message=STALE_MESSAGE, lost_message=LOST_MESSAGE
+    )
+    return _job(rec, status, error)
 
 
 async def wait(runtime: Runtime, job_id: str, timeout: float = 60) -> ExportJob | None:

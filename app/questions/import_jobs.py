@@ -28,6 +28,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from app.core import tracked_jobs
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.core.runtime import Runtime
@@ -36,9 +37,9 @@ from app.questions.models import BankImport, BankImportFile
 from app.staff.roles import StaffAccess
 
 log = logging.getLogger("app.questions")
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+QUEUED, RUNNING, DONE, FAILED = tracked_jobs.QUEUED, tracked_jobs.RUNNING, tracked_jobs.DONE, tracked_jobs.FAILED
 # Not finished this long after the upload: it will not finish (no worker running): say so.
-STALE_SECONDS = 15 * 60
+STALE_SECONDS = tracked_jobs.STALE_SECONDS
 LOST_MESSAGE = "Việc nhập tệp bị gián đoạn nhiều lần (máy xử lý ngừng đột ngột). Chưa có câu hỏi nào được ghi; hãy tải tệp lên lại."
 STALE_MESSAGE = (
     "Việc nhập tệp không hoàn thành (máy xử lý không hoạt động). Chưa có câu hỏi nào được ghi; hãy tải tệp lên lại."
@@ -195,25 +196,12 @@ async def get(runtime: Runtime, import_id: str, db=None) -> ImportJob | None:
     else:
         async with runtime.sessionmaker() as own:
             rec = await own.get(BankImport, import_id)
-    now = utcnow()
-    if rec is None or rec.expires_at <= now:
+    if rec is None or rec.expires_at <= utcnow():
         return None
-    if rec.status not in (QUEUED, RUNNING):
-        return _job(rec)
-    if (now - rec.created_at).total_seconds() > STALE_SECONDS:
-        return _job(rec, FAILED, STALE_MESSAGE)
-    settings = runtime.settings
-    # Silent for longer than its worker would be: ask the queue whether anyone still has it.
-    silent = (now - rec.updated_at).total_seconds()
-    if rec.status == RUNNING and silent > 2 * settings.job_heartbeat_seconds + 2 * settings.jobs_sweep_seconds:
-        try:
-            lost = await runtime.jobs.lost(_key(import_id))
-        except Exception:  # the queue unreachable: keep showing progress, ask again next time
-            log.exception("bank import %s: queue state unknown", import_id)
-            return _job(rec)
-        if lost:
-            return _job(rec, FAILED, LOST_MESSAGE)
-    return _job(rec)
+    status, error = await tracked_jobs.overdue_verdict(
+        runtime, rec, _key(import_id), stale_message=STALE_MESSAGE, lost_message=LOST_MESSAGE
+    )
+    return _job(rec, status, error)
 
 
 async def of_contest(runtime: Runtime, db, contest_id: int, import_id: str) -> ImportJob:
