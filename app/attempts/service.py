@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
-from app.attempts.paper import draw_questions, order_options
+from app.attempts.paper import draw_questions
+from app.attempts.pool import pool_cache
 from app.attempts.tokens import OptionTokens
 from app.contests.service import get_round
 from app.core.clock import ms_between, truncate_ms, utcnow
@@ -34,7 +36,7 @@ from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
 from app.core.runtime import AttemptClosedHook, Runtime, nobody_listens
 from app.questions.models import Option
-from app.questions.service import content_cache, load_pool
+from app.questions.service import content_cache
 from app.staff.conflicts import ensure_not_contest_staff
 
 
@@ -146,11 +148,12 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
     if len(attempts) >= round_.attempts_allowed:
         raise Conflict("attempts_exhausted", f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
 
+    pools = pool_cache(db)
     question_ids = draw_questions(
-        await load_pool(db, round_.contest_id), round_.questions_per_attempt, round_.quotas or []
+        await pools.pool(db, round_.contest_id), round_.questions_per_attempt, round_.quotas or []
     )
     contents = await content_cache(db).get_many(db, question_ids)
-    paper = [[qid, order_options(contents[qid].options)] for qid in question_ids]
+    paper = [[qid, pools.order_options(qid, contents[qid].options)] for qid in question_ids]
     now = truncate_ms(now)
     deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
     attempt = Attempt(
@@ -250,10 +253,10 @@ async def _close(
     prediction: int | None,
     auto: bool,
     on_time_since: datetime | None = None,
-) -> bool:
-    """Closes and grades an attempt in the caller's transaction. False if it was already closed,
-    or (with `on_time_since`) if its deadline, as stored, is before that instant. The submit
-    time never exceeds the stored deadline."""
+) -> Attempt | None:
+    """Closes and grades an attempt in the caller's transaction; returns it as closed. None if it
+    was already closed, or (with `on_time_since`) if its deadline, as stored, is before that
+    instant. The submit time never exceeds the stored deadline."""
     condition = [Attempt.id == attempt_id, Attempt.status == IN_PROGRESS]
     if on_time_since is not None:
         condition.append(Attempt.deadline >= on_time_since)
@@ -267,19 +270,25 @@ async def _close(
         )
     ).first()
     if row is None:
-        return False
-    correct = await db.scalar(
+        return None
+    # Graded by a second statement, not a subquery of the first: this one starts once the first
+    # holds the row lock, so its snapshot has every answer committed before the close (a save
+    # that held the attempt FOR SHARE was waited for), which a subquery of the first, evaluated
+    # on that statement's earlier snapshot, could miss. It hands back the closed row (no re-read).
+    correct = (
         select(func.count())
         .select_from(AttemptAnswer)
         .join(Option, Option.id == AttemptAnswer.option_id)
         .where(AttemptAnswer.attempt_id == attempt_id, Option.is_correct.is_(True))
+        .scalar_subquery()
     )
-    await db.execute(
+    return await db.scalar(
         update(Attempt)
         .where(Attempt.id == attempt_id)
         .values(correct=correct, time_ms=ms_between(row.started_at, row.submitted_at))
+        .returning(Attempt)
+        .execution_options(populate_existing=True)
     )
-    return True
 
 
 async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
@@ -288,7 +297,7 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
     deadline = await db.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS))
     if deadline is None or utcnow() <= deadline + deps.grace:
         return False
-    closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
+    closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True) is not None
     await db.commit()
     if closed:
         SUBMISSIONS.labels("deadline").inc()
@@ -310,9 +319,11 @@ async def submit(
     prediction: int | None,
     prediction_required: bool,
     auto: bool = False,
+    cached: AttemptState | None = None,
 ) -> Attempt:
-    """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out."""
-    state = await load_state(deps, user_id, attempt_id)
+    """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out.
+    `cached`: the attempt as `load_state` gave it to the caller just now (None: read it here)."""
+    state = cached or await load_state(deps, user_id, attempt_id)
     db = deps.db
     if state.status == IN_PROGRESS:
         if prediction is None and state.prediction is None and prediction_required:
@@ -336,6 +347,8 @@ async def submit(
             SUBMISSIONS.labels("timer" if auto else "manual").inc()
         await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
+        if closed is not None and not sa_inspect(closed).expired:
+            return closed  # the row as the closing statement returned it
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)
     return attempt
@@ -371,7 +384,7 @@ async def close_open_attempts(db: AsyncSession, round_id: int, close_at: datetim
     ).all()
     closed = []
     for attempt_id, deadline in rows:
-        if await _close(db, attempt_id, submitted_at=min(deadline, close_at), prediction=None, auto=True):
+        if await _close(db, attempt_id, submitted_at=min(deadline, close_at), prediction=None, auto=True) is not None:
             closed.append(attempt_id)
     return closed
 
