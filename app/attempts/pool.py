@@ -21,13 +21,20 @@ from app.core.runtime import cache_of
 from app.questions.models import Question
 from app.questions.service import PoolEntry, load_pool
 
-# Built once: constructing the expression cost as much CPU as running it.
-_SIGNATURE = select(
-    func.count(),
-    func.coalesce(func.sum(case((Question.retired.is_(False), 1), else_=0)), 0),
-    func.max(Question.id),
-    func.max(Question.retired_at),
-).where(Question.contest_id == bindparam("contest_id"))
+# The bank's signature (see the module docstring), as a one-row subquery: the open reads it in
+# the same statement as the person's attempts in the round (app/attempts/service.py). Built once:
+# constructing an expression cost as much CPU as running it.
+SIGNATURE = (
+    select(
+        func.count().label("questions"),
+        func.coalesce(func.sum(case((Question.retired.is_(False), 1), else_=0)), 0).label("active"),
+        func.max(Question.id).label("top"),
+        func.max(Question.retired_at).label("retired_at"),
+    )
+    .where(Question.contest_id == bindparam("contest_id"))
+    .subquery("bank")
+)
+_SIGNATURE = select(SIGNATURE)
 
 
 class PoolCache:
@@ -37,8 +44,11 @@ class PoolCache:
         # order is frozen (letter references): the regexes run once per question, not per paper.
         self._layouts: dict[int, tuple[list[int], list[int]] | None] = {}
 
-    async def pool(self, db: AsyncSession, contest_id: int) -> list[PoolEntry]:
-        signature = tuple((await db.execute(_SIGNATURE, {"contest_id": contest_id})).one())
+    async def pool(self, db: AsyncSession, contest_id: int, signature: tuple | None = None) -> list[PoolEntry]:
+        """The contest's active questions. `signature`: the bank's, read by the caller just now
+        (None: read it here)."""
+        if signature is None:
+            signature = tuple((await db.execute(_SIGNATURE, {"contest_id": contest_id})).one())
         hit = self._pools.get(contest_id)
         if hit is not None and hit[0] == signature:
             return hit[1]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
 from app.attempts.paper import draw_questions
+from app.attempts.pool import SIGNATURE as BANK
 from app.attempts.pool import pool_cache
 from app.attempts.tokens import OptionTokens
 from app.contests.service import get_round
@@ -125,6 +126,14 @@ async def _reload(deps: AttemptDeps, attempt_id: int) -> AttemptState:
 # Opening
 
 
+_MY_ATTEMPTS_AND_BANK = (
+    select(BANK.c.questions, BANK.c.active, BANK.c.top, BANK.c.retired_at, Attempt)
+    .select_from(BANK)
+    .outerjoin(Attempt, and_(Attempt.round_id == bindparam("round_id"), Attempt.user_id == bindparam("user_id")))
+    .order_by(Attempt.seq)
+)
+
+
 async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[AttemptState, bool]:
     """Returns (attempt, created). An attempt already in progress is returned instead of a new one."""
     db = deps.db
@@ -135,11 +144,15 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
     if now >= round_.close_at:
         raise Conflict("round_closed", "Đợt thi đã kết thúc.")
     await ensure_not_contest_staff(db, user_id, round_.contest_id)  # contest rules: staff may not take part
-    attempts = (
-        await db.scalars(
-            select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id).order_by(Attempt.seq)
+    # The person's attempts in the round and the bank's signature (is the pool kept in memory
+    # still the bank?) in one round trip.
+    rows = (
+        await db.execute(
+            _MY_ATTEMPTS_AND_BANK, {"contest_id": round_.contest_id, "round_id": round_id, "user_id": user_id}
         )
     ).all()
+    signature = tuple(rows[0][:4])
+    attempts = [row[4] for row in rows if row[4] is not None]
     for attempt in attempts:
         if attempt.status == IN_PROGRESS:
             if now <= attempt.deadline + deps.grace:
@@ -150,7 +163,7 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
 
     pools = pool_cache(db)
     question_ids = draw_questions(
-        await pools.pool(db, round_.contest_id), round_.questions_per_attempt, round_.quotas or []
+        await pools.pool(db, round_.contest_id, signature), round_.questions_per_attempt, round_.quotas or []
     )
     contents = await content_cache(db).get_many(db, question_ids)
     paper = [[qid, pools.order_options(qid, contents[qid].options)] for qid in question_ids]
