@@ -475,6 +475,37 @@ async def progress_by_round(
     return progress
 
 
+async def result_progress(
+    deps: AttemptDeps, user_id: int, attempt_id: int
+) -> tuple[Attempt, list[Attempt], Attempt | None] | None:
+    """For the result page, in one query: the attempt, its owner's attempts in the same round
+    and the best of them; None while the attempt is still in progress. One whose deadline has
+    passed is closed first (as `load_state` would). Someone else's attempt is "not found"."""
+    db = deps.db
+    for _ in range(2):
+        mine = (
+            await db.scalars(
+                select(Attempt)
+                .where(
+                    Attempt.user_id == user_id,
+                    Attempt.round_id == select(Attempt.round_id).where(Attempt.id == attempt_id).scalar_subquery(),
+                )
+                .order_by(Attempt.seq)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+        attempt = next((a for a in mine if a.id == attempt_id), None)
+        if attempt is None:
+            raise NotFound("attempt_not_found", "Không tìm thấy lượt thi.")
+        if attempt.status != IN_PROGRESS:
+            submitted = [a for a in mine if a.status == SUBMITTED]
+            return attempt, list(mine), min(submitted, key=ranking_key) if submitted else None
+        if utcnow() <= attempt.deadline + deps.grace:
+            return None
+        await close_expired_attempt(deps, attempt_id)  # then read again, closed
+    return None
+
+
 def require_submitted(attempt: Attempt) -> Attempt:
     if attempt.status != SUBMITTED:
         raise AppError("attempt_in_progress", "Lượt thi chưa được nộp.", 409)
