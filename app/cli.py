@@ -129,7 +129,7 @@ async def cmd_worker(_args) -> int:
 async def cmd_rebuild_board(args) -> int:
     from app.core.errors import AppError
     from app.core.redis import create_redis
-    from app.leaderboard.connection import create_board_redis
+    from app.leaderboard.board import create_board_redis
     from app.leaderboard.rebuild import rebuild_boards
 
     if args.queue:  # minutes for a national round: hand it to the workers

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # How public leaderboards show names unless the organizer chose otherwise for a round:
     # "initials" (Nguyễn V. A.), "full" or "hidden".
     leaderboard_name_style: str = Field(default="initials", validation_alias="LEADERBOARD_NAME_STYLE")
-    # Leaderboards on their own Redis or Redis Cluster (see app/leaderboard/connection.py);
+    # Leaderboards on their own Redis or Redis Cluster (see app/leaderboard/board.py);
     # empty: the app's Redis.
     # Per process; a request waits up to the timeout for a free connection, then gets a 503.
     redis_max_connections: int = Field(default=200, validation_alias="REDIS_MAX_CONNECTIONS")

@@ -7,7 +7,7 @@ from app.core.db import Base  # noqa: F401
 from app.exports.models import ExportChunk, ExportJobRecord  # noqa: F401
 from app.integrity.models import AccountEvent, ResultExclusion  # noqa: F401
 from app.judging.models import RankingSnapshot, SnapshotRow  # noqa: F401
-from app.leaderboard.models import LeaderboardSettings  # noqa: F401
+from app.leaderboard.privacy import LeaderboardSettings  # noqa: F401
 from app.outreach.models import Invitation, InvitationSignup  # noqa: F401
 from app.questions.models import Option, Question  # noqa: F401
 from app.staff.models import AuditEntry, StaffAssignment  # noqa: F401

@@ -24,9 +24,9 @@ from app.core.runtime import Caches, Runtime
 from app.dashboard.service import DashboardCache
 from app.integrity.signals import record_event
 from app.jobs.queue import JobQueue
-from app.leaderboard.connection import create_board_redis
+from app.leaderboard.board import create_board_redis
 from app.leaderboard.privacy import NameStyles
-from app.leaderboard.recording import record_closed_attempt
+from app.leaderboard.rebuild import record_closed_attempt
 from app.leaderboard.service import OfficialNames, PageCache
 from app.outreach.service import count_registration
 from app.questions.service import ContentCache

@@ -85,6 +85,15 @@ async def app(settings):
         yield application
 
 
+@pytest.fixture(autouse=True)
+def fresh_caches(request):
+    """Each test that uses the app starts with its per-process caches empty (rounds, contents,
+    board pages, names, dashboards, public pages), not warmed by the tests before it: one app
+    serves the session (its start-up is the expensive part), its caches are per test."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").state.runtime.caches.clear()
+
+
 @pytest.fixture
 def redis(app):
     return app.state.runtime.redis

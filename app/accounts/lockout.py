@@ -24,7 +24,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import case, select, update
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import LoginFailure, User
@@ -64,13 +64,13 @@ async def seconds_to_wait(db: AsyncSession, key: str, now: datetime) -> int | No
 
 async def record_failure(db: AsyncSession, key: str, settings, now: datetime) -> None:
     """Counts one failure (atomically: concurrent failures all count) and sets the next wait."""
-    table = LoginFailure.__table__
-    if db.bind.dialect.name == "postgresql":
+    table: Table = LoginFailure.__table__  # type: ignore[assignment]
+    if db.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(key=key, failures=1, last_failure_at=now)
-    statement = statement.on_conflict_do_update(
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    values = insert(table).values(key=key, failures=1, last_failure_at=now)
+    statement = values.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
             "failures": case((table.c.last_failure_at < now - FAILURE_MEMORY, 1), else_=table.c.failures + 1),
@@ -86,7 +86,8 @@ async def record_failure(db: AsyncSession, key: str, settings, now: datetime) ->
 
 
 async def forget_failures(db: AsyncSession, key: str) -> None:
-    await db.execute(LoginFailure.__table__.delete().where(LoginFailure.__table__.c.key == key))
+    table: Table = LoginFailure.__table__  # type: ignore[assignment]
+    await db.execute(table.delete().where(table.c.key == key))
     await db.commit()
 
 

@@ -6,7 +6,6 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
 from app.accounts import throttle
@@ -14,10 +13,11 @@ from app.accounts.localities import PROVINCES
 from app.accounts.register_form import check as check_registration
 from app.accounts.routes import start_session
 from app.core.cookies import clear_login_cookies
-from app.core.deps import check_csrf, get_db, get_redis, page_session
+from app.core.deps import DbDep, PageSessionDep, get_redis
 from app.core.errors import AppError
-from app.core.runtime import request_runtime
-from app.core.sessions import Session, delete_session
+from app.core.runtime import RuntimeDep
+from app.core.sessions import delete_session
+from app.web.forms import PageForm
 from app.web.links import redirect, safe_next, with_headers
 from app.web.render import page, set_flash
 
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/register")
-async def register_form(request: Request, session=Depends(page_session)):
+async def register_form(request: Request, session: PageSessionDep):
     return page(
         request,
         "register.html",
@@ -39,12 +39,12 @@ async def register_form(request: Request, session=Depends(page_session)):
 @router.post("/register")
 async def register_submit(
     request: Request,
-    db: AsyncSession = Depends(get_db),
+    runtime: RuntimeDep,
+    db: DbDep,
+    session: PageSessionDep,
+    form: PageForm,
     redis: Redis = Depends(get_redis),
-    session: Session | None = Depends(page_session),
 ):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
     values = {k: str(v) for k, v in form.items() if k not in ("password", "password2", "csrf_token", "device_id")}
     data, errors = await check_registration(request, db, form, values)  # every problem at once
     if errors:
@@ -66,7 +66,7 @@ async def register_submit(
         )
     response = redirect(safe_next(request.query_params.get("next")))
     await start_session(request, response, redis, user, session)
-    await request_runtime(request).account_event(request, response, db, user.id, "register", form.get("device_id"))
+    await runtime.account_event(request, response, db, user.id, "register", form.get("device_id"))  # type: ignore[arg-type]
     set_flash(response, f"Đăng ký thành công. Chào mừng {user.full_name}! Bạn đã được đăng nhập.")
     return response
 
@@ -87,19 +87,19 @@ def _parse_date(raw: str) -> date:
 
 
 @router.get("/login")
-async def login_form(request: Request, session=Depends(page_session)):
+async def login_form(request: Request, session: PageSessionDep):
     return page(request, "login.html", next=safe_next(request.query_params.get("next")), error=None, login="")
 
 
 @router.post("/login")
 async def login_submit(
     request: Request,
-    db: AsyncSession = Depends(get_db),
+    runtime: RuntimeDep,
+    db: DbDep,
+    session: PageSessionDep,
+    form: PageForm,
     redis: Redis = Depends(get_redis),
-    session: Session | None = Depends(page_session),
 ):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login", ""))[:40]
     target = safe_next(str(form.get("next", "/")))
     try:
@@ -110,14 +110,12 @@ async def login_submit(
         )
     response = redirect(target)
     await start_session(request, response, redis, user, session)
-    await request_runtime(request).account_event(request, response, db, user.id, "login", form.get("device_id"))
+    await runtime.account_event(request, response, db, user.id, "login", form.get("device_id"))  # type: ignore[arg-type]
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, redis: Redis = Depends(get_redis), session: Session | None = Depends(page_session)):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
+async def logout(request: Request, session: PageSessionDep, form: PageForm, redis: Redis = Depends(get_redis)):
     if session is not None:
         await delete_session(redis, session.token)
     response = redirect("/")

@@ -6,15 +6,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import recovery
 from app.accounts.sms import load_sender
 from app.accounts.throttle import login_identity
 from app.core import ratelimit
-from app.core.deps import check_csrf, get_db, get_redis, page_session
+from app.core.deps import DbDep, PageSessionDep, get_redis
 from app.core.errors import AppError
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep, request_runtime
+from app.web.forms import PageForm
 from app.web.render import page, set_flash
 
 router = APIRouter(include_in_schema=False)
@@ -36,14 +36,12 @@ def _sms_on(request: Request) -> bool:
 
 
 @router.get("/forgot")
-async def forgot_form(request: Request, session=Depends(page_session)):
+async def forgot_form(request: Request, session: PageSessionDep):
     return page(request, "forgot.html", values={}, errors={}, sent=False, sms=_sms_on(request))
 
 
 @router.post("/forgot")
-async def forgot_submit(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
+async def forgot_submit(request: Request, runtime: RuntimeDep, db: DbDep, session: PageSessionDep, form: PageForm):
     login, note = str(form.get("login", ""))[:40].strip(), str(form.get("contact_note", ""))[:300]
     values = {"login": login, "contact_note": note}
     if not login:
@@ -69,27 +67,27 @@ async def forgot_submit(request: Request, db: AsyncSession = Depends(get_db), se
             errors={"form": exc.message},
         )
     reset = await recovery.request_reset(db, login, note)
-    sender = load_sender(request_runtime(request).settings)
+    sender = load_sender(runtime.settings)
     if reset is not None and sender is not None:
-        await recovery.send_code_by_sms(db, request_runtime(request).settings, sender, reset)
+        await recovery.send_code_by_sms(db, runtime.settings, sender, reset)
     # The same answer whether or not the account exists.
     return page(request, "forgot.html", values={}, errors={}, sent=True, sms=sender is not None)
 
 
 @router.get("/reset")
-async def reset_form(request: Request, session=Depends(page_session)):
+async def reset_form(request: Request, session: PageSessionDep):
     return page(request, "reset.html", values={"login": request.query_params.get("login", "")[:40]}, errors={})
 
 
 @router.post("/reset")
 async def reset_submit(
     request: Request,
-    db: AsyncSession = Depends(get_db),
+    runtime: RuntimeDep,
+    db: DbDep,
+    session: PageSessionDep,
+    form: PageForm,
     redis: Redis = Depends(get_redis),
-    session=Depends(page_session),
 ):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
     login = str(form.get("login", ""))[:40].strip()
     values = {"login": login, "code": str(form.get("code", ""))[:20]}
     password = str(form.get("password", ""))[:200]
@@ -99,7 +97,7 @@ async def reset_submit(
         )
     try:
         await _check_rate(request, "reset:use", login)
-        await recovery.redeem(db, redis, request_runtime(request).settings, login, values["code"], password)
+        await recovery.redeem(db, redis, runtime.settings, login, values["code"], password)
     except AppError as exc:
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         return page(request, "reset.html", status=exc.status, values=values, errors=fields or {"form": exc.message})

@@ -130,6 +130,7 @@ async def issue_code(
     if reset is None or reset.status not in (REQUESTED, ISSUED):
         raise Invalid("reset_not_open", "Yêu cầu này không còn chờ xử lý (đã dùng hoặc đã hủy).")
     user = await db.get(User, reset.user_id)
+    assert user is not None  # a reset belongs to an account (foreign key)
     problems = {}
     if (citizen_id or "").replace(" ", "") != (user.citizen_id or ""):
         problems["citizen_id"] = "Số CCCD không khớp với tài khoản."
@@ -161,6 +162,7 @@ async def issue_code(
 async def send_code_by_sms(db: AsyncSession, settings, sender, reset: PasswordReset) -> None:
     """The SMS path: the code goes only to the phone registered on the account."""
     user = await db.get(User, reset.user_id)
+    assert user is not None  # a reset belongs to an account (foreign key)
     code = _issue(reset, settings.effective_secret_key, settings.reset_code_ttl_seconds, None)
     minutes = settings.reset_code_ttl_seconds // 60
     audit.record(
@@ -201,6 +203,7 @@ async def redeem(db: AsyncSession, redis: Redis, settings, login: str, code: str
     code = "".join(ch for ch in (code or "") if ch.isdigit())
     if reset is None or reset.expires_at is None or utcnow() > reset.expires_at:
         raise Invalid("bad_reset_code", BAD_CODE, details={"fields": {"code": BAD_CODE}})
+    assert user is not None  # a reset was found for this account
     if not hmac.compare_digest(reset.code_hash or "", _code_hash(settings.effective_secret_key, reset.id, code)):
         reset.failed_tries += 1
         if reset.failed_tries >= settings.reset_code_max_tries:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lockout, service, throttle
 from app.accounts.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.core.cookies import clear_login_cookies, set_login_cookies
-from app.core.deps import get_db, get_redis, optional_session, page_session, require_session
+from app.core.deps import (
+    DbDep,
+    OptionalSessionDep,
+    PageSessionDep,
+    SessionDep,
+    get_redis,
+)
 from app.core.errors import ErrorResponses, NotFound
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep, request_runtime
 from app.core.sessions import Session, create_session, delete_session
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ErrorResponses)
@@ -35,14 +40,15 @@ async def register(
     body: RegisterIn,
     request: Request,
     response: Response,
-    db: AsyncSession = Depends(get_db),
+    runtime: RuntimeDep,
+    db: DbDep,
+    old: PageSessionDep,
     redis: Redis = Depends(get_redis),
-    old: Session | None = Depends(page_session),
 ):
     await throttle.check_register(request, body)
     user = await service.register(db, body)
     token = await start_session(request, response, redis, user, old)
-    await request_runtime(request).account_event(request, response, db, user.id, "register", body.device_id)
+    await runtime.account_event(request, response, db, user.id, "register", body.device_id)
     return LoginOut(user=UserOut.model_validate(user), token=token)
 
 
@@ -51,13 +57,14 @@ async def login(
     body: LoginIn,
     request: Request,
     response: Response,
-    db: AsyncSession = Depends(get_db),
+    runtime: RuntimeDep,
+    db: DbDep,
+    old: PageSessionDep,
     redis: Redis = Depends(get_redis),
-    old: Session | None = Depends(page_session),
 ):
     user = await throttle.authenticate(request, db, body.login, body.password)
     token = await start_session(request, response, redis, user, old)
-    await request_runtime(request).account_event(request, response, db, user.id, "login", body.device_id)
+    await runtime.account_event(request, response, db, user.id, "login", body.device_id)
     return LoginOut(user=UserOut.model_validate(user), token=token)
 
 
@@ -65,8 +72,8 @@ async def login(
 async def logout(
     request: Request,
     response: Response,
+    session: OptionalSessionDep,
     redis: Redis = Depends(get_redis),
-    session: Session | None = Depends(optional_session),
 ):
     if session is not None:
         await delete_session(redis, session.token)
@@ -76,7 +83,7 @@ async def logout(
 
 
 @router.get("/me", response_model=UserOut, summary="The logged-in participant's profile")
-async def me(session: Session = Depends(require_session), db: AsyncSession = Depends(get_db)):
+async def me(session: SessionDep, db: DbDep):
     user = await service.get_user(db, session.user_id)
     if user is None:
         raise NotFound("user_not_found", "Tài khoản không còn tồn tại.")

@@ -18,9 +18,9 @@ from app.contests.editing import PRIZE_LABELS, PRIZE_TIERS
 from app.contests.models import Contest, Round
 from app.contests.service import round_status
 from app.core.clock import to_local, utcnow
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import AppError, NotFound
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep, request_runtime
 from app.core.timeinput import to_input
 from app.dashboard.service import cached_dashboard as dashboard
 from app.dashboard.svg import column_chart, hbar_chart
@@ -30,7 +30,16 @@ from app.judging import snapshots
 from app.outreach.service import invitation_counts
 from app.questions.models import Option, Question
 from app.staff import accounts as staff
-from app.staff.deps import checked_form, page_staff
+from app.staff.deps import (
+    AdminPage,
+    AnyStaffPage,
+    ContestEditorPage,
+    ContestViewerPage,
+    RoundCloserPage,
+    RoundEditorPage,
+    RoundRegraderPage,
+    RoundViewerPage,
+)
 from app.staff.roles import (
     CLOSE_ROUND,
     EDIT_BANK,
@@ -42,7 +51,7 @@ from app.staff.roles import (
     VIEW_DASHBOARD,
     StaffAccess,
 )
-from app.web.forms import optional_int
+from app.web.forms import PageForm, optional_int
 from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -72,15 +81,12 @@ async def _home(request: Request, db: AsyncSession, actor: StaffAccess, status: 
 
 
 @router.get("")
-async def console_home(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def console_home(request: Request, actor: AnyStaffPage, db: DbDep):
     return await _home(request, db, actor)
 
 
 @router.post("/contests")
-async def create_contest(
-    request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    form = await checked_form(request)
+async def create_contest(request: Request, actor: AdminPage, db: DbDep, form: PageForm):
     try:
         contest = await contest_admin.create_contest(db, actor, contest_admin.contest_data_from_form(form))
     except AppError as exc:
@@ -98,8 +104,7 @@ async def create_contest(
 
 
 @router.post("/staff")
-async def create_staff(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
-    form = await checked_form(request)
+async def create_staff(request: Request, actor: AdminPage, db: DbDep, form: PageForm):
     values = {k: str(form.get(k, "")) for k in ("phone", "full_name")}
     try:
         user = await staff.create_staff_account(
@@ -163,7 +168,7 @@ async def _contest_page(
         audit_filter = {"action": params.get("action", "")[:60], "actor": params.get("actor", "")[:120]}
         actions, people = await audit_view.filter_choices(db, contest_id)
         extra = dict(
-            log=await audit_view.entries(db, contest_id, **audit_filter),
+            log=await audit_view.entries(db, contest_id, action=audit_filter["action"], actor=audit_filter["actor"]),
             audit_filter=audit_filter,
             audit_actions=actions,
             audit_people=people,
@@ -212,16 +217,12 @@ async def _contest_page(
 
 
 @router.get("/contests/{contest_id}")
-async def contest_console(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def contest_console(contest_id: int, request: Request, actor: ContestViewerPage, db: DbDep):
     return await _contest_page(request, db, actor, contest_id)
 
 
 @router.get("/contests/{contest_id}/audit.xlsx")
-async def audit_export(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def audit_export(contest_id: int, request: Request, actor: ContestViewerPage, db: DbDep):
     from fastapi import Response
 
     contest = await contest_admin.get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
@@ -242,8 +243,8 @@ async def contest_tab(
     contest_id: int,
     tab: str,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    actor: ContestViewerPage,
+    db: DbDep,
 ):
     """One part of the contest's console per page: rounds, units, staff, audit, results."""
     if tab not in TABS[1:]:
@@ -273,10 +274,7 @@ async def _contest_action(
 
 
 @router.post("/contests/{contest_id}")
-async def edit_contest(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    form = await checked_form(request)
+async def edit_contest(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
 
     async def action():
         await contest_admin.update_contest(db, actor, contest_id, contest_admin.contest_data_from_form(form))
@@ -292,25 +290,13 @@ async def _upload(form, name: str) -> bytes:
 
 
 @router.post("/contests/{contest_id}/units")
-async def import_units(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    form = await checked_form(request)
-
-    async def action():
-        count = await lists.replace_units(db, actor, contest_id, await _upload(form, "file"))
-        return f"Đã nhập danh sách {count} đơn vị."
-
-    return await _contest_action(request, db, actor, contest_id, action, "", tab="units")
+async def import_units(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
+    return await _import_list(request, db, actor, contest_id, form, lists.replace_units, "đơn vị")
 
 
 @router.post("/contests/{contest_id}/banner")
-async def upload_banner(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def upload_banner(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
     from app.contests.banner import set_banner
-
-    form = await checked_form(request)
 
     async def action():
         banner = await set_banner(db, actor, contest_id, await _upload(form, "file"))
@@ -320,7 +306,7 @@ async def upload_banner(
 
 
 @public.get("/contests/{contest_id}/banner")
-async def banner_image(contest_id: int, db: AsyncSession = Depends(get_db)):
+async def banner_image(contest_id: int, db: DbDep):
     """Public: the contest pages may show it."""
     from fastapi import Response
 
@@ -337,23 +323,22 @@ async def banner_image(contest_id: int, db: AsyncSession = Depends(get_db)):
 
 
 @router.post("/contests/{contest_id}/localities")
-async def import_localities(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    form = await checked_form(request)
+async def import_localities(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
+    return await _import_list(request, db, actor, contest_id, form, lists.replace_localities, "địa bàn")
+
+
+async def _import_list(request, db, actor, contest_id: int, form, replace, label: str):
+    """An official list from its uploaded file (all or nothing), back on the units tab."""
 
     async def action():
-        count = await lists.replace_localities(db, actor, contest_id, await _upload(form, "file"))
-        return f"Đã nhập danh sách {count} địa bàn."
+        count = await replace(db, actor, contest_id, await _upload(form, "file"))
+        return f"Đã nhập danh sách {count} {label}."
 
     return await _contest_action(request, db, actor, contest_id, action, "", tab="units")
 
 
 @router.post("/contests/{contest_id}/rounds")
-async def create_round(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    form = await checked_form(request)
+async def create_round(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
     try:
         round_ = await contest_admin.create_round(db, actor, contest_id, contest_admin.round_data_from_form(form))
     except AppError as exc:
@@ -377,10 +362,11 @@ async def create_round(
 async def assign_staff(
     contest_id: int,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
+    actor: AdminPage,
+    runtime: RuntimeDep,
+    form: PageForm,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    form = await checked_form(request)
     phone, role = str(form.get("phone", "")), str(form.get("role", ""))
 
     async def action():
@@ -390,7 +376,7 @@ async def assign_staff(
 
             await assign_with_override(
                 deps,
-                request_runtime(request).board_redis,
+                runtime.board_redis,
                 actor,
                 contest_id,
                 phone,
@@ -411,10 +397,10 @@ async def unassign_staff(
     contest_id: int,
     assignment_id: int,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    actor: AdminPage,
+    db: DbDep,
+    form: PageForm,
 ):
-    await checked_form(request)
 
     async def action():
         await staff.remove_assignment(db, actor, assignment_id, contest_id)
@@ -505,20 +491,17 @@ def _round_redirect(round_id: int, message: str):
 
 
 @router.get("/rounds/{round_id}")
-async def round_console(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def round_console(round_id: int, request: Request, actor: RoundViewerPage, db: DbDep):
     return await _round_page(request, db, actor, round_id)
 
 
 @router.post("/rounds/{round_id}")
 async def edit_round(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
+    round_id: int, request: Request, actor: RoundEditorPage, runtime: RuntimeDep, db: DbDep, form: PageForm
 ):
-    form = await checked_form(request)
     try:
         await contest_admin.update_round(
-            db, actor, round_id, contest_admin.round_data_from_form(form), request_runtime(request).attempt_cache
+            db, actor, round_id, contest_admin.round_data_from_form(form), runtime.attempt_cache
         )
     except AppError as exc:
         return await _round_page(
@@ -536,15 +519,19 @@ async def edit_round(
 
 @router.post("/rounds/{round_id}/close")
 async def close_round(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), deps: AttemptDeps = Depends(attempt_deps)
+    round_id: int,
+    request: Request,
+    actor: RoundCloserPage,
+    runtime: RuntimeDep,
+    form: PageForm,
+    deps: AttemptDeps = Depends(attempt_deps),
 ):
-    form = await checked_form(request)
     try:
         if form.get("confirm") != "1":
             raise AppError("confirm_required", "Hãy đánh dấu ô xác nhận trước khi chốt kết quả.", 422)
         snapshot = await snapshots.close_round(
             deps,
-            request_runtime(request).redis,
+            runtime.redis,
             actor,
             round_id,
             optional_int(form.get("truth")),
@@ -559,9 +546,13 @@ async def close_round(
 
 @router.post("/rounds/{round_id}/regrade")
 async def regrade(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), deps: AttemptDeps = Depends(attempt_deps)
+    round_id: int,
+    request: Request,
+    actor: RoundRegraderPage,
+    runtime: RuntimeDep,
+    form: PageForm,
+    deps: AttemptDeps = Depends(attempt_deps),
 ):
-    form = await checked_form(request)
     try:
         question_id = optional_int(form.get("question_id"))
         letter = str(form.get("answer", "")).strip().upper()[:1]
@@ -574,7 +565,7 @@ async def regrade(
             raise AppError("invalid_option", f"Câu hỏi này không có phương án {letter}.", 422)
         outcome = await snapshots.regrade(
             deps,
-            request_runtime(request).redis,
+            runtime.redis,
             actor,
             round_id,
             question_id,
@@ -604,27 +595,24 @@ async def start_export(
     round_id: int,
     kind: str,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    actor: AnyStaffPage,
+    runtime: RuntimeDep,
+    db: DbDep,
+    form: PageForm,
 ):
-    await checked_form(request)
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request_runtime(request), db, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(runtime, db, kind, round_id, actor.user_id, round_.name)
     return redirect(f"/admin/exports/{job_id}")
 
 
 @router.get("/exports/{job_id}")
-async def export_page(
-    job_id: str, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def export_page(job_id: str, request: Request, actor: AnyStaffPage, db: DbDep):
     job = await owned_job(request, job_id, actor, db)
     return page(request, "admin/export.html", job=job, kind=export_kind(job.kind), actor=actor)
 
 
 @router.get("/exports/{job_id}/file")
-async def export_file(
-    job_id: str, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def export_file(job_id: str, request: Request, actor: AnyStaffPage, db: DbDep):
     return await export_download(request, await owned_job(request, job_id, actor, db), db)
 
 
@@ -641,9 +629,7 @@ def _charts(data) -> dict:
 
 
 @router.get("/rounds/{round_id}/dashboard")
-async def dashboard_page(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def dashboard_page(round_id: int, request: Request, actor: RoundViewerPage, db: DbDep):
     round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
     data = await dashboard(db, round_)
     return page(
@@ -658,9 +644,7 @@ async def dashboard_page(
 
 
 @router.get("/rounds/{round_id}/dashboard/live")
-async def dashboard_fragment(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def dashboard_fragment(round_id: int, request: Request, actor: RoundViewerPage, db: DbDep):
     """The dashboard's body alone, which the page's small script swaps in every few seconds."""
     round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
     data = await dashboard(db, round_)

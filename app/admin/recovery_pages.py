@@ -3,17 +3,20 @@ one-time code, shown once on the page that issued it (never stored in clear, nev
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import recovery
 from app.core import ratelimit
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import AppError
-from app.core.runtime import request_runtime
-from app.staff.deps import checked_form, page_staff
+from app.core.runtime import RuntimeDep, request_runtime
+from app.staff.deps import page_staff
 from app.staff.roles import StaffAccess
+from app.web.forms import PageForm
 from app.web.render import page, set_flash, templates
 
 router = APIRouter(prefix="/admin/password-resets", include_in_schema=False)
@@ -32,9 +35,18 @@ async def _render(request: Request, db: AsyncSession, actor: StaffAccess, status
     )
 
 
-@router.get("")
-async def resets_page(request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
+async def reset_issuer(actor: StaffAccess = Depends(page_staff)) -> StaffAccess:
+    """An organizer of any contest, or an admin (app.accounts.recovery)."""
     recovery.require_issuer(actor)
+    return actor
+
+
+reset_issuer.permission = "issue_reset_codes"  # type: ignore[attr-defined]
+Issuer = Annotated[StaffAccess, Depends(reset_issuer)]
+
+
+@router.get("")
+async def resets_page(request: Request, actor: Issuer, db: DbDep):
     return await _render(request, db, actor)
 
 
@@ -42,13 +54,13 @@ async def resets_page(request: Request, actor: StaffAccess = Depends(page_staff)
 async def issue(
     reset_id: int,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
-    form=Depends(checked_form),
-    db: AsyncSession = Depends(get_db),
+    actor: Issuer,
+    runtime: RuntimeDep,
+    db: DbDep,
+    form: PageForm,
 ):
     from app.accounts.login_pages import _DateError, _parse_date
 
-    recovery.require_issuer(actor)
     values = {k: str(form.get(k, ""))[:20] for k in ("citizen_id", "date_of_birth", "phone")}
     try:
         birth = _parse_date(values["date_of_birth"]) if values["date_of_birth"] else None
@@ -58,13 +70,13 @@ async def issue(
         await ratelimit.check(
             request,
             "reset:issue",
-            ip_limit=request_runtime(request).settings.rate_reset_per_ip,
+            ip_limit=runtime.settings.rate_reset_per_ip,
             account=f"staff:{actor.user_id}",
             account_limit=ISSUES_PER_STAFF,
         )
         reset, user, code = await recovery.issue_code(
             db,
-            request_runtime(request).settings,
+            runtime.settings,
             actor,
             reset_id,
             citizen_id=values["citizen_id"],
@@ -99,9 +111,9 @@ async def issue(
 async def cancel(
     reset_id: int,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
-    form=Depends(checked_form),
-    db: AsyncSession = Depends(get_db),
+    actor: Issuer,
+    db: DbDep,
+    form: PageForm,
 ):
     await recovery.cancel(db, actor, reset_id)
     response = RedirectResponse("/admin/password-resets", status_code=303)

@@ -15,9 +15,9 @@ from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests import editing as contest_admin
 from app.contests.editing import ContestData, RoundData
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import ErrorResponses, NotFound
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep, request_runtime
 from app.core.schemas import StrictIn
 from app.dashboard.service import dashboard
 from app.exports import jobs
@@ -25,10 +25,23 @@ from app.exports.reports import export_kind
 from app.judging import snapshots
 from app.staff import accounts as staff
 from app.staff import audit
-from app.staff.deps import api_staff
+from app.staff.deps import (
+    Admin,
+    AnyStaff,
+    ContestEditor,
+    ContestViewer,
+    RoundCloser,
+    RoundEditor,
+    RoundRegrader,
+    RoundViewer,
+)
 from app.staff.roles import VIEW_DASHBOARD, StaffAccess
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
+
+# What each call needs is in its signature (app/staff/deps.py); the services check again. An
+# export's permission depends on its kind and a job's on its owner: those take any staff and
+# check in the body.
 
 
 class ContestIn(StrictIn):
@@ -119,23 +132,19 @@ def _round_out(r) -> dict:
 
 
 @router.post("/contests", status_code=201, summary="Create a contest (admin)")
-async def create_contest(body: ContestIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def create_contest(body: ContestIn, actor: Admin, db: DbDep):
     contest = await contest_admin.create_contest(db, actor, ContestData(**body.model_dump()))
     return {"id": contest.id, "slug": contest.slug, "title": contest.title}
 
 
 @router.put("/contests/{contest_id}", summary="Edit a contest (organizer)")
-async def update_contest(
-    contest_id: int, body: ContestIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
+async def update_contest(contest_id: int, body: ContestIn, actor: ContestEditor, db: DbDep):
     contest = await contest_admin.update_contest(db, actor, contest_id, ContestData(**body.model_dump()))
     return {"id": contest.id, "slug": contest.slug, "title": contest.title}
 
 
 @router.post("/contests/{contest_id}/rounds", status_code=201, summary="Create a round (organizer)")
-async def create_round(
-    contest_id: int, body: RoundIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
+async def create_round(contest_id: int, body: RoundIn, actor: ContestEditor, db: DbDep):
     return _round_out(await contest_admin.create_round(db, actor, contest_id, body.data()))
 
 
@@ -144,17 +153,15 @@ async def update_round(
     round_id: int,
     body: RoundIn,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
-    db: AsyncSession = Depends(get_db),
+    actor: RoundEditor,
+    runtime: RuntimeDep,
+    db: DbDep,
 ):
-    return _round_out(
-        await contest_admin.update_round(db, actor, round_id, body.data(), request_runtime(request).attempt_cache)
-    )
+    return _round_out(await contest_admin.update_round(db, actor, round_id, body.data(), runtime.attempt_cache))
 
 
 @router.get("/contests/{contest_id}/audit", summary="Audit log of a contest")
-async def audit_log(contest_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
-    actor.require(VIEW_DASHBOARD, contest_id)
+async def audit_log(contest_id: int, actor: ContestViewer, db: DbDep):
     return [
         {
             "id": e.id,
@@ -172,7 +179,7 @@ async def audit_log(contest_id: int, actor: StaffAccess = Depends(api_staff), db
 
 
 @router.get("/rounds/{round_id}/dashboard", summary="Live figures of a round")
-async def round_dashboard(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def round_dashboard(round_id: int, actor: RoundViewer, db: DbDep):
     round_ = await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
     return (await dashboard(db, round_)).as_json()
 
@@ -184,10 +191,11 @@ async def close_round(
     round_id: int,
     body: CloseIn,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
+    actor: RoundCloser,
+    runtime: RuntimeDep,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    snapshot = await snapshots.close_round(deps, request_runtime(request).redis, actor, round_id, body.truth, body.note)
+    snapshot = await snapshots.close_round(deps, runtime.redis, actor, round_id, body.truth, body.note)
     return _snapshot_out(snapshot)
 
 
@@ -196,12 +204,13 @@ async def regrade(
     round_id: int,
     body: RegradeIn,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
+    actor: RoundRegrader,
+    runtime: RuntimeDep,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     outcome = await snapshots.regrade(
         deps,
-        request_runtime(request).redis,
+        runtime.redis,
         actor,
         round_id,
         body.question_id,
@@ -224,7 +233,7 @@ async def regrade(
 
 
 @router.get("/rounds/{round_id}/snapshots", summary="Frozen rankings of a round, newest first")
-async def list_snapshots(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def list_snapshots(round_id: int, actor: RoundViewer, db: DbDep):
     await contest_admin.get_round_for(db, actor, round_id, VIEW_DASHBOARD)
     return [
         _snapshot_out(s) | {"intact": await snapshots.verify(db, s)} for s in await snapshots.snapshots_of(db, round_id)
@@ -236,11 +245,12 @@ async def start_export(
     round_id: int,
     kind: str,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
-    db: AsyncSession = Depends(get_db),
+    actor: AnyStaff,
+    runtime: RuntimeDep,
+    db: DbDep,
 ):
     round_ = await contest_admin.get_round_for(db, actor, round_id, export_kind(kind).permission)
-    job_id = await jobs.start(request_runtime(request), db, kind, round_id, actor.user_id, round_.name)
+    job_id = await jobs.start(runtime, db, kind, round_id, actor.user_id, round_.name)
     return {"job_id": job_id, "status_url": f"/api/v1/admin/exports/{job_id}"}
 
 
@@ -270,9 +280,7 @@ async def export_download(request: Request, job: jobs.ExportJob, db: AsyncSessio
 
 
 @router.get("/exports/{job_id}", summary="Progress of an export")
-async def export_status(
-    job_id: str, request: Request, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
+async def export_status(job_id: str, request: Request, actor: AnyStaff, db: DbDep):
     job = await owned_job(request, job_id, actor, db)
     return {
         "status": job.status,
@@ -286,21 +294,17 @@ async def export_status(
 
 
 @router.get("/exports/{job_id}/file", summary="Download a finished export")
-async def export_file(
-    job_id: str, request: Request, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
+async def export_file(job_id: str, request: Request, actor: AnyStaff, db: DbDep):
     return await export_download(request, await owned_job(request, job_id, actor, db), db)
 
 
 @router.post("/staff", status_code=201, summary="Create a staff account (admin)")
-async def create_staff(body: StaffIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def create_staff(body: StaffIn, actor: Admin, db: DbDep):
     user = await staff.create_staff_account(db, actor, body.phone, body.full_name, body.password)
     return {"id": user.id, "phone": user.phone}
 
 
 @router.post("/contests/{contest_id}/staff", status_code=201, summary="Give a role on a contest (admin)")
-async def assign(
-    contest_id: int, body: AssignIn, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
+async def assign(contest_id: int, body: AssignIn, actor: Admin, db: DbDep):
     a = await staff.assign_role(db, actor, contest_id, body.phone, body.role)
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}

@@ -16,10 +16,11 @@ from app.attempts.waiting_room import PleaseWait, human_wait
 from app.contests import service as contests
 from app.contests.service import round_cache
 from app.core.clock import utcnow
-from app.core.deps import check_csrf, page_session
+from app.core.deps import page_session
 from app.core.errors import AppError
 from app.core.runtime import request_runtime
 from app.core.sessions import Session
+from app.web.forms import PageForm
 from app.web.links import login_redirect, redirect, round_anchor, with_headers
 from app.web.render import STATIC_DIR, page
 
@@ -30,11 +31,10 @@ router = APIRouter(include_in_schema=False)
 async def start_attempt(
     round_id: int,
     request: Request,
+    form: PageForm,
     session: Session | None = Depends(page_session),
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
     if session is None:
         round_ = await contests.get_round(deps.db, round_id)
         return login_redirect(request, round_anchor(round_.contest_id, round_id))
@@ -140,12 +140,11 @@ async def attempt_service_worker():
 async def attempt_form(
     attempt_id: int,
     request: Request,
+    form: PageForm,
     session: Session | None = Depends(page_session),
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     """The no-JavaScript path: saves every chosen answer of the form, then submits if asked."""
-    form = await request.form()
-    check_csrf(request, form.get("csrf_token"))
     if session is None:
         return login_redirect(request)
     action = form.get("action", "save")

@@ -351,8 +351,8 @@ async def update_round(
     for tier, value in prizes.items():
         setattr(plan, tier, value)
     after = round_state(round_, plan)
-    changed = {k for k in after if before.get(k) != after[k]}
-    if changed:
+    changed_keys = {k for k in after if before.get(k) != after[k]}
+    if changed_keys:
         audit.record(
             db,
             actor,
@@ -360,8 +360,8 @@ async def update_round(
             contest_id=round_.contest_id,
             round_id=round_id,
             target=f"round:{round_id}",
-            before={k: before.get(k) for k in changed},
-            after={k: after[k] for k in changed} | ({"capped_attempts": len(capped)} if capped else {}),
+            before={k: before.get(k) for k in changed_keys},
+            after={k: after[k] for k in changed_keys} | ({"capped_attempts": len(capped)} if capped else {}),
         )
     await db.commit()
     round_cache(db).clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping
 
 from openpyxl import load_workbook
 from sqlalchemy import delete, select
@@ -60,7 +61,7 @@ def _rows(data: bytes) -> list[tuple]:
     return rows
 
 
-def _columns(header: tuple, wanted: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> dict[str, int]:
+def _columns(header: tuple, wanted: Mapping[str, tuple[str, ...]], required: tuple[str, ...]) -> dict[str, int]:
     keys = [header_key(str(h)) if h is not None else "" for h in header]
     found = {}
     for name, accepted in wanted.items():
@@ -83,7 +84,9 @@ def _cell(row: tuple, index: int | None) -> str:
 def parse_units(data: bytes) -> list[tuple[str, str | None]]:
     rows = _rows(data)
     cols = _columns(rows[0], UNIT_HEADERS, ("name",))
-    units, problems, seen = [], [], {}
+    units: list = []
+    problems: list = []
+    seen: dict = {}
     for number, row in enumerate(rows[1:], start=2):
         name, province = _cell(row, cols["name"]), _cell(row, cols.get("province"))
         if not name and not province:
@@ -107,7 +110,8 @@ def parse_units(data: bytes) -> list[tuple[str, str | None]]:
 def parse_localities(data: bytes) -> list[tuple[str, str, str]]:
     rows = _rows(data)
     cols = _columns(rows[0], LOCALITY_HEADERS, ("province",))
-    found, problems = {}, []
+    found: dict = {}
+    problems: list = []
     for number, row in enumerate(rows[1:], start=2):
         item = tuple(_cell(row, cols.get(n))[:80] for n in ("province", "district", "commune"))
         if not any(item):

@@ -3,20 +3,18 @@ with its rounds and the visitor's progress in each."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Request
 
 from app.attempts import service as attempts
 from app.contests.public import public_contests
-from app.core.deps import get_db, page_session
-from app.core.sessions import Session
+from app.core.deps import DbDep, PageSessionDep
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-async def home(request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)):
+async def home(request: Request, db: DbDep, session: PageSessionDep):
     return page(request, "home.html", contests=await public_contests(db).list(db))
 
 
@@ -24,8 +22,8 @@ async def home(request: Request, db: AsyncSession = Depends(get_db), session=Dep
 async def contest_page(
     contest_id: int,
     request: Request,
-    db: AsyncSession = Depends(get_db),
-    session: Session | None = Depends(page_session),
+    db: DbDep,
+    session: PageSessionDep,
 ):
     contest = await public_contests(db).get(db, contest_id)
     progress = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
@@ -72,6 +73,13 @@ def api_session(request: Request, session: Session | None, bearer: bool) -> Sess
     if session is None:
         raise Unauthorized("not_logged_in", "Bạn cần đăng nhập để tiếp tục.")
     return session
+
+
+# What routes declare (as Dispatch and Polar do): `db: DbDep`, `session: SessionDep`.
+DbDep = Annotated[AsyncSession, Depends(get_db)]
+SessionDep = Annotated[Session, Depends(require_session)]
+OptionalSessionDep = Annotated[Session | None, Depends(optional_session)]
+PageSessionDep = Annotated[Session | None, Depends(page_session)]
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:

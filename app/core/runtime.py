@@ -100,7 +100,7 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
-    board_redis: Any  # Redis or RedisCluster (app/leaderboard/connection.py)
+    board_redis: Any  # Redis or RedisCluster (app/leaderboard/board.py)
     attempt_cache: AttemptCache
     option_tokens: OptionTokens
     answer_writer: AnswerWriter

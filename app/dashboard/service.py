@@ -69,7 +69,7 @@ async def dashboard(db: AsyncSession, round_: Round) -> Dashboard:
             Attempt.round_id == rid, Attempt.status == SUBMITTED, Attempt.submitted_at >= start
         )
     ):
-        minute = at.replace(second=0, microsecond=0)
+        minute = at.replace(second=0, microsecond=0)  # type: ignore[union-attr]  # submitted: never None
         if minute in buckets:
             buckets[minute] += 1
     best = (
@@ -78,7 +78,7 @@ async def dashboard(db: AsyncSession, round_: Round) -> Dashboard:
         .group_by(Attempt.user_id)
         .subquery()
     )
-    histogram = dict((await db.execute(select(best.c.best, func.count()).group_by(best.c.best))).all())
+    histogram: dict[int, int] = dict((await db.execute(select(best.c.best, func.count()).group_by(best.c.best))).all())
     top = max([round_.questions_per_attempt, *histogram]) if histogram else round_.questions_per_attempt
     return Dashboard(
         round_id=rid,

@@ -96,10 +96,7 @@ async def write_integrity(db: AsyncSession, round_id: int, path: Path, progress:
         ),
     )
     export.sheet("Tài khoản bị loại", EXCLUSION_COLUMNS, exclusion_rows(await exclusions_of(db, round_id)))
-    export.close()
-    if progress:
-        progress(report.flagged, report.flagged)
-    return report.flagged
+    return export.done(progress, report.flagged)
 
 
 def exclusion_rows(rows):

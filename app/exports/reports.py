@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,14 +26,13 @@ from app.contests.service import get_round
 from app.core.clock import to_local, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.textnorm import clean_text, group_key
-from app.exports.xlsx import Column, XlsxExport
+from app.exports.xlsx import Column, Progress, XlsxExport
 from app.judging.models import RankingSnapshot
 from app.judging.snapshots import get_snapshot, iter_rows, latest_snapshot
 from app.leaderboard.final import RankedEntry, final_ranking
 from app.outreach.service import invitation_counts
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 
-Progress = Callable[[int, int], None]
 LETTERS = "ABCDEF"
 GENDERS = {"male": "Nam", "female": "Nữ", "other": "Khác"}
 
@@ -69,13 +69,14 @@ class Context:
 async def context_of(db: AsyncSession, round_id: int, snapshot_id: int | None = None) -> Context:
     round_ = await get_round(db, round_id)
     contest = await db.get(Contest, round_.contest_id)
+    snapshot: RankingSnapshot | None
     if snapshot_id is not None:
         snapshot = await get_snapshot(db, snapshot_id)
         if snapshot.round_id != round_id:
             raise NotFound("snapshot_not_found", "Không tìm thấy bảng kết quả đã chốt của đợt thi này.")
     else:
         snapshot = await latest_snapshot(db, round_id)
-    return Context(contest, round_, snapshot)
+    return Context(contest, round_, snapshot)  # type: ignore[arg-type]  # a round's contest exists (foreign key)
 
 
 def _require_snapshot(ctx: Context) -> RankingSnapshot:
@@ -144,10 +145,7 @@ async def write_ranking(
             progress(sheet.count, snapshot.row_count)
     sheet.finish()
     export.sheet(CHECK_SHEET, CHECK_COLUMNS, check_rows(ctx.round.id, snapshot))
-    export.close()
-    if progress:
-        progress(sheet.count, snapshot.row_count)
-    return sheet.count
+    return export.done(progress, sheet.count, snapshot.row_count)
 
 
 # What `python -m app verify-export` needs besides the ranking sheet (app/judging/verify_export.py).
@@ -255,10 +253,7 @@ async def write_prizes(db: AsyncSession, round_id: int, path: Path, progress: Pr
     from app.exports.integrity_sheets import add_exclusions_sheet
 
     await add_exclusions_sheet(export, db, round_id)
-    export.close()
-    if progress:
-        progress(len(winners), len(winners))
-    return len(winners)
+    return export.done(progress, len(winners))
 
 
 # --- collective ranking of units -------------------------------------------------------------
@@ -338,10 +333,7 @@ async def write_units(db: AsyncSession, round_id: int, path: Path, progress: Pro
         if unassigned:
             rows.append(cells(None, unassigned))
         export.sheet(name, UNIT_COLUMNS, rows)
-    export.close()
-    if progress:
-        progress(len(table), len(table))
-    return len(table)
+    return export.done(progress, len(table))
 
 
 # --- participation statistics -----------------------------------------------------------------
@@ -401,14 +393,14 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
         days[day]["new"] += 1
     stats: dict[tuple, dict] = {}
     for user_id, where in people.items():
-        row = counted.get(user_id)
+        best = counted.get(user_id)
         for level, key in enumerate((where[:1], where[:2], (where[2],))):
             s = stats.setdefault((level, key), {"people": 0, "scored": 0, "score": 0, "perfect": 0})
             s["people"] += 1
-            if row is not None:
+            if best is not None:
                 s["scored"] += 1
-                s["score"] += row.correct
-                s["perfect"] += int(row.total > 0 and row.correct == row.total)
+                s["score"] += best.correct
+                s["perfect"] += int(best.total > 0 and best.correct == best.total)
     for loc in (await db.scalars(select(ContestLocality).where(ContestLocality.contest_id == ctx.contest.id))).all():
         stats.setdefault((0, (loc.province,)), {"people": 0, "scored": 0, "score": 0, "perfect": 0})
         if loc.district:
@@ -460,10 +452,7 @@ async def write_participation(db: AsyncSession, round_id: int, path: Path, progr
                 for i in invited
             ),
         )
-    export.close()
-    if progress:
-        progress(len(people), len(people))
-    return len(people)
+    return export.done(progress, len(people))
 
 
 # --- per-question statistics -------------------------------------------------------------------
@@ -490,7 +479,9 @@ async def question_stats(db: AsyncSession, ctx: Context) -> list[dict]:
     ids = [r.attempt_id for r in counted]
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        papers = dict((await db.execute(select(Attempt.id, Attempt.paper).where(Attempt.id.in_(chunk)))).all())
+        papers: dict[int, Any] = dict(
+            (await db.execute(select(Attempt.id, Attempt.paper).where(Attempt.id.in_(chunk)))).all()
+        )
         answers: dict[int, dict[int, int]] = defaultdict(dict)
         for attempt_id, question_id, option_id in await db.execute(
             select(AttemptAnswer.attempt_id, AttemptAnswer.question_id, AttemptAnswer.option_id).where(
@@ -593,10 +584,7 @@ async def write_questions(db: AsyncSession, round_id: int, path: Path, progress:
             for i, r in enumerate(table, start=1)
         ),
     )
-    export.close()
-    if progress:
-        progress(len(table), len(table))
-    return len(table)
+    return export.done(progress, len(table))
 
 
 # --- participants ------------------------------------------------------------------------------

@@ -223,6 +223,14 @@ class XlsxExport:
             sheet.append(row)
         return sheet.finish()
 
+    def done(self, progress: Progress | None, count: int, expected: int | None = None) -> int:
+        """Every export's last step: write the file, report the progress one last time, and
+        return how many rows were exported."""
+        self.close()
+        if progress:
+            progress(count, count if expected is None else expected)
+        return count
+
     def close(self) -> Path:
         sheets = "".join(
             f'<sheet name="{escape(s.name, {chr(34): "&quot;"})}" sheetId="{s.index}" r:id="rId{s.index}"/>'
@@ -285,7 +293,7 @@ class XlsxExport:
 
 def _absolute(ref: str) -> str:
     first, last = ref.split(":")
-    split = lambda cell: re.match(r"([A-Z]+)(\d+)", cell).groups()  # noqa: E731
+    split = lambda cell: re.match(r"([A-Z]+)(\d+)", cell).groups()  # type: ignore[union-attr]  # noqa: E731
     (c1, r1), (c2, r2) = split(first), split(last)
     return f"${c1}${r1}:${c2}${r2}"
 

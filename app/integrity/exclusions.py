@@ -170,6 +170,7 @@ async def reinstate(
         raise Conflict("already_reinstated", "Tài khoản này đã được khôi phục vào kết quả.")
     exclusion.lifted_at, exclusion.lifted_by_name, exclusion.lift_reason = utcnow(), actor.name, reason
     user = await db.get(User, exclusion.user_id)
+    assert user is not None  # an exclusion's account is never deleted (foreign key)
     await db.commit()
     try:
         snapshot = await _refreeze(

@@ -11,15 +11,15 @@ from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.editing import get_round_for
 from app.contests.models import Contest
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import AppError
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep
 from app.integrity import exclusions
 from app.integrity.models import ResultExclusion
 from app.integrity.report import KIND_LABELS, WHY, build_report
-from app.staff.deps import checked_form, page_staff
+from app.staff.deps import AnyStaffPage, RoundReviewerPage
 from app.staff.roles import EXPORT_RESULTS, REVIEW_INTEGRITY, StaffAccess
-from app.web.forms import optional_int  # the round page's T field, same rules
+from app.web.forms import PageForm, optional_int  # the round page's T field, same rules
 from app.web.render import page
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -60,24 +60,26 @@ async def _report_page(
 
 
 @router.get("/rounds/{round_id}/integrity")
-async def integrity_page(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def integrity_page(round_id: int, request: Request, actor: RoundReviewerPage, db: DbDep):
     return await _report_page(request, db, actor, round_id)
 
 
 @router.post("/rounds/{round_id}/exclusions")
 async def exclude(
-    round_id: int, request: Request, actor: StaffAccess = Depends(page_staff), deps: AttemptDeps = Depends(attempt_deps)
+    round_id: int,
+    request: Request,
+    actor: RoundReviewerPage,
+    runtime: RuntimeDep,
+    form: PageForm,
+    deps: AttemptDeps = Depends(attempt_deps),
 ):
-    form = await checked_form(request)
     try:
         raw_user = str(form.get("user_id", "")).strip()
         if not (raw_user.isascii() and raw_user.isdigit()) or len(raw_user) > 12:
             raise AppError("invalid_user", "Hãy chọn tài khoản cần loại.", 422)
         outcome = await exclusions.exclude(
             deps,
-            request_runtime(request).board_redis,
+            runtime.board_redis,
             actor,
             round_id,
             int(raw_user),
@@ -93,10 +95,11 @@ async def exclude(
 async def reinstate(
     exclusion_id: int,
     request: Request,
-    actor: StaffAccess = Depends(page_staff),
+    actor: AnyStaffPage,
+    runtime: RuntimeDep,
+    form: PageForm,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    form = await checked_form(request)
     exclusion = await deps.db.get(ResultExclusion, exclusion_id)
     if exclusion is None:
         raise AppError("exclusion_not_found", "Không tìm thấy quyết định loại tài khoản.", 404)
@@ -104,7 +107,7 @@ async def reinstate(
     try:
         outcome = await exclusions.reinstate(
             deps,
-            request_runtime(request).board_redis,
+            runtime.board_redis,
             actor,
             exclusion_id,
             str(form.get("reason", ""))[:2000],

@@ -205,7 +205,8 @@ def _sequence_runs(items: list[tuple[tuple, int, int]]) -> list[list[int]]:
     """items: (group key, number, account index). Runs of ≥ 2 accounts whose numbers follow each
     other within SEQUENCE_GAP inside one group, found by one sort."""
     items.sort()
-    runs, current = [], []
+    runs: list[list[int]] = []
+    current: list[int] = []
     for i, (group, number, idx) in enumerate(items):
         if current and (group != items[i - 1][0] or number - items[i - 1][1] > SEQUENCE_GAP):
             if len(current) > 1:
@@ -233,7 +234,7 @@ def _windows(events: list[tuple[datetime, int]], gap: timedelta) -> list[tuple[d
         accounts.append(idx)
     if last is not None and len(set(accounts)) > 1:
         out.append((start, last, list(dict.fromkeys(accounts))))
-    return out
+    return out  # type: ignore[return-value]  # start is set whenever last is
 
 
 def _bursts(items: list[tuple[datetime, int]]) -> list[tuple[datetime, datetime, list[int]]]:
@@ -249,7 +250,8 @@ def _bursts(items: list[tuple[datetime, int]]) -> list[tuple[datetime, datetime,
             for k in range(max(left, next_unmarked), right + 1):
                 marked[k] = True
             next_unmarked = right + 1
-    out, span = [], []
+    out: list = []
+    span: list[int] = []
     for k, item in enumerate(items + [None]):
         if item is not None and marked[k] and (not span or span[-1] == k - 1):
             span.append(k)
@@ -284,14 +286,14 @@ def find_signals(
             by_ip[ip].append((at, idx))
             if kind == REGISTER:
                 registrations[ip].append((at, idx))
-    for device, idxs in devices.items():
-        if len(idxs) > 1:
+    for device, on_device in devices.items():
+        if len(on_device) > 1:
             found.append(
                 (
                     STRONG,
-                    sorted(idxs),
+                    sorted(on_device),
                     "device",
-                    f"{len(idxs)} tài khoản đăng ký/đăng nhập trên cùng một trình duyệt (mã #{device[:8]}).",
+                    f"{len(on_device)} tài khoản đăng ký/đăng nhập trên cùng một trình duyệt (mã #{device[:8]}).",
                 )
             )
 
@@ -318,7 +320,7 @@ def find_signals(
         if m.citizen_id and m.citizen_id.isdigit() and len(m.citizen_id) == 12
     ]
     for run in _sequence_runs(cccds):
-        numbers = sorted(members[i].citizen_id for i in run)
+        numbers = sorted(str(members[i].citizen_id) for i in run)
         found.append(
             (
                 STRONG if len(run) >= 3 else WEAK,
@@ -329,7 +331,7 @@ def find_signals(
         )
     phones = [((), int(m.phone), idx) for idx, m in enumerate(members) if m.phone and m.phone.isdigit()]
     for run in _sequence_runs(phones):
-        numbers = sorted(members[i].phone for i in run)
+        numbers = sorted(str(members[i].phone) for i in run)
         found.append(
             (
                 STRONG if len(run) >= 3 else WEAK,
@@ -419,7 +421,8 @@ async def _positions(db: AsyncSession, round_: Round) -> tuple[dict[int, int], i
     """Position of each ranked account: the latest frozen version, or the ranking as it stands."""
     snapshot = await latest_snapshot(db, round_.id)
     if snapshot is not None:
-        positions, last = {}, 0
+        positions: dict[int, int] = {}
+        last = 0
         while True:  # only the user id of each frozen row is needed: no full parse
             rows = (
                 await db.execute(
@@ -457,7 +460,7 @@ async def build_report(db: AsyncSession, round_id: int) -> Report:
         .where(Attempt.round_id == round_id, Attempt.status == SUBMITTED, Attempt.prediction.is_not(None))
         .order_by(Attempt.id)
     ):
-        members[index[user_id]].predictions.append(prediction)
+        members[index[user_id]].predictions.append(prediction)  # type: ignore[arg-type]  # not None (query)
     events = [
         (index[u], kind, device, ip, at)
         for u, kind, device, ip, at in await db.execute(

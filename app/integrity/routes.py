@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
 from app.contests.editing import get_round_for
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import ErrorResponses
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep
 from app.integrity import exclusions, staff_override
 from app.integrity.report import build_report, report_json
-from app.staff.deps import api_staff
-from app.staff.roles import REVIEW_INTEGRITY, StaffAccess
+from app.staff.deps import Admin, AnyStaff, RoundReviewer
+from app.staff.roles import REVIEW_INTEGRITY
 
 router = APIRouter(prefix="/api/v1/admin", tags=["consoles"], responses=ErrorResponses)
 
@@ -56,15 +55,13 @@ def exclusion_out(outcome) -> dict:
 
 
 @router.get("/rounds/{round_id}/suspicious-accounts", summary="Suspicious-accounts report of a round (judge)")
-async def suspicious_accounts(
-    round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
+async def suspicious_accounts(round_id: int, actor: RoundReviewer, db: DbDep):
     await get_round_for(db, actor, round_id, REVIEW_INTEGRITY)
     return report_json(await build_report(db, round_id))
 
 
 @router.get("/rounds/{round_id}/exclusions", summary="Accounts excluded from a round's results")
-async def list_exclusions(round_id: int, actor: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
+async def list_exclusions(round_id: int, actor: RoundReviewer, db: DbDep):
     await get_round_for(db, actor, round_id, REVIEW_INTEGRITY)
     return [
         {
@@ -90,11 +87,12 @@ async def exclude(
     round_id: int,
     body: ExcludeIn,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
+    actor: RoundReviewer,
+    runtime: RuntimeDep,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     outcome = await exclusions.exclude(
-        deps, request_runtime(request).board_redis, actor, round_id, body.user_id, body.reason, body.truth
+        deps, runtime.board_redis, actor, round_id, body.user_id, body.reason, body.truth
     )
     return exclusion_out(outcome)
 
@@ -104,12 +102,11 @@ async def reinstate(
     exclusion_id: int,
     body: ReinstateIn,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
+    actor: AnyStaff,
+    runtime: RuntimeDep,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    outcome = await exclusions.reinstate(
-        deps, request_runtime(request).board_redis, actor, exclusion_id, body.reason, body.truth
-    )
+    outcome = await exclusions.reinstate(deps, runtime.board_redis, actor, exclusion_id, body.reason, body.truth)
     return exclusion_out(outcome)
 
 
@@ -122,10 +119,11 @@ async def assign_override(
     contest_id: int,
     body: AssignOverrideIn,
     request: Request,
-    actor: StaffAccess = Depends(api_staff),
+    actor: Admin,
+    runtime: RuntimeDep,
     deps: AttemptDeps = Depends(attempt_deps),
 ):
     a = await staff_override.assign_with_override(
-        deps, request_runtime(request).board_redis, actor, contest_id, body.phone, body.role, body.reason
+        deps, runtime.board_redis, actor, contest_id, body.phone, body.role, body.reason
     )
     return {"id": a.id, "user_id": a.user_id, "contest_id": a.contest_id, "role": a.role}

@@ -98,4 +98,4 @@ async def purge_events(db: AsyncSession, retention_days: int, now: datetime | No
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     result = await db.execute(delete(AccountEvent).where(AccountEvent.created_at < cutoff))
     await db.commit()
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # a DELETE's CursorResult

@@ -31,8 +31,7 @@ from app.judging import canonical
 from app.judging.frozen import iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
 from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
-from app.leaderboard.finalize import end_round
-from app.leaderboard.rebuild import publish_final_board, rebuild_live_board
+from app.leaderboard.rebuild import end_round, publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
 from app.staff import audit
 from app.staff.roles import CLOSE_ROUND, REGRADE, StaffAccess
@@ -141,7 +140,7 @@ async def freeze(
     await db.flush()
     for start in range(0, len(payloads), 5000):
         await db.execute(
-            SnapshotRow.__table__.insert(),
+            SnapshotRow.__table__.insert(),  # type: ignore[attr-defined]
             [
                 {"snapshot_id": snapshot.id, "position": i + 1, "payload": p}
                 for i, p in enumerate(payloads[start : start + 5000], start=start)
@@ -299,7 +298,7 @@ async def regrade(
         await rebuild_live_board(db, redis, r.id)
     for rid, value in frozen:
         await publish_final_board(db, redis, rid, value)
-    return Regraded(target, report)
+    return Regraded(target, report)  # type: ignore[arg-type]  # the judge's round was frozen (checked above)
 
 
 async def _rescore_round(db: AsyncSession, round_id: int, question_id: int) -> int:

@@ -3,8 +3,7 @@ hash of display rows, and participant counts per unit and province.
 
 Works with `redis.asyncio.Redis` and `redis.asyncio.cluster.RedisCluster` alike (clients created
 with decode_responses=True): every script only touches keys of one round, which share a hash
-slot (see keys.py).
-"""
+slot (see keys.py)."""
 
 from __future__ import annotations
 
@@ -14,14 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 
+from app.config import Settings
 from app.core.textnorm import clean_text, group_key
 from app.leaderboard.encoding import user_of_member
 from app.leaderboard.entries import BoardEntry, BoardLine
 from app.leaderboard.keys import BoardKeys, group_suffix
 
-# Shared by the scripts: a board's version changes whenever its content does, so that readers
-# may cache a page for as long as the version stays the same. A missing version (Redis flushed)
-# restarts from the server clock in microseconds, never from a number used before.
 _BUMP = """
 local function bump(key, fresh)
   if fresh or redis.call('EXISTS', key) == 0 then
@@ -335,3 +332,37 @@ class RoundBoard:
     async def members(self, scope: Scope = ALL) -> list[str]:
         """Every member in board order (tests, rebuild checks)."""
         return await self.redis.zrange(scope.key(self.keys), 0, -1)
+
+
+# --- connection --------------------------------------------------------------------------------
+# Which Redis holds the leaderboards.
+#
+# By default the app's one Redis (REDIS_URL, or the embedded one). A national contest can move the
+# boards to their own Redis or to a Redis Cluster (LEADERBOARD_REDIS_URL, LEADERBOARD_REDIS_CLUSTER):
+# every key of a round carries the hash tag `{r<id>}` (keys.py), so each round lives in one slot
+# and its Lua scripts stay atomic, while different rounds spread over the cluster.
+
+
+_OPTIONS = dict(decode_responses=True, socket_connect_timeout=2, socket_timeout=5)
+
+
+def create_board_redis(settings: Settings, default):
+    """The boards' own client, on LEADERBOARD_REDIS_URL or else on the app's Redis.
+
+    Own, even on the app's Redis, for its pool: a blocking pool, so that in a burst of submits a
+    board update waits a moment for a connection instead of failing (redis-py's default pool
+    raises "Too many connections" at once, and the board would miss a submit until a rebuild)."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    from app.core.redis import redis_url
+
+    size = settings.leaderboard_redis_max_connections
+    if settings.leaderboard_redis_url and settings.leaderboard_redis_cluster:
+        from redis.asyncio.cluster import RedisCluster
+
+        return RedisCluster.from_url(settings.leaderboard_redis_url, max_connections=size, **_OPTIONS)
+    url = settings.leaderboard_redis_url or redis_url(settings)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=size, timeout=10, health_check_interval=30, retry_on_timeout=True, **_OPTIONS
+    )
+    return Redis.from_pool(pool)  # closes the pool with the client

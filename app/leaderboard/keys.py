@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Final
 
-LIVE = "live"
-FINAL = "final"
+LIVE: Final = "live"
+FINAL: Final = "final"
 
 
 def group_suffix(kind: str, name: str) -> str:

@@ -14,8 +14,8 @@ from app.core.sessions import Session
 from app.leaderboard import service
 from app.leaderboard.rebuild import rebuild_boards
 from app.leaderboard.routes import board_redis, read_context
-from app.staff.deps import checked_form, load_access, page_staff
-from app.staff.roles import VIEW_DASHBOARD, StaffAccess
+from app.staff.deps import RoundViewerPage, load_access
+from app.staff.roles import VIEW_DASHBOARD
 from app.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -78,13 +78,10 @@ async def leaderboard_page(
 async def rebuild_action(
     round_id: int,
     request: Request,
-    staff: StaffAccess = Depends(page_staff),
-    form=Depends(checked_form),
+    staff: RoundViewerPage,
     ctx: service.ReadContext = Depends(read_context),
 ):
     """The organizers' and judges' button: rebuild this round's boards from the database."""
-    round_ = await get_round(ctx.db, round_id)
-    staff.require(VIEW_DASHBOARD, round_.contest_id)
     report = await rebuild_boards(ctx.db, board_redis(request), round_id)
     query = urlencode({"rebuilt": report.live_participants})
     return RedirectResponse(f"/rounds/{round_id}/leaderboard?{query}", status_code=303)

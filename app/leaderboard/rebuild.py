@@ -1,23 +1,30 @@
-"""Rebuilding boards from the database, the record: after a Redis loss, an incident, or to
-publish the final board."""
+"""Writing a round's boards from the database, the record: the attempt that just closed
+(record_closed_attempt, the runtime's hook), a full rebuild (after a Redis loss, an incident, or
+to publish the final board), the self-repair of a lost board on the next submit or read, and
+closing the books on a round (T stored, final board published). Reading is in service.py."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contests.service import get_round
+from app.attempts.service import AttemptDeps, close_open_attempts, record_and_forget
+from app.contests.models import Round
+from app.contests.service import get_round, round_cache
+from app.core.clock import utcnow
 from app.core.errors import Conflict
-from app.judging.frozen import iter_rows, latest_snapshot
+from app.judging.frozen import iter_rows, latest_snapshot, require_not_frozen
 from app.leaderboard.board import RoundBoard
 from app.leaderboard.entries import final_entry, live_entry
-from app.leaderboard.final import final_ranking
+from app.leaderboard.final import compute_truth, final_ranking
 from app.leaderboard.keys import FINAL, LIVE, BoardKeys
 from app.leaderboard.ordering import Result, best_per_user, live_key
-from app.leaderboard.results import load_results
+from app.leaderboard.results import load_result, load_results
 
 _LOCK_SECONDS = 600
 
@@ -116,3 +123,124 @@ async def rebuild_boards(db: AsyncSession, redis, round_id: int) -> RebuildRepor
     if round_.prediction_truth is not None:
         final = await publish_final_board(db, redis, round_id, round_.prediction_truth)
     return RebuildReport(round_id, live, final)
+
+
+# --- repair ------------------------------------------------------------------------------------
+# Self-repair after Redis lost the boards (a restart without persistence, a flush, eviction).
+#
+# A board's version key exists from its first record or rebuild on, so a missing version means
+# either a round nobody has submitted in yet or a lost board. Either way a rebuild from the
+# database (the record) is right, and cheap for the first case. Called on the next submit and the
+# next read, so the board heals itself without an operator.
+
+
+log = logging.getLogger(__name__)
+
+
+async def repair_if_lost(db: AsyncSession, redis, round_id: int) -> bool:
+    """Rebuilds the round's live board (and its final board, once published) if Redis lost it.
+    True if it rebuilt the live board, which then holds every attempt committed before the call."""
+    live_version, final_version = await redis.mget(
+        BoardKeys(round_id, LIVE).version, BoardKeys(round_id, FINAL).version
+    )
+    if live_version is not None:
+        return False
+    try:
+        participants = await rebuild_live_board(db, redis, round_id)
+        round_ = await get_round(db, round_id)
+        if round_.prediction_truth is not None and final_version is None:
+            await publish_final_board(db, redis, round_id, round_.prediction_truth)
+    except RebuildInProgress:
+        return False  # another process is rebuilding it right now
+    if participants:
+        log.warning(
+            "leaderboard of round %s was missing in Redis; rebuilt from the database (%d participants)",
+            round_id,
+            participants,
+        )
+    return True
+
+
+# --- recording ---------------------------------------------------------------------------------
+# The one call the attempt service makes when an attempt closes: put it on the live board.
+
+
+log = logging.getLogger(__name__)
+
+
+async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> None:
+    """Never raises: the submit is already committed and must succeed whatever Redis does; a
+    missed update is repaired by `python -m app rebuild-board`.
+
+    Reads through the caller's session (one Core query: no ORM object is loaded or changed) and
+    ends that read's transaction before Redis is called. Not a second session: under load every
+    request already holds one pooled connection, and waiting for a second one while holding the
+    first is how a busy pool runs dry (seen in the 10,000-submit benchmark)."""
+    try:
+        try:
+            found = await load_result(db, attempt_id)
+        finally:
+            await db.commit()
+        if found is not None:
+            round_id, result = found
+            async with AsyncSession(db.bind, expire_on_commit=False) as own:
+                if await repair_if_lost(own, redis, round_id):
+                    return  # the rebuild read this attempt from the database
+            await RoundBoard(redis, BoardKeys(round_id, LIVE)).record(live_entry(result))
+    except Exception:
+        log.exception("live board not updated for attempt %s (rebuild-board repairs it)", attempt_id)
+        try:
+            await db.rollback()
+        except Exception:  # the connection itself may be gone; the caller's next use reconnects
+            pass
+
+
+# --- closing the books on a round: T stored on the round, final board published ---------------
+
+
+class RoundNotClosed(Conflict):
+    def __init__(self):
+        super().__init__("round_not_closed", "Đợt thi chưa kết thúc: chỉ chốt kết quả sau khi đợt thi đóng.")
+
+
+@dataclass(frozen=True)
+class FinalizeOutcome:
+    round_id: int
+    prediction_truth: int
+    computed_truth: int
+    participants: int
+
+
+@dataclass(frozen=True)
+class RoundEnd:
+    closed_attempts: list[int]  # closed here: after the commit, `record_and_forget` them
+    computed_truth: int
+    prediction_truth: int
+
+
+async def end_round(deps: AttemptDeps, round_: Round, truth: int | None) -> RoundEnd:
+    """In the caller's transaction, once the round's close (+ grace) has passed: closes every
+    attempt still open (at its deadline, with its saved answers: what the sweep would do, and T
+    must see them), computes T and stores `truth` (None: the computed T) on the round."""
+    if utcnow() <= round_.close_at + deps.grace:
+        raise RoundNotClosed()
+    closed = await close_open_attempts(deps.db, round_.id, round_.close_at)
+    computed = await compute_truth(deps.db, round_.id)
+    value = computed if truth is None else truth
+    await deps.db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=value))
+    return RoundEnd(closed, computed, value)
+
+
+async def finalize_round(deps: AttemptDeps, redis, round_id: int, truth: int | None) -> FinalizeOutcome:
+    """Stores T (the organizer's value, or the computed one when `truth` is None) and publishes
+    the final board. May be repeated (a corrected T re-publishes) until the judges freeze the
+    round; after that T and the board come from the snapshot (app.judging.snapshots)."""
+    db = deps.db
+    round_ = await get_round(db, round_id)
+    await require_not_frozen(db, round_id, "công bố lại bảng xếp hạng với T khác")
+    end = await end_round(deps, round_, truth)
+    await db.commit()
+    round_cache(db).clear()
+    await record_and_forget(deps, end.closed_attempts)
+    participants = await publish_final_board(db, redis, round_id, end.prediction_truth)
+    return FinalizeOutcome(round_id, end.prediction_truth, end.computed_truth, participants)

@@ -1,48 +1,41 @@
-"""JSON API of the leaderboards. Thin: reading lives in service.py, writing in rebuild.py and
-finalize.py."""
+"""JSON API of the leaderboards. Thin: reading lives in service.py, writing in rebuild.py."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
-from app.contests.service import get_round
-from app.core.deps import get_db, optional_session, require_session
+from app.core.deps import DbDep, OptionalSessionDep, SessionDep
 from app.core.errors import ErrorResponses
-from app.core.runtime import request_runtime
-from app.core.sessions import Session
+from app.core.runtime import RuntimeDep, request_runtime
 from app.leaderboard import privacy, service
-from app.leaderboard.finalize import finalize_round
-from app.leaderboard.rebuild import rebuild_boards
+from app.leaderboard.rebuild import finalize_round, rebuild_boards
 from app.leaderboard.schemas import (
     BoardOut,
     FinalizeIn,
     FinalizeOut,
     GroupsOut,
     MyStandingOut,
+    NameStyle,
     RebuildOut,
     SettingsIn,
     SettingsOut,
 )
-from app.staff.deps import api_staff
-from app.staff.roles import CLOSE_ROUND, EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
+from app.staff.deps import RoundCloser, RoundEditor, RoundViewer
 
 router = APIRouter(prefix="/api/v1/rounds/{round_id}/leaderboard", tags=["leaderboard"], responses=ErrorResponses)
 
 
 def board_redis(request: Request):
-    """The Redis (or Redis Cluster) holding the boards: app/leaderboard/connection.py."""
+    """The Redis (or Redis Cluster) holding the boards: app/leaderboard/board.py, create_board_redis."""
     return request_runtime(request).board_redis
 
 
-async def read_context(request: Request, db: AsyncSession = Depends(get_db)) -> service.ReadContext:
-    return service.ReadContext(db, board_redis(request), request_runtime(request).settings.leaderboard_name_style)
-
-
-async def _require(db: AsyncSession, access: StaffAccess, permission: str, round_id: int) -> None:
-    access.require(permission, (await get_round(db, round_id)).contest_id)
+async def read_context(runtime: RuntimeDep, db: DbDep) -> service.ReadContext:
+    return service.ReadContext(db, runtime.board_redis, runtime.settings.leaderboard_name_style)
 
 
 @router.get(
@@ -52,11 +45,11 @@ async def _require(db: AsyncSession, access: StaffAccess, permission: str, round
 )
 async def board(
     round_id: int,
+    session: OptionalSessionDep,
     unit: str | None = Query(None, max_length=200),
     province: str | None = Query(None, max_length=80),
     offset: int = Query(0, ge=0, le=1_000_000),
     limit: int = Query(50, ge=1, le=200),
-    session: Session | None = Depends(optional_session),
     ctx: service.ReadContext = Depends(read_context),
 ):
     return await service.board_out(
@@ -71,8 +64,8 @@ async def board(
 )
 async def me(
     round_id: int,
+    session: SessionDep,
     around: int = Query(3, ge=0, le=10),
-    session: Session = Depends(require_session),
     ctx: service.ReadContext = Depends(read_context),
 ):
     return await service.my_standing_out(ctx, round_id, session.user_id, around)
@@ -99,20 +92,15 @@ async def provinces(
 
 
 @router.get("/settings", response_model=SettingsOut, summary="How names are shown (organizers and judges)")
-async def read_settings(
-    round_id: int, staff: StaffAccess = Depends(api_staff), ctx: service.ReadContext = Depends(read_context)
-):
-    await _require(ctx.db, staff, VIEW_DASHBOARD, round_id)
+async def read_settings(round_id: int, staff: RoundViewer, ctx: service.ReadContext = Depends(read_context)):
     style = await privacy.name_style(ctx.db, round_id, ctx.default_name_style)
-    return SettingsOut(round_id=round_id, name_style=style)
+    return SettingsOut(round_id=round_id, name_style=cast(NameStyle, style))
 
 
 @router.put("/settings", response_model=SettingsOut, summary="Choose how names are shown (organizers)")
-async def put_settings(
-    round_id: int, body: SettingsIn, staff: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
-    await _require(db, staff, EDIT_CONTEST, round_id)
-    return SettingsOut(round_id=round_id, name_style=await privacy.set_name_style(db, round_id, body.name_style))
+async def put_settings(round_id: int, body: SettingsIn, staff: RoundEditor, db: DbDep):
+    style = await privacy.set_name_style(db, round_id, body.name_style)
+    return SettingsOut(round_id=round_id, name_style=cast(NameStyle, style))
 
 
 @router.post(
@@ -123,11 +111,10 @@ async def put_settings(
 async def finalize(
     round_id: int,
     request: Request,
+    staff: RoundCloser,
     body: FinalizeIn | None = None,
-    staff: StaffAccess = Depends(api_staff),
     deps: AttemptDeps = Depends(attempt_deps),
 ):
-    await _require(deps.db, staff, CLOSE_ROUND, round_id)
     outcome = await finalize_round(deps, board_redis(request), round_id, body.prediction_truth if body else None)
     return FinalizeOut(
         round_id=round_id,
@@ -140,10 +127,7 @@ async def finalize(
 @router.post(
     "/rebuild", response_model=RebuildOut, summary="Rebuild the boards from the database (organizers and judges)"
 )
-async def rebuild(
-    round_id: int, request: Request, staff: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
-    await _require(db, staff, VIEW_DASHBOARD, round_id)
+async def rebuild(round_id: int, request: Request, staff: RoundViewer, db: DbDep):
     report = await rebuild_boards(db, board_redis(request), round_id)
     return RebuildOut(
         round_id=round_id, live_participants=report.live_participants, final_participants=report.final_participants

@@ -6,22 +6,36 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.models import ContestLocality, ContestUnit
 from app.contests.service import round_cache
+from app.core.errors import Invalid
 from app.core.runtime import cache_of
 from app.core.textnorm import group_key
 from app.leaderboard.board import ALL, RoundBoard, Scope
 from app.leaderboard.entries import BoardLine
-from app.leaderboard.errors import OneScopeOnly
 from app.leaderboard.keys import FINAL, LIVE, BoardKeys
-from app.leaderboard.masking import mask_name
-from app.leaderboard.privacy import name_style
-from app.leaderboard.repair import repair_if_lost
-from app.leaderboard.schemas import BoardOut, BoardRowOut, GroupOut, GroupsOut, MyStandingOut, StandingOut
+from app.leaderboard.privacy import mask_name, name_style
+from app.leaderboard.rebuild import repair_if_lost
+from app.leaderboard.schemas import (
+    BoardOut,
+    BoardRowOut,
+    GroupOut,
+    GroupsOut,
+    MyStandingOut,
+    Phase,
+    ScopeKind,
+    StandingOut,
+)
+
+
+class OneScopeOnly(Invalid):
+    def __init__(self):
+        super().__init__("invalid_scope", "Chỉ chọn một trong hai: đơn vị hoặc tỉnh/thành phố.")
 
 
 def scope_of(unit: str | None, province: str | None) -> Scope:
@@ -43,7 +57,7 @@ async def end_reads(db: AsyncSession) -> None:
         await db.commit()
 
 
-async def current_board(redis, round_id: int) -> tuple[str, RoundBoard, str | None]:
+async def current_board(redis, round_id: int) -> tuple[Phase, RoundBoard, str | None]:
     """(phase, board, version): the final board once published, else the live one."""
     final, live = BoardKeys(round_id, FINAL), BoardKeys(round_id, LIVE)
     final_version, live_version = await redis.mget(final.version, live.version)
@@ -103,7 +117,7 @@ class ReadContext:
     default_name_style: str
 
 
-async def healed_board(ctx: ReadContext, round_id: int) -> tuple[str, RoundBoard, str | None]:
+async def healed_board(ctx: ReadContext, round_id: int) -> tuple[Phase, RoundBoard, str | None]:
     """current_board, rebuilt from the database first if Redis lost it (see repair.py)."""
     found = await current_board(ctx.redis, round_id)
     if found[2] is None and await repair_if_lost(ctx.db, ctx.redis, round_id):
@@ -134,7 +148,7 @@ async def board_out(
     return BoardOut(
         round_id=round_id,
         phase=phase,
-        scope=scope.kind,
+        scope=cast(ScopeKind, scope.kind),
         scope_name=scope.name,
         participants=participants,
         prediction_truth=truth,
@@ -164,7 +178,7 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
             rank, size, lines = found
             standings.append(
                 StandingOut(
-                    scope=scope.kind,
+                    scope=cast(ScopeKind, scope.kind),
                     scope_name=scope.name,
                     rank=rank,
                     participants=size,
@@ -202,7 +216,9 @@ class OfficialNames:
         self._items.clear()
 
 
-async def groups_out(ctx: ReadContext, round_id: int, kind: str, offset: int, limit: int) -> GroupsOut:
+async def groups_out(
+    ctx: ReadContext, round_id: int, kind: Literal["unit", "province"], offset: int, limit: int
+) -> GroupsOut:
     round_ = await round_cache(ctx.db).get(ctx.db, round_id)
     official = await cache_of(ctx.db, OfficialNames).get(ctx.db, round_.contest_id, kind)
     await end_reads(ctx.db)

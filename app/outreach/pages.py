@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +15,15 @@ from app.accounts.localities import PROVINCES
 from app.attempts.views import result_out
 from app.contests.editing import get_contest_for
 from app.contests.models import Contest, ContestBanner, Round
-from app.core.deps import get_db, page_session
+from app.core.deps import DbDep, PageSessionDep
 from app.core.errors import AppError, NotFound
-from app.core.runtime import request_runtime
-from app.leaderboard.masking import mask_name
-from app.leaderboard.privacy import name_style
+from app.core.runtime import RuntimeDep, request_runtime
+from app.leaderboard.privacy import mask_name, name_style
 from app.outreach import qr, service
 from app.outreach.models import COMMUNE, UNIT
-from app.staff.deps import checked_form, page_staff
+from app.staff.deps import ContestEditorPage, ContestViewerPage
 from app.staff.roles import EDIT_CONTEST, VIEW_DASHBOARD, StaffAccess
+from app.web.forms import PageForm
 from app.web.render import page, set_flash, templates
 
 public = APIRouter(include_in_schema=False)
@@ -56,7 +56,7 @@ async def short_link(contest_id: int):
 
 
 @public.get("/contests/{contest_id}/preview-image")
-async def preview_image(contest_id: int, db: AsyncSession = Depends(get_db)):
+async def preview_image(contest_id: int, db: DbDep):
     """The picture of a link preview (og:image): the contest's banner, else the site's card."""
     banner = await db.get(ContestBanner, contest_id)
     if banner is None:
@@ -69,9 +69,7 @@ async def preview_image(contest_id: int, db: AsyncSession = Depends(get_db)):
 
 
 @public.get("/i/{code}")
-async def invitation_page(
-    code: str, request: Request, db: AsyncSession = Depends(get_db), session=Depends(page_session)
-):
+async def invitation_page(code: str, request: Request, db: DbDep, session: PageSessionDep):
     invitation = await service.invitation_by_code(db, code)
     contest_page = f"/contests/{invitation.contest_id}"
     if session is not None:
@@ -91,17 +89,15 @@ async def invitation_page(
 
 
 @public.get("/s/{token}")
-async def shared_result(token: str, request: Request, db: AsyncSession = Depends(get_db)):
-    secret = request_runtime(request).settings.effective_secret_key
+async def shared_result(token: str, request: Request, runtime: RuntimeDep, db: DbDep):
+    secret = runtime.settings.effective_secret_key
     attempt, user = await service.shared_result(db, service.attempt_of_token(secret, token))
     round_ = await db.get(Round, attempt.round_id)
     contest = await db.get(Contest, round_.contest_id) if round_ else None
     if round_ is None or contest is None or not contest.published:
         raise NotFound("share_not_found", "Không tìm thấy kết quả được chia sẻ.")
     # The name exactly as the round's public board shows it (the organizer's choice), nothing more.
-    shown = mask_name(
-        user.full_name, await name_style(db, round_.id, request_runtime(request).settings.leaderboard_name_style)
-    )
+    shown = mask_name(user.full_name, await name_style(db, round_.id, runtime.settings.leaderboard_name_style))
     return page(
         request,
         "outreach/share.html",
@@ -158,17 +154,12 @@ async def _outreach_page(
 
 
 @console.get("/contests/{contest_id}/outreach")
-async def outreach_tab(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
+async def outreach_tab(contest_id: int, request: Request, actor: ContestViewerPage, db: DbDep):
     return await _outreach_page(request, db, actor, contest_id)
 
 
 @console.post("/contests/{contest_id}/invitations")
-async def create_invitation(
-    contest_id: int, request: Request, actor: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    form = await checked_form(request)
+async def create_invitation(contest_id: int, request: Request, actor: ContestEditorPage, db: DbDep, form: PageForm):
     values = {k: str(form.get(k, "")) for k in ("kind", "unit", "province", "commune")}
     await get_contest_for(db, actor, contest_id, EDIT_CONTEST)
     try:
@@ -193,9 +184,9 @@ async def qr_code(
     contest_id: int,
     kind: str,
     request: Request,
+    actor: ContestViewerPage,
+    db: DbDep,
     invite: str | None = None,
-    actor: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
 ):
     contest = await get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
     invitation = await _invitation_or_none(db, contest_id, invite)
@@ -222,9 +213,9 @@ async def qr_code(
 async def printable_notice(
     contest_id: int,
     request: Request,
+    actor: ContestViewerPage,
+    db: DbDep,
     invite: str | None = None,
-    actor: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
 ):
     contest = await get_contest_for(db, actor, contest_id, VIEW_DASHBOARD)
     invitation = await _invitation_or_none(db, contest_id, invite)

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -183,6 +183,7 @@ async def _existing_by_key(
         query = query.add_columns(Option.text).outerjoin(
             Option, (Option.question_id == Question.id) & Option.is_correct.is_(True)
         )
+    right: list[str | None]
     for key, question_id, is_retired, *right in await db.execute(
         query.where(Question.contest_id == contest_id).order_by(Question.id)
     ):
@@ -209,7 +210,7 @@ async def write_questions(
     another right option is a problem, and then nothing is written (never "done" with a question
     dropped): the organizer corrects the file, or the bank's key by editing or re-grading."""
     keyed = [(question_key(q.text, q.options), q) for q in parsed]
-    if db.bind.dialect.name == "postgresql":
+    if db.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         # Two imports into one contest at once (two organizers, a double click) take turns, so
         # the second sees the first's questions as duplicates instead of failing on the unique
         # index. SQLite transactions already take turns (BEGIN IMMEDIATE, app/core/db.py).
@@ -254,7 +255,7 @@ async def write_questions(
     # parameter order would make SQLAlchemy fall back to one INSERT per row on SQLite).
     for start in range(0, total, _CHUNK):
         await db.execute(
-            insert(Question.__table__),
+            insert(Question.__table__),  # type: ignore[arg-type]
             [
                 {
                     "contest_id": contest_id,
@@ -277,7 +278,7 @@ async def write_questions(
         ids, _ = await _existing_by_key(db, contest_id, with_right_option=False)
         for start in range(0, total, _CHUNK):
             await db.execute(
-                insert(Option.__table__),
+                insert(Option.__table__),  # type: ignore[arg-type]
                 [
                     {"question_id": ids[key][0], "position": i, "text": text, "is_correct": i == q.answer_index}
                     for key, q in fresh[start : start + _CHUNK]
@@ -398,7 +399,7 @@ async def list_questions(
     if search:
         number = search.lstrip("#")
         pattern = f"%{_escape_like(strip_accents(search).lower())}%"
-        matches = [
+        matches: list[ColumnElement[bool]] = [
             Question.search_key.like(pattern, escape="\\"),
             # Rows written by other code paths without a search key.
             func.lower(Question.text).like(f"%{_escape_like(search.lower())}%", escape="\\"),
@@ -485,7 +486,7 @@ async def topics(db: AsyncSession, contest_id: int) -> list[str]:
         .distinct()
         .order_by(Question.topic)
     )
-    return list(rows)
+    return list(rows)  # type: ignore[arg-type]  # topic IS NOT NULL in the query
 
 
 # --- editing and retiring -------------------------------------------------------------------
@@ -511,6 +512,7 @@ def validate_input(data: QuestionInput) -> tuple[ParsedQuestion | None, list[Pro
     options = [clean_text(o or "") or None for o in data.options][: len(LETTERS)]
     while options and options[-1] is None:
         options.pop()
+    message: str | None
     for position, message in check_options(options):
         problems.append(Problem(None, f"Phương án {LETTERS[position]}", message))
     answer_index, message = parse_answer(clean_text(str(data.answer or "")), options)
@@ -530,7 +532,7 @@ def validate_input(data: QuestionInput) -> tuple[ParsedQuestion | None, list[Pro
         row=0,
         text=text,
         options=tuple(o for o in options if o),
-        answer_index=answer_index,
+        answer_index=answer_index,  # type: ignore[arg-type]  # no problem: the answer was found
         topic=topic,
         difficulty=difficulty,
         explanation=clean_text(data.explanation or "") or None,
@@ -573,6 +575,7 @@ async def edit_question(
     parsed, problems = validate_input(data)
     if problems:
         raise InvalidQuestion(problems)
+    assert parsed is not None  # no problem, hence a question
     before = _snapshot(old)
     if (
         parsed.text,

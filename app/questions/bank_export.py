@@ -62,7 +62,7 @@ def export_bank_xlsx(questions: Iterable, title: str) -> bytes:
     count = 0
     for count, question in enumerate(questions, start=1):
         texts, answer = _option_texts_and_answer(question)
-        texts += [None] * (len(LETTERS) - len(texts))
+        texts += [None] * (len(LETTERS) - len(texts))  # type: ignore[list-item]
         row = [
             count,
             question.text,

@@ -3,6 +3,7 @@ upload with its report, browse/search, edit, retire/restore, counts. Thin, like 
 
 from __future__ import annotations
 
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -10,19 +11,23 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.models import Contest
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import AppError, NotFound
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS
 from app.questions.routes import XLSX, question_out
-from app.staff.deps import checked_form, page_staff
+from app.staff.deps import staff_with
 from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
+from app.web.forms import PageForm
 from app.web.render import page
 
 router = APIRouter(prefix="/admin/contests/{contest_id}/bank", include_in_schema=False)
+
+BankViewerPage = Annotated[StaffAccess, Depends(staff_with(VIEW_BANK, page=True))]
+BankEditorPage = Annotated[StaffAccess, Depends(staff_with(EDIT_BANK, page=True))]
 
 
 async def _contest(db: AsyncSession, contest_id: int) -> Contest:
@@ -42,15 +47,12 @@ def _int(value: str | None) -> int | None:
 
 
 @router.get("")
-async def bank_page(
-    contest_id: int, request: Request, access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
-):
-    access.require(VIEW_BANK, contest_id)
+async def bank_page(contest_id: int, request: Request, access: BankViewerPage, db: DbDep):
     contest = await _contest(db, contest_id)
     params = request.query_params
-    status = params.get("status") if params.get("status") in ("active", "retired", "all") else "active"
+    status = str(params.get("status")) if params.get("status") in ("active", "retired", "all") else "active"
     difficulty = _int(params.get("difficulty"))
-    filters = {
+    filters: dict[str, Any] = {
         "search": params.get("search", "")[:200],
         "topic": params.get("topic") or "",
         "difficulty": difficulty if difficulty in DIFFICULTY_LABELS else None,
@@ -85,10 +87,8 @@ async def bank_page(
 
 @router.post("/import")
 async def upload(
-    contest_id: int, request: Request, access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)
+    contest_id: int, request: Request, access: BankEditorPage, runtime: RuntimeDep, db: DbDep, form: PageForm
 ):
-    form = await checked_form(request)
-    access.require(EDIT_BANK, contest_id)
     contest = await _contest(db, contest_id)
     upload_file = form.get("file")
     if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
@@ -99,7 +99,7 @@ async def upload(
         await upload_file.read(),
         upload_file.filename,
         actor=access,
-        limits=bank.limits_from_settings(request_runtime(request).settings),
+        limits=bank.limits_from_settings(runtime.settings),
         dry_run=form.get("dry_run") == "1",
     )
     return page(
@@ -116,8 +116,7 @@ async def upload(
 
 
 @router.get("/export.xlsx")
-async def export(contest_id: int, access: StaffAccess = Depends(page_staff), db: AsyncSession = Depends(get_db)):
-    access.require(VIEW_BANK, contest_id)
+async def export(contest_id: int, access: BankViewerPage, db: DbDep):
     contest = await _contest(db, contest_id)
     data = export_bank_xlsx(await bank.all_active_questions(db, contest_id), contest.title)
     return Response(
@@ -130,10 +129,9 @@ async def question_page(
     contest_id: int,
     question_id: int,
     request: Request,
-    access: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    access: BankViewerPage,
+    db: DbDep,
 ):
-    access.require(VIEW_BANK, contest_id)
     contest = await _contest(db, contest_id)
     question = question_out(await bank.get_question(db, contest_id, question_id))
     values = {
@@ -164,11 +162,10 @@ async def question_save(
     contest_id: int,
     question_id: int,
     request: Request,
-    access: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    access: BankEditorPage,
+    db: DbDep,
+    form: PageForm,
 ):
-    form = await checked_form(request)
-    access.require(EDIT_BANK, contest_id)
     contest = await _contest(db, contest_id)
     data = bank.QuestionInput(
         text=str(form.get("text", "")),
@@ -190,7 +187,7 @@ async def question_save(
             "options": data.options,
             "answer": data.answer,
             "topic": data.topic,
-            "difficulty": _int(data.difficulty) or 2,
+            "difficulty": _int(str(data.difficulty)) or 2,
             "explanation": data.explanation,
             "source": data.source,
         }
@@ -215,11 +212,10 @@ async def retire(
     contest_id: int,
     question_id: int,
     request: Request,
-    access: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    access: BankEditorPage,
+    db: DbDep,
+    form: PageForm,
 ):
-    await checked_form(request)
-    access.require(EDIT_BANK, contest_id)
     await bank.retire_question(db, access, contest_id, question_id)
     return _back(contest_id, f"Đã ngừng dùng câu #{question_id}: câu này không còn được rút vào lượt thi mới.")
 
@@ -229,10 +225,9 @@ async def restore(
     contest_id: int,
     question_id: int,
     request: Request,
-    access: StaffAccess = Depends(page_staff),
-    db: AsyncSession = Depends(get_db),
+    access: BankEditorPage,
+    db: DbDep,
+    form: PageForm,
 ):
-    await checked_form(request)
-    access.require(EDIT_BANK, contest_id)
     await bank.restore_question(db, access, contest_id, question_id)
     return _back(contest_id, f"Đã dùng lại câu #{question_id}.")

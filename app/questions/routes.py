@@ -3,7 +3,7 @@ call checks the caller's role for that contest on the server, then calls app.que
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -11,20 +11,24 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.models import Contest
-from app.core.deps import get_db
+from app.core.deps import DbDep
 from app.core.errors import AppError, ErrorResponses, NotFound
-from app.core.runtime import request_runtime
+from app.core.runtime import RuntimeDep
 from app.core.schemas import StrictIn
 from app.questions import bank
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS, Question
-from app.staff.deps import api_staff
+from app.staff.deps import staff_with
 from app.staff.roles import EDIT_BANK, VIEW_BANK, StaffAccess
 
 router = APIRouter(
     prefix="/api/v1/contests/{contest_id}/bank", tags=["question bank (organizers)"], responses=ErrorResponses
 )
+
+# Organizers edit the bank; judges read it too (app/staff/roles.py).
+BankViewer = Annotated[StaffAccess, Depends(staff_with(VIEW_BANK))]
+BankEditor = Annotated[StaffAccess, Depends(staff_with(EDIT_BANK))]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -97,15 +101,15 @@ async def _contest(db: AsyncSession, contest_id: int) -> Contest:
 async def upload_bank(
     contest_id: int,
     request: Request,
+    access: BankEditor,
+    runtime: RuntimeDep,
+    db: DbDep,
     file: UploadFile = File(...),
     dry_run: bool = Form(False, description="only check the file and report; write nothing"),
-    access: StaffAccess = Depends(api_staff),
-    db: AsyncSession = Depends(get_db),
 ):
     """All or nothing. 200 with the report when the file has no problem (`added` questions were
     written, or would be with `dry_run`); 422 `bank_invalid` with the same report in
     `error.details` when any row is invalid, and then nothing is written."""
-    access.require(EDIT_BANK, contest_id)
     await _contest(db, contest_id)
     data = await file.read()
     report = await bank.import_bank(
@@ -114,7 +118,7 @@ async def upload_bank(
         data,
         file.filename or "tep-tai-len",
         actor=access,
-        limits=bank.limits_from_settings(request_runtime(request).settings),
+        limits=bank.limits_from_settings(runtime.settings),
         dry_run=dry_run,
     )
     if not report.ok:
@@ -125,16 +129,15 @@ async def upload_bank(
 @router.get("/questions", response_model=QuestionPageOut, summary="Browse and search the bank")
 async def browse(
     contest_id: int,
+    access: BankViewer,
+    db: DbDep,
     search: str | None = Query(None, max_length=200),
     topic: str | None = None,
     difficulty: int | None = Query(None, ge=1, le=3),
     status: Literal["active", "retired", "all"] = "active",
     page: int = Query(1, ge=1),
     per_page: int = Query(50, ge=1, le=500),
-    access: StaffAccess = Depends(api_staff),
-    db: AsyncSession = Depends(get_db),
 ):
-    access.require(VIEW_BANK, contest_id)
     await _contest(db, contest_id)
     result = await bank.list_questions(
         db, contest_id, search=search, topic=topic, difficulty=difficulty, status=status, page=page, per_page=per_page
@@ -149,8 +152,7 @@ async def browse(
 
 
 @router.get("/counts", summary="Active questions by topic and difficulty")
-async def counts(contest_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
-    access.require(VIEW_BANK, contest_id)
+async def counts(contest_id: int, access: BankViewer, db: DbDep):
     await _contest(db, contest_id)
     return (await bank.bank_counts(db, contest_id)).to_json()
 
@@ -161,8 +163,7 @@ async def counts(contest_id: int, access: StaffAccess = Depends(api_staff), db: 
     response_class=Response,
     responses={200: {"content": {XLSX: {}}}},
 )
-async def export(contest_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)):
-    access.require(VIEW_BANK, contest_id)
+async def export(contest_id: int, access: BankViewer, db: DbDep):
     contest = await _contest(db, contest_id)
     data = export_bank_xlsx(await bank.all_active_questions(db, contest_id), contest.title)
     return Response(
@@ -171,10 +172,7 @@ async def export(contest_id: int, access: StaffAccess = Depends(api_staff), db: 
 
 
 @router.get("/questions/{question_id}", response_model=QuestionOut)
-async def show(
-    contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
-    access.require(VIEW_BANK, contest_id)
+async def show(contest_id: int, question_id: int, access: BankViewer, db: DbDep):
     return question_out(await bank.get_question(db, contest_id, question_id))
 
 
@@ -187,10 +185,9 @@ async def edit(
     contest_id: int,
     question_id: int,
     body: QuestionIn,
-    access: StaffAccess = Depends(api_staff),
-    db: AsyncSession = Depends(get_db),
+    access: BankEditor,
+    db: DbDep,
 ):
-    access.require(EDIT_BANK, contest_id)
     question = await bank.edit_question(db, access, contest_id, question_id, bank.QuestionInput(**body.model_dump()))
     return question_out(question)
 
@@ -200,16 +197,10 @@ async def edit(
     response_model=QuestionOut,
     summary="Stop drawing a question (past attempts keep showing it)",
 )
-async def retire(
-    contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
-    access.require(EDIT_BANK, contest_id)
+async def retire(contest_id: int, question_id: int, access: BankEditor, db: DbDep):
     return question_out(await bank.retire_question(db, access, contest_id, question_id))
 
 
 @router.post("/questions/{question_id}/restore", response_model=QuestionOut, summary="Draw a retired question again")
-async def restore(
-    contest_id: int, question_id: int, access: StaffAccess = Depends(api_staff), db: AsyncSession = Depends(get_db)
-):
-    access.require(EDIT_BANK, contest_id)
+async def restore(contest_id: int, question_id: int, access: BankEditor, db: DbDep):
     return question_out(await bank.restore_question(db, access, contest_id, question_id))

@@ -30,9 +30,9 @@ async def create_admin(db: AsyncSession, phone: str, name: str, password: str) -
     """The first admin, from the command line. An existing account with that phone is promoted
     (its password is left as it is); returns (user, created)."""
     phone = _field(v.normalize_phone, phone)
-    user = await db.scalar(select(User).where(User.phone == phone))
-    created = user is None
-    if created:
+    existing = await db.scalar(select(User).where(User.phone == phone))
+    created = existing is None
+    if existing is None:
         user = User(
             full_name=_field(v.normalize_full_name, name),
             phone=phone,
@@ -41,6 +41,7 @@ async def create_admin(db: AsyncSession, phone: str, name: str, password: str) -
         )
         db.add(user)
     else:
+        user = existing
         user.role = ADMIN
     await db.flush()
     audit.record(db, None, "admin.create", target=f"user:{user.id}", after={"phone": phone, "created": created})

@@ -9,9 +9,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from tests.live import ROOT, free_port
+from tests.live import free_port
+from tests.processes import LoggedProcess
 
 
 def redis_server_binary() -> str:
@@ -182,27 +181,23 @@ def via_proxy(database_url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
 
 
-class AppProcess:
+class AppProcess(LoggedProcess):
     """The app in a uvicorn process on a fixed port, so it can be killed and started again."""
 
+    prefix = "ttn-app-"
+
     def __init__(self, env: dict[str, str], workers: int = 1):
+        super().__init__({"SWEEP_INTERVAL_SECONDS": "0", **env})
         self.port = free_port()
-        self.env = {**os.environ, "SWEEP_INTERVAL_SECONDS": "0", "LOG_FORMAT": "json", **env}
         self.workers = workers
-        self.log_path = Path(tempfile.mkstemp(prefix="ttn-app-", suffix=".log")[1])
-        self.process: subprocess.Popen | None = None
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120) -> None:  # startup budget only: ~30 s to import on a loaded machine
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-access-log", "--workers", str(self.workers)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        self.spawn([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port),
+                    "--no-access-log", "--workers", str(self.workers)])
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -215,26 +210,3 @@ class AppProcess:
             if time.monotonic() > deadline:
                 raise RuntimeError("app did not start:\n" + self.output())
             time.sleep(0.1)
-
-    def signal(self, sig: int) -> None:
-        self.process.send_signal(sig)
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no graceful anything, like a crashed or OOM-killed worker."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def wait(self, timeout: float) -> int:
-        return self.process.wait(timeout)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log_path.unlink(missing_ok=True)

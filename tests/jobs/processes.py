@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,25 +13,18 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import ROOT, free_port
+from tests.live import free_port
+from tests.processes import LoggedProcess
 
 
-class WorkerProcess:
+class WorkerProcess(LoggedProcess):
     """`python -m app worker` with the test's database and Redis (env overrides on top)."""
 
-    def __init__(self, env: dict[str, str]):
-        self.env = {**os.environ, "LOG_FORMAT": "json", **env}
-        self.log_path = Path(tempfile.mkstemp(prefix="ttn-worker-", suffix=".log")[1])
-        self.process: subprocess.Popen | None = None
+    prefix = "ttn-worker-"
+    stop_grace_seconds = 40
 
     def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        self.spawn([sys.executable, "-m", "app", "worker"])
 
     def wait_started(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -42,23 +34,6 @@ class WorkerProcess:
             if time.monotonic() > deadline:
                 raise RuntimeError("worker did not start:\n" + self.output())
             time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no handing the job back: a crashed or OOM-killed worker."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log_path.unlink(missing_ok=True)
 
 
 def haproxy_binary() -> str | None:

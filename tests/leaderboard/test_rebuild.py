@@ -12,8 +12,7 @@ from datetime import datetime, timedelta, timezone
 from app.leaderboard.board import RoundBoard, Scope
 from app.leaderboard.keys import FINAL, LIVE, BoardKeys
 from app.leaderboard.ordering import best_per_user, live_key
-from app.leaderboard.rebuild import rebuild_boards, rebuild_live_board
-from app.leaderboard.recording import record_closed_attempt
+from app.leaderboard.rebuild import rebuild_boards, rebuild_live_board, record_closed_attempt
 from app.leaderboard.results import load_results
 from tests.live import ROOT
 from tests.leaderboard.conftest import make_staff
@@ -163,7 +162,7 @@ async def test_rebuild_through_the_api_and_the_staff_button(factory, seed, clien
     staff = await factory.participant()  # (flushdb ended the earlier sessions)
     await make_staff(factory.app, staff.user["id"])
     page = await staff.call("GET", f"/rounds/{round_.id}/leaderboard")
-    # The flushed board healed itself from the database on this read (app/leaderboard/repair.py).
+    # The flushed board healed itself from the database on this read (app/leaderboard/rebuild.py, repair_if_lost).
     assert "Dựng lại bảng xếp hạng" in page.text and page.text.count('class="lb-rank"') == 5
     plain = await factory.participant()
     assert "Dựng lại bảng xếp hạng" not in (await plain.call("GET", f"/rounds/{round_.id}/leaderboard")).text
