@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.contests.service import get_round, round_cache
+from app.contests.service import round_cache
 from app.core.deps import page_session
 from app.core.sessions import Session
 from app.leaderboard import service
