@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import logging
 import sys
 from pathlib import Path
 
@@ -109,13 +109,13 @@ async def cmd_worker(_args) -> int:
     """Runs background jobs (app/jobs) until SIGTERM/SIGINT; a running job is given its shutdown
     grace, then handed back to the queue."""
     from app.core.logs import configure_logging
-    from app.jobs.worker import build_worker
+    from app.jobs.worker import build_worker, yield_cpu
     from app.wiring import build_runtime, close_runtime
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level, settings.access_log)
-    if settings.worker_nice > 0:
-        os.nice(settings.worker_nice)  # answer saves on this host come first (README, "Scaling out")
+    # Answer saves on this host come first (README, "Background jobs"): before any thread starts.
+    logging.getLogger("app.jobs").info("worker CPU priority: %s", yield_cpu(settings))
     runtime = build_runtime(settings)
     await runtime.jobs.connect()
     worker = build_worker(runtime)

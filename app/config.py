@@ -46,9 +46,12 @@ class Settings(BaseSettings):
     # PostgreSQL, so that an export's CPU never lands on a web worker's event loop.
     jobs_in_process: str = Field(default="auto", validation_alias="JOBS_IN_PROCESS")
     worker_concurrency: int = Field(default=2, validation_alias="WORKER_CONCURRENCY")
-    # `python -m app worker` lowers its CPU priority by this much (nice): on a host shared with
-    # web workers, an export's CPU yields to answer saves (0: same priority as the web).
+    # `python -m app worker` yields the CPU to the web workers on its host: on Linux it enters the
+    # idle scheduling class (SCHED_IDLE: it only gets CPU no other process wants, and a waking
+    # web worker preempts it at once); elsewhere, or with WORKER_IDLE_CLASS=false, it lowers its
+    # priority by WORKER_NICE. WORKER_NICE=0: same priority as the web (neither).
     worker_nice: int = Field(default=10, validation_alias="WORKER_NICE")
+    worker_idle_class: bool = Field(default=True, validation_alias="WORKER_IDLE_CLASS")
     # The queue's name: deployments (or test runs) sharing one database keep their jobs apart.
     jobs_queue: str = Field(default="ttn", validation_alias="JOBS_QUEUE")
     # A running job reports progress at least this often; one silent longer lost its worker (kill -9,
@@ -91,6 +94,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20_000_000, validation_alias="MAX_UPLOAD_BYTES")
     # Question-bank imports (app.questions.importing.ImportLimits): rows per file, characters per
     # cell, and the decompressed size a .xlsx/.ods may reach before it is treated as a zip bomb.
+    # A bank upload larger than this is imported by a job worker (its page refreshes itself until
+    # the report is ready; the API answers 202 with the job to poll); a smaller one in the request.
+    # 1 MB: the sample banks (~30 KB) and a few thousand questions import at once; the
+    # 10,000-question benchmark file (1.7 MB, seconds of CPU) goes to the queue.
+    import_in_request_max_bytes: int = Field(default=1_000_000, validation_alias="IMPORT_IN_REQUEST_MAX_BYTES")
+    # Records of queued imports (their reports) are kept this long, then deleted by the expiry job.
+    import_ttl_seconds: int = Field(default=7 * 24 * 3600, validation_alias="IMPORT_TTL_SECONDS")
     bank_max_rows: int = Field(default=20_000, validation_alias="BANK_MAX_ROWS")
     bank_max_cell_chars: int = Field(default=2_000, validation_alias="BANK_MAX_CELL_CHARS")
     bank_max_uncompressed_bytes: int = Field(default=200_000_000, validation_alias="BANK_MAX_UNCOMPRESSED_BYTES")

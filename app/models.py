@@ -9,5 +9,5 @@ from app.integrity.models import AccountEvent, ResultExclusion  # noqa: F401
 from app.judging.models import RankingSnapshot, SnapshotRow  # noqa: F401
 from app.leaderboard.privacy import LeaderboardSettings  # noqa: F401
 from app.outreach.models import Invitation, InvitationSignup  # noqa: F401
-from app.questions.models import Option, Question  # noqa: F401
+from app.questions.models import BankImport, BankImportFile, Option, Question  # noqa: F401
 from app.staff.models import AuditEntry, StaffAssignment  # noqa: F401

@@ -47,7 +47,7 @@ async def prepare(db_file: Path, n: int) -> int:
     from app.core.db import Base
     from app.judging.models import RankingSnapshot, SnapshotRow
     from app.judging.snapshots import canonical_row, snapshot_digest
-    from app.leaderboard.final import RankedEntry
+    from app.leaderboard.ranking import RankedEntry
 
     engine = create_async_engine(_url(db_file))
     async with engine.begin() as conn:
@@ -106,8 +106,8 @@ def _generated_rows(n: int):
 
 def writer_alone(kind: str, n: int, out: Path) -> dict:
     """One writer, no database: the 13 ranking columns for n rows. Runs in a fresh child process."""
-    from app.exports.reports import RANKING_COLUMNS
     from app.core.cells import clean, formula_like
+    from app.exports.reports import RANKING_COLUMNS
     from app.exports.xlsx import XlsxExport, excel_time
 
     began, cpu = time.perf_counter(), time.process_time()

@@ -78,10 +78,8 @@ def _synthetic_results(count: int, seed: int):
 async def bench_board(redis_url: str, members: int) -> dict:
     from redis.asyncio import Redis
 
-    from app.leaderboard.board import ALL, RoundBoard, Scope
-    from app.leaderboard.entries import live_entry
-    from app.leaderboard.keys import LIVE, BoardKeys
-    from app.leaderboard.ordering import Result
+    from app.leaderboard.board import ALL, LIVE, BoardKeys, RoundBoard, Scope
+    from app.leaderboard.ordering import Result, live_entry
 
     redis = Redis.from_url(redis_url, decode_responses=True)
     board = RoundBoard(redis, BoardKeys(900_000_000 + random.randrange(10**6), LIVE))
@@ -159,12 +157,12 @@ async def seed_submitters(database_url: str, redis_url: str, count: int) -> tupl
     from sqlalchemy import insert, select
 
     from app.accounts.models import User
-    from app.core.sessions import create_session
     from app.attempts.models import IN_PROGRESS, Attempt, AttemptAnswer
     from app.config import Settings
     from app.contests.models import Contest, Round
     from app.core.clock import utcnow
     from app.core.db import create_engine, make_sessionmaker
+    from app.core.sessions import create_session
     from app.questions.importing.results import ParsedQuestion
     from app.questions.models import Option
     from app.questions.service import add_parsed_questions
@@ -325,11 +323,9 @@ async def verify_board(database_url: str, redis_url: str, round_id: int, expecte
 
     from app.config import Settings
     from app.core.db import create_engine, make_sessionmaker
-    from app.leaderboard.board import RoundBoard
-    from app.leaderboard.encoding import user_of_member
-    from app.leaderboard.keys import LIVE, BoardKeys
-    from app.leaderboard.ordering import best_per_user, live_key
-    from app.leaderboard.results import load_results
+    from app.leaderboard.board import LIVE, BoardKeys, RoundBoard
+    from app.leaderboard.ordering import best_per_user, live_key, user_of_member
+    from app.leaderboard.ranking import load_results
 
     engine = create_engine(Settings(DATABASE_URL=database_url, REDIS_URL=redis_url))
     redis = Redis.from_url(redis_url, decode_responses=True)

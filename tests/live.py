@@ -1,6 +1,7 @@
 """A real app process (uvicorn) on a free loopback port, sharing the test database and Redis."""
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,6 +14,18 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+async def run_app_command(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m app <args>` as an operator's shell runs it, awaited off the event loop.
+
+    A plain subprocess.run inside an async test blocks the loop the in-process app shares with
+    the test: when the app's own job worker has just begun a write (the cron sweep) and awaits
+    anything, the command waits on SQLite's write lock held by a coroutine that cannot run until
+    the command ends, a deadlock that ends as "database is locked" after the busy timeout."""
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "app", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout)
 
 
 def free_port() -> int:

@@ -443,7 +443,7 @@ async def _round_page(
     suggested = None
     now = utcnow()
     if not shots and now > round_.close_at and actor.can(CLOSE_ROUND, round_.contest_id):
-        from app.leaderboard.final import compute_truth
+        from app.leaderboard.ranking import compute_truth
 
         suggested = await compute_truth(db, round_id)
     questions = []

@@ -29,7 +29,7 @@ from app.core.textnorm import clean_text, group_key
 from app.exports.xlsx import Column, Progress, XlsxExport
 from app.judging.models import RankingSnapshot
 from app.judging.snapshots import get_snapshot, iter_rows, latest_snapshot
-from app.leaderboard.final import RankedEntry, final_ranking
+from app.leaderboard.ranking import RankedEntry, final_ranking
 from app.outreach.service import invitation_counts
 from app.questions.models import DIFFICULTY_LABELS, Option, Question
 

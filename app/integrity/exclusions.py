@@ -1,7 +1,7 @@
 """Excluding an account from a round's results (and lifting an exclusion).
 
 Built on the ranking's versioning (app.judging.snapshots): the results of a round are always
-computed from the database without the excluded accounts (app.leaderboard.results), so when the
+computed from the database without the excluded accounts (app.leaderboard.ranking), so when the
 round is already closed an exclusion re-publishes the final board and freezes a new version —
 re-ranked, with its own SHA-256 — while earlier versions stay exactly as they were. Before the
 round is closed the exclusion is simply applied when it is. Every step is in the audit log, and
@@ -25,7 +25,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.integrity.models import ResultExclusion
 from app.judging import snapshots
 from app.judging.models import RankingSnapshot
-from app.leaderboard.final import compute_truth
+from app.leaderboard.ranking import compute_truth
 from app.leaderboard.rebuild import publish_final_board
 from app.staff import audit
 from app.staff.roles import REVIEW_INTEGRITY, StaffAccess

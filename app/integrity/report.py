@@ -42,7 +42,7 @@ from app.core.textnorm import header_key
 from app.integrity.models import REGISTER, AccountEvent, ResultExclusion
 from app.judging.models import SnapshotRow
 from app.judging.snapshots import latest_snapshot
-from app.leaderboard.final import final_ranking
+from app.leaderboard.ranking import final_ranking
 
 STRONG, MEDIUM, WEAK = 3, 2, 1
 STRENGTH_LABELS = {STRONG: "Mạnh", MEDIUM: "Trung bình", WEAK: "Yếu"}

@@ -27,6 +27,21 @@ async def export_task(ctx, *, export_id: str) -> str:
     )
 
 
+async def bank_import_task(ctx, *, import_id: str) -> str:
+    """A large bank upload (app/questions/import_jobs.py): idempotent, so a retry after a worker
+    died never imports twice."""
+    from app.questions import import_jobs
+
+    runtime, job = ctx["runtime"], ctx["job"]
+
+    async def heartbeat() -> None:
+        await job.update()
+
+    return await import_jobs.run(
+        runtime.sessionmaker, runtime.settings, import_id, heartbeat, last_attempt=job.attempts >= job.retries
+    )
+
+
 async def sweep_task(ctx) -> int:
     """Closes attempts whose deadline passed while their owners were away. Each attempt closes in
     its own transaction (score, status and answers together), so a sweep stopped half-way
@@ -57,11 +72,15 @@ async def sweep_task(ctx) -> int:
 
 async def expire_task(ctx) -> int:
     from app.exports import jobs as exports
+    from app.questions import import_jobs
 
     deleted = await exports.expire(ctx["runtime"].sessionmaker)
     if deleted:
         log.info("expired %d exports", deleted)
-    return deleted
+    imports = await import_jobs.expire(ctx["runtime"].sessionmaker)
+    if imports:
+        log.info("expired %d bank import records", imports)
+    return deleted + imports
 
 
 async def rebuild_board_task(ctx, *, round_id: int) -> dict:
@@ -76,4 +95,4 @@ async def rebuild_board_task(ctx, *, round_id: int) -> dict:
 
 
 # Any: SAQ types a job function as (ctx, *args, **kwargs); ours take keyword-only arguments.
-FUNCTIONS: list[Any] = [export_task, sweep_task, expire_task, rebuild_board_task]
+FUNCTIONS: list[Any] = [export_task, bank_import_task, sweep_task, expire_task, rebuild_board_task]

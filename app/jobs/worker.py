@@ -47,6 +47,26 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     return jobs
 
 
+def yield_cpu(settings: Settings) -> str:
+    """Makes this process (the worker) give the CPU to the web workers of its host; returns what
+    it did, for the log. SCHED_IDLE (Linux) rather than nice alone: a nice-10 process still gets
+    about a tenth of a busy core and may finish its time slice before a waking web worker runs;
+    an idle-class one gets only what nobody else wants and is preempted at once. Set on every
+    thread already running; threads started later (the export's, psycopg's) inherit it."""
+    if settings.worker_nice <= 0:
+        return "normal priority (WORKER_NICE=0)"
+    if settings.worker_idle_class and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            threads = [int(t) for t in os.listdir("/proc/self/task")] if os.path.isdir("/proc/self/task") else [0]
+            for tid in threads:
+                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+            return "idle scheduling class (SCHED_IDLE)"
+        except OSError as error:  # a container's seccomp profile may refuse it: fall back to nice
+            log.warning("SCHED_IDLE refused (%s): falling back to nice %d", error, settings.worker_nice)
+    os.nice(settings.worker_nice)
+    return f"nice {settings.worker_nice}"
+
+
 class _QuietWorker(Worker):
     # Inside uvicorn: leave SIGINT/SIGTERM to the server, which stops us from its lifespan.
     SIGNALS: list = []

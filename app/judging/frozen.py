@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict
 from app.judging.models import RankingSnapshot, SnapshotRow
-from app.leaderboard.final import RankedEntry
+from app.leaderboard.ranking import RankedEntry
 
 
 async def frozen_version(db: AsyncSession, round_id: int) -> int | None:

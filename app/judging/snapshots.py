@@ -1,5 +1,5 @@
 """Freezing a round's final ranking: the judge confirms T, the ranking is computed from the
-database (app.leaderboard.final) and written once, with a SHA-256 digest over its canonical form.
+database (app.leaderboard.ranking) and written once, with a SHA-256 digest over its canonical form.
 
 Digest: app/judging/canonical.py documents the exact bytes (format 2: only what the ranking
 export shows, so the exported file alone recomputes it: `python -m app verify-export FILE`).
@@ -30,7 +30,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.judging import canonical
 from app.judging.frozen import iter_payloads, iter_rows, latest_snapshot  # noqa: F401 (re-exported)
 from app.judging.models import RankingSnapshot, SnapshotRow
-from app.leaderboard.final import RankedEntry, compute_truth, final_ranking
+from app.leaderboard.ranking import RankedEntry, compute_truth, final_ranking
 from app.leaderboard.rebuild import end_round, publish_final_board, rebuild_live_board
 from app.questions.models import Option, Question
 from app.staff import audit

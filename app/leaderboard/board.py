@@ -1,23 +1,105 @@
-"""A round's board in Redis: sorted sets for the whole round and for each unit and province, a
-hash of display rows, and participant counts per unit and province.
+"""A round's board in Redis: its key names, sorted sets for the whole round and for each unit and
+province, a hash of display rows, participant counts per unit and province, the scripts that
+change and read them, and which Redis holds them.
 
 Works with `redis.asyncio.Redis` and `redis.asyncio.cluster.RedisCluster` alike (clients created
-with decode_responses=True): every script only touches keys of one round, which share a hash
-slot (see keys.py)."""
+with decode_responses=True): every key of a round carries the hash tag `{r<id>}`, so under Redis
+Cluster all of a round's keys live in one slot and each Lua script (which must only touch keys of
+one slot) can update the overall, unit and province boards together, atomically."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
+from typing import Final
 
 from app.config import Settings
 from app.core.textnorm import clean_text, group_key
-from app.leaderboard.encoding import user_of_member
-from app.leaderboard.entries import BoardEntry, BoardLine
-from app.leaderboard.keys import BoardKeys, group_suffix
+from app.leaderboard.ordering import BoardEntry, user_of_member
+from app.leaderboard.ranking import RankedEntry
+
+# --- key names ---------------------------------------------------------------------------------
+
+LIVE: Final = "live"
+FINAL: Final = "final"
+
+
+def group_suffix(kind: str, name: str) -> str:
+    """Unit and province names are free text: hash them into short, safe key suffixes."""
+    prefix = {"unit": "u", "province": "p"}[kind]
+    return f"{prefix}:{hashlib.sha1(name.encode()).hexdigest()[:16]}"
+
+
+@dataclass(frozen=True)
+class BoardKeys:
+    round_id: int
+    kind: str  # LIVE or FINAL
+    staging: bool = False  # the copy a rebuild fills before swapping it in
+
+    @property
+    def tag(self) -> str:
+        return f"lb:{{r{self.round_id}}}"
+
+    @property
+    def base(self) -> str:
+        return f"{self.tag}:{self.kind}" + ("~build" if self.staging else "")
+
+    def staged(self) -> BoardKeys:
+        return BoardKeys(self.round_id, self.kind, staging=True)
+
+    @property
+    def rows(self) -> str:  # hash: user id -> JSON of the counted entry (member, display fields)
+        return f"{self.base}:rows"
+
+    @property
+    def all(self) -> str:  # sorted set: the whole round
+        return f"{self.base}:all"
+
+    @property
+    def units(self) -> str:  # sorted set: unit group key -> −participants (so ascending = most first)
+        return f"{self.base}:units"
+
+    @property
+    def provinces(self) -> str:
+        return f"{self.base}:provinces"
+
+    @property
+    def names(self) -> str:  # hash: "u:<group key>" / "p:<group key>" -> a name as typed (display)
+        return f"{self.base}:names"
+
+    @property
+    def registry(self) -> str:  # set of group board suffixes that exist, for rebuild swaps
+        return f"{self.base}:boards"
+
+    def board(self, suffix: str) -> str:
+        return f"{self.base}:{suffix}"
+
+    def group_board(self, kind: str, name: str) -> str:
+        return self.board(group_suffix(kind, name))
+
+    @property
+    def meta(self) -> str:  # hash: facts about the board as a whole (the final board's T)
+        return f"{self.base}:meta"
+
+    def fixed(self) -> list[str]:
+        return [self.rows, self.all, self.units, self.provinces, self.registry, self.meta, self.names]
+
+    # Outside the staged set: they survive a swap (RoundBoard.replace_all).
+    @property
+    def version(self) -> str:
+        return f"{self.tag}:{self.kind}:ver"
+
+    @property
+    def lock(self) -> str:
+        return f"{self.tag}:{self.kind}:lock"
+
+
+# --- scripts -----------------------------------------------------------------------------------
+
 
 _BUMP = """
 local function bump(key, fresh)
@@ -31,7 +113,7 @@ end
 """
 
 # Records a participant's attempt if it beats their current entry. Unit and province boards and
-# counts are keyed by the group key (entries.py); the names hash keeps a spelling to show. The comparison is made by
+# counts are keyed by the group key (ordering.BoardEntry); the names hash keeps a spelling to show. The comparison is made by
 # Redis itself (ZRANK of both members in the same set), so it is exactly the board's order.
 # The caller read the current row to name the old unit/province boards (keys must be declared);
 # if the row changed since (a concurrent submit of the same participant), nothing is written
@@ -148,12 +230,12 @@ class Scope:
 ALL = Scope()
 
 
-def _lines(flat: list, first_rank: int) -> list[BoardLine]:
+def _lines(flat: list, first_rank: int) -> list[RankedEntry]:
     lines = []
     for i in range(0, len(flat), 2):
         member, row = flat[i], flat[i + 1]
         if row:  # a row can only be missing if the board was damaged; skip rather than fail
-            lines.append(BoardLine.parse(first_rank + i // 2, user_of_member(member), row))
+            lines.append(RankedEntry.from_board(first_rank + i // 2, user_of_member(member), row))
     return lines
 
 
@@ -295,7 +377,7 @@ class RoundBoard:
     async def size(self, scope: Scope = ALL) -> int:
         return await self.redis.zcard(scope.key(self.keys))
 
-    async def page(self, scope: Scope, offset: int, limit: int) -> tuple[int, list[BoardLine]]:
+    async def page(self, scope: Scope, offset: int, limit: int) -> tuple[int, list[RankedEntry]]:
         """(participants in the board, lines ranked offset+1 .. offset+limit)."""
         if limit <= 0:
             return await self.size(scope), []
@@ -304,7 +386,7 @@ class RoundBoard:
 
     async def around(
         self, scope: Scope, user_id: int, above: int, below: int
-    ) -> tuple[int, int, list[BoardLine]] | None:
+    ) -> tuple[int, int, list[RankedEntry]] | None:
         """(rank, participants in the board, lines from a few above to a few below) or None."""
         found = await self._around(keys=[scope.key(self.keys), self.keys.rows], args=[user_id, above, below])
         if not found:
@@ -312,10 +394,10 @@ class RoundBoard:
         rank, size, start = int(found[0]), int(found[1]), int(found[2])
         return rank + 1, size, _lines(found[3:], start + 1)
 
-    async def line_of(self, user_id: int) -> BoardLine | None:
+    async def line_of(self, user_id: int) -> RankedEntry | None:
         """The participant's entry (rank unknown: 0)."""
         row = await self.redis.hget(self.keys.rows, str(user_id))
-        return BoardLine.parse(0, user_id, row) if row else None
+        return RankedEntry.from_board(0, user_id, row) if row else None
 
     async def groups(self, kind: str, offset: int, limit: int) -> tuple[int, list[tuple[str, int]]]:
         """(number of groups, [(name, participants)]) most participants first, then by group key;
@@ -339,7 +421,7 @@ class RoundBoard:
 #
 # By default the app's one Redis (REDIS_URL, or the embedded one). A national contest can move the
 # boards to their own Redis or to a Redis Cluster (LEADERBOARD_REDIS_URL, LEADERBOARD_REDIS_CLUSTER):
-# every key of a round carries the hash tag `{r<id>}` (keys.py), so each round lives in one slot
+# every key of a round carries the hash tag `{r<id>}` (above), so each round lives in one slot
 # and its Lua scripts stay atomic, while different rounds spread over the cluster.
 
 

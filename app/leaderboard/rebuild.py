@@ -19,12 +19,9 @@ from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.errors import Conflict
 from app.judging.frozen import iter_rows, latest_snapshot, require_not_frozen
-from app.leaderboard.board import RoundBoard
-from app.leaderboard.entries import final_entry, live_entry
-from app.leaderboard.final import compute_truth, final_ranking
-from app.leaderboard.keys import FINAL, LIVE, BoardKeys
-from app.leaderboard.ordering import Result, best_per_user, live_key
-from app.leaderboard.results import load_result, load_results
+from app.leaderboard.board import FINAL, LIVE, BoardKeys, RoundBoard
+from app.leaderboard.ordering import Result, best_per_user, final_entry, live_entry, live_key
+from app.leaderboard.ranking import compute_truth, final_ranking, load_result, load_results
 
 _LOCK_SECONDS = 600
 
@@ -163,9 +160,6 @@ async def repair_if_lost(db: AsyncSession, redis, round_id: int) -> bool:
 
 # --- recording ---------------------------------------------------------------------------------
 # The one call the attempt service makes when an attempt closes: put it on the live board.
-
-
-log = logging.getLogger(__name__)
 
 
 async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> None:

@@ -1,3 +1,5 @@
+"""The leaderboard JSON API's request and response shapes (routes.py)."""
+
 from __future__ import annotations
 
 from datetime import datetime

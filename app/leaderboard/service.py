@@ -16,10 +16,9 @@ from app.contests.service import round_cache
 from app.core.errors import Invalid
 from app.core.runtime import cache_of
 from app.core.textnorm import group_key
-from app.leaderboard.board import ALL, RoundBoard, Scope
-from app.leaderboard.entries import BoardLine
-from app.leaderboard.keys import FINAL, LIVE, BoardKeys
+from app.leaderboard.board import ALL, FINAL, LIVE, BoardKeys, RoundBoard, Scope
 from app.leaderboard.privacy import mask_name, name_style
+from app.leaderboard.ranking import RankedEntry
 from app.leaderboard.rebuild import repair_if_lost
 from app.leaderboard.schemas import (
     BoardOut,
@@ -75,7 +74,7 @@ class PageCache:
     def __init__(self, max_entries: int = 512, max_age_seconds: float = 60.0):
         self.max_entries = max_entries
         self.max_age = max_age_seconds
-        self._items: OrderedDict[tuple, tuple[float, tuple[int, list[BoardLine]]]] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple[float, tuple[int, list[RankedEntry]]]] = OrderedDict()
 
     def get(self, key: tuple):
         hit = self._items.get(key)
@@ -94,9 +93,9 @@ class PageCache:
         self._items.clear()
 
 
-def row_out(line: BoardLine, style: str, viewer_id: int | None, final: bool) -> BoardRowOut:
+def row_out(line: RankedEntry, style: str, viewer_id: int | None, final: bool) -> BoardRowOut:
     return BoardRowOut(
-        rank=line.rank,
+        rank=line.position,
         name=mask_name(line.full_name, style),
         unit=line.unit,
         province=line.province,
@@ -118,7 +117,7 @@ class ReadContext:
 
 
 async def healed_board(ctx: ReadContext, round_id: int) -> tuple[Phase, RoundBoard, str | None]:
-    """current_board, rebuilt from the database first if Redis lost it (see repair.py)."""
+    """current_board, rebuilt from the database first if Redis lost it (rebuild.py, repair_if_lost)."""
     found = await current_board(ctx.redis, round_id)
     if found[2] is None and await repair_if_lost(ctx.db, ctx.redis, round_id):
         found = await current_board(ctx.redis, round_id)

@@ -73,6 +73,15 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def summary(self) -> str:
+        return summary_line(self)
+
+    @property
+    def conversion_labels(self) -> list[str]:
+        """["TCVN3 (.VnTime): 3 dòng", …]: the legacy encodings converted, for the report."""
+        return [f"{ENCODING_LABELS[e]}: {format_count(n)} dòng" for e, n in self.conversions.items() if n]
+
     def to_json(self) -> dict:
         return {
             "filename": self.filename,
@@ -80,8 +89,8 @@ class ImportReport:
             "ok": self.ok,
             "dry_run": self.dry_run,
             "added": self.added,
-            "problems": [_problem_json(p) for p in self.problems],
-            "notes": [_problem_json(p) for p in self.notes],
+            "problems": [p.to_json() for p in self.problems],
+            "notes": [p.to_json() for p in self.notes],
             "converted_rows": self.converted_rows,
             "conversions": self.conversions,
             "duplicate_rows": [{"row": r, "same_as_row": f} for r, f in self.duplicate_rows],
@@ -91,14 +100,24 @@ class ImportReport:
             "summary": summary_line(self),
         }
 
-
-def _problem_json(problem: Problem) -> dict:
-    return {"row": problem.row, "column": problem.column, "message": problem.message}
-
-
-def where(problem: Problem) -> str:
-    parts = [f"dòng {problem.row}" if problem.row else "", f"cột {problem.column}" if problem.column else ""]
-    return ", ".join(p for p in parts if p)
+    @classmethod
+    def from_json(cls, data: dict) -> ImportReport:
+        """Back from `to_json`: the report a worker stored, for the page to show as it shows its own."""
+        return cls(
+            filename=data["filename"],
+            format=data["format"],
+            written=bool(data.get("added")) and not data["dry_run"],
+            dry_run=data["dry_run"],
+            added=data["added"],
+            problems=[Problem.from_json(p) for p in data["problems"]],
+            notes=[Problem.from_json(p) for p in data["notes"]],
+            converted_rows=list(data["converted_rows"]),
+            conversions=dict(data["conversions"]),
+            duplicate_rows=[(d["row"], d["same_as_row"]) for d in data["duplicate_rows"]],
+            duplicates_in_bank=[(d["row"], d["question_id"]) for d in data["duplicates_in_bank"]],
+            retired_in_bank=[(d["row"], d["question_id"]) for d in data["retired_in_bank"]],
+            quality=QualityReport.from_json(data["quality"]) if data.get("quality") else None,
+        )
 
 
 def summary_line(report: ImportReport) -> str:
@@ -125,9 +144,9 @@ def report_lines(report: ImportReport) -> list[str]:
     """The report as plain Vietnamese lines: what the CLI prints and the page lists."""
     lines = [summary_line(report)]
     for problem in report.problems:
-        lines.append(f"  - Lỗi {where(problem) + ': ' if where(problem) else ''}{problem.message}")
+        lines.append(f"  - Lỗi {problem.describe()}")
     if report.converted_rows:
-        used = ", ".join(f"{ENCODING_LABELS[e]}: {format_count(n)} dòng" for e, n in report.conversions.items() if n)
+        used = ", ".join(report.conversion_labels)
         lines.append(
             f"  * Đã chuyển {format_count(len(report.converted_rows))} dòng gõ bằng phông chữ cũ sang Unicode "
             f"({used}); các dòng: {_row_list(report.converted_rows)}."
@@ -150,7 +169,7 @@ def report_lines(report: ImportReport) -> list[str]:
             f"(muốn dùng lại, hãy mở câu đó và chọn Dùng lại): dòng {_row_list(pairs)}."
         )
     for note in report.notes:
-        lines.append(f"  * {where(note) + ': ' if where(note) else ''}{note.message}")
+        lines.append(f"  * {note.describe()}")
     if report.quality and report.quality.warnings:
         lines.append("  Báo cáo chất lượng (để tham khảo, không chặn việc nhập):")
         lines.extend(f"  ~ {warning}" for warning in report.quality.warnings)
@@ -302,9 +321,12 @@ async def import_bank(
     limits: ImportLimits = ImportLimits(),
     dry_run: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    commit: bool = True,
 ) -> ImportReport:
     """Parses a bank file and, when it has no problem at all, writes its new questions. Nothing
-    is written when any row is invalid. `progress(stage, done, total)` is told how far it got."""
+    is written when any row is invalid. `progress(stage, done, total)` is told how far it got.
+    With `commit=False` a valid import is left in the session's open transaction, for the
+    caller to commit with its own record (a queued import marks itself done in the same one)."""
     if progress:
         progress("parse", 0, 1)
     # In a worker thread: reading a large file takes seconds of CPU, and the event loop must
@@ -351,7 +373,8 @@ async def import_bank(
                 "converted_rows": len(report.converted_rows),
             },
         )
-        await db.commit()
+        if commit:
+            await db.commit()
     return report
 
 
@@ -559,7 +582,7 @@ class InvalidQuestion(Invalid):
         super().__init__(
             "invalid_question",
             "; ".join(f"{p.column}: {p.message}" for p in problems),
-            details=[_problem_json(p) for p in problems],
+            details=[p.to_json() for p in problems],
         )
         self.problems = problems
 

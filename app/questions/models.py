@@ -2,7 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -69,3 +81,45 @@ class Option(Base):
     is_correct: Mapped[bool] = mapped_column(Boolean, default=False)
 
     question: Mapped[Question] = relationship(back_populates="options", lazy="raise")
+
+
+class BankImport(Base):
+    """A large bank upload imported by a worker (app/questions/import_jobs.py): the record every
+    app host reads to show its progress and its report, whichever host took the upload."""
+
+    __tablename__ = "bank_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    filename: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    # queued -> running -> done | failed. "done" means the file was judged: imported, or refused
+    # with its row errors (`ok` false, nothing written); "failed" means the job itself failed for good.
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(12), default="")  # parse | write
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # ImportReport.to_json()
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Last sign of life from the worker running it: tells a live job from a lost one.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class BankImportFile(Base):
+    """The uploaded file until its import is finished (then deleted in the same transaction):
+    in the database, so the worker that imports it may run on any host."""
+
+    __tablename__ = "bank_import_files"
+
+    import_id: Mapped[str] = mapped_column(ForeignKey("bank_imports.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

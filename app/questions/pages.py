@@ -14,7 +14,7 @@ from app.contests.models import Contest
 from app.core.deps import DbDep
 from app.core.errors import AppError, NotFound
 from app.core.runtime import RuntimeDep
-from app.questions import bank
+from app.questions import bank, import_jobs
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS
@@ -93,26 +93,33 @@ async def upload(
     upload_file = form.get("file")
     if upload_file is None or isinstance(upload_file, str) or not upload_file.filename:
         raise AppError("no_file", "Hãy chọn tệp ngân hàng câu hỏi cần tải lên.", 422)
+    data = await upload_file.read()
+    if import_jobs.queued(runtime.settings, len(data)):  # a large file: a worker imports it
+        import_id = await import_jobs.start(
+            runtime, db, contest_id, data, upload_file.filename, access, dry_run=form.get("dry_run") == "1"
+        )
+        return RedirectResponse(f"/admin/contests/{contest_id}/bank/imports/{import_id}", status_code=303)
     report = await bank.import_bank(
         db,
         contest_id,
-        await upload_file.read(),
+        data,
         upload_file.filename,
         actor=access,
         limits=bank.limits_from_settings(runtime.settings),
         dry_run=form.get("dry_run") == "1",
     )
-    return page(
-        request,
-        "bank/report.html",
-        status=200 if report.ok else 422,
-        contest=contest,
-        report=report,
-        summary=bank.summary_line(report),
-        where=bank.where,
-        encodings=bank.ENCODING_LABELS,
-        formats=bank.FORMAT_LABELS,
-    )
+    return page(request, "bank/report.html", status=200 if report.ok else 422, contest=contest, report=report)
+
+
+@router.get("/imports/{import_id}")
+async def import_page(
+    contest_id: int, import_id: str, request: Request, access: BankEditorPage, runtime: RuntimeDep, db: DbDep
+):
+    """A queued import: refreshes itself (no JavaScript) until the report is ready, then shows it
+    as an upload in the request does."""
+    contest = await _contest(db, contest_id)
+    job = await import_jobs.of_contest(runtime, db, contest_id, import_id)
+    return page(request, "bank/import.html", contest=contest, job=job, report=job.report)
 
 
 @router.get("/export.xlsx")

@@ -120,6 +120,22 @@ class QualityReport:
             "warnings": list(self.warnings),
         }
 
+    @classmethod
+    def from_json(cls, data: dict) -> QualityReport:
+        """Back from `to_json` (a queued import's stored report), for the page to show it."""
+        return cls(
+            total=data["total"],
+            key_counts=dict(data["key_counts"]),
+            key_expected=dict(data["key_expected"]),
+            longest_is_key=data["longest_is_key"],
+            all_of_the_above=data["all_of_the_above"],
+            all_of_the_above_key=data["all_of_the_above_key"],
+            near_duplicates=[(d["first"], d["second"], d["similarity"]) for d in data["near_duplicates"]],
+            near_duplicates_checked=data["near_duplicates_checked"],
+            with_source=data["with_source"],
+            warnings=list(data["warnings"]),
+        )
+
 
 def _single_longest(options: Sequence[str]) -> int | None:
     lengths = [len(clean_text(o)) for o in options]

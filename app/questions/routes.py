@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contests.models import Contest
 from app.core.deps import DbDep
 from app.core.errors import AppError, ErrorResponses, NotFound
-from app.core.runtime import RuntimeDep
+from app.core.runtime import Runtime, RuntimeDep
 from app.core.schemas import StrictIn
-from app.questions import bank
+from app.questions import bank, import_jobs
 from app.questions.bank_export import export_bank_xlsx
 from app.questions.importing.rules import LETTERS
 from app.questions.models import DIFFICULTY_LABELS, Question
@@ -97,7 +97,11 @@ async def _contest(db: AsyncSession, contest_id: int) -> Contest:
     return contest
 
 
-@router.post("/imports", summary="Upload a bank file (.xlsx, .xls, .ods, .csv, GIFT, Aiken) into the contest")
+@router.post(
+    "/imports",
+    summary="Upload a bank file (.xlsx, .xls, .ods, .csv, GIFT, Aiken) into the contest",
+    responses={202: {"description": "a large file: queued for a worker; poll `status_url`"}},
+)
 async def upload_bank(
     contest_id: int,
     request: Request,
@@ -109,9 +113,13 @@ async def upload_bank(
 ):
     """All or nothing. 200 with the report when the file has no problem (`added` questions were
     written, or would be with `dry_run`); 422 `bank_invalid` with the same report in
-    `error.details` when any row is invalid, and then nothing is written."""
+    `error.details` when any row is invalid, and then nothing is written. A file over
+    IMPORT_IN_REQUEST_MAX_BYTES is imported by a worker: 202 with the import's `status_url`
+    (also in `Location`), whose `report` is the same report once `status` is `done`."""
     await _contest(db, contest_id)
     data = await file.read()
+    if import_jobs.queued(runtime.settings, len(data)):
+        return await _queue_upload(runtime, db, contest_id, data, file.filename or "tep-tai-len", access, dry_run)
     report = await bank.import_bank(
         db,
         contest_id,
@@ -124,6 +132,29 @@ async def upload_bank(
     if not report.ok:
         raise AppError("bank_invalid", bank.summary_line(report), 422, details=report.to_json())
     return report.to_json()
+
+
+def _import_url(contest_id: int, import_id: str) -> str:
+    return f"/api/v1/contests/{contest_id}/bank/imports/{import_id}"
+
+
+async def _queue_upload(
+    runtime: Runtime, db: AsyncSession, contest_id: int, data: bytes, filename: str, access: StaffAccess, dry_run: bool
+) -> JSONResponse:
+    import_id = await import_jobs.start(runtime, db, contest_id, data, filename, access, dry_run=dry_run)
+    url = _import_url(contest_id, import_id)
+    return JSONResponse(
+        {"id": import_id, "status": import_jobs.QUEUED, "status_url": url}, status_code=202, headers={"Location": url}
+    )
+
+
+@router.get("/imports/{import_id}", summary="A queued import: progress, then its report or why it failed")
+async def import_status(contest_id: int, import_id: str, access: BankEditor, runtime: RuntimeDep, db: DbDep):
+    """`status`: queued, running, done (the file was judged: `ok` true and `report.added`
+    questions written, or `ok` false with every problem in `report.problems` and nothing
+    written), failed (the job itself failed for good: `error` says so; nothing written)."""
+    job = await import_jobs.of_contest(runtime, db, contest_id, import_id)
+    return job.to_json(_import_url(contest_id, import_id))
 
 
 @router.get("/questions", response_model=QuestionPageOut, summary="Browse and search the bank")

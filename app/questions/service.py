@@ -104,5 +104,5 @@ async def add_parsed_questions(db: AsyncSession, contest_id: int, parsed) -> Imp
     await write_questions(db, contest_id, list(parsed), report)
     if report.problems:
         await db.rollback()
-        raise Invalid("bank_invalid", "; ".join(f"dòng {p.row}: {p.message}" for p in report.problems))
+        raise Invalid("bank_invalid", "; ".join(p.describe() for p in report.problems))
     return ImportSummary(report.added, report.duplicates_in_bank, report.retired_in_bank)

@@ -11,10 +11,10 @@ from sqlalchemy import select, text, update
 from app.attempts.models import Attempt
 from app.core.clock import VN_TZ
 from app.exports import jobs
-from app.judging.models import RankingSnapshot, SnapshotRow
 from app.judging import canonical
+from app.judging.models import RankingSnapshot, SnapshotRow
 from app.judging.snapshots import verify
-from app.leaderboard.final import final_ranking
+from app.leaderboard.ranking import final_ranking
 from app.questions.models import Option
 from tests.admin.helpers import end_round_now, make_staff, take_attempt
 
@@ -184,25 +184,18 @@ async def test_ranking_export_needs_a_frozen_snapshot(factory, app, client):
 
 
 async def test_cli_export_writes_the_file_with_a_progress_bar(factory, app, client, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from tests.live import ROOT
+    from tests.live import run_app_command
 
     round_, judge, _ = await closed_round(factory, app, client)
     assert (await judge.call("POST", f"/api/v1/admin/rounds/{round_.id}/close", json={})).status_code == 201
     out = tmp_path / "bxh.xlsx"
-    run = subprocess.run([sys.executable, "-m", "app", "export", "ranking", "--round", str(round_.id), "--out", str(out)],
-                         cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    run = await run_app_command("export", "ranking", "--round", str(round_.id), "--out", str(out))
     assert run.returncode == 0, run.stderr
     assert "Bảng xếp hạng chung cuộc [" in run.stderr and "4/4 (100%)" in run.stderr
     assert "Đã xuất 4 dòng" in run.stdout
     ws = load_workbook(out).active
     assert any(ws.cell(row=r, column=1).value == "Hạng" for r in range(1, 12))
-    missing = subprocess.run([sys.executable, "-m", "app", "export", "prizes", "--round", "999999", "--out",
-                              str(tmp_path / "x.xlsx")], cwd=ROOT, env=dict(os.environ), capture_output=True,
-                             text=True, timeout=120)
+    missing = await run_app_command("export", "prizes", "--round", "999999", "--out", str(tmp_path / "x.xlsx"))
     assert missing.returncode == 1 and "Không tìm thấy đợt thi" in missing.stderr
 
 

@@ -18,8 +18,7 @@ from app.core.clock import to_local, utcnow
 from app.exports.reports import EXPORTS
 from app.judging.frozen import iter_rows, latest_snapshot
 from app.judging.snapshots import verify
-from app.leaderboard.board import ALL, RoundBoard
-from app.leaderboard.keys import FINAL, BoardKeys
+from app.leaderboard.board import ALL, FINAL, BoardKeys, RoundBoard
 from app.leaderboard.rebuild import rebuild_boards
 from tests.admin.helpers import make_staff, take_attempt
 from tests.attempts.helpers import correct_option
@@ -403,7 +402,7 @@ async def test_a_snapshot_frozen_in_the_old_format_keeps_verifying_by_its_own_fo
     the app still verifies them, and verify-export says such a file is checked in the app."""
     from app.judging.models import RankingSnapshot, SnapshotRow
     from app.judging.snapshots import canonical_row, digest_of
-    from app.leaderboard.final import RankedEntry
+    from app.leaderboard.ranking import RankedEntry
 
     round_ = await factory.round()
     entries = [RankedEntry(position=i, user_id=100 + i, full_name=f"Người {i}", unit="Sở Y tế", province="Huế",

@@ -18,12 +18,17 @@ from app.contests.models import Round
 from app.core.clock import utcnow
 from app.judging.frozen import iter_rows, latest_snapshot
 from app.judging.snapshots import verify
-from app.leaderboard.board import ALL, RoundBoard
-from app.leaderboard.keys import FINAL, BoardKeys
+from app.leaderboard.board import ALL, FINAL, BoardKeys, RoundBoard
 from app.leaderboard.rebuild import rebuild_boards
 from tests.admin.helpers import make_staff
-from tests.admin.test_results_integrity import (advance_time, assert_no_attempt_outlives_its_round, attempts_of,
-                                                exported, round_body, table)
+from tests.admin.test_results_integrity import (
+    advance_time,
+    assert_no_attempt_outlives_its_round,
+    attempts_of,
+    exported,
+    round_body,
+    table,
+)
 from tests.attempts.helpers import correct_option, wrong_option
 
 PEOPLE = 3

@@ -5,14 +5,12 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import os
-import subprocess
-import sys
 
 from sqlalchemy import select
 
 from app.accounts.models import User
 from tests.admin.helpers import make_staff
-from tests.live import ROOT
+from tests.live import run_app_command
 
 
 async def test_consoles_refuse_anonymous_visitors_and_participants(factory, client):
@@ -102,18 +100,15 @@ async def test_staff_actions_are_logged_with_before_and_after(factory, client, a
     assert "Sửa cuộc thi" in page.text and "bản sửa" in page.text
 
 
-def test_create_admin_command_makes_an_account_that_reaches_the_console(settings, app):
+async def test_create_admin_command_makes_an_account_that_reaches_the_console(settings, app):
     phone = "0912345678"
     env = {**os.environ, "ADMIN_PASSWORD": "mat-khau-quan-tri"}
-    done = subprocess.run([sys.executable, "-m", "app", "create-admin", "--phone", phone, "--name", "Quản Trị Viên"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = await run_app_command("create-admin", "--phone", phone, "--name", "Quản Trị Viên", env=env)
     assert done.returncode == 0, done.stderr
     assert "Đã tạo" in done.stdout
-    again = subprocess.run([sys.executable, "-m", "app", "create-admin", "--phone", phone], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60)
+    again = await run_app_command("create-admin", "--phone", phone, env=env)
     assert again.returncode == 0 and "Đã cấp quyền" in again.stdout
-    bad = subprocess.run([sys.executable, "-m", "app", "create-admin", "--phone", "123"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    bad = await run_app_command("create-admin", "--phone", "123", env=env)
     assert bad.returncode == 2 and "điện thoại" in bad.stderr.lower()
 
 

@@ -12,11 +12,10 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from app.attempts.models import Attempt, AttemptAnswer
-from app.leaderboard.board import RoundBoard
-from app.leaderboard.keys import LIVE, BoardKeys
+from app.leaderboard.board import LIVE, BoardKeys, RoundBoard
 from app.leaderboard.ordering import live_key, ranked
+from app.leaderboard.ranking import load_results
 from app.leaderboard.rebuild import rebuild_live_board
-from app.leaderboard.results import load_results
 from tests.attempts.helpers import correct_option
 from tests.factories import profile
 from tests.faults.processes import AppProcess, RedisServer

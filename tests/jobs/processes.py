@@ -112,7 +112,7 @@ async def big_frozen_ranking(app, round_id: int, n: int) -> None:
     from app.core.clock import utcnow
     from app.judging.models import RankingSnapshot, SnapshotRow
     from app.judging.snapshots import canonical_row, snapshot_digest
-    from app.leaderboard.final import RankedEntry
+    from app.leaderboard.ranking import RankedEntry
 
     start = utcnow() - timedelta(days=1)
     payloads = [canonical_row(RankedEntry(

@@ -9,12 +9,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.leaderboard.board import ALL, RoundBoard, Scope
-from app.leaderboard.encoding import (MAX_CORRECT, MAX_TIME_MS, decode_live_score, live_member, live_score,
-                                      user_of_member)
-from app.leaderboard.entries import live_entry
-from app.leaderboard.keys import LIVE, BoardKeys
-from app.leaderboard.ordering import Result
+from app.leaderboard.board import ALL, LIVE, BoardKeys, RoundBoard, Scope
+from app.leaderboard.ordering import (
+    MAX_CORRECT,
+    MAX_TIME_MS,
+    Result,
+    decode_live_score,
+    live_entry,
+    live_member,
+    live_score,
+    user_of_member,
+)
 from tests.leaderboard.conftest import fresh_round_id
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
@@ -115,7 +120,7 @@ async def test_unit_and_province_boards_counts_and_my_rank_with_neighbours(board
     assert await users_in_order(board) == [r.user_id for r in expected]
 
     total, lines = await board.page(ALL, 0, 5)
-    assert total == 30 and [x.rank for x in lines] == [1, 2, 3, 4, 5]
+    assert total == 30 and [x.position for x in lines] == [1, 2, 3, 4, 5]
     assert [x.user_id for x in lines] == [r.user_id for r in expected[:5]]
 
     for unit in units:
@@ -128,7 +133,7 @@ async def test_unit_and_province_boards_counts_and_my_rank_with_neighbours(board
     rank, size, around = await board.around(ALL, me, 2, 2)
     assert (rank, size) == (11, 30)
     assert [x.user_id for x in around] == [r.user_id for r in expected[8:13]]
-    assert [x.rank for x in around] == [9, 10, 11, 12, 13]
+    assert [x.position for x in around] == [9, 10, 11, 12, 13]
     top = expected[0].user_id
     rank, _, around = await board.around(ALL, top, 3, 1)
     assert rank == 1 and [x.user_id for x in around] == [r.user_id for r in expected[:2]]

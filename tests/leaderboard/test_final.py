@@ -9,12 +9,9 @@ from sqlalchemy import select
 from app.attempts.models import IN_PROGRESS, Attempt
 from app.contests.models import Round
 from app.core.clock import utcnow
-from app.leaderboard.board import RoundBoard
-from app.leaderboard.entries import live_entry
-from app.leaderboard.final import compute_truth, count_all_correct, final_ranking
-from app.leaderboard.keys import LIVE, BoardKeys
-from app.leaderboard.ordering import Result
-from app.leaderboard.results import load_results
+from app.leaderboard.board import LIVE, BoardKeys, RoundBoard
+from app.leaderboard.ordering import Result, live_entry
+from app.leaderboard.ranking import compute_truth, count_all_correct, final_ranking, load_results
 from tests.leaderboard.conftest import make_staff
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)

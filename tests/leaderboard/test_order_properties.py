@@ -10,12 +10,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.leaderboard.board import ALL, RoundBoard
-from app.leaderboard.encoding import MAX_TIME_MS, user_of_member
-from app.leaderboard.entries import final_entry, live_entry
-from app.leaderboard.final import count_all_correct, rank_results
-from app.leaderboard.keys import FINAL, LIVE, BoardKeys
-from app.leaderboard.ordering import Result
+from app.leaderboard.board import ALL, FINAL, LIVE, BoardKeys, RoundBoard
+from app.leaderboard.ordering import MAX_TIME_MS, Result, final_entry, live_entry, user_of_member
+from app.leaderboard.ranking import count_all_correct, rank_results
 from tests.leaderboard.conftest import fresh_round_id
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
@@ -82,7 +79,7 @@ async def _live_order_matches(redis, results: list[Result], seed: int) -> None:
     size, lines = await board.page(ALL, 0, 1000)
     assert size == len(expected)
     assert [line.user_id for line in lines] == [u for u, _ in expected]
-    assert [line.rank for line in lines] == list(range(1, size + 1))
+    assert [line.position for line in lines] == list(range(1, size + 1))
     rows = [await board.line_of(u) for u, _ in expected]
     by_id = {r.attempt_id: r for r in results}
     for (user_id, attempt_id), line in zip(expected, rows):

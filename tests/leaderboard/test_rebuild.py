@@ -3,19 +3,15 @@ order is identical; submits racing a rebuild are not lost."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
-from app.leaderboard.board import RoundBoard, Scope
-from app.leaderboard.keys import FINAL, LIVE, BoardKeys
+from app.leaderboard.board import FINAL, LIVE, BoardKeys, RoundBoard, Scope
 from app.leaderboard.ordering import best_per_user, live_key
+from app.leaderboard.ranking import load_results
 from app.leaderboard.rebuild import rebuild_boards, rebuild_live_board, record_closed_attempt
-from app.leaderboard.results import load_results
-from tests.live import ROOT
 from tests.leaderboard.conftest import make_staff
+from tests.live import run_app_command
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -63,22 +59,21 @@ async def test_cli_rebuild_after_flushdb_gives_the_identical_board(factory, seed
 
     await redis.flushdb()
     assert await RoundBoard(redis, BoardKeys(round_.id, LIVE)).size() == 0
-    done = subprocess.run([sys.executable, "-m", "app", "rebuild-board", "--round", str(round_.id)],
-                          cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    done = await run_app_command("rebuild-board", "--round", str(round_.id))
     assert done.returncode == 0, done.stderr
     assert "40 người dự thi" in done.stdout
     assert await snapshot(redis, round_.id) == before
 
-    missing = subprocess.run([sys.executable, "-m", "app", "rebuild-board", "--round", "987654321"],
-                             cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    missing = await run_app_command("rebuild-board", "--round", "987654321")
     assert missing.returncode == 1 and "Không tìm thấy đợt thi" in missing.stderr
 
 
 async def test_rebuild_on_the_cluster_after_flushall_gives_the_identical_boards(factory, seed, db, cluster):
     round_ = await factory.round(open_at=T0 - timedelta(days=1), close_at=T0 + timedelta(days=1))
     await seed_with_ties(seed, round_.id, 30, random.Random(8))
-    from app.contests.models import Round
     from sqlalchemy import update
+
+    from app.contests.models import Round
     await db.execute(update(Round).where(Round.id == round_.id).values(prediction_truth=2))
     await db.commit()
     report = await rebuild_boards(db, cluster, round_.id)

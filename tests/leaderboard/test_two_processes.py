@@ -8,12 +8,10 @@ import random
 import httpx
 import pytest
 
-from app.leaderboard.board import RoundBoard
-from app.leaderboard.encoding import user_of_member
-from app.leaderboard.keys import LIVE, BoardKeys
-from app.leaderboard.ordering import best_per_user, live_key
+from app.leaderboard.board import LIVE, BoardKeys, RoundBoard
+from app.leaderboard.ordering import best_per_user, live_key, user_of_member
+from app.leaderboard.ranking import load_results
 from app.leaderboard.rebuild import rebuild_live_board
-from app.leaderboard.results import load_results
 from tests.factories import profile
 from tests.leaderboard.journey import take_attempt
 from tests.leaderboard.test_rebuild import snapshot

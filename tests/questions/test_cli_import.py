@@ -4,18 +4,16 @@ Vietnamese report as the page."""
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 
 from app.questions.importing.legacy_fonts import encode_vni
 from app.questions.progress import ProgressBar
+from tests.live import run_app_command
 from tests.questions.helpers import count_questions, questions, row, xlsx
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+async def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return await run_app_command(*args, env={"PYTHONIOENCODING": "utf-8"})
 
 
 async def test_import_bank_command_reports_and_is_all_or_nothing(factory, db, tmp_path):
@@ -23,7 +21,7 @@ async def test_import_bank_command_reports_and_is_all_or_nothing(factory, db, tm
     good = tmp_path / "ngan-hang.xlsx"
     good.write_bytes(xlsx(questions(40) + [row(41, encode_vni("Chủ tịch Hồ Chí Minh sinh năm nào?"), ("1890", "1900"))]))
 
-    done = run_cli("import-bank", str(good), "--contest", contest.slug)
+    done = await run_cli("import-bank", str(good), "--contest", contest.slug)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "Đã nhập 41 câu hỏi mới từ tệp ngan-hang.xlsx (Excel (.xlsx))."
     assert "VNI (VNI-Times): 1 dòng" in done.stdout and "các dòng: 42." in done.stdout
@@ -31,21 +29,21 @@ async def test_import_bank_command_reports_and_is_all_or_nothing(factory, db, tm
     assert done.stderr.splitlines() == ["Đọc và kiểm tra tệp…", "Ghi vào ngân hàng…"]
     assert await count_questions(db, contest.id) == 41
 
-    again = run_cli("import-bank", str(good), "--contest", str(contest.id))
+    again = await run_cli("import-bank", str(good), "--contest", str(contest.id))
     assert again.returncode == 0 and "41 câu đã có trong ngân hàng nên bỏ qua" in again.stdout
     assert await count_questions(db, contest.id) == 41
 
     bad = tmp_path / "loi.xlsx"
     bad.write_bytes(xlsx([row(1, "Câu mới hoàn toàn?"), row(2, "Câu thiếu đáp án?", answer="")]))
-    failed = run_cli("import-bank", str(bad), "--contest", contest.slug)
+    failed = await run_cli("import-bank", str(bad), "--contest", contest.slug)
     assert failed.returncode == 1
     assert "Không nhập được tệp loi.xlsx: có 1 lỗi cần sửa" in failed.stderr
     assert "Lỗi dòng 3, cột Đáp án: Thiếu đáp án" in failed.stderr
     assert await count_questions(db, contest.id) == 41
 
-    missing = run_cli("import-bank", str(tmp_path / "khong-co.xlsx"), "--contest", contest.slug)
+    missing = await run_cli("import-bank", str(tmp_path / "khong-co.xlsx"), "--contest", contest.slug)
     assert missing.returncode == 2 and "Không đọc được tệp" in missing.stderr
-    unknown = run_cli("import-bank", str(good), "--contest", "khong-co-cuoc-thi-nay")
+    unknown = await run_cli("import-bank", str(good), "--contest", "khong-co-cuoc-thi-nay")
     assert unknown.returncode != 0 and "Không tìm thấy cuộc thi" in unknown.stderr
 
 

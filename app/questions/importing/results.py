@@ -26,6 +26,25 @@ class Problem:
     column: str | None  # the column header as the organizer wrote it (e.g. "Đáp án"), or None
     message: str  # Vietnamese, plain words, says what is wrong and how to fix it
 
+    # One way to say where a problem is and what it is, for every reader of a report: the page,
+    # the queued import's page, the CLI, the API's error message.
+    @property
+    def place(self) -> str:
+        """ "dòng 3, cột Đáp án", "dòng 3", "cột Đáp án" or "" (a problem of the whole file)."""
+        parts = (f"dòng {self.row}" if self.row else "", f"cột {self.column}" if self.column else "")
+        return ", ".join(p for p in parts if p)
+
+    def describe(self) -> str:
+        """ "dòng 3, cột Đáp án: Thiếu đáp án…" (the message alone for a file-level problem)."""
+        return f"{self.place}: {self.message}" if self.place else self.message
+
+    def to_json(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Problem:
+        return cls(data.get("row"), data.get("column"), data["message"])
+
 
 @dataclass
 class ParseResult:
