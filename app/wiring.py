@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
+from app.attempts.pool import PoolCache
 from app.attempts.service import count_in_progress
 from app.attempts.tokens import OptionTokens
 from app.attempts.waiting_room import WaitingRoom
@@ -52,6 +53,7 @@ def build_runtime(settings: Settings) -> Runtime:
         name_styles=NameStyles(),
         dashboards=DashboardCache(),
         public_contests=PublicContests(settings.public_pages_cache_seconds),
+        pools=PoolCache(),
     )
     redis = create_redis(settings)
     board_redis = create_board_redis(settings, redis)

@@ -60,6 +60,7 @@ class LoadGauge:
         self.gate_timeout = gate_timeout
         self.running = 0
         self.waiting = 0
+        self.pending = 0  # arrivals claimed as idle, between the room's script and the gate
         self.lag_ms = 0.0
         self._gate = asyncio.Semaphore(max(1, self.limit // 2))
         self._sampler: asyncio.Task | None = None
@@ -80,13 +81,18 @@ class LoadGauge:
 
     def health(self) -> float:
         pressure = max(
-            (self.running + self.waiting) / self.limit,
+            (self.running + self.waiting + self.pending) / self.limit,
             self.lag_ms / self.lag_bound_ms if self.lag_bound_ms > 0 else 0.0,
             self.save_ms / self.save_bound_ms if self.save_bound_ms > 0 else 0.0,
         )
         # Full pace up to half the bounds (an idle process's few milliseconds of timer jitter and
         # the opens it is already doing are no reason to slow down), then down to nothing at them.
         return max(0.0, min(1.0, 2.0 * (1.0 - pressure)))
+
+    def idle(self) -> bool:
+        """Nothing to do here: no open running, waiting at the gate or just claimed as idle, and
+        every signal light. An open arriving now delays nobody."""
+        return self.running + self.waiting + self.pending == 0 and self.health() >= 1.0
 
     def start(self) -> None:
         if self._sampler is None and self.lag_bound_ms > 0:

@@ -203,12 +203,11 @@ async def result_page(
 ):
     if session is None:
         return login_redirect(request)
-    state = await attempts.load_state(deps, session.user_id, attempt_id)
-    if state.status == "in_progress":
+    found = await attempts.result_progress(deps, session.user_id, attempt_id)
+    if found is None:
         return redirect(f"/attempts/{attempt_id}")
-    attempt = await deps.db.get(attempts.Attempt, attempt_id)
+    attempt, attempts_list, best = found
     round_ = await contests.get_round(deps.db, attempt.round_id)
-    attempts_list, best = await attempts.round_progress(deps.db, session.user_id, round_.id)
     now = utcnow()
     can_retry = round_.is_open(now) and len(attempts_list) < round_.attempts_allowed
     return page(

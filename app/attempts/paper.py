@@ -173,14 +173,31 @@ def describe_quota(quota: dict, everything: str = "cơ cấu này") -> str:
     return ", ".join(parts) or everything
 
 
-def order_options(options: dict[int, str], rng: random.Random = _rng) -> list[int]:
-    """Option ids in display order: shuffled, except that letter references freeze the bank
-    order and "all/none of the above" options stay at the end."""
+def option_layout(options: dict[int, str]) -> tuple[list[int], list[int]] | None:
+    """How a question's options may be ordered: (ids to shuffle, ids kept last), or None when
+    letter references freeze the bank order. Depends only on the texts (a question id always
+    means the same words), so callers may keep it per question."""
     ids = list(options)
     texts = list(options.values())
     if any(_LETTER_REFERENCE.search(t) for t in texts):
-        return ids
+        return None
     tail = [i for i, t in zip(ids, texts) if _ABOVE_REFERENCE.search(t)]
-    head = [i for i in ids if i not in tail]
+    return [i for i in ids if i not in tail], tail
+
+
+def order_options(options: dict[int, str], rng: random.Random = _rng) -> list[int]:
+    """Option ids in display order: shuffled, except that letter references freeze the bank
+    order and "all/none of the above" options stay at the end."""
+    return order_by_layout(options, option_layout(options), rng)
+
+
+def order_by_layout(
+    options: dict[int, str], layout: tuple[list[int], list[int]] | None, rng: random.Random = _rng
+) -> list[int]:
+    """`order_options` with the question's `option_layout` already known."""
+    if layout is None:
+        return list(options)
+    head, tail = layout
+    head = head[:]
     rng.shuffle(head)
     return head + tail

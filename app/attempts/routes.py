@@ -142,6 +142,7 @@ async def submit(
         body.prediction if body else None,
         prediction_required=round_.prediction_enabled and not auto,
         auto=auto,
+        cached=state,
     )
     return result_out(attempt)
 

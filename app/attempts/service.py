@@ -18,14 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
-from app.attempts.paper import draw_questions, order_options
+from app.attempts.paper import draw_questions
+from app.attempts.pool import SIGNATURE as BANK
+from app.attempts.pool import pool_cache
 from app.attempts.tokens import OptionTokens
 from app.contests.service import get_round
 from app.core.clock import ms_between, truncate_ms, utcnow
@@ -34,7 +37,7 @@ from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.core.observability import ANSWERS, SUBMISSIONS
 from app.core.runtime import AttemptClosedHook, Runtime, nobody_listens
 from app.questions.models import Option
-from app.questions.service import content_cache, load_pool
+from app.questions.service import content_cache
 from app.staff.conflicts import ensure_not_contest_staff
 
 
@@ -123,6 +126,14 @@ async def _reload(deps: AttemptDeps, attempt_id: int) -> AttemptState:
 # Opening
 
 
+_MY_ATTEMPTS_AND_BANK = (
+    select(BANK.c.questions, BANK.c.active, BANK.c.top, BANK.c.retired_at, Attempt)
+    .select_from(BANK)
+    .outerjoin(Attempt, and_(Attempt.round_id == bindparam("round_id"), Attempt.user_id == bindparam("user_id")))
+    .order_by(Attempt.seq)
+)
+
+
 async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[AttemptState, bool]:
     """Returns (attempt, created). An attempt already in progress is returned instead of a new one."""
     db = deps.db
@@ -133,11 +144,15 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
     if now >= round_.close_at:
         raise Conflict("round_closed", "Đợt thi đã kết thúc.")
     await ensure_not_contest_staff(db, user_id, round_.contest_id)  # contest rules: staff may not take part
-    attempts = (
-        await db.scalars(
-            select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user_id).order_by(Attempt.seq)
+    # The person's attempts in the round and the bank's signature (is the pool kept in memory
+    # still the bank?) in one round trip.
+    rows = (
+        await db.execute(
+            _MY_ATTEMPTS_AND_BANK, {"contest_id": round_.contest_id, "round_id": round_id, "user_id": user_id}
         )
     ).all()
+    signature = tuple(rows[0][:4])
+    attempts = [row[4] for row in rows if row[4] is not None]
     for attempt in attempts:
         if attempt.status == IN_PROGRESS:
             if now <= attempt.deadline + deps.grace:
@@ -146,11 +161,12 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
     if len(attempts) >= round_.attempts_allowed:
         raise Conflict("attempts_exhausted", f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
 
+    pools = pool_cache(db)
     question_ids = draw_questions(
-        await load_pool(db, round_.contest_id), round_.questions_per_attempt, round_.quotas or []
+        await pools.pool(db, round_.contest_id, signature), round_.questions_per_attempt, round_.quotas or []
     )
     contents = await content_cache(db).get_many(db, question_ids)
-    paper = [[qid, order_options(contents[qid].options)] for qid in question_ids]
+    paper = [[qid, pools.order_options(qid, contents[qid].options)] for qid in question_ids]
     now = truncate_ms(now)
     deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
     attempt = Attempt(
@@ -250,10 +266,10 @@ async def _close(
     prediction: int | None,
     auto: bool,
     on_time_since: datetime | None = None,
-) -> bool:
-    """Closes and grades an attempt in the caller's transaction. False if it was already closed,
-    or (with `on_time_since`) if its deadline, as stored, is before that instant. The submit
-    time never exceeds the stored deadline."""
+) -> Attempt | None:
+    """Closes and grades an attempt in the caller's transaction; returns it as closed. None if it
+    was already closed, or (with `on_time_since`) if its deadline, as stored, is before that
+    instant. The submit time never exceeds the stored deadline."""
     condition = [Attempt.id == attempt_id, Attempt.status == IN_PROGRESS]
     if on_time_since is not None:
         condition.append(Attempt.deadline >= on_time_since)
@@ -267,19 +283,25 @@ async def _close(
         )
     ).first()
     if row is None:
-        return False
-    correct = await db.scalar(
+        return None
+    # Graded by a second statement, not a subquery of the first: this one starts once the first
+    # holds the row lock, so its snapshot has every answer committed before the close (a save
+    # that held the attempt FOR SHARE was waited for), which a subquery of the first, evaluated
+    # on that statement's earlier snapshot, could miss. It hands back the closed row (no re-read).
+    correct = (
         select(func.count())
         .select_from(AttemptAnswer)
         .join(Option, Option.id == AttemptAnswer.option_id)
         .where(AttemptAnswer.attempt_id == attempt_id, Option.is_correct.is_(True))
+        .scalar_subquery()
     )
-    await db.execute(
+    return await db.scalar(
         update(Attempt)
         .where(Attempt.id == attempt_id)
         .values(correct=correct, time_ms=ms_between(row.started_at, row.submitted_at))
+        .returning(Attempt)
+        .execution_options(populate_existing=True)
     )
-    return True
 
 
 async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
@@ -288,7 +310,7 @@ async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
     deadline = await db.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS))
     if deadline is None or utcnow() <= deadline + deps.grace:
         return False
-    closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True)
+    closed = await _close(db, attempt_id, submitted_at=deadline, prediction=None, auto=True) is not None
     await db.commit()
     if closed:
         SUBMISSIONS.labels("deadline").inc()
@@ -310,9 +332,11 @@ async def submit(
     prediction: int | None,
     prediction_required: bool,
     auto: bool = False,
+    cached: AttemptState | None = None,
 ) -> Attempt:
-    """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out."""
-    state = await load_state(deps, user_id, attempt_id)
+    """Submits (idempotently). `auto` marks the page's own submit when its countdown ran out.
+    `cached`: the attempt as `load_state` gave it to the caller just now (None: read it here)."""
+    state = cached or await load_state(deps, user_id, attempt_id)
     db = deps.db
     if state.status == IN_PROGRESS:
         if prediction is None and state.prediction is None and prediction_required:
@@ -336,6 +360,8 @@ async def submit(
             SUBMISSIONS.labels("timer" if auto else "manual").inc()
         await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
+        if closed is not None and not sa_inspect(closed).expired:
+            return closed  # the row as the closing statement returned it
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)
     return attempt
@@ -371,7 +397,7 @@ async def close_open_attempts(db: AsyncSession, round_id: int, close_at: datetim
     ).all()
     closed = []
     for attempt_id, deadline in rows:
-        if await _close(db, attempt_id, submitted_at=min(deadline, close_at), prediction=None, auto=True):
+        if await _close(db, attempt_id, submitted_at=min(deadline, close_at), prediction=None, auto=True) is not None:
             closed.append(attempt_id)
     return closed
 
@@ -447,6 +473,37 @@ async def progress_by_round(
         submitted = [a for a in mine if a.status == SUBMITTED]
         progress[round_id] = (mine, min(submitted, key=ranking_key) if submitted else None)
     return progress
+
+
+async def result_progress(
+    deps: AttemptDeps, user_id: int, attempt_id: int
+) -> tuple[Attempt, list[Attempt], Attempt | None] | None:
+    """For the result page, in one query: the attempt, its owner's attempts in the same round
+    and the best of them; None while the attempt is still in progress. One whose deadline has
+    passed is closed first (as `load_state` would). Someone else's attempt is "not found"."""
+    db = deps.db
+    for _ in range(2):
+        mine = (
+            await db.scalars(
+                select(Attempt)
+                .where(
+                    Attempt.user_id == user_id,
+                    Attempt.round_id == select(Attempt.round_id).where(Attempt.id == attempt_id).scalar_subquery(),
+                )
+                .order_by(Attempt.seq)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+        attempt = next((a for a in mine if a.id == attempt_id), None)
+        if attempt is None:
+            raise NotFound("attempt_not_found", "Không tìm thấy lượt thi.")
+        if attempt.status != IN_PROGRESS:
+            submitted = [a for a in mine if a.status == SUBMITTED]
+            return attempt, list(mine), min(submitted, key=ranking_key) if submitted else None
+        if utcnow() <= attempt.deadline + deps.grace:
+            return None
+        await close_expired_attempt(deps, attempt_id)  # then read again, closed
+    return None
 
 
 def require_submitted(attempt: Attempt) -> Attempt:

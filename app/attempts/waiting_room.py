@@ -18,6 +18,10 @@ first served:
   page refreshing itself, another worker) keeps their place; it expires WAITING_ROOM_TICKET_SECONDS
   after their last visit, so whoever gives up leaves nothing behind: no attempt is created until
   the ticket is admitted, and the attempt's clock starts only then.
+- Someone arriving when nobody is waiting ahead of them, at a process with nothing in flight, goes
+  straight in whatever the pace: one person pressing "Bắt đầu" in a quiet hour, or people coming
+  one after another, are never queued. It lets in at most one open at a time per process, so a
+  rush still takes the line's pace.
 - Only opening waits. Resuming, saving answers and submitting never pass through here: people
   already inside an attempt always go first. Someone who still has an attempt in progress in the
   round is let in at once (the open hands back that attempt).
@@ -50,7 +54,8 @@ ROOM_KEY = "{wr}:open"  # hash tag: under Redis Cluster the room and its tickets
 # ARGV: now (ms), admissions per second now (the ceiling times this process's health), idle burst
 # now, ticket ttl (s), longest interval one call may advance the line by (ms, 0: no limit), the
 # ceiling (the first estimate of the line's speed), and when following the opens (0: not) the
-# multiple of the deployment's measured opens per second the line may move at, plus a floor.
+# multiple of the deployment's measured opens per second the line may move at, plus a floor; 1 when
+# the deciding process is idle (nothing in flight, every signal light).
 # Returns {admitted (0/1), ticket, position (1 = next), new ticket (0/1), speed (admissions/s)}.
 OPENS_TAU_MS = 3000  # the deployment's opens per second: an exponentially decayed count over ~3 s
 
@@ -95,6 +100,10 @@ if ticket == 0 then
   ticket = issued
   new = 1
 end
+-- The next in line (nobody ahead still waiting) asking a process that has nothing to do goes in
+-- now, whatever the pace: holding them back would only leave that process idle. One at a time
+-- per process (it is not idle again until this open is done), so no rush gets through here.
+if tonumber(ARGV[9] or '0') > 0 and ticket > served and ticket - served <= 1 then served = ticket end
 redis.call('HSET', KEYS[1], 'issued', issued, 'served', string.format('%.6f', served), 'ts', ts,
            'speed', string.format('%.4f', speed))
 redis.call('SET', KEYS[2], ticket, 'EX', ARGV[4])
@@ -206,8 +215,9 @@ class WaitingRoom:
     def enabled(self) -> bool:
         return self.rate > 0
 
-    async def admit(self, user_id: int, round_id: int) -> Admission:
-        """Takes (or keeps) this person's place in line; admitted or not, with their position."""
+    async def admit(self, user_id: int, round_id: int, idle: bool = False) -> Admission:
+        """Takes (or keeps) this person's place in line; admitted or not, with their position.
+        `idle`: the deciding process has nothing in flight, so the next in line goes in at once."""
         if not self.enabled:
             return Admission(True, 0, 0, False, 0, 0)
         health = 1.0 if self.load is None else self.load.health()
@@ -225,6 +235,7 @@ class WaitingRoom:
                 self.rate,
                 self.follow_opens,
                 self.follow_floor,
+                1 if idle else 0,
             ],
         )
         position = int(position)
@@ -240,9 +251,9 @@ class WaitingRoom:
     async def holds_ticket(self, user_id: int, round_id: int) -> bool:
         return bool(await self.redis.exists(ticket_key(user_id, round_id)))
 
-    async def wait_turn(self, db: AsyncSession, user_id: int, round_id: int) -> None:
+    async def wait_turn(self, db: AsyncSession, user_id: int, round_id: int, idle: bool = False) -> None:
         """Returns when this person may open an attempt now; raises PleaseWait otherwise."""
-        admission = await self.admit(user_id, round_id)
+        admission = await self.admit(user_id, round_id, idle)
         if admission.admitted:
             return
         # Someone coming back to an attempt already running (another tab, a reload of the start
@@ -267,12 +278,24 @@ class WaitingRoom:
         PleaseWait), then for a turn at this process's gate. An admitted person who waits too long
         at the gate is asked to come back in a second: the place stays theirs (their ticket is
         already within "now serving"), and no attempt exists yet, so no time is lost."""
-        await self.wait_turn(db, user_id, round_id)
-        if not isinstance(self.load, LoadGauge):
+        gauge = self.load if isinstance(self.load, LoadGauge) else None
+        # A person arriving at a process with nothing to do is not held back by the pace: someone
+        # pressing "Bắt đầu" alone, or one after another, is never queued. The claim counts as an
+        # open in flight until the open reaches the gate (no await in between), so requests
+        # arriving together on this process are not all idle: the others take the line's pace.
+        claim = gauge if gauge is not None and self.enabled and gauge.idle() else None
+        if claim is not None:
+            claim.pending += 1
+        try:
+            await self.wait_turn(db, user_id, round_id, claim is not None)
+        finally:
+            if claim is not None:
+                claim.pending -= 1
+        if gauge is None:
             yield
         else:
             try:
-                async with self.load.opening():
+                async with gauge.opening():
                     yield
             except GateTimeout:
                 raise PleaseWait(Admission(False, 0, 1, False, 1, 1)) from None

@@ -30,6 +30,7 @@ from app.config import Settings
 if TYPE_CHECKING:
     from app.attempts.answers import AnswerWriter
     from app.attempts.cache import AttemptCache
+    from app.attempts.pool import PoolCache
     from app.attempts.tokens import OptionTokens
     from app.attempts.waiting_room import WaitingRoom
     from app.contests.public import PublicContests
@@ -75,6 +76,7 @@ class Caches:
     name_styles: NameStyles
     dashboards: DashboardCache
     public_contests: PublicContests
+    pools: PoolCache
 
     def by_type(self) -> dict[type, Any]:
         return {type(getattr(self, f.name)): getattr(self, f.name) for f in fields(self)}

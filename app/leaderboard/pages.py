@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.contests.service import get_round
+from app.contests.service import round_cache
 from app.core.deps import page_session
 from app.core.sessions import Session
 from app.leaderboard import service
@@ -32,7 +32,8 @@ async def leaderboard_page(
     session: Session | None = Depends(page_session),
     ctx: service.ReadContext = Depends(read_context),
 ):
-    round_ = await get_round(ctx.db, round_id)
+    # The round from the per-process cache (its name and ids only; a rename shows within seconds).
+    round_ = await round_cache(ctx.db).get(ctx.db, round_id)
     access = await load_access(ctx.db, session.user_id) if session else None
     await service.end_reads(ctx.db)
     params = request.query_params

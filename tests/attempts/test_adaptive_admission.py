@@ -220,3 +220,28 @@ async def test_the_line_moves_no_faster_than_the_deployment_really_opens(factory
     assert [(await _open(p, round_.id)).status_code for p in people[1:]] == [201] + [429] * 6
     room.test_clock.advance(1)  # two opens in the last seconds: about 2.3 more
     assert [(await _open(p, round_.id)).status_code for p in people[2:]] == [201, 201, 429, 429, 429, 429]
+
+
+async def test_people_opening_one_after_another_on_an_idle_system_are_never_queued(factory, app, monkeypatch):
+    """The deployment's room (a gauge, a slow start following the opens really done) with a clock
+    that does not move: whatever the pace, someone who presses "Bắt đầu" while nobody waits and
+    nothing is opening is let straight in, however many came just before them, one at a time.
+    A newcomer arriving while an open is in flight takes the line's pace (the idle way in is one
+    at a time per process), and is let in as soon as the process is idle again."""
+    gauge = LoadGauge(limit=4, lag_bound_ms=0, save_bound_ms=0)  # no timer or save signal: the test's own load
+    room = _room(app, monkeypatch, gauge, rate=2, burst=1, follow_opens=2, follow_floor=1)
+    round_ = await factory.round(questions_per_attempt=3, time_limit_seconds=600)
+    people = [await factory.participant() for _ in range(12)]
+    for person in people[:10]:
+        opened = await _open(person, round_.id)
+        assert opened.status_code == 201, opened.text  # never "vị trí số 1 ... khoảng 1 giây"
+        assert opened.json()["remaining_ms"] == 600_000
+    assert gauge.running == gauge.waiting == gauge.pending == 0
+
+    waiting, after = people[10], people[11]
+    async with gauge.opening():  # an open is running in this process: not idle
+        assert _place(await _open(waiting, round_.id)) == 1
+        assert _place(await _open(after, round_.id)) == 2
+    assert (await _open(after, round_.id)).status_code == 429  # idle again, but someone is ahead
+    assert (await _open(waiting, round_.id)).status_code == 201  # the next in line: straight in
+    assert (await _open(after, round_.id)).status_code == 201
