@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import socket
+from collections.abc import Awaitable, Callable
 
 from saq import CronJob, Worker
 
@@ -23,20 +24,34 @@ log = logging.getLogger("app.jobs")
 
 def sweep_cron(seconds: float) -> str:
     """SWEEP_INTERVAL_SECONDS as a cron line (croniter's 6th field is seconds). Cron ticks are
-    the same instants on every worker, and SAQ queues a periodic job under one key per function,
-    so each tick runs once for the whole fleet whatever the number of workers."""
+    the same instants on every worker, and SAQ queues a periodic job under one key per function
+    (and per queue: `of_queue`), so each tick runs once for the whole fleet whatever the number of workers."""
     s = max(1, math.ceil(seconds))
     if s < 60:
         return f"* * * * * */{s}"
     return f"*/{max(1, min(59, s // 60))} * * * *"
 
 
+def of_queue(task: Callable[[dict], Awaitable[int]], queue: str) -> Callable[[dict], Awaitable[int]]:
+    """The periodic task under a name of this queue's own. SAQ queues a periodic job under the key
+    `cron:<function name>`, and its PostgreSQL table keys jobs by that key alone, whatever the
+    queue: two queues sharing one database (two deployments, a test app and a test's workers)
+    took each other's ticks, and one of them swept only when the other let it."""
+
+    async def periodic(ctx: dict) -> int:
+        return await task(ctx)
+
+    periodic.__name__ = periodic.__qualname__ = f"{task.__qualname__}@{queue}"
+    return periodic
+
+
 def cron_jobs(settings: Settings) -> list[CronJob]:
-    jobs = [CronJob(expire_task, cron="7 * * * *", unique=True, timeout=300, retries=2)]
+    queue = settings.jobs_queue
+    jobs = [CronJob(of_queue(expire_task, queue), cron="7 * * * *", unique=True, timeout=300, retries=2)]
     if settings.sweep_interval_seconds > 0:
         jobs.append(
             CronJob(
-                sweep_task,
+                of_queue(sweep_task, queue),
                 cron=sweep_cron(settings.sweep_interval_seconds),
                 unique=True,
                 timeout=600,

@@ -3,6 +3,8 @@ an error) leaves every attempt either closed with its score or untouched with it
 the next run closes the rest."""
 from __future__ import annotations
 
+import contextlib
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -18,7 +20,30 @@ def _ctx(app) -> dict:
     return {"runtime": app.state.runtime}
 
 
+@contextlib.asynccontextmanager
+async def other_sweepers_stand_aside(app, seconds: int = 300):
+    """The session's live server (tests/conftest.py) sweeps the same database every second: it
+    would close this test's expired attempts itself. Its ticks are claimed through the fleet's own
+    once-per-tick rule (app/jobs/tasks.py), so for this test only the sweeps it runs by hand work."""
+    runtime = app.state.runtime
+    now = int(time.time())
+    keys = [f"sweep:tick:{runtime.settings.jobs_queue}:{t}" for t in range(now - 5, now + seconds)]
+    async with runtime.redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.set(key, "test", ex=seconds + 60)
+        await pipe.execute()
+    try:
+        yield
+    finally:
+        await runtime.redis.delete(*keys)
+
+
 async def test_a_sweep_interrupted_half_way_leaves_nothing_half_closed(factory, app, monkeypatch):
+    async with other_sweepers_stand_aside(app):
+        await _interrupted_sweep(factory, app, monkeypatch)
+
+
+async def _interrupted_sweep(factory, app, monkeypatch):
     round_ = await factory.round(questions_per_attempt=5)
     ids = []
     for _ in range(5):
