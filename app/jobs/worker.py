@@ -14,6 +14,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from saq import CronJob, Worker
+from saq.types import Context
 
 from app.config import Settings
 from app.core.runtime import Runtime
@@ -32,13 +33,13 @@ def sweep_cron(seconds: float) -> str:
     return f"*/{max(1, min(59, s // 60))} * * * *"
 
 
-def of_queue(task: Callable[[dict], Awaitable[int]], queue: str) -> Callable[[dict], Awaitable[int]]:
+def of_queue(task: Callable[[Context], Awaitable[int]], queue: str) -> Callable[[Context], Awaitable[int]]:
     """The periodic task under a name of this queue's own. SAQ queues a periodic job under the key
     `cron:<function name>`, and its PostgreSQL table keys jobs by that key alone, whatever the
     queue: two queues sharing one database (two deployments, a test app and a test's workers)
     took each other's ticks, and one of them swept only when the other let it."""
 
-    async def periodic(ctx: dict) -> int:
+    async def periodic(ctx: Context) -> int:
         return await task(ctx)
 
     periodic.__name__ = periodic.__qualname__ = f"{task.__qualname__}@{queue}"
