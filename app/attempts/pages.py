@@ -150,9 +150,9 @@ async def attempt_form(
     action = form.get("action", "save")
     state = await attempts.load_state(deps, session.user_id, attempt_id)
     if state.status == "in_progress":
-        for qid, _ in state.paper:
+        for qid, option_ids in state.paper:
             token = form.get(f"q{qid}")
-            if token and deps.tokens.resolve(attempt_id, state.options_of(qid), str(token)) != state.answers.get(qid):
+            if token and deps.tokens.resolve(attempt_id, option_ids, str(token)) != state.answers.get(qid):
                 try:
                     state, _ = await attempts.save_answer(deps, session.user_id, attempt_id, qid, str(token))
                 except attempts.AttemptClosed:
@@ -207,6 +207,8 @@ async def result_page(
     if found is None:
         return redirect(f"/attempts/{attempt_id}")
     attempt, attempts_list, best = found
+    # Not in progress means submitted (the only other status), so the round has a best attempt.
+    assert best is not None
     round_ = await contests.get_round(deps.db, attempt.round_id)
     now = utcnow()
     can_retry = round_.is_open(now) and len(attempts_list) < round_.attempts_allowed

@@ -40,7 +40,9 @@ async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
     round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     result = None
     if state.status != "in_progress":
-        result = result_out(await deps.db.get(service.Attempt, state.id))
+        attempt = await deps.db.get(service.Attempt, state.id)
+        assert attempt is not None  # its state was just read, and attempts are never deleted
+        result = result_out(attempt)
     return await attempt_out(deps, state, round_, utcnow(), result)
 
 
