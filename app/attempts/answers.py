@@ -39,9 +39,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from asyncpg import exceptions as pg
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -217,6 +218,7 @@ class AnswerWriter:
             # are durable, and the pool's reset on return is a no-op.
             async with self.engine.connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
+                assert driver is not None  # None only once a connection is closed; this one is checked out
                 try:
                     rows = await driver.fetch(_SAVE_BATCH_PG, *args)
                 except Exception as exc:
@@ -264,7 +266,7 @@ async def commit_batch_in(db: AsyncSession, batch: list[_Save], grace: timedelta
             )
         ).all()
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "attempt_id": s.attempt_id,
             "question_id": s.question_id,
@@ -275,7 +277,8 @@ async def commit_batch_in(db: AsyncSession, batch: list[_Save], grace: timedelta
         if s.attempt_id in deadlines and s.answered_at <= deadlines[s.attempt_id] + grace
     ]
     if rows:
-        stmt = sqlite_insert(AttemptAnswer.__table__).values(rows)
+        # A declarative class's __table__ is its Table; the stubs only know a FromClause.
+        stmt = sqlite_insert(cast(Table, AttemptAnswer.__table__)).values(rows)
         await db.execute(
             stmt.on_conflict_do_update(
                 index_elements=["attempt_id", "question_id"],

@@ -4,21 +4,21 @@ page adds a countdown and autosave on top."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from app.accounts import throttle
 from app.attempts import service as attempts
-from app.attempts.routes import attempt_deps
+from app.attempts.routes import AttemptDepsDep
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
 from app.attempts.waiting_room import PleaseWait, human_wait
 from app.contests import service as contests
 from app.contests.service import round_cache
 from app.core.clock import utcnow
-from app.core.deps import page_session
+from app.core.deps import PageSessionDep
 from app.core.errors import AppError
-from app.core.runtime import request_runtime
+from app.core.runtime import Runtime, RuntimeDep
 from app.core.sessions import Session
 from app.web.forms import PageForm
 from app.web.links import login_redirect, redirect, round_anchor, with_headers
@@ -32,37 +32,39 @@ async def start_attempt(
     round_id: int,
     request: Request,
     form: PageForm,
-    session: Session | None = Depends(page_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: PageSessionDep,
+    runtime: RuntimeDep,
+    deps: AttemptDepsDep,
 ):
     if session is None:
         round_ = await contests.get_round(deps.db, round_id)
         return login_redirect(request, round_anchor(round_.contest_id, round_id))
-    return await _enter(request, session, deps, round_id)
+    return await _enter(request, runtime, session, deps, round_id)
 
 
 @router.get("/rounds/{round_id}/start")
 async def start_link(
     round_id: int,
     request: Request,
-    session: Session | None = Depends(page_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: PageSessionDep,
+    runtime: RuntimeDep,
+    deps: AttemptDepsDep,
 ):
     """Starting is a POST. A GET here is either the waiting screen refreshing itself (only someone
     already in line, who pressed the start button in a CSRF-checked form, gets an attempt from it)
     or an old bookmark / a `next` saved before a login: that shows the round's card on its contest
     page, with the start (or login) button, instead of an error."""
-    if session is None or not await request_runtime(request).waiting_room.holds_ticket(session.user_id, round_id):
+    if session is None or not await runtime.waiting_room.holds_ticket(session.user_id, round_id):
         round_ = await contests.get_round(deps.db, round_id)
         back = round_anchor(round_.contest_id, round_id)
         return redirect(back)
-    return await _enter(request, session, deps, round_id)
+    return await _enter(request, runtime, session, deps, round_id)
 
 
-async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id: int):
+async def _enter(request: Request, runtime: Runtime, session: Session, deps: AttemptDeps, round_id: int):
     await throttle.check_open_attempt(request, session.user_id)
     try:
-        async with request_runtime(request).waiting_room.turn(deps.db, session.user_id, round_id):
+        async with runtime.waiting_room.turn(deps.db, session.user_id, round_id):
             state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
     except PleaseWait as wait:
         # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
@@ -81,8 +83,8 @@ async def _enter(request: Request, session: Session, deps: AttemptDeps, round_id
 async def attempt_page(
     attempt_id: int,
     request: Request,
-    session: Session | None = Depends(page_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: PageSessionDep,
+    deps: AttemptDepsDep,
 ):
     if session is None:
         return login_redirect(request)
@@ -141,8 +143,8 @@ async def attempt_form(
     attempt_id: int,
     request: Request,
     form: PageForm,
-    session: Session | None = Depends(page_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: PageSessionDep,
+    deps: AttemptDepsDep,
 ):
     """The no-JavaScript path: saves every chosen answer of the form, then submits if asked."""
     if session is None:
@@ -150,9 +152,9 @@ async def attempt_form(
     action = form.get("action", "save")
     state = await attempts.load_state(deps, session.user_id, attempt_id)
     if state.status == "in_progress":
-        for qid, _ in state.paper:
+        for qid, option_ids in state.paper:
             token = form.get(f"q{qid}")
-            if token and deps.tokens.resolve(attempt_id, state.options_of(qid), str(token)) != state.answers.get(qid):
+            if token and deps.tokens.resolve(attempt_id, option_ids, str(token)) != state.answers.get(qid):
                 try:
                     state, _ = await attempts.save_answer(deps, session.user_id, attempt_id, qid, str(token))
                 except attempts.AttemptClosed:
@@ -198,8 +200,8 @@ def _parse_prediction(raw) -> int | None:
 async def result_page(
     attempt_id: int,
     request: Request,
-    session: Session | None = Depends(page_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: PageSessionDep,
+    deps: AttemptDepsDep,
 ):
     if session is None:
         return login_redirect(request)
@@ -207,6 +209,8 @@ async def result_page(
     if found is None:
         return redirect(f"/attempts/{attempt_id}")
     attempt, attempts_list, best = found
+    # Not in progress means submitted (the only other status), so the round has a best attempt.
+    assert best is not None
     round_ = await contests.get_round(deps.db, attempt.round_id)
     now = utcnow()
     can_retry = round_.is_open(now) and len(attempts_list) < round_.attempts_allowed

@@ -6,6 +6,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.core.errors import AppError
 from app.questions.models import DIFFICULTY_LABELS
@@ -21,6 +22,12 @@ _ABOVE_REFERENCE = re.compile(r"\b(trên|nêu trên|kể trên|đều đúng|đ�
 
 class BankTooSmall(AppError):
     status = 409
+
+
+Kind = tuple[str | None, int]  # a kind of question: (topic, difficulty)
+# A node of `_allocate`'s flow graph: ("q", quota index) or ("k", Kind); mypy cannot narrow a
+# tuple union on its tag, so the second item is Any and the tag says which it is.
+_Node = tuple[str, Any]
 
 
 # --- the topic/difficulty quota rule: ONE rule, used by the draw and by the organizer's check ---
@@ -51,7 +58,9 @@ class Quota:
         return describe_quota({"topic": self.topic, "difficulty": self.difficulty}, everything)
 
 
-def _allocate(pool: Sequence[PoolEntry], quotas: list[Quota], rng: random.Random | None = None):
+def _allocate(
+    pool: Sequence[PoolEntry], quotas: list[Quota], rng: random.Random | None = None
+) -> tuple[dict[tuple[int, Kind], int], dict[Kind, list[int]], list[int]]:
     """How many questions of each kind (topic, difficulty) fill each quota, as a maximum flow
     source → quota (its count) → kind it matches → sink (questions of that kind). The quotas can
     be filled together exactly when the flow carries their whole count (Hall's condition: every
@@ -59,26 +68,26 @@ def _allocate(pool: Sequence[PoolEntry], quotas: list[Quota], rng: random.Random
     quota alone, or all together, is not enough when quotas overlap). `rng` shuffles the kinds,
     so that which kind serves a quota with a choice varies between papers.
     Returns (flow per (quota index, kind), kinds, quota indices a refusal is about)."""
-    kinds: dict[tuple, list[int]] = {}
+    kinds: dict[Kind, list[int]] = {}
     for entry in pool:
         kinds.setdefault((entry.topic, entry.difficulty), []).append(entry.id)
     order = list(kinds)
     if rng is not None:
         rng.shuffle(order)
     edges = [[k for k in order if Quota.matches(q, PoolEntry(0, k[0], k[1]))] for q in quotas]
-    flow: dict[tuple[int, tuple], int] = {}
+    flow: dict[tuple[int, Kind], int] = {}
     left = [q.count for q in quotas]  # residual capacity source → quota
     room = {k: len(ids) for k, ids in kinds.items()}  # residual capacity kind → sink
     while True:
         # Breadth-first search for an augmenting path in the residual graph (unit augmentations:
         # at most 50 questions per paper).
-        parent: dict = {}
-        frontier = [("q", i) for i in range(len(quotas)) if left[i] > 0]
+        parent: dict[_Node, _Node | None] = {}
+        frontier: list[_Node] = [("q", i) for i in range(len(quotas)) if left[i] > 0]
         for node in frontier:
             parent[node] = None
-        found = None
+        found: _Node | None = None
         while frontier and found is None:
-            nxt = []
+            nxt: list[_Node] = []
             for node in frontier:
                 if node[0] == "q":
                     for k in edges[node[1]]:
@@ -101,8 +110,7 @@ def _allocate(pool: Sequence[PoolEntry], quotas: list[Quota], rng: random.Random
             return flow, kinds, short
         room[found[1]] -= 1
         node = found
-        while parent[node] is not None:
-            prev = parent[node]
+        while (prev := parent[node]) is not None:
             if prev[0] == "q":
                 flow[(prev[1], node[1])] = flow.get((prev[1], node[1]), 0) + 1
             else:
@@ -111,10 +119,10 @@ def _allocate(pool: Sequence[PoolEntry], quotas: list[Quota], rng: random.Random
         left[node[1]] -= 1
 
 
-def quota_problems(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict | Quota]) -> list[str]:
-    """Why a paper of `count` questions under `quotas` cannot be drawn from `pool`, with the
+def quota_problems(pool: Sequence[PoolEntry], count: int, raw_quotas: Sequence[dict | Quota]) -> list[str]:
+    """Why a paper of `count` questions under `raw_quotas` cannot be drawn from `pool`, with the
     numbers, in the organizer's words; [] exactly when `draw_questions` can serve it."""
-    quotas = [Quota.of(q) for q in quotas]
+    quotas = [Quota.of(q) for q in raw_quotas]
     problems = []
     wanted = sum(q.count for q in quotas)
     if wanted > count:
@@ -143,16 +151,16 @@ def quota_problems(pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict 
 
 
 def draw_questions(
-    pool: Sequence[PoolEntry], count: int, quotas: Sequence[dict | Quota], rng: random.Random = _rng
+    pool: Sequence[PoolEntry], count: int, raw_quotas: Sequence[dict | Quota], rng: random.Random = _rng
 ) -> list[int]:
     """Question ids for one paper: the quotas are filled together (see `_allocate`), the rest
     from the whole pool, then the order is shuffled. Refuses (409) exactly the configurations
     `quota_problems` reports."""
-    quotas = [Quota.of(q) for q in quotas]
+    quotas = [Quota.of(q) for q in raw_quotas]
     flow, kinds, short = _allocate(pool, quotas, rng)
     if short or sum(q.count for q in quotas) > count or len(pool) < count:  # what quota_problems checks
         raise BankTooSmall("bank_too_small", " ".join(quota_problems(pool, count, quotas)))
-    per_kind: dict[tuple, int] = {}
+    per_kind: dict[Kind, int] = {}
     for (_, kind), n in flow.items():
         per_kind[kind] = per_kind.get(kind, 0) + n
     chosen = [qid for kind, n in per_kind.items() if n for qid in rng.sample(kinds[kind], n)]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import throttle
 from app.attempts import service
@@ -23,24 +24,29 @@ from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
 from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
-from app.core.deps import api_session, get_db, require_session, session_token
+from app.core.deps import DbDep, SessionDep, api_session, session_token
 from app.core.errors import ErrorResponses
-from app.core.runtime import request_runtime
-from app.core.sessions import Session, load_session_with
+from app.core.runtime import RuntimeDep, request_runtime
+from app.core.sessions import load_session_with
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 
 
-async def attempt_deps(request: Request, db: AsyncSession = Depends(get_db)) -> AttemptDeps:
+async def attempt_deps(runtime: RuntimeDep, db: DbDep) -> AttemptDeps:
     # async: FastAPI would run a plain `def` dependency in a worker thread, on every request.
-    return AttemptDeps.of(request_runtime(request), db)
+    return AttemptDeps.of(runtime, db)
+
+
+AttemptDepsDep = Annotated[AttemptDeps, Depends(attempt_deps)]
 
 
 async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
     round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     result = None
     if state.status != "in_progress":
-        result = result_out(await deps.db.get(service.Attempt, state.id))
+        attempt = await deps.db.get(service.Attempt, state.id)
+        assert attempt is not None  # its state was just read, and attempts are never deleted
+        result = result_out(attempt)
     return await attempt_out(deps, state, round_, utcnow(), result)
 
 
@@ -54,11 +60,12 @@ async def open_attempt(
     round_id: int,
     request: Request,
     response: Response,
-    session: Session = Depends(require_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: SessionDep,
+    runtime: RuntimeDep,
+    deps: AttemptDepsDep,
 ):
     await throttle.check_open_attempt(request, session.user_id)
-    async with request_runtime(request).waiting_room.turn(deps.db, session.user_id, round_id):  # 429 + place in line
+    async with runtime.waiting_room.turn(deps.db, session.user_id, round_id):  # 429 + place in line
         state, created = await service.open_attempt(deps, session.user_id, round_id)
     if not created:
         response.status_code = 200
@@ -66,9 +73,7 @@ async def open_attempt(
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="Resume: questions, chosen options, deadline")
-async def get_attempt(
-    attempt_id: int, session: Session = Depends(require_session), deps: AttemptDeps = Depends(attempt_deps)
-):
+async def get_attempt(attempt_id: int, session: SessionDep, deps: AttemptDepsDep):
     return await _attempt_response(deps, await service.load_state(deps, session.user_id, attempt_id))
 
 
@@ -86,7 +91,8 @@ _ANSWER_BODY = {
 async def put_answer(attempt_id: int, question_id: int, request: Request):
     # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree; the
     # session and the attempt's needed fields in one Redis round trip; the small body parsed by
-    # pydantic-core straight from the bytes; the answer serialized by orjson.
+    # pydantic-core straight from the bytes; the answer serialized by orjson. Hence the runtime
+    # read from the request rather than through RuntimeDep, unlike the other routes.
     runtime = request_runtime(request)
     token, bearer = session_token(request)
     session, (cached,) = await load_session_with(
@@ -118,8 +124,8 @@ async def put_answer(attempt_id: int, question_id: int, request: Request):
 async def put_prediction(
     attempt_id: int,
     body: PredictionIn,
-    session: Session = Depends(require_session),
-    deps: AttemptDeps = Depends(attempt_deps),
+    session: SessionDep,
+    deps: AttemptDepsDep,
 ):
     await service.save_prediction(deps, session.user_id, attempt_id, body.prediction)
     return Response(status_code=204)
@@ -128,9 +134,9 @@ async def put_prediction(
 @router.post("/attempts/{attempt_id}/submit", response_model=ResultOut, summary="Submit (idempotent)")
 async def submit(
     attempt_id: int,
+    session: SessionDep,
+    deps: AttemptDepsDep,
     body: SubmitIn | None = None,
-    session: Session = Depends(require_session),
-    deps: AttemptDeps = Depends(attempt_deps),
 ):
     state = await service.load_state(deps, session.user_id, attempt_id)
     round_ = await round_cache(deps.db).get(deps.db, state.round_id)
@@ -148,7 +154,7 @@ async def submit(
 
 
 @router.get("/rounds/{round_id}/me", response_model=RoundProgressOut, summary="My attempts and best result in a round")
-async def my_round(round_id: int, session: Session = Depends(require_session), db: AsyncSession = Depends(get_db)):
+async def my_round(round_id: int, session: SessionDep, db: DbDep):
     round_ = await get_round(db, round_id)
     attempts, best = await service.round_progress(db, session.user_id, round_id)
     in_progress = next((a.id for a in attempts if a.status == "in_progress"), None)

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import and_, bindparam, case, func, literal, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
@@ -119,6 +121,7 @@ async def _reload(deps: AttemptDeps, attempt_id: int) -> AttemptState:
     await deps.cache.forget(attempt_id)
     deps.db.expire_all()
     attempt = await deps.db.get(Attempt, attempt_id)
+    assert attempt is not None  # the caller has just read it, and attempts are never deleted
     return await _state_from_db(deps, attempt)
 
 
@@ -228,7 +231,11 @@ async def save_answer(
         await deps.db.rollback()  # a cache refill's read is done: hand its connection back while we wait
     # Acknowledged only once committed, in this worker's next batch; the writer also updates (or,
     # for a closed attempt, drops) the cached attempt before it answers.
-    writer = deps.answers or AnswerWriter(deps.db.bind, deps.cache, grace=deps.grace)
+    writer = deps.answers
+    if not writer:
+        engine = deps.db.bind
+        assert isinstance(engine, AsyncEngine)  # the app's sessions are bound to its engine (app.core.db)
+        writer = AnswerWriter(engine, deps.cache, grace=deps.grace)
     if not await writer.save(attempt_id, question_id, option_id, now):
         raise _closed_error(True)
     ANSWERS.inc()
@@ -240,10 +247,14 @@ async def save_prediction(deps: AttemptDeps, user_id: int, attempt_id: int, pred
     state = await load_state(deps, user_id, attempt_id)
     if state.status != IN_PROGRESS:
         raise _closed_error(utcnow() > state.deadline)
-    result = await deps.db.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS, Attempt.deadline >= utcnow() - deps.grace)
-        .values(prediction=prediction)
+    # An UPDATE's result is a CursorResult (it has rowcount); the stubs type execute() as Result.
+    result = cast(
+        CursorResult[Any],
+        await deps.db.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt_id, Attempt.status == IN_PROGRESS, Attempt.deadline >= utcnow() - deps.grace)
+            .values(prediction=prediction)
+        ),
     )
     await deps.db.commit()
     if result.rowcount == 0:
@@ -364,6 +375,7 @@ async def submit(
             return closed  # the row as the closing statement returned it
     db.expire_all()
     attempt = await db.get(Attempt, attempt_id)
+    assert attempt is not None  # load_state found it above, and attempts are never deleted
     return attempt
 
 

@@ -15,6 +15,9 @@ LABELS = "ABCDEF"
 
 
 def result_out(attempt: Attempt) -> ResultOut:
+    # Only a submitted attempt has a result, and a submitted attempt has its time (the
+    # submitted_has_time CHECK); ResultOut would refuse None all the same.
+    assert attempt.submitted_at is not None
     return ResultOut(
         attempt_id=attempt.id,
         correct=attempt.correct or 0,
