@@ -2,17 +2,24 @@
 big frozen ranking to export (so that an export runs long enough to be killed mid-way)."""
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 
+from app.jobs.queue import JobQueue
 from tests.live import free_port
 from tests.processes import LoggedProcess
 
@@ -34,6 +41,44 @@ class WorkerProcess(LoggedProcess):
             if time.monotonic() > deadline:
                 raise RuntimeError("worker did not start:\n" + self.output())
             time.sleep(0.1)
+
+
+@dataclass
+class WorkerPair:
+    queue: JobQueue
+    workers: list[WorkerProcess]
+    runtime: Any  # what the jobs' start/get/wait read: the test app's database, the pair's queue
+
+    def owner_of(self, saq_worker_id: str) -> WorkerProcess:
+        return next(w for w in self.workers if saq_worker_id.endswith(f":{w.pid}"))
+
+    def log_lines(self, *words: str) -> list[str]:
+        return [line for w in self.workers for line in w.output().splitlines() if any(x in line for x in words)][-30:]
+
+
+@contextlib.asynccontextmanager
+async def worker_pair(app, prefix: str, **env: str) -> AsyncIterator[WorkerPair]:
+    """Two `python -m app worker` processes on a queue of their own (the test app's in-process
+    worker must not take the job), with heartbeats loose enough for a loaded 2-core machine and
+    a quick hand-over of a dead worker's job; started, yielded, stopped."""
+    env = {"JOBS_QUEUE": f"{prefix}-{secrets.token_hex(4)}", "JOB_HEARTBEAT_SECONDS": "10", "JOBS_SWEEP_SECONDS": "1",
+           "WORKER_NICE": "0", "JOB_RETRIES": "5", "SECRET_KEY": app.state.runtime.settings.effective_secret_key,
+           **env}
+    settings = app.state.runtime.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
+    queue = JobQueue(settings)
+    await queue.connect()
+    workers = [WorkerProcess(env), WorkerProcess(env)]
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.wait_started()
+        yield WorkerPair(queue, workers, SimpleNamespace(sessionmaker=app.state.runtime.sessionmaker,
+                                                         settings=settings, jobs=queue))
+    finally:
+        for w in workers:
+            w.stop()
+        await queue.close()
 
 
 def haproxy_binary() -> str | None:

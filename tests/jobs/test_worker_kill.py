@@ -7,17 +7,14 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import secrets
 import time
-from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
 
 from app.exports import jobs
-from app.jobs.queue import JobQueue
 from tests.admin.helpers import make_staff
-from tests.jobs.processes import WorkerProcess, big_frozen_ranking
+from tests.jobs.processes import big_frozen_ranking, worker_pair
 
 ROWS = 40_000
 
@@ -28,55 +25,33 @@ async def test_a_worker_killed_mid_export_hands_the_job_to_another_worker_which_
     round_ = await factory.round()
     judge = await make_staff(app, client, roles={round_.contest_id: "judge"})
     await big_frozen_ranking(app, round_.id, ROWS)
-    # Its own queue: the test app's in-process worker must not take the job.
-    env = {"JOBS_QUEUE": "kill-" + secrets.token_hex(4), "JOB_HEARTBEAT_SECONDS": "10", "JOBS_SWEEP_SECONDS": "1", "WORKER_NICE": "0",
-           # A loaded 2-core machine can stall a live worker past its heartbeat too: room for that.
-           "JOB_RETRIES": "5",
-           "WORKER_CONCURRENCY": "2", "SWEEP_INTERVAL_SECONDS": "1", "SECRET_KEY": app.state.runtime.settings.effective_secret_key}
-    settings = app.state.runtime.settings.model_copy(update={"jobs_queue": env["JOBS_QUEUE"]})
-    queue = JobQueue(settings)
-    await queue.connect()
-    workers = [WorkerProcess(env), WorkerProcess(env)]
-    try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.wait_started()
-
-        # What jobs.start and jobs.get use: the test app's database, this test's queue.
-        State = SimpleNamespace(sessionmaker=app.state.runtime.sessionmaker, settings=settings, jobs=queue)
+    # WORKER_CONCURRENCY 2: the sweep's ticks keep coming while one worker exports.
+    async with worker_pair(app, "kill", WORKER_CONCURRENCY="2", SWEEP_INTERVAL_SECONDS="1") as pair:
         async with app.state.runtime.sessionmaker() as db:
-            job_id = await jobs.start(State, db, "ranking", round_.id, judge.user_id, round_.name)
+            job_id = await jobs.start(pair.runtime, db, "ranking", round_.id, judge.user_id, round_.name)
 
         # Wait until one worker is into the export, then kill that one. Not "until it reported
         # rows": its first report comes after ~2 s, and a quiet machine writes 40,000 rows in less.
         deadline = time.monotonic() + 120
         while True:
-            job = await jobs.get(State, job_id)
+            job = await jobs.get(pair.runtime, job_id)
             if job.status == "running":
                 break
             assert job.pending, job
             assert time.monotonic() < deadline, "the export never started"
             await asyncio.sleep(0.02)
-        owner = (await queue.saq.job(f"export:{job_id}")).worker_id
-        victim = next(w for w in workers if owner.endswith(f":{w.pid}"))
-        survivor = next(w for w in workers if w is not victim)
+        victim = pair.owner_of((await pair.queue.saq.job(f"export:{job_id}")).worker_id)
+        survivor = next(w for w in pair.workers if w is not victim)
         victim.kill()
-        assert (await jobs.get(State, job_id)).status == "running", "the export finished before the kill: make it bigger"
+        assert (await jobs.get(pair.runtime, job_id)).status == "running", "the export finished before the kill: make it bigger"
 
-        job = await jobs.wait(State, job_id, timeout=400)
-        assert job.status == "done", (job.error, [line for w in workers for line in w.output().splitlines()
-                                                  if "export" in line or "Sweeping" in line or "rror" in line][-30:])
+        job = await jobs.wait(pair.runtime, job_id, timeout=400)
+        assert job.status == "done", (job.error, pair.log_lines("export", "Sweeping", "rror"))
         assert job.attempts >= 2 and job.done == ROWS
-        assert (await queue.saq.job(f"export:{job_id}")).worker_id.endswith(f":{survivor.pid}")
+        assert (await pair.queue.saq.job(f"export:{job_id}")).worker_id.endswith(f":{survivor.pid}")
         # Meanwhile the deadline sweep ran every second, once per tick for the pair, not once per worker.
-        ticks = [int(t) for w in workers for t in re.findall(
-            r"sweep tick (\d+) closed", w.output())]
+        ticks = [int(t) for w in pair.workers for t in re.findall(r"sweep tick (\d+) closed", w.output())]
         assert len(ticks) >= 3 and len(ticks) == len(set(ticks)), sorted(ticks)
-    finally:
-        for w in workers:
-            w.stop()
-        await queue.close()
 
     # The file is whole, served by the web app from the database.
     response = await judge.call("GET", f"/api/v1/admin/exports/{job_id}/file")
