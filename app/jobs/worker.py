@@ -46,13 +46,20 @@ def of_queue(task: Callable[[Context], Awaitable[int]], queue: str) -> Callable[
     return periodic
 
 
+def periodic_functions(settings: Settings) -> dict[str, Callable[[Context], Awaitable[int]]]:
+    """The periodic tasks under this queue's names. Every worker of the queue can run them, even
+    one that does not schedule the sweep itself (SWEEP_INTERVAL_SECONDS=0): a tick another
+    process queued may reach any worker of the queue."""
+    return {task.__qualname__: of_queue(task, settings.jobs_queue) for task in (sweep_task, expire_task)}
+
+
 def cron_jobs(settings: Settings) -> list[CronJob]:
-    queue = settings.jobs_queue
-    jobs = [CronJob(of_queue(expire_task, queue), cron="7 * * * *", unique=True, timeout=300, retries=2)]
+    periodic = periodic_functions(settings)
+    jobs = [CronJob(periodic["expire_task"], cron="7 * * * *", unique=True, timeout=300, retries=2)]
     if settings.sweep_interval_seconds > 0:
         jobs.append(
             CronJob(
-                of_queue(sweep_task, queue),
+                periodic["sweep_task"],
                 cron=sweep_cron(settings.sweep_interval_seconds),
                 unique=True,
                 timeout=600,
@@ -93,7 +100,7 @@ def build_worker(runtime: Runtime, *, in_process: bool = False) -> Worker:
     worker_class = _QuietWorker if in_process else Worker
     worker = worker_class(
         runtime.jobs.saq,
-        FUNCTIONS,
+        [*FUNCTIONS, *periodic_functions(settings).values()],
         id=f"{socket.gethostname()}:{os.getpid()}",
         concurrency=settings.worker_concurrency,
         cron_jobs=cron_jobs(settings),

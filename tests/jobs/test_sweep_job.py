@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from types import SimpleNamespace
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -97,3 +98,22 @@ async def _interrupted_sweep(factory, app, monkeypatch):
     assert await sweep_task(_ctx(app)) >= 3
     rows, answers = await states()
     assert all(r.status == "submitted" and r.correct == 3 for r in rows) and all(answers[i] == 3 for i in ids)
+
+
+async def test_every_worker_of_a_queue_runs_its_sweep_ticks_even_one_that_schedules_none(app):
+    """A tick queued by one process (the web's in-process worker, every SWEEP_INTERVAL_SECONDS)
+    can be taken by any worker of the queue, one started with SWEEP_INTERVAL_SECONDS=0 included:
+    it must know the task (a KeyError in the worker's log otherwise, and the tick lost). The task's
+    name carries the queue's, so two queues sharing one PostgreSQL database keep their own ticks."""
+    from app.jobs.worker import build_worker
+
+    runtime = app.state.runtime
+    quiet = runtime.settings.model_copy(update={"sweep_interval_seconds": 0})
+    worker = build_worker(SimpleNamespace(settings=quiet, jobs=runtime.jobs))
+    assert f"sweep_task@{quiet.jobs_queue}" in worker.functions
+    assert f"expire_task@{quiet.jobs_queue}" in worker.functions
+    assert all("sweep_task" not in cron.function.__qualname__ for cron in worker.cron_jobs)
+
+    other = runtime.settings.model_copy(update={"sweep_interval_seconds": 1, "jobs_queue": "another-deployment"})
+    scheduled = build_worker(SimpleNamespace(settings=other, jobs=runtime.jobs))
+    assert any(cron.function.__qualname__ == "sweep_task@another-deployment" for cron in scheduled.cron_jobs)
