@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = InProcessWorker(runtime) if settings.runs_jobs_in_process else None
         if worker:
             worker.start()
+        # Everything built so far (modules, routes, dependency graphs, templates, settings) lives as
+        # long as the process: move it out of the collector's sight. Without this every full
+        # collection walks it again, and a page that allocates many small strings (the attempt
+        # page's render) triggers them: measured 2.2 -> 4.0 ms of CPU per attempt page when the
+        # structure sweep grew the start-up heap, 2.0 ms with the freeze (README, per-step table).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
