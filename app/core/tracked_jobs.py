@@ -9,9 +9,14 @@ messages; this module holds the rule they share.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import update
 
 from app.core.clock import utcnow
 from app.core.runtime import Runtime
@@ -28,6 +33,45 @@ class TrackedRecord(Protocol):
     status: str
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime
+
+
+class Pending(Protocol):
+    @property
+    def pending(self) -> bool: ...
+
+
+Job = TypeVar("Job", bound=Pending)
+
+
+async def load_record(runtime: Runtime, model: Any, record_id: str, db: Any = None) -> Any | None:
+    """The record, or None when unknown or expired. In a request, pass its session `db` (on
+    SQLite a second session would wait for the first one's lock)."""
+    if db is not None:
+        rec = await db.get(model, record_id, populate_existing=True)
+    else:
+        async with runtime.sessionmaker() as own:
+            rec = await own.get(model, record_id)
+    if rec is None or rec.expires_at <= utcnow():
+        return None
+    return rec
+
+
+async def set_fields(sessionmaker: Any, model: Any, record_id: str, **values: Any) -> None:
+    """Updates a record in a transaction of its own (progress, status, the final error)."""
+    async with sessionmaker() as db:
+        await db.execute(update(model).where(model.id == record_id).values(**values))
+        await db.commit()
+
+
+async def wait_settled(read: Callable[[], Awaitable[Job | None]], timeout: float) -> Job | None:
+    """Polls until the job is no longer pending, gone, or `timeout` seconds passed (tests, scripts)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = await read()
+        if job is None or not job.pending or time.monotonic() > deadline:
+            return job
+        await asyncio.sleep(0.1)
 
 
 async def overdue_verdict(

@@ -133,9 +133,7 @@ async def start(runtime: Runtime, db, kind: str, round_id: int, user_id: int, ro
 
 
 async def _set(sessionmaker, job_id: str, **values) -> None:
-    async with sessionmaker() as db:
-        await db.execute(update(ExportJobRecord).where(ExportJobRecord.id == job_id).values(**values))
-        await db.commit()
+    await tracked_jobs.set_fields(sessionmaker, ExportJobRecord, job_id, **values)
 
 
 def _job(rec: ExportJobRecord, status: str | None = None, error: str | None = None) -> ExportJob:
@@ -160,12 +158,8 @@ def _job(rec: ExportJobRecord, status: str | None = None, error: str | None = No
 async def get(runtime: Runtime, job_id: str, db=None) -> ExportJob | None:
     """The job as the page and the API show it; None when unknown or expired. In a request, pass
     its session `db` (on SQLite a second session would wait for the first one's lock)."""
-    if db is not None:
-        rec = await db.get(ExportJobRecord, job_id, populate_existing=True)
-    else:
-        async with runtime.sessionmaker() as own:
-            rec = await own.get(ExportJobRecord, job_id)
-    if rec is None or rec.expires_at <= utcnow():
+    rec = await tracked_jobs.load_record(runtime, ExportJobRecord, job_id, db)
+    if rec is None:
         return None
     status, error = await tracked_jobs.overdue_verdict(
         runtime, rec, f"export:{job_id}", stale_message=STALE_MESSAGE, lost_message=LOST_MESSAGE
@@ -175,12 +169,7 @@ async def get(runtime: Runtime, job_id: str, db=None) -> ExportJob | None:
 
 async def wait(runtime: Runtime, job_id: str, timeout: float = 60) -> ExportJob | None:
     """For callers that want to block (tests, scripts)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = await get(runtime, job_id)
-        if job is None or not job.pending or time.monotonic() > deadline:
-            return job
-        await asyncio.sleep(0.1)
+    return await tracked_jobs.wait_settled(lambda: get(runtime, job_id), timeout)
 
 
 async def stream(sessionmaker, job_id: str) -> AsyncIterator[bytes]:

@@ -183,20 +183,14 @@ async def start(
 
 
 async def _set(sessionmaker, import_id: str, **values) -> None:
-    async with sessionmaker() as db:
-        await db.execute(update(BankImport).where(BankImport.id == import_id).values(**values))
-        await db.commit()
+    await tracked_jobs.set_fields(sessionmaker, BankImport, import_id, **values)
 
 
 async def get(runtime: Runtime, import_id: str, db=None) -> ImportJob | None:
     """The import as the page and the API show it; None when unknown or expired. In a request,
     pass its session `db` (on SQLite a second session would wait for the first one's lock)."""
-    if db is not None:
-        rec = await db.get(BankImport, import_id, populate_existing=True)
-    else:
-        async with runtime.sessionmaker() as own:
-            rec = await own.get(BankImport, import_id)
-    if rec is None or rec.expires_at <= utcnow():
+    rec = await tracked_jobs.load_record(runtime, BankImport, import_id, db)
+    if rec is None:
         return None
     status, error = await tracked_jobs.overdue_verdict(
         runtime, rec, _key(import_id), stale_message=STALE_MESSAGE, lost_message=LOST_MESSAGE
@@ -214,12 +208,7 @@ async def of_contest(runtime: Runtime, db, contest_id: int, import_id: str) -> I
 
 async def wait(runtime: Runtime, import_id: str, timeout: float = 60) -> ImportJob | None:
     """For callers that want to block (tests, scripts)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = await get(runtime, import_id)
-        if job is None or not job.pending or time.monotonic() > deadline:
-            return job
-        await asyncio.sleep(0.1)
+    return await tracked_jobs.wait_settled(lambda: get(runtime, import_id), timeout)
 
 
 async def expire(sessionmaker) -> int:
