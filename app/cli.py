@@ -229,7 +229,28 @@ def build_parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge-signals", help="delete device/address events older than SIGNAL_RETENTION_DAYS")
     purge.add_argument("--days", type=int, help="retention in days (default: SIGNAL_RETENTION_DAYS)")
     purge.set_defaults(func=cmd_purge_signals, is_async=True)
+    lanes = sub.add_parser(
+        "balancer-config", help="print the HAProxy configuration of the two lanes (README, 'Scaling out')"
+    )
+    lanes.add_argument("--public", nargs="+", required=True, metavar="HOST:PORT", help="the public lane's servers")
+    lanes.add_argument("--inside", nargs="+", required=True, metavar="HOST:PORT", help="the inside lane's servers")
+    lanes.add_argument("--bind", default=":8000", help="HAProxy's bind line, e.g. ':443 ssl crt /etc/haproxy/x.pem'")
+    lanes.add_argument("--maxconn", type=int, default=4000, help="client connections at once (2 open files each)")
+    lanes.add_argument(
+        "--public-maxconn", type=int, default=32, help="requests at once per public-lane server (16 x its workers)"
+    )
+    lanes.set_defaults(func=cmd_balancer_config)
     return parser
+
+
+def cmd_balancer_config(args) -> int:
+    from app.core.lanes import balancer_config
+
+    config = balancer_config(
+        args.public, args.inside, bind=args.bind, maxconn=args.maxconn, public_server_maxconn=args.public_maxconn
+    )
+    print(config, end="")
+    return 0
 
 
 async def cmd_purge_signals(args) -> int:

@@ -42,6 +42,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -223,11 +224,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, workers: int, env: dict[str, str], log: Path, app: str = "app.main:app", cwd: Path = ROOT):
+    def __init__(self, workers: int, env: dict[str, str], log: Path, app: str = "app.main:app", cwd: Path = ROOT,
+                 nice: int = 0):
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.command = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(self.port),
+        # `nice`: the public lane's lower CPU priority (app/core/lanes.py); its workers inherit it.
+        self.command = (["nice", "-n", str(nice)] if nice else []) + [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(self.port),
                         "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
                         "--no-access-log", "--log-level", "warning"]
         self._log = open(log, "w")
@@ -254,6 +257,49 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)  # our own session, started above
                 self.process.wait()
         self._log.close()
+
+
+class LanedServer:
+    """The two lanes of app/core/lanes.py on this host, as README's "Scaling out" deploys them:
+    an inside lane and a public lane (nice 10) of `workers` uvicorn workers each, behind HAProxy
+    with the configuration `python -m app balancer-config` writes. Same interface as Server."""
+
+    def __init__(self, workers: int, env: dict[str, str], log: Path, cwd: Path = ROOT):
+        from app.core.lanes import PUBLIC_LANE_NICE, balancer_config
+
+        self.workers = workers
+        self.inside = Server(workers, env, log.with_name(log.stem + "-inside.log"), cwd=cwd)
+        self.public = Server(workers, env, log.with_name(log.stem + "-public.log"), cwd=cwd, nice=PUBLIC_LANE_NICE)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = log.with_name(log.stem + "-haproxy.cfg")
+        config.write_text(balancer_config([f"127.0.0.1:{self.public.port}"], [f"127.0.0.1:{self.inside.port}"],
+                                          bind=f"127.0.0.1:{self.port}", maxconn=9000))
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        self._log = open(log.with_name(log.stem + "-haproxy.log"), "w")
+        self.process = subprocess.Popen([haproxy, "-db", "-f", str(config)], stdout=self._log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        _wait(self._healthy, "HAProxy", 30)
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise SystemExit(f"haproxy exited: see {self._log.name}")
+        try:
+            with urllib.request.urlopen(self.url + "/api/v1/ping", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def pids(self) -> list[int]:
+        return [self.process.pid]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self._log.close()
+        self.inside.stop()
+        self.public.stop()
 
 
 # ---------------------------------------------------------------------------------------------

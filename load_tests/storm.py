@@ -14,14 +14,23 @@
    one hash's time, measured apart) for BENCH_BURST_SECONDS (5) while the insiders keep saving.
    Reported: logins answered 200 / 429 (told to retry) / errors, and the insiders' save p99.
 
-The client is one asyncio process (uvloop, load_tests/rawhttp.py) on the same cores as the server, so K is bounded by
-what one Python process can keep in flight and by the 2 cores it shares: say so with the figures.
+Each phase runs once per layout (BENCH_STORM_LAYOUTS, default "single,lanes"), with participants
+of its own: "single" is one pool of BENCH_STEP_WORKERS uvicorn workers, "lanes" the two lanes of
+app/core/lanes.py (that many workers each, the public lane at nice 10) behind HAProxy with the
+configuration `python -m app balancer-config` writes.
+
+The insiders' client runs in a process of its own, so their timings do not include the stormers'
+client work. The stormers' client is one asyncio process (uvloop, load_tests/rawhttp.py) on the same cores as the server, so K is bounded by
+what one Python process can keep in flight, by the 2 cores it shares, and by HAProxy's
+connection limit in the lanes layout (9,000: two open files each, under the 20,000 allowed): say so with the figures.
 The server: uvicorn with BENCH_STEP_WORKERS (2) workers in the production configuration, on the
 bench's own PostgreSQL database and redis-server (load_tests/bench.py).
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import multiprocessing
 import os
 import random
 import subprocess
@@ -31,8 +40,9 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from app.core.lanes import PUBLIC_LANE_NICE
 from load_tests import rawhttp
-from load_tests.bench import ROOT, Config, Server, argon2_login_ms, server_env
+from load_tests.bench import ROOT, Config, LanedServer, Server, argon2_login_ms, server_env
 from load_tests.setup_data import LoadTestData, account_phone
 
 P99_TARGET_MS = 250.0
@@ -49,9 +59,11 @@ def _pct(values: list[float], q: float) -> float:
 class Tally:
     errors: list[str] = field(default_factory=list)
     saves: list[tuple[float, float]] = field(default_factory=list)  # (when, ms) of the insiders' saves
+    timed_errors: list[tuple[float, str]] = field(default_factory=list)
 
     def error(self, what: str) -> None:
         self.errors.append(what)
+        self.timed_errors.append((time.monotonic(), what))
 
     def saves_between(self, start: float, end: float) -> list[float]:
         return [ms for when, ms in self.saves if start <= when <= end]
@@ -106,7 +118,7 @@ async def insider(http, tally: Tally, token: str, attempt: dict, think: tuple[fl
         try:
             await asyncio.wait_for(stop.wait(), random.uniform(*think))
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         ms = await save_one(http, tally, token, attempt, i)
         if ms is not None:
@@ -114,25 +126,46 @@ async def insider(http, tally: Tally, token: str, attempt: dict, think: tuple[fl
         i += 1
 
 
+def _insiders_process(base: str, tokens: list[str], round_id: int, think: tuple[float, float], ready, stop,
+                      results) -> None:
+    """The insiders' client, in a process of its own: in the stormers' event loop their timings
+    would include the client's own delay in handling thousands of responses (CLOCK_MONOTONIC is
+    the same clock in every process, so the windows still line up)."""
+    async def main():
+        async with rawhttp.Client(base, timeout=30) as http:
+            tally = Tally()
+            # They get in first (through the waiting room like anyone else), then keep saving.
+            attempts = await asyncio.gather(*(enter(http, tally, t, round_id) for t in tokens))
+            ready.put(sum(1 for a in attempts if a))
+            done = asyncio.Event()
+            background = [asyncio.create_task(insider(http, tally, t, a, think, done))
+                          for t, a in zip(tokens, attempts) if a]
+            await asyncio.to_thread(stop.wait)
+            done.set()
+            await asyncio.gather(*background)
+            return tally.saves, tally.timed_errors
+
+    results.put(_run(main()))
+
+
 async def _phases(base: str, data: LoadTestData, k: int, insiders: int, spread: float, think: tuple[float, float],
                   burst_rate: float, burst_seconds: float) -> dict:
     tokens = data.session_tokens
     inside_tokens, storm_tokens = tokens[:insiders], tokens[insiders:insiders + k]
+    context = multiprocessing.get_context("spawn")
+    ready, results, stop = context.Queue(), context.Queue(), context.Event()
+    inside = context.Process(target=_insiders_process, args=(base, inside_tokens, data.round_id, think, ready, stop,
+                                                             results), daemon=True)
+    inside.start()
+    await asyncio.to_thread(ready.get, True, 300)
+    await asyncio.sleep(max(think) + 1)  # steady state before the storm
+    calm_from = time.monotonic() - max(think)
     # Idle connections are dropped before uvicorn drops them (its keep-alive is 5 s): reusing one the
     # server is closing at that instant would count as a reset connection the server did not cause.
     async with rawhttp.Client(base, timeout=30) as http:
         tally = Tally()
-        # The insiders get in first (through the waiting room like anyone else), then keep saving.
-        attempts = await asyncio.gather(*(enter(http, tally, t, data.round_id) for t in inside_tokens))
-        stop = asyncio.Event()
-        background = [asyncio.create_task(insider(http, tally, t, a, think, stop))
-                      for t, a in zip(inside_tokens, attempts) if a]
-        await asyncio.sleep(max(think) + 1)  # steady state before the storm
-        calm = list(_saves_since(tally, time.monotonic() - max(think)))
-
         open_ms: list[float] = []
         in_at: list[float] = []
-        storm_errors_before = len(tally.errors)
         t0 = time.monotonic()
 
         async def stormer(token: str):
@@ -148,15 +181,10 @@ async def _phases(base: str, data: LoadTestData, k: int, insiders: int, spread: 
 
         waits = [w for w in await asyncio.gather(*(stormer(t) for t in storm_tokens)) if w is not None]
         t_end = time.monotonic()
-        storm = dict(k=k, in_count=len(in_at), drain_s=max(in_at) if in_at else float("nan"),
-                     open_p50=_pct(open_ms, .5), open_p99=_pct(open_ms, .99), open_requests=len(open_ms),
-                     wait_p50=_pct(waits, .5) * 1000, wait_p99=_pct(waits, .99) * 1000,
-                     saves=tally.saves_between(t0, t_end), errors=tally.errors[storm_errors_before:], calm=calm,
-                     worst_window=_worst_window_p99(tally.saves, t0, t_end))
+        storm_errors = len(tally.errors)
 
         # The login burst: at 3x hashing capacity, the insiders still saving.
         outcomes = {"200": 0, "429": 0, "other": 0}
-        burst_errors_before = len(tally.errors)
         b0 = time.monotonic()
 
         async def login(index: int):
@@ -176,10 +204,23 @@ async def _phases(base: str, data: LoadTestData, k: int, insiders: int, spread: 
             await asyncio.sleep(max(0.0, b0 + (i + 1) / burst_rate - time.monotonic()))
         await asyncio.gather(*logins)
         b_end = time.monotonic()
-        burst = dict(rate=burst_rate, seconds=b_end - b0, outcomes=outcomes, saves=tally.saves_between(b0, b_end),
-                     errors=tally.errors[burst_errors_before:], worst_window=_worst_window_p99(tally.saves, b0, b_end))
-        stop.set()
-        await asyncio.gather(*background)
+    stop.set()
+    saves, inside_errors = await asyncio.to_thread(results.get, True, 120)
+    inside.join(30)
+    everyone = Tally(saves=saves)
+
+    def inside_errors_between(start: float, end: float) -> list[str]:
+        return [what for when, what in inside_errors if start <= when <= end]
+
+    storm = dict(k=k, in_count=len(in_at), drain_s=max(in_at) if in_at else float("nan"),
+                 open_p50=_pct(open_ms, .5), open_p99=_pct(open_ms, .99), open_requests=len(open_ms),
+                 wait_p50=_pct(waits, .5) * 1000, wait_p99=_pct(waits, .99) * 1000,
+                 saves=everyone.saves_between(t0, t_end),
+                 errors=tally.errors[:storm_errors] + inside_errors_between(t0, t_end),
+                 calm=everyone.saves_between(calm_from, t0), worst_window=_worst_window_p99(saves, t0, t_end))
+    burst = dict(rate=burst_rate, seconds=b_end - b0, outcomes=outcomes, saves=everyone.saves_between(b0, b_end),
+                 errors=tally.errors[storm_errors:] + inside_errors_between(b0, b_end),
+                 worst_window=_worst_window_p99(saves, b0, b_end))
     return {"storm": storm, "burst": burst}
 
 
@@ -226,10 +267,6 @@ def _run(coroutine):
     return uvloop.run(coroutine)
 
 
-def _saves_since(tally: Tally, since: float):
-    return (ms for when, ms in tally.saves if when >= since)
-
-
 def run(config: Config, secret: str) -> str:
     k = int(os.environ.get("BENCH_STORM_K") or 5000)
     insiders = int(os.environ.get("BENCH_STORM_INSIDERS") or 200)
@@ -243,14 +280,18 @@ def run(config: Config, secret: str) -> str:
     out.mkdir(parents=True, exist_ok=True)
     data_file = out / "storm.json"
     capacity_n = int(os.environ.get("BENCH_STORM_CAPACITY_N") or 200)
-    subprocess.run([sys.executable, "-m", "load_tests.setup_data", "--users", "5000", "--sessions",
-                    str(k + insiders + capacity_n), "--out", str(data_file)], cwd=ROOT, env=env, check=True)
+    # Each layout gets participants of its own (someone already in the round would only be handed
+    # back their attempt): "single" = one pool of workers, "lanes" = app/core/lanes.py behind HAProxy.
+    layouts = [x for x in (os.environ.get("BENCH_STORM_LAYOUTS") or "single,lanes").split(",") if x]
+    sessions = capacity_n + len(layouts) * (k + insiders)
+    subprocess.run([sys.executable, "-m", "load_tests.setup_data", "--users", str(max(5000, sessions)),
+                    "--sessions", str(sessions), "--out", str(data_file)], cwd=ROOT, env=env, check=True)
     data = LoadTestData.load(data_file)
     # The open capacity, measured first on a server without the waiting room (and nobody else
     # on it), with participants of their own: the drain target is K over this.
     capacity_server = Server(workers, {**env, "ADMIT_OPENS_PER_SECOND": "0"}, out / "capacity-server.log")
     try:
-        capacity = _run(_capacity(capacity_server.url, data.session_tokens[k + insiders:], data.round_id,
+        capacity = _run(_capacity(capacity_server.url, data.session_tokens[:capacity_n], data.round_id,
                                          2 * workers))
     finally:
         capacity_server.stop()
@@ -261,25 +302,42 @@ def run(config: Config, secret: str) -> str:
     threads = int(env.get("PASSWORD_HASH_THREADS") or settings.password_hash_threads)
     hash_ms = argon2_login_ms()
     hashing_capacity = workers * threads * 1000 / hash_ms
-    server = Server(workers, env, out / "server.log")
-    load_before = os.getloadavg()[0]
-    client = psutil.Process()
-    cpu0 = client.cpu_times()
-    try:
-        result = _run(_phases(server.url, data, k, insiders, spread, think, 3 * hashing_capacity,
-                                     burst_seconds))
-    finally:
-        server.stop()
-    cpu1 = client.cpu_times()
-    s, b = result["storm"], result["burst"]
     target_drain = 1.2 * k / min(rate, capacity["per_second"])
-    in_flight = env.get("ADMIT_OPENS_IN_FLIGHT") or settings.admit_opens_in_flight
-    lag_bound = env.get("ADMIT_LAG_BOUND_MS") or settings.admit_lag_bound_ms
     lines = [
         f"## Open capacity: {capacity['opened']} opens + first saves by {2 * workers} clients without a waiting "
         f"room in {capacity['seconds']:.1f} s -> **{capacity['per_second']:.1f} opens/s** "
-        f"(errors: {len(capacity['errors'])})", "",
-        f"## The storm: {k:,} press start within {spread:g} s, {insiders} already inside save every "
+        f"(errors: {len(capacity['errors'])})", ""]
+    for n, layout in enumerate(layouts):
+        first = capacity_n + n * (k + insiders)
+        own = dataclasses.replace(data, session_tokens=data.session_tokens[first:first + k + insiders])
+        if layout == "lanes":
+            server: Server | LanedServer = LanedServer(workers, env, out / "lanes.log")
+            where = (f"two lanes (app/core/lanes.py) behind HAProxy: {workers} inside-lane workers, {workers} "
+                     f"public-lane workers at nice {PUBLIC_LANE_NICE}")
+        else:
+            server = Server(workers, env, out / "server.log")
+            where = f"one pool of {workers} workers"
+        load_before = os.getloadavg()[0]
+        client = psutil.Process()
+        cpu0 = client.cpu_times()
+        try:
+            result = _run(_phases(server.url, own, k, insiders, spread, think, 3 * hashing_capacity, burst_seconds))
+        finally:
+            server.stop()
+        cpu1 = client.cpu_times()
+        lines += _report(layout, where, result, k, insiders, spread, think, rate, target_drain, env, settings,
+                         hashing_capacity, workers, threads, hash_ms, load_before, cpu1.user + cpu1.system
+                         - cpu0.user - cpu0.system)
+    return "\n".join(lines)
+
+
+def _report(layout, where, result, k, insiders, spread, think, rate, target_drain, env, settings, hashing_capacity,
+            workers, threads, hash_ms, load_before, client_cpu) -> list[str]:
+    s, b = result["storm"], result["burst"]
+    in_flight = env.get("ADMIT_OPENS_IN_FLIGHT") or settings.admit_opens_in_flight
+    lag_bound = env.get("ADMIT_LAG_BOUND_MS") or settings.admit_lag_bound_ms
+    lines = [
+        f"## The storm ({layout}: {where}): {k:,} press start within {spread:g} s, {insiders} already inside save every "
         f"{think[0]:g}-{think[1]:g} s ({workers} workers, ADMIT_OPENS_PER_SECOND={rate:g} as the ceiling, "
         f"ADMIT_OPENS_IN_FLIGHT={in_flight}, ADMIT_LAG_BOUND_MS={lag_bound})", "",
         f"- in: {s['in_count']:,} of {k:,}; the last one in after **{s['drain_s']:.1f} s** "
@@ -292,7 +350,7 @@ def run(config: Config, secret: str) -> str:
         f"**p99 {_pct(s['saves'], .99):.0f} ms**, worst 2 s window p99 {s['worst_window']:.0f} ms "
         f"(before it: p99 {_pct(s['calm'], .99):.0f} ms)",
         f"- errors: **{len(s['errors'])}** {_summarize(s['errors'])}", "",
-        f"## Login burst: {b['rate']:.0f} logins/s (3x the hashing capacity {hashing_capacity:.0f}/s: {workers} "
+        f"## Login burst ({layout}): {b['rate']:.0f} logins/s (3x the hashing capacity {hashing_capacity:.0f}/s: {workers} "
         f"workers x {threads} thread(s), one Argon2 check {hash_ms:.0f} ms) for {b['seconds']:.1f} s", "",
         f"- logins: {b['outcomes']['200']} in, {b['outcomes']['429']} told to retry (429), "
         f"{b['outcomes']['other']} other",
@@ -300,9 +358,9 @@ def run(config: Config, secret: str) -> str:
         f"**p99 {_pct(b['saves'], .99):.0f} ms**, worst 2 s window p99 {b['worst_window']:.0f} ms",
         f"- errors: **{len(b['errors'])}** {_summarize(b['errors'])}", "",
         f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {psutil.cpu_count()} cores; the "
-        f"client itself used {cpu1.user + cpu1.system - cpu0.user - cpu0.system:.0f} CPU s on the same cores)",
+        f"client itself used {client_cpu:.0f} CPU s on the same cores)", "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _summarize(errors: list[str]) -> str:

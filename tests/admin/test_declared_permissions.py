@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.main import create_app
 from app.staff.deps import api_staff, page_staff
+from tests.routes import walk_routes
 
 # Routes that take any staff member on purpose, each with where the real check is.
 ANY_STAFF: dict[tuple[str, str], str] = {
@@ -25,16 +26,6 @@ ANY_STAFF: dict[tuple[str, str], str] = {
 }
 
 
-def _walk(routes, prefix: str = ""):
-    for route in routes:
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            context = getattr(route, "include_context", None)
-            yield from _walk(nested.routes, prefix + (getattr(context, "prefix", "") or ""))
-        elif getattr(route, "dependant", None) is not None:
-            yield prefix + route.path, route
-
-
 def _calls(dependant) -> list:
     found = [dependant.call]
     for sub in dependant.dependencies:
@@ -44,7 +35,7 @@ def _calls(dependant) -> list:
 
 def console_routes():
     """(method, path, declared permissions) of every staff route and every /admin route."""
-    for path, route in _walk(create_app().routes):
+    for path, route in walk_routes(create_app().routes):
         calls = _calls(route.dependant)
         staff = api_staff in calls or page_staff in calls
         if staff or path.startswith(("/admin", "/api/v1/admin")):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -115,11 +115,16 @@ backend app
 
 
 class HAProxy:
-    def __init__(self, backends: list[tuple[str, int]]):
+    def __init__(self, backends: list[tuple[str, int]] | None = None, config: Callable[[int], str] | None = None):
+        """`backends`: the fleet test's one pool; or `config`: the whole configuration for the port
+        HAProxy will listen on (the two lanes of app/core/lanes.py)."""
         self.port = free_port()
-        servers = "\n".join(f"    server {name} 127.0.0.1:{port} check inter 500ms fall 2 rise 2"
-                            for name, port in backends)
-        self.config = HAPROXY_CONFIG.format(port=self.port, servers=servers)
+        if config is not None:
+            self.config = config(self.port)
+        else:
+            servers = "\n".join(f"    server {name} 127.0.0.1:{port} check inter 500ms fall 2 rise 2"
+                                for name, port in backends or [])
+            self.config = HAPROXY_CONFIG.format(port=self.port, servers=servers)
         self.dir = Path(tempfile.mkdtemp(prefix="ttn-haproxy-"))
         (self.dir / "haproxy.cfg").write_text(self.config)
         self.process: subprocess.Popen | None = None
