@@ -33,9 +33,11 @@ import psutil
 from load_tests.bench import ROOT, Config, Server, server_env
 from load_tests.setup_data import LoadTestData, account_phone, register_profile
 
-STEPS = ["bare FastAPI ping (floor)", "our /api/v1/ping", "login (Argon2)", "register (Argon2)", "home page",
+STEPS = ["bare FastAPI ping (floor)", "bare + 1 Redis GET (floor)", "bare + Redis GET + durable PG upsert (floor)",
+         "our /api/v1/ping", "login (Argon2)", "register (Argon2)", "home page",
          "contest page", "open attempt", "attempt page", "resume (API)", "answer save", "submit",
          "result page", "leaderboard page", "leaderboard API"]
+PING = "our /api/v1/ping"
 WARMUP = 10  # per step, unmeasured: both workers' caches and pools warm
 
 
@@ -160,8 +162,10 @@ def measure_steps(label: str, server: Server, data: LoadTestData, accounts: rang
         bare = Client(bare_url)
         bare_meter = SchedMeter({"app": bare_root, **groups})
         table.costs[STEPS[0]] = _measure(bare_meter, range(4 * n), lambda _: bare.request("GET", "/api/v1/ping"))
+        table.costs[STEPS[1]] = _measure(bare_meter, range(2 * n), lambda _: bare.request("GET", "/floor/redis"))
+        table.costs[STEPS[2]] = _measure(bare_meter, range(2 * n), lambda k: bare.request("PUT", f"/floor/durable/{k}"))
         bare.close()
-    table.costs[STEPS[1]] = _measure(meter, range(4 * n), lambda _: client.request("GET", "/api/v1/ping"))
+    table.costs[PING] = _measure(meter, range(4 * n), lambda _: client.request("GET", "/api/v1/ping"))
 
     tokens: list[str] = []
 
@@ -170,11 +174,11 @@ def measure_steps(label: str, server: Server, data: LoadTestData, accounts: rang
                                                                   "password": data.password})
         tokens.append(json.loads(body)["token"])
 
-    table.costs[STEPS[2]] = _measure(meter, list(accounts)[:n], login)
-    table.costs[STEPS[3]] = _measure(meter, list(registrations)[:n], lambda seq: client.request(
+    table.costs[STEPS[4]] = _measure(meter, list(accounts)[:n], login)
+    table.costs[STEPS[5]] = _measure(meter, list(registrations)[:n], lambda seq: client.request(
         "POST", "/api/v1/auth/register", register_profile(seq, data.password), expect=(201,)))
-    table.costs[STEPS[4]] = _measure(meter, tokens, lambda t: client.request("GET", "/", token=t))
-    table.costs[STEPS[5]] = _measure(meter, tokens, lambda t: client.request("GET", f"/contests/{data.contest_id}",
+    table.costs[STEPS[6]] = _measure(meter, tokens, lambda t: client.request("GET", "/", token=t))
+    table.costs[STEPS[7]] = _measure(meter, tokens, lambda t: client.request("GET", f"/contests/{data.contest_id}",
                                                                              token=t))
     attempts: list[tuple[str, dict]] = []
 
@@ -183,10 +187,10 @@ def measure_steps(label: str, server: Server, data: LoadTestData, accounts: rang
                                          expect=(201,))
         attempts.append((token, json.loads(body)))
 
-    table.costs[STEPS[6]] = _measure(meter, tokens, open_attempt)
-    table.costs[STEPS[7]] = _measure(meter, attempts, lambda a: client.request(
+    table.costs[STEPS[8]] = _measure(meter, tokens, open_attempt)
+    table.costs[STEPS[9]] = _measure(meter, attempts, lambda a: client.request(
         "GET", f"/attempts/{a[1]['attempt_id']}", token=a[0]))
-    table.costs[STEPS[8]] = _measure(meter, attempts, lambda a: client.request(
+    table.costs[STEPS[10]] = _measure(meter, attempts, lambda a: client.request(
         "GET", f"/api/v1/attempts/{a[1]['attempt_id']}", token=a[0]))
 
     def save(a):
@@ -194,14 +198,14 @@ def measure_steps(label: str, server: Server, data: LoadTestData, accounts: rang
         client.request("PUT", f"/api/v1/attempts/{a[1]['attempt_id']}/answers/{question['id']}",
                        {"option_id": question["options"][0]["id"]}, token=a[0])
 
-    table.costs[STEPS[9]] = _measure(meter, attempts, save)
-    table.costs[STEPS[10]] = _measure(meter, attempts, lambda a: client.request(
+    table.costs[STEPS[11]] = _measure(meter, attempts, save)
+    table.costs[STEPS[12]] = _measure(meter, attempts, lambda a: client.request(
         "POST", f"/api/v1/attempts/{a[1]['attempt_id']}/submit", {"prediction": 7}, token=a[0]))
-    table.costs[STEPS[11]] = _measure(meter, attempts, lambda a: client.request(
+    table.costs[STEPS[13]] = _measure(meter, attempts, lambda a: client.request(
         "GET", f"/attempts/{a[1]['attempt_id']}/result", token=a[0]))
-    table.costs[STEPS[12]] = _measure(meter, tokens, lambda t: client.request(
+    table.costs[STEPS[14]] = _measure(meter, tokens, lambda t: client.request(
         "GET", f"/rounds/{data.round_id}/leaderboard", token=t))
-    table.costs[STEPS[13]] = _measure(meter, tokens, lambda t: client.request(
+    table.costs[STEPS[15]] = _measure(meter, tokens, lambda t: client.request(
         "GET", f"/api/v1/rounds/{data.round_id}/leaderboard", token=t))
     client.close()
     return table
@@ -295,7 +299,7 @@ def format_tables(tables: list[StepTable]) -> str:
                 continue
             detail = f"{c.total_ms:.2f} ({c.app_ms:.2f}+{c.postgres_ms:.2f}+{c.redis_ms:.2f})"
             bare = t.ratio(step, STEPS[0]) if STEPS[0] in t.costs else float("nan")
-            row += f" {detail} | {t.ratio(step, STEPS[1]):.2f} | {bare:.2f} |"
+            row += f" {detail} | {t.ratio(step, PING):.2f} | {bare:.2f} |"
         lines.append(row)
     load = os.getloadavg()
     lines.append("")
