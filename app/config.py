@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # burst then takes at most this many cores from the answer saves.
     password_hash_threads: int = Field(default=1, validation_alias="PASSWORD_HASH_THREADS")
     password_hash_queue: int = Field(default=8, validation_alias="PASSWORD_HASH_QUEUE")
+    # Password checks (logins, registrations) begun per second across the whole deployment before
+    # the rest wait in a fair line (app/accounts/login_line.py; 0: no line). About 40 per hashing
+    # thread of the deployment (one check ~25 ms): 2 workers x 1 thread here.
+    admit_logins_per_second: float = Field(default=80.0, validation_alias="ADMIT_LOGINS_PER_SECOND")
 
     # The waiting room (app/attempts/waiting_room.py): attempts opened per second across the whole
     # deployment before newcomers queue (0: no waiting room). Default from `make bench`'s per-step

@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.login_line import LINE_KEY, HashingHealth, LoginLine
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache
 from app.attempts.pool import PoolCache
@@ -75,6 +76,7 @@ def build_runtime(settings: Settings) -> Runtime:
         answer_writer=answer_writer,
         # adaptive admission: the room's load gauge samples this loop and hears the saves' latency
         waiting_room=WaitingRoom.from_settings(settings, redis, answer_writer),
+        login_line=_login_line(settings, redis),
         caches=caches,
         limiter=Limiter(redis),
         attempt_closed=attempt_closed,
@@ -82,6 +84,21 @@ def build_runtime(settings: Settings) -> Runtime:
         account_event=_account_event,
         jobs=JobQueue(settings),  # connected by whoever starts the runtime (the lifespan, the worker)
     )
+
+
+def _login_line(settings: Settings, redis) -> LoginLine:
+    """The password checks' line: the open line's mechanism on a line of its own, paced by the
+    hashing pools' fill; an idle line lets in what one process's pool holds."""
+    health = HashingHealth()
+    room = WaitingRoom(
+        redis,
+        key=LINE_KEY,
+        rate=settings.admit_logins_per_second,
+        burst=max(1, settings.password_hash_threads + settings.password_hash_queue),
+        ticket_ttl=settings.waiting_room_ticket_seconds,
+        load=health,
+    )
+    return LoginLine(room, health)
 
 
 async def close_runtime(runtime: Runtime) -> None:

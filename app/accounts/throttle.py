@@ -55,6 +55,7 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
     if wait is not None and wait > 0:
         raise TooManyRequests(wait * 1000, "login_locked", LOCKED_MESSAGE.format(wait=ratelimit._human(wait)))
     await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
+    await _hashing_turn(request, who)
     try:
         user = await service.check_password(user, password)
     except Unauthorized:
@@ -72,6 +73,14 @@ async def check_register(request: Request, data: RegisterIn) -> None:
         await ratelimit.limiter(request).hit(
             "register:acct", identity(who), ratelimit.parse_limit(settings.rate_register_per_account)
         )
+    await _hashing_turn(request, "register:" + login_identity(data.phone or data.citizen_id or ""))
+
+
+async def _hashing_turn(request: Request, who: str) -> None:
+    """A burst of password checks waits in a fair line (429 with the place; app/accounts/login_line.py)."""
+    line = request_runtime(request).login_line
+    if line is not None:
+        await line.wait_turn(who)
 
 
 async def check_open_attempt(request: Request, user_id: int) -> None:

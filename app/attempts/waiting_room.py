@@ -218,11 +218,16 @@ class WaitingRoom:
     async def admit(self, user_id: int, round_id: int, idle: bool = False) -> Admission:
         """Takes (or keeps) this person's place in line; admitted or not, with their position.
         `idle`: the deciding process has nothing in flight, so the next in line goes in at once."""
+        return await self.admit_ticket(ticket_key(user_id, round_id), idle)
+
+    async def admit_ticket(self, ticket: str, idle: bool = False) -> Admission:
+        """`admit` for any line and whoever holds `ticket` (a key under the `{wr}` hash tag): the
+        password checks' line (app/accounts/login_line.py) keys it by the login typed."""
         if not self.enabled:
             return Admission(True, 0, 0, False, 0, 0)
         health = 1.0 if self.load is None else self.load.health()
         admitted, ticket, position, new, speed = await self._admit(
-            keys=[self.key, ticket_key(user_id, round_id)],
+            keys=[self.key, ticket],
             args=[
                 int(self.clock() * 1000),
                 # Never below `min_share` of the ceiling: a host (or database) slow for reasons of

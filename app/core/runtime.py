@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.config import Settings
 
 if TYPE_CHECKING:
+    from app.accounts.login_line import LoginLine
     from app.attempts.answers import AnswerWriter
     from app.attempts.cache import AttemptCache
     from app.attempts.pool import PoolCache
@@ -108,6 +109,8 @@ class Runtime:
     caches: Caches
     limiter: Limiter
     attempt_closed: AttemptClosedHook = nobody_listens
+    # The password checks' line (app/accounts/login_line.py); None: no line, the pool alone.
+    login_line: LoginLine | None = None
     account_event: AccountEventHook = no_account_events
     # Background work this process started (exports): strong references, the loop keeps weak ones.
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)

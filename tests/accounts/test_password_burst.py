@@ -1,6 +1,6 @@
 """A burst of logins at the round's opening hour: password hashing runs a bounded number at a
-time (app/accounts/passwords.py), the overflow is told to come back, and people already inside
-an attempt keep saving answers meanwhile."""
+time (app/accounts/passwords.py), the overflow is given a place in the line and told to come back
+(app/accounts/login_line.py), and people already inside an attempt keep saving answers meanwhile."""
 from __future__ import annotations
 
 import asyncio
@@ -71,16 +71,18 @@ async def test_a_login_burst_is_bounded_and_the_overflow_is_asked_to_retry(clien
     second = asyncio.create_task(login(people[1]))  # one waiting its turn
     await _until(lambda: passwords.pool().in_flight == 2)
     refused = await login(people[2])
+    # Threads and queue all taken: the line (app/accounts/login_line.py) lets nobody more in, and
+    # the newcomer gets a place in it instead of a hash it would have to wait out in memory.
     assert refused.status_code == 429
-    assert refused.json()["error"]["code"] == "busy_try_again"
-    assert "thử lại sau" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["code"] == "login_queue"
+    assert "vị trí số 1" in refused.json()["error"]["message"]
     assert int(refused.headers["retry-after"]) >= 1
     # The page shows the same on the form, not an error page.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as browser:
         form = await browser.get("/login")
         page = await browser.post("/login", data={"login": people[2]["phone"], "password": people[2]["password"],
                                                  "csrf_token": csrf_of(form.text)})
-        assert page.status_code == 429 and "thử lại sau" in page.text and 'name="password"' in page.text
+        assert page.status_code == 429 and "vị trí số 1" in page.text and 'name="password"' in page.text
 
     # Hashing is stuck, yet the participant inside the attempt saves and submits at once.
     for question in opened["questions"]:
