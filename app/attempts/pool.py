@@ -58,6 +58,11 @@ class PoolCache:
         self._pools[contest_id] = (signature, pool)
         return pool
 
+    def cached(self, contest_id: int) -> tuple[tuple, list[PoolEntry]] | None:
+        """(signature, pool) as last read, unchecked: for a caller that checks the signature
+        against the bank itself, in the statement that uses the paper (app/attempts/statements.py)."""
+        return self._pools.get(contest_id)
+
     def order_options(self, question_id: int, options: dict[int, str]) -> list[int]:
         """paper.order_options, with each question's layout worked out once."""
         if question_id not in self._layouts:

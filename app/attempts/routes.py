@@ -21,7 +21,7 @@ from app.attempts.schemas import (
     parse_answer,
 )
 from app.attempts.service import AttemptDeps
-from app.attempts.views import attempt_out, result_out
+from app.attempts.views import attempt_payload, json_response, result_out, result_payload
 from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.deps import DbDep, SessionDep, api_session, session_token
@@ -40,14 +40,15 @@ async def attempt_deps(runtime: RuntimeDep, db: DbDep) -> AttemptDeps:
 AttemptDepsDep = Annotated[AttemptDeps, Depends(attempt_deps)]
 
 
-async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
+async def _attempt_response(deps: AttemptDeps, state, status_code: int = 200) -> Response:
+    """AttemptOut, written by orjson (the routes' response_model documents it)."""
     round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     result = None
     if state.status != "in_progress":
         attempt = await deps.db.get(service.Attempt, state.id)
         assert attempt is not None  # its state was just read, and attempts are never deleted
         result = result_out(attempt)
-    return await attempt_out(deps, state, round_, utcnow(), result)
+    return json_response(await attempt_payload(deps, state, round_, utcnow(), result), status_code)
 
 
 @router.post(
@@ -59,17 +60,16 @@ async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
 async def open_attempt(
     round_id: int,
     request: Request,
-    response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
     deps: AttemptDepsDep,
 ):
     await throttle.check_open_attempt(request, session.user_id)
-    async with runtime.waiting_room.turn(deps.db, session.user_id, round_id):  # 429 + place in line
-        state, created = await service.open_attempt(deps, session.user_id, round_id)
-    if not created:
-        response.status_code = 200
-    return await _attempt_response(deps, state)
+    async with runtime.waiting_room.turn(deps.db, session.user_id, round_id) as turn:  # 429 + place in line
+        # A new attempt's cache entry and the room's count of opens go in one round trip.
+        state, created = await service.open_attempt(deps, session.user_id, round_id, turn.opened_commands())
+        turn.reported = created
+    return await _attempt_response(deps, state, 201 if created else 200)
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="Resume: questions, chosen options, deadline")
@@ -150,7 +150,7 @@ async def submit(
         auto=auto,
         cached=state,
     )
-    return result_out(attempt)
+    return json_response(result_payload(attempt))  # ResultOut, written by orjson
 
 
 @router.get("/rounds/{round_id}/me", response_model=RoundProgressOut, summary="My attempts and best result in a round")
