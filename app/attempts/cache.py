@@ -139,6 +139,33 @@ class AttemptCache:
             None,
         )
 
+    _SUBMIT_FIELDS = ("uid", "rid", "seq", "st", "sa", "dl", "pred")
+
+    @staticmethod
+    def submit_read(attempt_id: int) -> tuple:
+        """The Redis command that reads what a submit needs: no paper, no answers (grading reads
+        the database)."""
+        return ("HMGET", attempt_key(attempt_id), *AttemptCache._SUBMIT_FIELDS)
+
+    @staticmethod
+    def parse_submit_read(attempt_id: int, values: list | None) -> AttemptState | None:
+        """The state for a submit from `submit_read`'s reply (its paper and answers left empty);
+        None when the attempt is not cached."""
+        if not values or values[0] is None:
+            return None
+        uid, rid, seq, status, started, deadline, prediction = values
+        return AttemptState(
+            attempt_id,
+            int(rid),
+            int(uid),
+            int(seq),
+            status,
+            _dt(started),
+            _dt(deadline),
+            [],
+            int(prediction) if prediction not in (None, "") else None,
+        )
+
     async def put(self, state: AttemptState, *also: tuple) -> None:
         """Caches the attempt (without overwriting fields already there). `also`: other commands
         sent in the same round trip (e.g. the waiting room's "opened" bookkeeping)."""

@@ -19,6 +19,7 @@ from app.attempts.schemas import (
     RoundProgressOut,
     SubmitIn,
     parse_answer,
+    parse_submit,
 )
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_payload, json_response, result_out, result_payload
@@ -131,26 +132,44 @@ async def put_prediction(
     return Response(status_code=204)
 
 
-@router.post("/attempts/{attempt_id}/submit", response_model=ResultOut, summary="Submit (idempotent)")
-async def submit(
-    attempt_id: int,
-    session: SessionDep,
-    deps: AttemptDepsDep,
-    body: SubmitIn | None = None,
-):
-    state = await service.load_state(deps, session.user_id, attempt_id)
-    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
-    auto = bool(body and body.auto) and service.timer_ran_out(state)
-    attempt = await service.submit(
-        deps,
-        session.user_id,
-        attempt_id,
-        body.prediction if body else None,
-        prediction_required=round_.prediction_enabled and not auto,
-        auto=auto,
-        cached=state,
+_SUBMIT_BODY = {
+    "requestBody": {"required": False, "content": {"application/json": {"schema": SubmitIn.model_json_schema()}}}
+}
+
+
+@router.post(
+    "/attempts/{attempt_id}/submit",
+    response_model=ResultOut,
+    summary="Submit (idempotent)",
+    openapi_extra=_SUBMIT_BODY,
+)
+async def submit(attempt_id: int, request: Request):
+    # Lean like put_answer: the session and what the submit needs of the cached attempt in one
+    # Redis round trip, the optional body parsed by pydantic-core, the result written by orjson.
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, (cached,) = await load_session_with(
+        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.submit_read(attempt_id)
     )
-    return json_response(result_payload(attempt))  # ResultOut, written by orjson
+    session = api_session(request, session, bearer)
+    body = parse_submit(await request.body())
+    async with runtime.sessionmaker() as db:
+        deps = AttemptDeps.of(runtime, db)
+        state = await service.load_state(
+            deps, session.user_id, attempt_id, AttemptCache.parse_submit_read(attempt_id, cached)
+        )
+        round_ = await round_cache(db).get(db, state.round_id)
+        auto = bool(body and body.auto) and service.timer_ran_out(state)
+        attempt = await service.submit(
+            deps,
+            session.user_id,
+            attempt_id,
+            body.prediction if body else None,
+            prediction_required=round_.prediction_enabled and not auto,
+            auto=auto,
+            cached=state,
+        )
+        return json_response(result_payload(attempt))  # ResultOut
 
 
 @router.get("/rounds/{round_id}/me", response_model=RoundProgressOut, summary="My attempts and best result in a round")
