@@ -58,19 +58,21 @@ async def _attempt_response(deps: AttemptDeps, state, status_code: int = 200) ->
     status_code=201,
     summary="Open an attempt (or get the one in progress, with 200)",
 )
-async def open_attempt(
-    round_id: int,
-    request: Request,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    deps: AttemptDepsDep,
-):
+async def open_attempt(round_id: int, request: Request):
+    # The rush's hot path, lean like put_answer: no dependency tree (the session loaded and
+    # checked here, as require_session would), the reply written by orjson.
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, _ = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds)
+    session = api_session(request, session, bearer)
     await throttle.check_open_attempt(request, session.user_id)
-    async with runtime.waiting_room.turn(deps.db, session.user_id, round_id) as turn:  # 429 + place in line
-        # A new attempt's cache entry and the room's count of opens go in one round trip.
-        state, created = await service.open_attempt(deps, session.user_id, round_id, turn.opened_commands())
-        turn.reported = created
-    return await _attempt_response(deps, state, 201 if created else 200)
+    async with runtime.sessionmaker() as db:
+        deps = AttemptDeps.of(runtime, db)
+        async with runtime.waiting_room.turn(db, session.user_id, round_id) as turn:  # 429 + place in line
+            # A new attempt's cache entry and the room's count of opens go in one round trip.
+            state, created = await service.open_attempt(deps, session.user_id, round_id, turn.opened_commands())
+            turn.reported = created
+        return await _attempt_response(deps, state, 201 if created else 200)
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="Resume: questions, chosen options, deadline")
