@@ -31,7 +31,7 @@ from app.attempts import statements
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
-from app.attempts.paper import BankTooSmall, draw_questions
+from app.attempts.paper import BankTooSmall, draw_questions, paper_rng
 from app.attempts.pool import SIGNATURE as BANK
 from app.attempts.pool import pool_cache
 from app.attempts.tokens import OptionTokens
@@ -154,14 +154,15 @@ async def _open_in_one_statement(
     if cached is None:
         return None
     signature, pool = cached
+    rng = paper_rng()
     try:
-        question_ids = draw_questions(pool, round_.questions_per_attempt, round_.quotas or [])
+        question_ids = draw_questions(pool, round_.questions_per_attempt, round_.quotas or [], rng)
     except BankTooSmall:
         return None  # the portable path says so, or first that the round is not open
     contents = await content_cache(db).get_many(db, question_ids)
     if db.in_transaction():
         await db.rollback()  # a content cache miss read them: its connection goes back to the pool
-    paper = [[qid, pools.order_options(qid, contents[qid].options)] for qid in question_ids]
+    paper = [[qid, pools.order_options(qid, contents[qid].options, rng)] for qid in question_ids]
     now = utcnow()
     started = truncate_ms(now)
     opened = await statements.open_attempt(
@@ -221,11 +222,12 @@ async def open_attempt(
         raise Conflict("attempts_exhausted", f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
 
     pools = pool_cache(db)
+    rng = paper_rng()
     question_ids = draw_questions(
-        await pools.pool(db, round_.contest_id, signature), round_.questions_per_attempt, round_.quotas or []
+        await pools.pool(db, round_.contest_id, signature), round_.questions_per_attempt, round_.quotas or [], rng
     )
     contents = await content_cache(db).get_many(db, question_ids)
-    paper = [[qid, pools.order_options(qid, contents[qid].options)] for qid in question_ids]
+    paper = [[qid, pools.order_options(qid, contents[qid].options, rng)] for qid in question_ids]
     now = truncate_ms(now)
     deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
     attempt = Attempt(
