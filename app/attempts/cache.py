@@ -8,7 +8,6 @@ evenly over the slots.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -140,7 +139,36 @@ class AttemptCache:
             None,
         )
 
-    async def put(self, state: AttemptState) -> None:
+    _SUBMIT_FIELDS = ("uid", "rid", "seq", "st", "sa", "dl", "pred")
+
+    @staticmethod
+    def submit_read(attempt_id: int) -> tuple:
+        """The Redis command that reads what a submit needs: no paper, no answers (grading reads
+        the database)."""
+        return ("HMGET", attempt_key(attempt_id), *AttemptCache._SUBMIT_FIELDS)
+
+    @staticmethod
+    def parse_submit_read(attempt_id: int, values: list | None) -> AttemptState | None:
+        """The state for a submit from `submit_read`'s reply (its paper and answers left empty);
+        None when the attempt is not cached."""
+        if not values or values[0] is None:
+            return None
+        uid, rid, seq, status, started, deadline, prediction = values
+        return AttemptState(
+            attempt_id,
+            int(rid),
+            int(uid),
+            int(seq),
+            status,
+            _dt(started),
+            _dt(deadline),
+            [],
+            int(prediction) if prediction not in (None, "") else None,
+        )
+
+    async def put(self, state: AttemptState, *also: tuple) -> None:
+        """Caches the attempt (without overwriting fields already there). `also`: other commands
+        sent in the same round trip (e.g. the waiting room's "opened" bookkeeping)."""
         args: list = [
             "uid",
             state.user_id,
@@ -155,7 +183,7 @@ class AttemptCache:
             "dl",
             _ms(state.deadline),
             "paper",
-            json.dumps(state.paper, separators=(",", ":")),
+            orjson.dumps(state.paper),
             "pred",
             "" if state.prediction is None else state.prediction,
         ]
@@ -163,7 +191,16 @@ class AttemptCache:
             args += [f"q:{qid}", ",".join(map(str, option_ids))]
         for qid, oid in state.answers.items():
             args += [f"a:{qid}", oid]
-        await self._fill(keys=[attempt_key(state.id)], args=[*args, self.ttl])
+        if not also:
+            await self._fill(keys=[attempt_key(state.id)], args=[*args, self.ttl])
+            return
+        # EVAL with the script's text: a pipeline of registered scripts first asks Redis whether
+        # it knows them (SCRIPT EXISTS), one more round trip.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.execute_command("EVAL", _FILL, 1, attempt_key(state.id), *args, self.ttl)
+            for command in also:
+                pipe.execute_command(*command)
+            await pipe.execute()
 
     async def set_answer(self, attempt_id: int, question_id: int, option_id: int) -> None:
         await self._set_if_cached(keys=[attempt_key(attempt_id)], args=[f"a:{question_id}", option_id])

@@ -64,8 +64,9 @@ async def start_link(
 async def _enter(request: Request, runtime: Runtime, session: Session, deps: AttemptDeps, round_id: int):
     await throttle.check_open_attempt(request, session.user_id)
     try:
-        async with runtime.waiting_room.turn(deps.db, session.user_id, round_id):
-            state, _ = await attempts.open_attempt(deps, session.user_id, round_id)
+        async with runtime.waiting_room.turn(deps.db, session.user_id, round_id) as turn:
+            # A new attempt's cache entry and the room's count of opens go in one round trip.
+            state, turn.reported = await attempts.open_attempt(deps, session.user_id, round_id, turn.opened_commands())
     except PleaseWait as wait:
         # Not an error page: the place in line, refreshing itself (a meta refresh, no JavaScript).
         response = page(

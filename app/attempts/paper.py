@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from collections.abc import Sequence
@@ -13,6 +14,15 @@ from app.questions.models import DIFFICULTY_LABELS
 from app.questions.service import PoolEntry
 
 _rng = random.SystemRandom()  # papers must not be predictable from earlier ones
+
+
+def paper_rng() -> random.Random:
+    """The generator for drawing one paper: seeded with 256 fresh bits from the OS, so a paper
+    says nothing about any other (nobody sees the hundreds of outputs of one stream it would take
+    to recover its state). SystemRandom made a system call per number, ~300 per paper: 240 µs of
+    an open against 70 µs."""
+    return random.Random(int.from_bytes(os.urandom(32), "big"))
+
 
 # Options that point at other options by letter ("Cả A và B đều đúng") only make sense in the
 # bank's order; "all of the above" must stay last. Real banks are full of both.

@@ -13,6 +13,8 @@ difficulty of an id never change.
 
 from __future__ import annotations
 
+import random
+
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,13 +60,20 @@ class PoolCache:
         self._pools[contest_id] = (signature, pool)
         return pool
 
-    def order_options(self, question_id: int, options: dict[int, str]) -> list[int]:
+    def cached(self, contest_id: int) -> tuple[tuple, list[PoolEntry]] | None:
+        """(signature, pool) as last read, unchecked: for a caller that checks the signature
+        against the bank itself, in the statement that uses the paper (app/attempts/statements.py)."""
+        return self._pools.get(contest_id)
+
+    def order_options(self, question_id: int, options: dict[int, str], rng: random.Random | None = None) -> list[int]:
         """paper.order_options, with each question's layout worked out once."""
         if question_id not in self._layouts:
             if len(self._layouts) > 100_000:
                 self._layouts.clear()
             self._layouts[question_id] = option_layout(options)
-        return order_by_layout(options, self._layouts[question_id])
+        if rng is None:
+            return order_by_layout(options, self._layouts[question_id])
+        return order_by_layout(options, self._layouts[question_id], rng)
 
     def clear(self) -> None:
         self._pools.clear()

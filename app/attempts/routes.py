@@ -19,9 +19,10 @@ from app.attempts.schemas import (
     RoundProgressOut,
     SubmitIn,
     parse_answer,
+    parse_submit,
 )
 from app.attempts.service import AttemptDeps
-from app.attempts.views import attempt_out, result_out
+from app.attempts.views import attempt_payload, json_response, result_out, result_payload
 from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.deps import DbDep, SessionDep, api_session, session_token
@@ -40,14 +41,15 @@ async def attempt_deps(runtime: RuntimeDep, db: DbDep) -> AttemptDeps:
 AttemptDepsDep = Annotated[AttemptDeps, Depends(attempt_deps)]
 
 
-async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
+async def _attempt_response(deps: AttemptDeps, state, status_code: int = 200) -> Response:
+    """AttemptOut, written by orjson (the routes' response_model documents it)."""
     round_ = await round_cache(deps.db).get(deps.db, state.round_id)
     result = None
     if state.status != "in_progress":
         attempt = await deps.db.get(service.Attempt, state.id)
         assert attempt is not None  # its state was just read, and attempts are never deleted
         result = result_out(attempt)
-    return await attempt_out(deps, state, round_, utcnow(), result)
+    return json_response(await attempt_payload(deps, state, round_, utcnow(), result), status_code)
 
 
 @router.post(
@@ -56,20 +58,21 @@ async def _attempt_response(deps: AttemptDeps, state) -> AttemptOut:
     status_code=201,
     summary="Open an attempt (or get the one in progress, with 200)",
 )
-async def open_attempt(
-    round_id: int,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    deps: AttemptDepsDep,
-):
+async def open_attempt(round_id: int, request: Request):
+    # The rush's hot path, lean like put_answer: no dependency tree (the session loaded and
+    # checked here, as require_session would), the reply written by orjson.
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, _ = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds)
+    session = api_session(request, session, bearer)
     await throttle.check_open_attempt(request, session.user_id)
-    async with runtime.waiting_room.turn(deps.db, session.user_id, round_id):  # 429 + place in line
-        state, created = await service.open_attempt(deps, session.user_id, round_id)
-    if not created:
-        response.status_code = 200
-    return await _attempt_response(deps, state)
+    async with runtime.sessionmaker() as db:
+        deps = AttemptDeps.of(runtime, db)
+        async with runtime.waiting_room.turn(db, session.user_id, round_id) as turn:  # 429 + place in line
+            # A new attempt's cache entry and the room's count of opens go in one round trip.
+            state, created = await service.open_attempt(deps, session.user_id, round_id, turn.opened_commands())
+            turn.reported = created
+        return await _attempt_response(deps, state, 201 if created else 200)
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="Resume: questions, chosen options, deadline")
@@ -131,26 +134,44 @@ async def put_prediction(
     return Response(status_code=204)
 
 
-@router.post("/attempts/{attempt_id}/submit", response_model=ResultOut, summary="Submit (idempotent)")
-async def submit(
-    attempt_id: int,
-    session: SessionDep,
-    deps: AttemptDepsDep,
-    body: SubmitIn | None = None,
-):
-    state = await service.load_state(deps, session.user_id, attempt_id)
-    round_ = await round_cache(deps.db).get(deps.db, state.round_id)
-    auto = bool(body and body.auto) and service.timer_ran_out(state)
-    attempt = await service.submit(
-        deps,
-        session.user_id,
-        attempt_id,
-        body.prediction if body else None,
-        prediction_required=round_.prediction_enabled and not auto,
-        auto=auto,
-        cached=state,
+_SUBMIT_BODY = {
+    "requestBody": {"required": False, "content": {"application/json": {"schema": SubmitIn.model_json_schema()}}}
+}
+
+
+@router.post(
+    "/attempts/{attempt_id}/submit",
+    response_model=ResultOut,
+    summary="Submit (idempotent)",
+    openapi_extra=_SUBMIT_BODY,
+)
+async def submit(attempt_id: int, request: Request):
+    # Lean like put_answer: the session and what the submit needs of the cached attempt in one
+    # Redis round trip, the optional body parsed by pydantic-core, the result written by orjson.
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, (cached,) = await load_session_with(
+        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.submit_read(attempt_id)
     )
-    return result_out(attempt)
+    session = api_session(request, session, bearer)
+    body = parse_submit(await request.body())
+    async with runtime.sessionmaker() as db:
+        deps = AttemptDeps.of(runtime, db)
+        state = await service.load_state(
+            deps, session.user_id, attempt_id, AttemptCache.parse_submit_read(attempt_id, cached)
+        )
+        round_ = await round_cache(db).get(db, state.round_id)
+        auto = bool(body and body.auto) and service.timer_ran_out(state)
+        attempt = await service.submit(
+            deps,
+            session.user_id,
+            attempt_id,
+            body.prediction if body else None,
+            prediction_required=round_.prediction_enabled and not auto,
+            auto=auto,
+            cached=state,
+        )
+        return json_response(result_payload(attempt))  # ResultOut
 
 
 @router.get("/rounds/{round_id}/me", response_model=RoundProgressOut, summary="My attempts and best result in a round")

@@ -86,6 +86,16 @@ class SubmitIn(StrictIn):
     )
 
 
+def parse_submit(body: bytes) -> SubmitIn | None:
+    """A submit's optional body, parsed like `parse_answer` (no body, or `null`: None)."""
+    if not body.strip() or body.strip() == b"null":
+        return None
+    try:
+        return SubmitIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
 class RoundProgressOut(BaseModel):
     round_id: int
     attempts_allowed: int

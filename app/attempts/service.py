@@ -15,24 +15,27 @@ Rules enforced here, whatever the client does:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import and_, bindparam, case, func, literal, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.attempts import statements
 from app.attempts.answers import AnswerWriter
 from app.attempts.cache import AttemptCache, AttemptState
 from app.attempts.models import IN_PROGRESS, SUBMITTED, Attempt, AttemptAnswer
-from app.attempts.paper import draw_questions
+from app.attempts.paper import BankTooSmall, draw_questions, paper_rng
 from app.attempts.pool import SIGNATURE as BANK
 from app.attempts.pool import pool_cache
 from app.attempts.tokens import OptionTokens
-from app.contests.service import get_round
+from app.contests.service import get_round, round_cache
 from app.core.clock import ms_between, truncate_ms, utcnow
 from app.core.db import UTCDateTime, is_unique_violation
 from app.core.errors import AppError, Conflict, Invalid, NotFound
@@ -137,9 +140,63 @@ _MY_ATTEMPTS_AND_BANK = (
 )
 
 
-async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[AttemptState, bool]:
-    """Returns (attempt, created). An attempt already in progress is returned instead of a new one."""
+async def _open_in_one_statement(
+    deps: AttemptDeps, user_id: int, round_id: int, also: Sequence[tuple]
+) -> AttemptState | None:
+    """PostgreSQL, the usual case (app/attempts/statements.py): the paper drawn from the pool kept
+    in memory under the round's cached settings, then one statement that checks every rule
+    against the database and inserts. None when anything is unusual (no pool in memory yet, a
+    rule says no, a race): the caller's portable path then decides."""
     db = deps.db
+    round_ = await round_cache(db).get(db, round_id)
+    pools = pool_cache(db)
+    cached = pools.cached(round_.contest_id)
+    if cached is None:
+        return None
+    signature, pool = cached
+    rng = paper_rng()
+    try:
+        question_ids = draw_questions(pool, round_.questions_per_attempt, round_.quotas or [], rng)
+    except BankTooSmall:
+        return None  # the portable path says so, or first that the round is not open
+    contents = await content_cache(db).get_many(db, question_ids)
+    if db.in_transaction():
+        await db.rollback()  # a content cache miss read them: its connection goes back to the pool
+    paper = [[qid, pools.order_options(qid, contents[qid].options, rng)] for qid in question_ids]
+    now = utcnow()
+    started = truncate_ms(now)
+    opened = await statements.open_attempt(
+        cast(AsyncEngine, db.bind),
+        round_id=round_id,
+        user_id=user_id,
+        contest_id=round_.contest_id,
+        questions_per_attempt=round_.questions_per_attempt,
+        quotas_json=orjson.dumps(round_.quotas or []).decode(),
+        now=now,
+        started_at=started,
+        paper_json=orjson.dumps(paper).decode(),
+        total=len(paper),
+        signature=signature,
+    )
+    if opened is None:
+        return None
+    attempt_id, seq, deadline = opened
+    state = AttemptState(attempt_id, round_id, user_id, seq, IN_PROGRESS, started, deadline, paper, None, {})
+    await deps.cache.put(state, *also)
+    return state
+
+
+async def open_attempt(
+    deps: AttemptDeps, user_id: int, round_id: int, also: Sequence[tuple] = ()
+) -> tuple[AttemptState, bool]:
+    """Returns (attempt, created). An attempt already in progress is returned instead of a new one.
+    `also`: Redis commands to send with the new attempt's cache entry, in the same round trip
+    (the waiting room's "opened" bookkeeping)."""
+    db = deps.db
+    if statements.is_postgres(db.bind):
+        state = await _open_in_one_statement(deps, user_id, round_id, also)
+        if state is not None:
+            return state, True
     round_ = await get_round(db, round_id)
     now = utcnow()
     if now < round_.open_at:
@@ -165,11 +222,12 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
         raise Conflict("attempts_exhausted", f"Bạn đã dùng hết {round_.attempts_allowed} lượt thi của đợt này.")
 
     pools = pool_cache(db)
+    rng = paper_rng()
     question_ids = draw_questions(
-        await pools.pool(db, round_.contest_id, signature), round_.questions_per_attempt, round_.quotas or []
+        await pools.pool(db, round_.contest_id, signature), round_.questions_per_attempt, round_.quotas or [], rng
     )
     contents = await content_cache(db).get_many(db, question_ids)
-    paper = [[qid, pools.order_options(qid, contents[qid].options)] for qid in question_ids]
+    paper = [[qid, pools.order_options(qid, contents[qid].options, rng)] for qid in question_ids]
     now = truncate_ms(now)
     deadline = truncate_ms(min(now + timedelta(seconds=round_.time_limit_seconds), round_.close_at))
     attempt = Attempt(
@@ -201,7 +259,7 @@ async def open_attempt(deps: AttemptDeps, user_id: int, round_id: int) -> tuple[
             ) from exc
         return await _state_from_db(deps, winner), False
     state = AttemptState.from_row(attempt, {})
-    await deps.cache.put(state)
+    await deps.cache.put(state, *also)
     return state, True
 
 
@@ -315,6 +373,39 @@ async def _close(
     )
 
 
+async def _close_on_time(
+    deps: AttemptDeps,
+    attempt_id: int,
+    submitted_at: datetime,
+    prediction: int | None,
+    auto: bool,
+    on_time_since: datetime,
+) -> Attempt | None:
+    """A submit's close and grading, committed (see `_close`). On PostgreSQL two raw statements
+    in one transaction (app/attempts/statements.py), the row returned as a detached Attempt."""
+    db = deps.db
+    if statements.is_postgres(db.bind):
+        if db.in_transaction():
+            await db.rollback()  # a cache refill's read is done: hand its connection back first
+        try:
+            row = await statements.close_on_time(
+                cast(AsyncEngine, db.bind),
+                attempt_id,
+                submitted_at=submitted_at,
+                prediction=prediction,
+                auto=auto,
+                on_time_since=on_time_since,
+            )
+            return None if row is None else Attempt(**row)
+        except statements.ConnectionLost:
+            pass  # committed or not, unknown: the portable close below is idempotent
+    closed = await _close(
+        db, attempt_id, submitted_at=submitted_at, prediction=prediction, auto=auto, on_time_since=on_time_since
+    )
+    await db.commit()
+    return closed
+
+
 async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
     """Closes an attempt at its deadline with the answers saved so far (and any saved prediction)."""
     db = deps.db
@@ -354,15 +445,7 @@ async def submit(
             raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
         now = truncate_ms(utcnow())
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
-        closed = await _close(
-            db,
-            attempt_id,
-            submitted_at=min(now, state.deadline),
-            prediction=prediction,
-            auto=auto,
-            on_time_since=now - deps.grace,
-        )
-        await db.commit()
+        closed = await _close_on_time(deps, attempt_id, min(now, state.deadline), prediction, auto, now - deps.grace)
         if not closed:
             # Its stored deadline passed (the round's close was moved earlier): closed at that
             # deadline with the answers saved, like any late attempt.

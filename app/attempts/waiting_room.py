@@ -278,11 +278,14 @@ class WaitingRoom:
         raise PleaseWait(admission)
 
     @contextlib.asynccontextmanager
-    async def turn(self, db: AsyncSession, user_id: int, round_id: int) -> AsyncIterator[None]:
-        """`async with room.turn(...)`: around the open itself. Waits in the shared line (raises
-        PleaseWait), then for a turn at this process's gate. An admitted person who waits too long
-        at the gate is asked to come back in a second: the place stays theirs (their ticket is
-        already within "now serving"), and no attempt exists yet, so no time is lost."""
+    async def turn(self, db: AsyncSession, user_id: int, round_id: int) -> AsyncIterator[Turn]:
+        """`async with room.turn(...) as turn`: around the open itself. Waits in the shared line
+        (raises PleaseWait), then for a turn at this process's gate. An admitted person who waits
+        too long at the gate is asked to come back in a second: the place stays theirs (their
+        ticket is already within "now serving"), and no attempt exists yet, so no time is lost.
+        After the open the room counts it ("opened"), in a round trip of its own unless the open
+        sent `turn.opened_command()` with its own Redis writes."""
+        turn = Turn(self)
         gauge = self.load if isinstance(self.load, LoadGauge) else None
         # A person arriving at a process with nothing to do is not held back by the pace: someone
         # pressing "Bắt đầu" alone, or one after another, is never queued. The claim counts as an
@@ -297,15 +300,36 @@ class WaitingRoom:
             if claim is not None:
                 claim.pending -= 1
         if gauge is None:
-            yield
+            yield turn
         else:
             try:
                 async with gauge.opening():
-                    yield
+                    yield turn
             except GateTimeout:
                 raise PleaseWait(Admission(False, 0, 1, False, 1, 1)) from None
-        if self.follow_opens > 0 and self.enabled:
+        if self.counts_opens and not turn.reported:
             await self._opened(keys=[self.key], args=[int(self.clock() * 1000)])
+
+    @property
+    def counts_opens(self) -> bool:
+        """Whether the line follows the opens really done (each open is reported to it)."""
+        return self.follow_opens > 0 and self.enabled
+
+
+class Turn:
+    """One admitted open (`WaitingRoom.turn`)."""
+
+    def __init__(self, room: WaitingRoom):
+        self.room = room
+        self.reported = False  # set by the caller once it has sent `opened_commands()` itself
+
+    def opened_commands(self) -> tuple[tuple, ...]:
+        """The room's "one more open done" as Redis commands for the open's own pipeline (the
+        caller then sets `reported`, and the room sends nothing after the open); none when the
+        room does not count opens."""
+        if not self.room.counts_opens:
+            return ()
+        return (("EVAL", _OPENED, 1, self.room.key, int(self.room.clock() * 1000)),)
 
 
 class PleaseWait(AppError):

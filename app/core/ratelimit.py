@@ -75,6 +75,24 @@ class Limiter:
         self.redis = redis
         self._hit = redis.register_script(_HIT)
 
+    async def hit_all(self, hits: list[tuple[str, str, Limit]]) -> None:
+        """`hit` for several (action, who, limit) in one round trip. Every one is counted, also
+        when an earlier one refuses (unlike consecutive `hit`s): use it where that only ever
+        holds back the caller (their own account)."""
+        hits = [h for h in hits if h[2].hits > 0]
+        if len(hits) < 2:
+            for action, who, limit in hits:
+                await self.hit(action, who, limit)
+            return
+        # EVAL with the text: a pipeline of registered scripts first asks SCRIPT EXISTS.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for action, who, limit in hits:
+                pipe.execute_command("EVAL", _HIT, 1, f"rl:{action}:{who}", limit.seconds * 1000)
+            replies = await pipe.execute()
+        for (_, _, limit), (count, ttl) in zip(hits, replies, strict=True):
+            if int(count) > limit.hits:
+                raise TooManyRequests(int(ttl))
+
     async def hit(self, action: str, who: str, limit: Limit) -> None:
         """Counts one `action` by `who`; raises TooManyRequests once over the limit."""
         if limit.hits <= 0:

@@ -299,3 +299,24 @@ async def test_api_errors_are_structured_json(client):
     assert response.status_code == 404 and response.json()["error"]["code"] == "contest_not_found"
     response = await client.post("/api/v1/auth/login", json={"login": 5})
     assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
+
+
+async def test_an_open_follows_the_rounds_settings_as_stored_not_a_cached_copy(factory, app):
+    # The first open keeps the round and the bank's pool in the worker's memory; an organizer then
+    # changes how many questions a paper has and closes the round early. The next opens must
+    # follow the database at once: a paper of the new size, then a refusal.
+    from app.contests.models import Round
+    from sqlalchemy import update
+
+    round_ = await factory.round(questions_per_attempt=10)
+    assert len((await open_attempt(await factory.participant(), round_.id))["questions"]) == 10
+    assert len((await open_attempt(await factory.participant(), round_.id))["questions"]) == 10
+    async with app.state.runtime.sessionmaker() as s:
+        await s.execute(update(Round).where(Round.id == round_.id).values(questions_per_attempt=12))
+        await s.commit()
+    assert len((await open_attempt(await factory.participant(), round_.id))["questions"]) == 12
+    async with app.state.runtime.sessionmaker() as s:
+        await s.execute(update(Round).where(Round.id == round_.id).values(close_at=utcnow() - timedelta(seconds=1)))
+        await s.commit()
+    refused = await open_attempt(await factory.participant(), round_.id, expected=409)
+    assert refused["error"]["code"] == "round_closed"

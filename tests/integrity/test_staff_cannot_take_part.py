@@ -88,3 +88,16 @@ async def test_a_role_is_refused_to_someone_who_sat_a_round_unless_an_audited_ov
     later = await factory.round(contest=SimpleNamespace(id=round_.contest_id))
     assert (await sitter.call("POST", f"/api/v1/rounds/{later.id}/attempts")).status_code == 403
 
+
+
+async def test_staff_are_refused_also_once_the_contests_pool_is_in_memory(factory, app, client):
+    # A participant's open leaves the bank's pool in the worker's memory (the quick way to open);
+    # staff and admins are still refused there, with their roles.
+    round_ = await factory.round()
+    assert (await (await factory.participant()).call("POST", f"/api/v1/rounds/{round_.id}/attempts")).status_code == 201
+    judge = await make_staff(app, client, roles={round_.contest_id: "judge"})
+    refused = await judge.call("POST", f"/api/v1/rounds/{round_.id}/attempts")
+    assert refused.status_code == 403 and refused.json()["error"]["details"]["roles"] == ["judge"]
+    admin = await make_staff(app, client, admin=True)
+    refused = await admin.call("POST", f"/api/v1/rounds/{round_.id}/attempts")
+    assert refused.status_code == 403 and refused.json()["error"]["details"]["roles"] == ["admin"]
