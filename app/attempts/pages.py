@@ -212,7 +212,8 @@ async def result_page(
     attempt, attempts_list, best = found
     # Not in progress means submitted (the only other status), so the round has a best attempt.
     assert best is not None
-    round_ = await contests.get_round(deps.db, attempt.round_id)
+    # The per-process round cache (seconds old at most), as the attempt page: one SELECT fewer per view.
+    round_ = await round_cache(deps.db).get(deps.db, attempt.round_id)
     now = utcnow()
     can_retry = round_.is_open(now) and len(attempts_list) < round_.attempts_allowed
     return page(

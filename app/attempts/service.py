@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import defer
 
 from app.attempts import statements
 from app.attempts.answers import AnswerWriter
@@ -555,6 +556,7 @@ async def progress_by_round(
         (
             await db.scalars(
                 select(Attempt)
+                .options(defer(Attempt.paper))  # the page shows results, not papers (a paper is ~1 KB)
                 .where(Attempt.round_id.in_(round_ids), Attempt.user_id == user_id)
                 .order_by(Attempt.round_id, Attempt.seq)
             )
@@ -581,6 +583,7 @@ async def result_progress(
         mine = (
             await db.scalars(
                 select(Attempt)
+                .options(defer(Attempt.paper))  # the result page shows results, not papers
                 .where(
                     Attempt.user_id == user_id,
                     Attempt.round_id == select(Attempt.round_id).where(Attempt.id == attempt_id).scalar_subquery(),
