@@ -177,10 +177,14 @@ async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> Non
             await db.commit()
         if found is not None:
             round_id, result = found
+            board, entry = RoundBoard(redis, BoardKeys(round_id, LIVE)), live_entry(result)
+            # One round trip in the usual case; the script itself says if the board was lost.
+            if await board.record_if_present(entry) is not None:
+                return
             async with AsyncSession(db.bind, expire_on_commit=False) as own:
                 if await repair_if_lost(own, redis, round_id):
                     return  # the rebuild read this attempt from the database
-            await RoundBoard(redis, BoardKeys(round_id, LIVE)).record(live_entry(result))
+            await board.record(entry)
     except Exception:
         log.exception("live board not updated for attempt %s (rebuild-board repairs it)", attempt_id)
         try:
