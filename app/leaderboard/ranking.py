@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts.models import User
 from app.attempts.models import SUBMITTED, Attempt
@@ -70,9 +71,15 @@ async def load_results(db: AsyncSession, round_id: int) -> list[Result]:
     return [_result(row) for row in rows]
 
 
-async def load_result(db: AsyncSession, attempt_id: int) -> tuple[int, Result] | None:
+@cache
+def _one_result():
+    """load_result's statement, built once: it runs on every submit."""
+    return _query().add_columns(Attempt.round_id).where(Attempt.id == bindparam("attempt_id"))
+
+
+async def load_result(db: AsyncSession | AsyncConnection, attempt_id: int) -> tuple[int, Result] | None:
     """(round id, result) of a submitted attempt, or None if it is not submitted."""
-    row = (await db.execute(_query().add_columns(Attempt.round_id).where(Attempt.id == attempt_id))).first()
+    row = (await db.execute(_one_result(), {"attempt_id": attempt_id})).first()
     if row is None:
         return None
     return row[-1], _result(row)
