@@ -26,7 +26,7 @@ from app.leaderboard.routes import board_redis, read_context
 from app.leaderboard.viewers import staff_access
 from app.staff.deps import RoundViewerPage
 from app.staff.roles import VIEW_DASHBOARD
-from app.web.render import page, templates
+from app.web.render import macros, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,8 +36,7 @@ AROUND = 2
 
 
 def _parts():
-    """The macros of _leaderboard_parts.html (the template is compiled once per process)."""
-    return templates.env.get_template("_leaderboard_parts.html").module
+    return macros("_leaderboard_parts.html")
 
 
 async def _fragment(

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.attempts.models import SUBMITTED, Attempt
@@ -77,7 +77,7 @@ def _one_result():
     return _query().add_columns(Attempt.round_id).where(Attempt.id == bindparam("attempt_id"))
 
 
-async def load_result(db: AsyncSession | AsyncConnection, attempt_id: int) -> tuple[int, Result] | None:
+async def load_result(db: AsyncSession, attempt_id: int) -> tuple[int, Result] | None:
     """(round id, result) of a submitted attempt, or None if it is not submitted."""
     row = (await db.execute(_one_result(), {"attempt_id": attempt_id})).first()
     if row is None:

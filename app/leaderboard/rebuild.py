@@ -17,6 +17,7 @@ from app.attempts.service import AttemptDeps, close_open_attempts, record_and_fo
 from app.contests.models import Round
 from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
+from app.core.db import reads_outside_transaction
 from app.core.errors import Conflict
 from app.judging.frozen import iter_rows, latest_snapshot, require_not_frozen
 from app.leaderboard.board import FINAL, LIVE, BoardKeys, RoundBoard
@@ -172,11 +173,8 @@ async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> Non
     first is how a busy pool runs dry (seen in the 10,000-submit benchmark)."""
     try:
         try:
-            # Outside a transaction where the database allows it (PostgreSQL): no BEGIN and COMMIT
-            # round trips around this one read. SQLite's transactions are its locking (db.py).
-            quick = db.get_bind().dialect.name == "postgresql" and not db.in_transaction()
-            options = {"isolation_level": "AUTOCOMMIT"} if quick else None
-            found = await load_result(await db.connection(execution_options=options), attempt_id)
+            await reads_outside_transaction(db)  # one read: no BEGIN/COMMIT round trips around it
+            found = await load_result(db, attempt_id)
         finally:
             await db.commit()
         if found is not None:
