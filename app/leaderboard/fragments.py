@@ -23,17 +23,20 @@ from datetime import datetime
 from markupsafe import Markup
 
 from app.leaderboard.board import LIVE
+from app.leaderboard.schemas import GroupOut
 from app.leaderboard.service import TopView
 
 
 @dataclass(frozen=True)
 class Fragment:
-    version: str
+    version: str | None
     made_at: float  # the cache's clock
     shown_at: datetime  # wall clock, for "Cập nhật lúc"
     view: TopView
     rows: list[Markup]  # one per row of view, nobody marked as "me"
-    filters: Markup  # the filter form with no choice made and no error
+    filters: Markup  # the filter form, its choices those of the scope, no error
+    units: list[GroupOut]  # what the form lists, to render it again with an error
+    provinces: list[GroupOut]
 
 
 class FragmentCache:

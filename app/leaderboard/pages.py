@@ -66,6 +66,8 @@ async def _fragment(
             scope.name if scope.kind == "province" else "",
             None,
         ),
+        units=units.groups,
+        provinces=provinces.groups,
     )
     if version is not None:
         cache_of(ctx.db, FragmentCache).put(key, fragment)
@@ -109,7 +111,9 @@ async def leaderboard_page(
         rows = rows[:i] + [_parts().board_row(mine, final)] + rows[i + 1 :]
     filters_html = fragment.filters
     if filter_error:
-        filters_html = _parts().filters(round_id, [], [], unit.strip(), province.strip(), filter_error)
+        filters_html = _parts().filters(
+            round_id, fragment.units, fragment.provinces, unit.strip(), province.strip(), filter_error
+        )
     can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
     rebuilt = params.get("rebuilt")
     notice = (
