@@ -41,6 +41,10 @@ async def test_a_live_top_is_shared_for_a_moment_but_standing_final_board_and_na
         first = await client.get(url)
         assert top_names(first.text) == ["Nguyễn V. A."]
         assert re.search(r'id="lb-updated"[^>]*>Cập nhật lúc \d\d:\d\d:\d\d', first.text)
+        # Both filters at once: the reason, both choices kept, and the form still lists every province.
+        both = await client.get(url, params={"unit": "Sở Y tế", "province": "Huế"})
+        assert both.status_code == 422 and 'id="lb-filter-error"' in both.text
+        assert 'value="Sở Y tế"' in both.text and "Huế (1)" in both.text
 
         binh = await factory.participant(full_name="Trần Thị Bình", unit="Sở Y tế", province="Huế")
         await take_attempt(binh.call, round_.id, 4)
