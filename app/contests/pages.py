@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 
 from app.attempts import service as attempts
 from app.contests.public import public_contests
-from app.core.db import reads_outside_transaction
 from app.core.deps import DbDep, PageSessionDep
 from app.core.runtime import request_runtime
 from app.web.render import macros, page
@@ -40,7 +39,6 @@ async def contest_page(
     contest = await public_contests(db).get(db, contest_id)
     progress = {}
     if session is not None:
-        await reads_outside_transaction(db)  # the page's one read: no BEGIN/ROLLBACK round trips
         by_round = await attempts.progress_by_round(db, session.user_id, [r.id for r in contest.rounds])
         for round_id, (attempts_list, best) in by_round.items():
             progress[round_id] = {
