@@ -77,13 +77,14 @@ async def board_and_row(
 
 async def _board_and_row(redis, round_id: int, user_id: int | None) -> tuple[Phase, RoundBoard, str | None, str | None]:
     final, live = BoardKeys(round_id, FINAL), BoardKeys(round_id, LIVE)
-    pipe = redis.pipeline(transaction=False)
-    pipe.mget(final.version, live.version)
+    pipe = redis.pipeline(transaction=False)  # GETs, not MGET: a cluster pipeline refuses MGET
+    pipe.get(final.version)
+    pipe.get(live.version)
     if user_id is not None:
         pipe.hget(final.rows, str(user_id))
         pipe.hget(live.rows, str(user_id))
-    replies = await pipe.execute()
-    (final_version, live_version), rows = replies[0], replies[1:] or [None, None]
+    final_version, live_version, *rows = await pipe.execute()
+    rows = rows or [None, None]
     if final_version is not None:
         return FINAL, RoundBoard(redis, final), final_version, rows[0]
     return LIVE, RoundBoard(redis, live), live_version, rows[1]

@@ -4,14 +4,17 @@ own standing is always current; a final board, a republished one or another name
 served from it. And the submit's one-call board update (board.py, the record script's quick form)."""
 from __future__ import annotations
 
+import json
 import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
-from app.leaderboard.board import ALL, LIVE, BoardKeys, RoundBoard, Scope
-from app.leaderboard.ordering import Result, live_entry, user_of_member
+from app.leaderboard.board import ALL, FINAL, LIVE, BoardKeys, RoundBoard, Scope
+from app.leaderboard.ordering import Result, final_entry, live_entry, user_of_member
 from app.leaderboard.privacy import set_name_style
+from app.leaderboard.ranking import RankedEntry
 from app.leaderboard.rebuild import publish_final_board
+from app.leaderboard.service import ReadContext, board_and_row
 from tests.leaderboard.conftest import fresh_round_id
 from tests.leaderboard.journey import take_attempt
 
@@ -110,3 +113,22 @@ async def test_the_submits_quick_record_keeps_the_boards_right(board_redis):
     assert (await board.line_of(7)).correct == 6
     rank, size, _ = (await board.standings([ALL, Scope("unit", "Sở Tư pháp")], 7, 1, 1))[1]
     assert (rank, size) == (1, 1)
+
+
+async def test_which_board_and_my_row_come_in_one_round_trip(board_redis):
+    """The page's first read (service.board_and_row), on the single Redis and on the cluster."""
+    round_id = fresh_round_id()
+    live = RoundBoard(board_redis, BoardKeys(round_id, LIVE))
+    await live.record(live_entry(result(1, 3, "Sở Y tế")))
+    ctx = ReadContext(db=None, redis=board_redis, default_name_style="initials")  # type: ignore[arg-type]
+    phase, board, version, row = await board_and_row(ctx, round_id, 7)
+    assert (phase, board.keys.kind, version) == (LIVE, LIVE, await live.version())
+    assert json.loads(row)["c"] == 3
+    assert (await board_and_row(ctx, round_id, 8))[3] is None  # not on the board
+    assert (await board_and_row(ctx, round_id, None))[3] is None  # nobody logged in
+
+    final = RoundBoard(board_redis, BoardKeys(round_id, FINAL))
+    await final.replace_all([final_entry(RankedEntry.of(1, result(1, 3, "Sở Y tế"), 2))], {"truth": "5"})
+    phase, board, version, row = await board_and_row(ctx, round_id, 7)
+    assert (phase, board.keys.kind, version) == (FINAL, FINAL, await final.version())
+    assert json.loads(row)["d"] == 2  # the final board's row, with the distance
