@@ -226,6 +226,7 @@ return out
 # A participant's rank with a few neighbours above and below in several boards at once (the
 # round's, their unit's, their province's): one round trip for "my standing". KEYS: the rows
 # hash, then the boards; per board, -1 (not on it) or rank, size, start, n, then n (member, row).
+# Neighbours are read for the first ARGV[4] boards only (the page lists them for the round's).
 _STANDINGS = """
 local row = redis.call('HGET', KEYS[1], ARGV[1])
 if not row then return false end
@@ -237,7 +238,8 @@ for i = 2, #KEYS do
     out[#out + 1] = -1
   else
     local start = math.max(0, rank - tonumber(ARGV[2]))
-    local members = redis.call('ZRANGE', KEYS[i], start, rank + tonumber(ARGV[3]))
+    local members = {}
+    if i - 1 <= tonumber(ARGV[4]) then members = redis.call('ZRANGE', KEYS[i], start, rank + tonumber(ARGV[3])) end
     out[#out + 1] = rank
     out[#out + 1] = redis.call('ZCARD', KEYS[i])
     out[#out + 1] = start
@@ -455,12 +457,15 @@ class RoundBoard:
         return rank + 1, size, _lines(found[3:], start + 1)
 
     async def standings(
-        self, scopes: list[Scope], user_id: int, above: int, below: int
+        self, scopes: list[Scope], user_id: int, above: int, below: int, with_lines: int | None = None
     ) -> list[tuple[int, int, list[RankedEntry]] | None]:
         """`around` in each of `scopes`, in one round trip: per scope (rank, participants, lines)
-        or None where the participant is not on that board."""
+        or None where the participant is not on that board. Lines only for the first
+        `with_lines` scopes (default all); the others' come back empty."""
+        with_lines = len(scopes) if with_lines is None else with_lines
         found = await self._standings(
-            keys=[self.keys.rows] + [scope.key(self.keys) for scope in scopes], args=[user_id, above, below]
+            keys=[self.keys.rows] + [scope.key(self.keys) for scope in scopes],
+            args=[user_id, above, below, with_lines],
         )
         if not found:
             return [None] * len(scopes)

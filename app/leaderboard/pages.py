@@ -103,7 +103,8 @@ async def leaderboard_page(
     final = phase == FINAL
     standing = None
     if session:
-        standing = await service.standing_out(round_id, style, phase, board, session.user_id, my_row, AROUND)
+        # Neighbours for the round's board only: the page lists no others (the API's /me does).
+        standing = await service.standing_out(round_id, style, phase, board, session.user_id, my_row, AROUND, 1)
     rows = fragment.rows
     if session and session.user_id in fragment.view.user_ids:
         i = fragment.view.user_ids.index(session.user_id)

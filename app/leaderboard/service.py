@@ -253,10 +253,18 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
 
 
 async def standing_out(
-    round_id: int, style: str, phase: Phase, board: RoundBoard, user_id: int, row: str | None, around: int
+    round_id: int,
+    style: str,
+    phase: Phase,
+    board: RoundBoard,
+    user_id: int,
+    row: str | None,
+    around: int,
+    neighbours_in: int | None = None,
 ) -> MyStandingOut:
-    """The participant's standing, given their row on `board` (None: not on it): a few neighbours
-    in the round, their unit and their province, read in one round trip."""
+    """The participant's standing, given their row on `board` (None: not on it): their rank and a
+    few neighbours in the round, their unit and their province, read in one round trip
+    (neighbours in the first `neighbours_in` of those only, if given: the page shows the round's)."""
     if not row:
         return MyStandingOut(round_id=round_id, phase=phase, on_board=False, standings=[])
     mine = RankedEntry.from_board(0, user_id, row)
@@ -266,7 +274,7 @@ async def standing_out(
     if mine.province:
         scopes.append(Scope("province", mine.province))
     standings = []
-    for scope, found in zip(scopes, await board.standings(scopes, user_id, around, around)):
+    for scope, found in zip(scopes, await board.standings(scopes, user_id, around, around, neighbours_in)):
         if found is not None:
             rank, size, lines = found
             standings.append(

@@ -111,8 +111,10 @@ async def test_the_submits_quick_record_keeps_the_boards_right(board_redis):
     assert [user_of_member(m) for m in await board.members(Scope("unit", "Sở Y tế"))] == [8]
     assert (await board.groups("unit", 0, 10))[1] == [("Sở Tư pháp", 1), ("Sở Y tế", 1)]
     assert (await board.line_of(7)).correct == 6
-    rank, size, _ = (await board.standings([ALL, Scope("unit", "Sở Tư pháp")], 7, 1, 1))[1]
-    assert (rank, size) == (1, 1)
+    rank, size, lines = (await board.standings([ALL, Scope("unit", "Sở Tư pháp")], 7, 1, 1))[1]
+    assert (rank, size, [x.user_id for x in lines]) == (1, 1, [7])
+    overall, unit = await board.standings([ALL, Scope("unit", "Sở Tư pháp")], 7, 1, 1, with_lines=1)
+    assert [x.user_id for x in overall[2]] == [7, 8] and unit[:2] == (1, 1) and unit[2] == []
 
 
 async def test_which_board_and_my_row_come_in_one_round_trip(board_redis):
