@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     # The published contests and rounds behind the home and contest pages, kept this long per
     # process (app/contests/public.py): an organizer's edit shows within it. 0: read every time.
     public_pages_cache_seconds: float = Field(default=2.0, validation_alias="PUBLIC_PAGES_CACHE_SECONDS")
+    # A live leaderboard's top, as the page renders it, is shared for up to this long per process
+    # even if submits changed the board meanwhile (app/leaderboard/fragments.py); 0: every change.
+    leaderboard_page_seconds: float = Field(default=2.0, validation_alias="LEADERBOARD_PAGE_SECONDS")
     # Adaptive admission (app/attempts/admission.py): a process counts as full with this many opens
     # in flight (running + admitted and waiting for a turn; half of them run at once) or this much
     # event-loop lag, and admits nobody more until it has caught up (0 opens: the fixed rate alone).

@@ -26,9 +26,11 @@ from app.dashboard.service import DashboardCache
 from app.integrity.signals import record_event
 from app.jobs.queue import JobQueue
 from app.leaderboard.board import create_board_redis
+from app.leaderboard.fragments import FragmentCache
 from app.leaderboard.privacy import NameStyles
 from app.leaderboard.rebuild import record_closed_attempt
 from app.leaderboard.service import OfficialNames, PageCache
+from app.leaderboard.viewers import StaffIds
 from app.outreach.service import count_registration
 from app.questions.service import ContentCache
 
@@ -50,6 +52,8 @@ def build_runtime(settings: Settings) -> Runtime:
         rounds=RoundCache(),
         contents=ContentCache(),
         board_pages=PageCache(),
+        board_fragments=FragmentCache(settings.leaderboard_page_seconds),
+        staff_ids=StaffIds(),
         official_names=OfficialNames(),
         name_styles=NameStyles(),
         dashboards=DashboardCache(),

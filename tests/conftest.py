@@ -33,6 +33,8 @@ os.environ.setdefault("ADMIT_OPENS_PER_SECOND", "100000")
 os.environ.setdefault("ADMIT_OPENS_IN_FLIGHT", "0")
 # Tests create contests and look at them at once; the short cache of the public pages has its own test.
 os.environ.setdefault("PUBLIC_PAGES_CACHE_SECONDS", "0")
+# ...and at boards they just submitted to: the live board page's shared moment has its own test.
+os.environ.setdefault("LEADERBOARD_PAGE_SECONDS", "0")
 os.environ.setdefault("PASSWORD_HASH_QUEUE", "100000")  # tests register crowds at once; its own test tightens it
 
 import httpx  # noqa: E402

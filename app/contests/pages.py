@@ -8,14 +8,25 @@ from fastapi import APIRouter, Request
 from app.attempts import service as attempts
 from app.contests.public import public_contests
 from app.core.deps import DbDep, PageSessionDep
-from app.web.render import page
+from app.core.runtime import request_runtime
+from app.web.render import macros, page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-async def home(request: Request, db: DbDep, session: PageSessionDep):
-    return page(request, "home.html", contests=await public_contests(db).list(db))
+async def home(request: Request, session: PageSessionDep):
+    # Nothing here is personal but the header: the list of contests is rendered once per list
+    # and per round opening or closing, and no database session is opened while the list is fresh.
+    runtime = request_runtime(request)
+    contests = runtime.caches.public_contests
+    await contests.refresh_with(runtime.sessionmaker)
+    summaries = contests.summaries()
+    key = ("home", tuple(c.open_round_id for c in summaries))
+    content = contests.rendered.get(key)
+    if content is None:
+        content = contests.rendered[key] = macros("_home_parts.html").contests(summaries)
+    return page(request, "home.html", content_html=content)
 
 
 @router.get("/contests/{contest_id}")

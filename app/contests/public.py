@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.contests.models import Contest
 from app.contests.schemas import ContestOut, ContestSummary
@@ -30,9 +31,26 @@ class PublicContests:
         self._expires = 0.0
         self._contests: list[Contest] = []
         self._by_id: dict[int, Contest] = {}
+        # Rendered parts of the pages that are the same for every visitor, by what they show
+        # (pages.py): dropped with the list they were rendered from.
+        self.rendered: dict[tuple, Any] = {}
+
+    def _stale(self) -> bool:
+        return self.ttl <= 0 or self.clock() >= self._expires
+
+    async def refresh_with(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Reads the list again if it is due, in a session of its own: a page with nothing
+        personal to read opens no session at all while the list is fresh."""
+        if self._stale():
+            async with sessions() as db:
+                await self._fresh(db)
+
+    def summaries(self) -> list[ContestSummary]:
+        """The list as last read (`refresh_with` first); which round is open as of now."""
+        return contest_summaries(self._contests, utcnow())
 
     async def _fresh(self, db: AsyncSession) -> list[Contest]:
-        if self.ttl <= 0 or self.clock() >= self._expires:
+        if self._stale():
             contests = await published_contests(db)
             # Detached with every attribute loaded (rounds included), before the rollback that
             # hands the connection back would expire them: read-only snapshots from here on.
@@ -42,6 +60,7 @@ class PublicContests:
                 db.expunge(contest)
             await db.rollback()
             self._contests, self._by_id = contests, {c.id: c for c in contests}
+            self.rendered = {}
             self._expires = self.clock() + self.ttl
         return self._contests
 
@@ -54,6 +73,7 @@ class PublicContests:
 
     def clear(self) -> None:
         self._expires = 0.0
+        self.rendered = {}
 
 
 def public_contests(db: AsyncSession) -> PublicContests:

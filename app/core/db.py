@@ -101,6 +101,19 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
         yield session
 
 
+async def reads_outside_transaction(db: AsyncSession) -> None:
+    """For the rest of `db`'s current use, on PostgreSQL, each statement runs on its own (the
+    connection in autocommit): no BEGIN before a read and no COMMIT or ROLLBACK after it, two
+    round trips fewer for a request that reads once (the board's read after a submit: 7.5 -> 5.6 ms
+    CPU per submit in `make bench-steps`; the contest page measured no better with it, so it keeps
+    its transaction). Only for reads that need no snapshot shared between statements; the next
+    commit or rollback hands the connection back to the pool, which restores its isolation level.
+    SQLite keeps its transactions: they are its locking (`_make_sqlite_serializable`). A session
+    already in a transaction is left as it is."""
+    if not db.in_transaction() and db.get_bind().dialect.name == "postgresql":
+        await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def is_unique_violation(exc: Exception) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return "unique" in text or "duplicate key" in text

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from app.core.ratelimit import Limiter
     from app.dashboard.service import DashboardCache
     from app.jobs.queue import JobQueue
+    from app.leaderboard.fragments import FragmentCache
     from app.leaderboard.privacy import NameStyles
     from app.leaderboard.service import OfficialNames, PageCache
+    from app.leaderboard.viewers import StaffIds
     from app.questions.service import ContentCache
 
 T = TypeVar("T")
@@ -73,6 +75,8 @@ class Caches:
     rounds: RoundCache
     contents: ContentCache
     board_pages: PageCache
+    board_fragments: FragmentCache
+    staff_ids: StaffIds
     official_names: OfficialNames
     name_styles: NameStyles
     dashboards: DashboardCache

@@ -118,6 +118,13 @@ end
 # The caller read the current row to name the old unit/province boards (keys must be declared);
 # if the row changed since (a concurrent submit of the same participant), nothing is written
 # and -1 asks the caller to read again.
+#
+# The submit's quick form (ARGV[2] = QUICK, one round trip instead of two): the caller did not
+# read the row and declared its own unit and province boards as the old ones, which is right
+# whenever the participant's current row has the same unit and province as typed (ARGV[15],
+# ARGV[16]) -- always so for a first attempt, and for a later one unless the profile changed.
+# Otherwise -2 (nothing written: the caller reads the row and declares the old boards); -3 if
+# the board's version key is missing (Redis lost the board: the caller rebuilds it instead).
 _RECORD = (
     _BUMP
     + """
@@ -128,7 +135,14 @@ local rows, all, units, provinces, registry = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local uid, expected, old = ARGV[1], ARGV[2], ARGV[3]
 local score, member = ARGV[7], ARGV[8]
 local current = redis.call('HGET', rows, uid) or ''
-if current ~= expected then return -1 end
+if expected == '*' then
+  if redis.call('EXISTS', KEYS[6]) == 0 then return -3 end
+  if current ~= '' then
+    local row = cjson.decode(current)
+    if row['u'] ~= ARGV[15] or row['p'] ~= ARGV[16] then return -2 end
+    old = row['m']
+  end
+elseif current ~= expected then return -1 end
 if current ~= '' then
   if old == member then return 0 end
   redis.call('ZADD', all, score, member)
@@ -209,7 +223,38 @@ end
 return out
 """
 
+# A participant's rank with a few neighbours above and below in several boards at once (the
+# round's, their unit's, their province's): one round trip for "my standing". KEYS: the rows
+# hash, then the boards; per board, -1 (not on it) or rank, size, start, n, then n (member, row).
+# Neighbours are read for the first ARGV[4] boards only (the page lists them for the round's).
+_STANDINGS = """
+local row = redis.call('HGET', KEYS[1], ARGV[1])
+if not row then return false end
+local member = cjson.decode(row)['m']
+local out = {}
+for i = 2, #KEYS do
+  local rank = redis.call('ZRANK', KEYS[i], member)
+  if not rank then
+    out[#out + 1] = -1
+  else
+    local start = math.max(0, rank - tonumber(ARGV[2]))
+    local members = {}
+    if i - 1 <= tonumber(ARGV[4]) then members = redis.call('ZRANGE', KEYS[i], start, rank + tonumber(ARGV[3])) end
+    out[#out + 1] = rank
+    out[#out + 1] = redis.call('ZCARD', KEYS[i])
+    out[#out + 1] = start
+    out[#out + 1] = #members
+    for _, m in ipairs(members) do
+      out[#out + 1] = m
+      out[#out + 1] = redis.call('HGET', KEYS[1], string.match(m, ':(%d+)$')) or ''
+    end
+  end
+end
+return out
+"""
+
 _BULK_CHUNK = 2000
+_QUICK = "*"  # _RECORD's quick form: the caller did not read the current row
 _MAX_RETRIES = 50
 
 
@@ -247,8 +292,46 @@ class RoundBoard:
         self._swap = redis.register_script(_SWAP)
         self._page = redis.register_script(_PAGE)
         self._around = redis.register_script(_AROUND)
+        self._standings = redis.register_script(_STANDINGS)
 
     # --- writing -----------------------------------------------------------------------------
+
+    async def _call_record(self, entry: BoardEntry, current: str, old: dict, old_unit: str, old_province: str) -> int:
+        k = self.keys
+        unit, province = entry.unit or "", entry.province or ""
+        return await self._record(
+            keys=[
+                k.rows,
+                k.all,
+                k.units,
+                k.provinces,
+                k.registry,
+                k.version,
+                k.group_board("unit", unit),
+                k.group_board("province", province),
+                k.group_board("unit", old_unit),
+                k.group_board("province", old_province),
+                k.names,
+            ],
+            args=[
+                str(entry.user_id),
+                current,
+                old.get("m", ""),
+                old_unit,
+                old_province,
+                entry.row_json,
+                entry.score,
+                entry.member,
+                unit,
+                province,
+                group_suffix("unit", unit),
+                group_suffix("province", province),
+                clean_text(entry.row.get("u") or ""),
+                clean_text(entry.row.get("p") or ""),
+                entry.row.get("u") or "",
+                entry.row.get("p") or "",
+            ],
+        )
 
     async def record(self, entry: BoardEntry) -> bool:
         """True if the entry is now the participant's counted one; False if their current entry
@@ -258,42 +341,21 @@ class RoundBoard:
         for _ in range(_MAX_RETRIES):
             current = await self.redis.hget(k.rows, uid) or ""
             old = json.loads(current) if current else {}
-            old_unit, old_province = group_key(old.get("u")), group_key(old.get("p"))
-            unit, province = entry.unit or "", entry.province or ""
-            outcome = await self._record(
-                keys=[
-                    k.rows,
-                    k.all,
-                    k.units,
-                    k.provinces,
-                    k.registry,
-                    k.version,
-                    k.group_board("unit", unit),
-                    k.group_board("province", province),
-                    k.group_board("unit", old_unit),
-                    k.group_board("province", old_province),
-                    k.names,
-                ],
-                args=[
-                    uid,
-                    current,
-                    old.get("m", ""),
-                    old_unit,
-                    old_province,
-                    entry.row_json,
-                    entry.score,
-                    entry.member,
-                    unit,
-                    province,
-                    group_suffix("unit", unit),
-                    group_suffix("province", province),
-                    clean_text(entry.row.get("u") or ""),
-                    clean_text(entry.row.get("p") or ""),
-                ],
-            )
+            outcome = await self._call_record(entry, current, old, group_key(old.get("u")), group_key(old.get("p")))
             if outcome != -1:
                 return outcome == 1
         raise BoardContention(f"board {k.base} kept changing under user {uid}")
+
+    async def record_if_present(self, entry: BoardEntry) -> bool | None:
+        """`record` for a submit, in one round trip when the participant's unit and province are
+        the ones already on their row (the usual case); None, with nothing written, if the board's
+        version key is missing (Redis lost the board: rebuild it from the database instead)."""
+        outcome = await self._call_record(entry, _QUICK, {}, entry.unit or "", entry.province or "")
+        if outcome == -3:
+            return None
+        if outcome == -2:
+            return await self.record(entry)
+        return outcome == 1
 
     async def replace_all(self, entries: Iterable[BoardEntry], meta: dict[str, str] | None = None) -> None:
         """Makes the board hold exactly `entries` (one per participant) and `meta`. Readers see
@@ -393,6 +455,32 @@ class RoundBoard:
             return None
         rank, size, start = int(found[0]), int(found[1]), int(found[2])
         return rank + 1, size, _lines(found[3:], start + 1)
+
+    async def standings(
+        self, scopes: list[Scope], user_id: int, above: int, below: int, with_lines: int | None = None
+    ) -> list[tuple[int, int, list[RankedEntry]] | None]:
+        """`around` in each of `scopes`, in one round trip: per scope (rank, participants, lines)
+        or None where the participant is not on that board. Lines only for the first
+        `with_lines` scopes (default all); the others' come back empty."""
+        with_lines = len(scopes) if with_lines is None else with_lines
+        found = await self._standings(
+            keys=[self.keys.rows] + [scope.key(self.keys) for scope in scopes],
+            args=[user_id, above, below, with_lines],
+        )
+        if not found:
+            return [None] * len(scopes)
+        out: list[tuple[int, int, list[RankedEntry]] | None] = []
+        i = 0
+        for _ in scopes:
+            rank = int(found[i])
+            if rank < 0:
+                out.append(None)
+                i += 1
+                continue
+            size, start, n = int(found[i + 1]), int(found[i + 2]), int(found[i + 3])
+            out.append((rank + 1, size, _lines(found[i + 4 : i + 4 + 2 * n], start + 1)))
+            i += 4 + 2 * n
+        return out
 
     async def line_of(self, user_id: int) -> RankedEntry | None:
         """The participant's entry (rank unknown: 0)."""

@@ -1,5 +1,7 @@
 """The public leaderboard page. Rendered complete on the server (works without JavaScript);
-leaderboard.js then refreshes the table from the JSON API every few seconds."""
+leaderboard.js then refreshes the table from the JSON API every few seconds. The part everyone
+sees alike (the top rows, the filter form) comes from fragments.py; the viewer's standing and
+their row's highlight are rendered per request."""
 
 from __future__ import annotations
 
@@ -7,22 +9,69 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup
 
+from app.contests.models import Round
 from app.contests.service import round_cache
+from app.core.clock import utcnow
 from app.core.deps import page_session
+from app.core.runtime import cache_of
 from app.core.sessions import Session
 from app.leaderboard import service
+from app.leaderboard.board import FINAL, Scope
+from app.leaderboard.fragments import Fragment, FragmentCache
+from app.leaderboard.privacy import name_style
 from app.leaderboard.rebuild import rebuild_boards
 from app.leaderboard.routes import board_redis, read_context
-from app.staff.deps import RoundViewerPage, load_access
+from app.leaderboard.viewers import staff_access
+from app.staff.deps import RoundViewerPage
 from app.staff.roles import VIEW_DASHBOARD
-from app.web.render import page
+from app.web.render import macros, page
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 REFRESH_SECONDS = 5
 AROUND = 2
+
+
+def _parts():
+    return macros("_leaderboard_parts.html")
+
+
+async def _fragment(
+    ctx: service.ReadContext, round_: Round, style: str, found: tuple, scope: Scope, key: tuple
+) -> Fragment:
+    """The shared part of the page for the board `found` (phase, board, version), rendered now."""
+    phase, board, version = found
+    view = await service.top_view(ctx, round_, style, found, scope, 0, PAGE_SIZE)
+    official_units = await cache_of(ctx.db, service.OfficialNames).get(ctx.db, round_.contest_id, "unit")
+    official_provinces = await cache_of(ctx.db, service.OfficialNames).get(ctx.db, round_.contest_id, "province")
+    await service.end_reads(ctx.db)
+    units = await service.groups_of(round_.id, phase, board, official_units, "unit", 0, 300)
+    provinces = await service.groups_of(round_.id, phase, board, official_provinces, "province", 0, 100)
+    parts = _parts()
+    final = phase == FINAL
+    fragment = Fragment(
+        version=version,
+        made_at=cache_of(ctx.db, FragmentCache).clock(),
+        shown_at=utcnow(),
+        view=view,
+        rows=[parts.board_row(row, final) for row in view.rows],
+        filters=parts.filters(
+            round_.id,
+            units.groups,
+            provinces.groups,
+            scope.name if scope.kind == "unit" else "",
+            scope.name if scope.kind == "province" else "",
+            None,
+        ),
+        units=units.groups,
+        provinces=provinces.groups,
+    )
+    if version is not None:
+        cache_of(ctx.db, FragmentCache).put(key, fragment)
+    return fragment
 
 
 @router.get("/rounds/{round_id}/leaderboard")
@@ -34,7 +83,8 @@ async def leaderboard_page(
 ):
     # The round from the per-process cache (its name and ids only; a rename shows within seconds).
     round_ = await round_cache(ctx.db).get(ctx.db, round_id)
-    access = await load_access(ctx.db, session.user_id) if session else None
+    style = await name_style(ctx.db, round_id, ctx.default_name_style)
+    access = await staff_access(ctx.db, session.user_id) if session else None
     await service.end_reads(ctx.db)
     params = request.query_params
     unit, province = params.get("unit", "")[:200], params.get("province", "")[:80]
@@ -44,10 +94,27 @@ async def leaderboard_page(
     except service.OneScopeOnly as exc:
         # Back to the same page with both choices kept and the reason next to the filter.
         scope, filter_error = service.ALL, exc.message
-    board = await service.board_out(ctx, round_id, scope, 0, PAGE_SIZE, session.user_id if session else None)
-    standing = await service.my_standing_out(ctx, round_id, session.user_id, AROUND) if session else None
-    units = await service.groups_out(ctx, round_id, "unit", 0, 300)
-    provinces = await service.groups_out(ctx, round_id, "province", 0, 100)
+    # One round trip: which board is current, and the viewer's row on it.
+    phase, board, version, my_row = await service.board_and_row(ctx, round_id, session.user_id if session else None)
+    key = (round_id, phase, scope, style)
+    fragment = cache_of(ctx.db, FragmentCache).get(key, version) if version is not None else None
+    if fragment is None:
+        fragment = await _fragment(ctx, round_, style, (phase, board, version), scope, key)
+    final = phase == FINAL
+    standing = None
+    if session:
+        # Neighbours for the round's board only: the page lists no others (the API's /me does).
+        standing = await service.standing_out(round_id, style, phase, board, session.user_id, my_row, AROUND, 1)
+    rows = fragment.rows
+    if session and session.user_id in fragment.view.user_ids:
+        i = fragment.view.user_ids.index(session.user_id)
+        mine = fragment.view.rows[i].model_copy(update={"is_me": True})
+        rows = rows[:i] + [_parts().board_row(mine, final)] + rows[i + 1 :]
+    filters_html = fragment.filters
+    if filter_error:
+        filters_html = _parts().filters(
+            round_id, fragment.units, fragment.provinces, unit.strip(), province.strip(), filter_error
+        )
     can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
     rebuilt = params.get("rebuilt")
     notice = (
@@ -59,17 +126,15 @@ async def leaderboard_page(
         request,
         "leaderboard.html",
         round=round_,
-        board=board,
+        board=fragment.view,
+        rows_html=Markup("").join(rows),
+        filters_html=filters_html,
+        updated_at=fragment.shown_at,
         standing=standing,
-        units=units.groups,
-        provinces=provinces.groups,
         refresh_seconds=REFRESH_SECONDS,
         around=AROUND,
         can_rebuild=can_rebuild,
         notice=notice,
-        filter_unit=unit.strip(),
-        filter_province=province.strip(),
-        filter_error=filter_error,
         status=422 if filter_error else 200,
     )
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
@@ -70,9 +71,15 @@ async def load_results(db: AsyncSession, round_id: int) -> list[Result]:
     return [_result(row) for row in rows]
 
 
+@cache
+def _one_result():
+    """load_result's statement, built once: it runs on every submit."""
+    return _query().add_columns(Attempt.round_id).where(Attempt.id == bindparam("attempt_id"))
+
+
 async def load_result(db: AsyncSession, attempt_id: int) -> tuple[int, Result] | None:
     """(round id, result) of a submitted attempt, or None if it is not submitted."""
-    row = (await db.execute(_query().add_columns(Attempt.round_id).where(Attempt.id == attempt_id))).first()
+    row = (await db.execute(_one_result(), {"attempt_id": attempt_id})).first()
     if row is None:
         return None
     return row[-1], _result(row)

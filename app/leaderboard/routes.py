@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.attempts.routes import attempt_deps
 from app.attempts.service import AttemptDeps
@@ -52,9 +52,9 @@ async def board(
     limit: int = Query(50, ge=1, le=200),
     ctx: service.ReadContext = Depends(read_context),
 ):
-    return await service.board_out(
-        ctx, round_id, service.scope_of(unit, province), offset, limit, session.user_id if session else None
-    )
+    view = await service.board_view(ctx, round_id, service.scope_of(unit, province), offset, limit)
+    # The view's JSON is serialized once per board version; the viewer's row is marked per request.
+    return Response(view.json(session.user_id if session else None), media_type="application/json")
 
 
 @router.get(

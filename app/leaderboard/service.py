@@ -11,7 +11,7 @@ from typing import Literal, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contests.models import ContestLocality, ContestUnit
+from app.contests.models import ContestLocality, ContestUnit, Round
 from app.contests.service import round_cache
 from app.core.errors import Invalid
 from app.core.runtime import cache_of
@@ -65,6 +65,31 @@ async def current_board(redis, round_id: int) -> tuple[Phase, RoundBoard, str | 
     return LIVE, RoundBoard(redis, live), live_version
 
 
+async def board_and_row(
+    ctx: ReadContext, round_id: int, user_id: int | None
+) -> tuple[Phase, RoundBoard, str | None, str | None]:
+    """current_board (healed if Redis lost it) and the user's row on it, in one round trip."""
+    found = await _board_and_row(ctx.redis, round_id, user_id)
+    if found[2] is None and await repair_if_lost(ctx.db, ctx.redis, round_id):
+        found = await _board_and_row(ctx.redis, round_id, user_id)
+    return found
+
+
+async def _board_and_row(redis, round_id: int, user_id: int | None) -> tuple[Phase, RoundBoard, str | None, str | None]:
+    final, live = BoardKeys(round_id, FINAL), BoardKeys(round_id, LIVE)
+    pipe = redis.pipeline(transaction=False)  # GETs, not MGET: a cluster pipeline refuses MGET
+    pipe.get(final.version)
+    pipe.get(live.version)
+    if user_id is not None:
+        pipe.hget(final.rows, str(user_id))
+        pipe.hget(live.rows, str(user_id))
+    final_version, live_version, *rows = await pipe.execute()
+    rows = rows or [None, None]
+    if final_version is not None:
+        return FINAL, RoundBoard(redis, final), final_version, rows[0]
+    return LIVE, RoundBoard(redis, live), live_version, rows[1]
+
+
 class PageCache:
     """Top pages by board version. At 100,000 participants most of them watch the same first
     page; each process asks Redis for it once per change of the board, not once per viewer.
@@ -74,16 +99,16 @@ class PageCache:
     def __init__(self, max_entries: int = 512, max_age_seconds: float = 60.0):
         self.max_entries = max_entries
         self.max_age = max_age_seconds
-        self._items: OrderedDict[tuple, tuple[float, tuple[int, list[RankedEntry]]]] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple[float, TopView]] = OrderedDict()
 
-    def get(self, key: tuple):
+    def get(self, key: tuple) -> TopView | None:
         hit = self._items.get(key)
         if hit is None or hit[0] < time.monotonic():
             return None
         self._items.move_to_end(key)
         return hit[1]
 
-    def put(self, key: tuple, value) -> None:
+    def put(self, key: tuple, value: TopView) -> None:
         self._items[key] = (time.monotonic() + self.max_age, value)
         self._items.move_to_end(key)
         while len(self._items) > self.max_entries:
@@ -109,6 +134,56 @@ def row_out(line: RankedEntry, style: str, viewer_id: int | None, final: bool) -
     )
 
 
+@dataclass
+class TopView:
+    """A page of a board as everyone sees it (names masked, nobody marked as "me"), built once per
+    board version and name style and shared by every viewer of the process; `out` and `json` mark
+    the viewer's own row per request."""
+
+    round_id: int
+    phase: Phase
+    scope: Scope
+    offset: int
+    limit: int
+    participants: int
+    truth: int | None
+    rows: list[BoardRowOut]
+    user_ids: list[int]
+    _json: tuple[bytes, bytes, list[bytes]] | None = None
+
+    def out(self, viewer_id: int | None = None) -> BoardOut:
+        rows = self.rows
+        if viewer_id in self.user_ids:
+            rows = [r.model_copy(update={"is_me": True}) if u == viewer_id else r for r, u in zip(rows, self.user_ids)]
+        return BoardOut(
+            round_id=self.round_id,
+            phase=self.phase,
+            scope=cast(ScopeKind, self.scope.kind),
+            scope_name=self.scope.name,
+            participants=self.participants,
+            prediction_truth=self.truth,
+            offset=self.offset,
+            limit=self.limit,
+            rows=rows,
+        )
+
+    def json(self, viewer_id: int | None = None) -> bytes:
+        """`out(viewer_id)` as the API's JSON. The rows are serialized once per view; a request
+        only joins them (and serializes its viewer's own row, marked)."""
+        if self._json is None:
+            head, _, tail = (
+                self.out().model_copy(update={"rows": []}).model_dump_json().encode().partition(b'"rows":[]')
+            )
+            self._json = (head + b'"rows":[', b"]" + tail, [r.model_dump_json().encode() for r in self.rows])
+        head, tail, rows = self._json
+        if viewer_id in self.user_ids:
+            i = self.user_ids.index(viewer_id)
+            rows = (
+                rows[:i] + [self.rows[i].model_copy(update={"is_me": True}).model_dump_json().encode()] + rows[i + 1 :]
+            )
+        return head + b",".join(rows) + tail
+
+
 @dataclass(frozen=True)
 class ReadContext:
     db: AsyncSession
@@ -124,37 +199,47 @@ async def healed_board(ctx: ReadContext, round_id: int) -> tuple[Phase, RoundBoa
     return found
 
 
-async def board_out(
-    ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int, viewer_id: int | None = None
-) -> BoardOut:
+async def top_view(
+    ctx: ReadContext,
+    round_: Round,
+    style: str,
+    found: tuple[Phase, RoundBoard, str | None],
+    scope: Scope,
+    offset: int,
+    limit: int,
+) -> TopView:
+    """The page of the board `found` (current_board's answer): from the process's cache when that
+    version of the board was read before with the same name style, else from Redis."""
+    phase, board, version = found
+    key = (round_.id, phase, version, scope, offset, limit, style)
+    pages = cache_of(ctx.db, PageCache)
+    view = pages.get(key) if version is not None else None
+    if view is None:
+        participants, lines = await board.page(scope, offset, limit)
+        final = phase == FINAL
+        truth = None
+        if final:
+            # T travels with the final board (swapped in with it, under a new version).
+            stored = (await board.meta()).get("truth")
+            truth = int(stored) if stored is not None else round_.prediction_truth
+        rows = [row_out(x, style, None, final) for x in lines]
+        view = TopView(round_.id, phase, scope, offset, limit, participants, truth, rows, [x.user_id for x in lines])
+        if version is not None:
+            pages.put(key, view)
+    return view
+
+
+async def board_view(ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int) -> TopView:
     round_ = await round_cache(ctx.db).get(ctx.db, round_id)  # 404 for an unknown round
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
-    phase, board, version = await healed_board(ctx, round_id)
-    key = (round_id, phase, version, scope, offset, limit)
-    pages = cache_of(ctx.db, PageCache)
-    data = pages.get(key) if version is not None else None
-    if data is None:
-        data = await board.page(scope, offset, limit)
-        if version is not None:
-            pages.put(key, data)
-    participants, lines = data
-    final = phase == FINAL
-    truth = None
-    if final:
-        stored = (await board.meta()).get("truth")
-        truth = int(stored) if stored is not None else round_.prediction_truth
-    return BoardOut(
-        round_id=round_id,
-        phase=phase,
-        scope=cast(ScopeKind, scope.kind),
-        scope_name=scope.name,
-        participants=participants,
-        prediction_truth=truth,
-        offset=offset,
-        limit=limit,
-        rows=[row_out(x, style, viewer_id, final) for x in lines],
-    )
+    return await top_view(ctx, round_, style, await healed_board(ctx, round_id), scope, offset, limit)
+
+
+async def board_out(
+    ctx: ReadContext, round_id: int, scope: Scope, offset: int, limit: int, viewer_id: int | None = None
+) -> BoardOut:
+    return (await board_view(ctx, round_id, scope, offset, limit)).out(viewer_id)
 
 
 async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around: int) -> MyStandingOut:
@@ -162,17 +247,34 @@ async def my_standing_out(ctx: ReadContext, round_id: int, user_id: int, around:
     style = await name_style(ctx.db, round_id, ctx.default_name_style)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
-    mine = await board.line_of(user_id)
-    if mine is None:
+    return await standing_out(
+        round_id, style, phase, board, user_id, await board.redis.hget(board.keys.rows, str(user_id)), around
+    )
+
+
+async def standing_out(
+    round_id: int,
+    style: str,
+    phase: Phase,
+    board: RoundBoard,
+    user_id: int,
+    row: str | None,
+    around: int,
+    neighbours_in: int | None = None,
+) -> MyStandingOut:
+    """The participant's standing, given their row on `board` (None: not on it): their rank and a
+    few neighbours in the round, their unit and their province, read in one round trip
+    (neighbours in the first `neighbours_in` of those only, if given: the page shows the round's)."""
+    if not row:
         return MyStandingOut(round_id=round_id, phase=phase, on_board=False, standings=[])
+    mine = RankedEntry.from_board(0, user_id, row)
     scopes = [ALL]
     if mine.unit:
         scopes.append(Scope("unit", mine.unit))
     if mine.province:
         scopes.append(Scope("province", mine.province))
     standings = []
-    for scope in scopes:
-        found = await board.around(scope, user_id, around, around)
+    for scope, found in zip(scopes, await board.standings(scopes, user_id, around, around, neighbours_in)):
         if found is not None:
             rank, size, lines = found
             standings.append(
@@ -222,6 +324,18 @@ async def groups_out(
     official = await cache_of(ctx.db, OfficialNames).get(ctx.db, round_.contest_id, kind)
     await end_reads(ctx.db)
     phase, board, _ = await healed_board(ctx, round_id)
+    return await groups_of(round_id, phase, board, official, kind, offset, limit)
+
+
+async def groups_of(
+    round_id: int,
+    phase: Phase,
+    board: RoundBoard,
+    official: dict[str, str],
+    kind: Literal["unit", "province"],
+    offset: int,
+    limit: int,
+) -> GroupsOut:
     total, groups = await board.groups(kind, offset, limit)
     return GroupsOut(
         round_id=round_id,

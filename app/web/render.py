@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 from fastapi import Request
@@ -52,6 +53,12 @@ templates.env.filters["local"] = format_local
 templates.env.filters["duration"] = format_duration_ms
 templates.env.filters["minutes"] = format_minutes
 templates.env.filters["num"] = format_number
+
+
+def macros(template: str) -> Any:
+    """A template's macros, callable from Python: a page renders its part that is the same for
+    every visitor once with them, and keeps it (the template is compiled once per process)."""
+    return templates.env.get_template(template).module
 
 
 FLASH_COOKIE = "flash"
