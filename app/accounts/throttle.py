@@ -43,6 +43,9 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
     settings = request_runtime(request).settings
     who = login_identity(login)
     await ratelimit.check(request, "login", ip_limit=settings.rate_login_per_ip)
+    # The line before anything that counts against the account or reads the database: pressing
+    # again while waiting is not a try at the password, and a queued login costs one script.
+    await _hashing_turn(request, who)
     user = await service.find_login(db, login)
     device = lockout.trusted_device(request, user.id) if user is not None else None
     if device is None:  # the owner's own browser is not held back by tries made elsewhere
@@ -55,7 +58,6 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
     if wait is not None and wait > 0:
         raise TooManyRequests(wait * 1000, "login_locked", LOCKED_MESSAGE.format(wait=ratelimit._human(wait)))
     await db.commit()  # no transaction (nor pooled connection) held while the hash waits its turn
-    await _hashing_turn(request, who)
     try:
         user = await service.check_password(user, password)
     except Unauthorized:
@@ -69,11 +71,11 @@ async def authenticate(request: Request, db: AsyncSession, login: str, password:
 async def check_register(request: Request, data: RegisterIn) -> None:
     settings = request_runtime(request).settings
     await ratelimit.check(request, "register", ip_limit=settings.rate_register_per_ip)
+    await _hashing_turn(request, "register:" + login_identity(data.phone or data.citizen_id or ""))
     for who in {login_identity(data.citizen_id or ""), login_identity(data.phone or "")} - {""}:
         await ratelimit.limiter(request).hit(
             "register:acct", identity(who), ratelimit.parse_limit(settings.rate_register_per_account)
         )
-    await _hashing_turn(request, "register:" + login_identity(data.phone or data.citizen_id or ""))
 
 
 async def _hashing_turn(request: Request, who: str) -> None:

@@ -69,6 +69,10 @@ local state = redis.call('HMGET', KEYS[1], 'issued', 'served', 'ts', 'speed', 'o
 local issued = tonumber(state[1] or '0')
 local served = tonumber(state[2] or ARGV[3])  -- a new room is an idle one
 local ts = tonumber(state[3] or ARGV[1])
+-- Nobody has called for longer than a ticket lives (each visit renews only its own ticket, and the
+-- last visit of anyone was at ts): every ticket still unserved has expired, its holder gone. They
+-- must not hold back whoever comes now (someone alone after a burst of people who gave up).
+if now - ts > tonumber(ARGV[4]) * 1000 and served < issued then served = issued end
 local speed = tonumber(state[4] or ARGV[6])
 if max_dt > 0 and now - ts > max_dt then ts = now - max_dt end
 local follow = tonumber(ARGV[7] or '0')

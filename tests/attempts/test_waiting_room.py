@@ -137,6 +137,28 @@ async def test_someone_who_gives_up_leaves_no_attempt_and_no_lasting_place(facto
     assert 0 < ttl <= 120  # their place vanishes on its own
 
 
+async def test_after_a_crowd_that_gave_up_someone_alone_walks_straight_in(factory, room, app, monkeypatch):
+    """A rush where most people closed the tab leaves tickets nobody will use. Once nobody has
+    come for longer than a ticket lives, they are all gone: someone pressing start in the quiet
+    afternoon is not put behind them."""
+
+    class Light:  # a load signal, as in production: one call moves the line by a second at most
+        def health(self) -> float:
+            return 1.0
+
+    clock = room.test_clock
+    paced = WaitingRoom(app.state.runtime.redis, rate=1, burst=1, ticket_ttl=120, clock=lambda: clock.now.timestamp(),
+                        key=f"{{wr}}:test-{next(_rooms)}", load=Light())
+    monkeypatch.setattr(app.state.runtime, "waiting_room", paced)
+    round_ = await factory.round(questions_per_attempt=3)
+    for i in range(30):  # 30 people took a place (one let in at once), then gave up
+        await paced.admit_ticket(f"{{wr}}:t:gone-{i}:{round_.id}")
+    clock.advance(10)
+    assert _place(await _open(await factory.participant(), round_.id)) > 10  # gone ones still "ahead"
+    clock.advance(paced.ticket_ttl + 1)  # then nobody came for a ticket's lifetime
+    assert (await _open(await factory.participant(), round_.id)).status_code == 201
+
+
 async def test_the_page_shows_a_self_refreshing_waiting_screen_not_an_error(factory, room, app):
     round_ = await factory.round(questions_per_attempt=3)
     first = await factory.participant()
