@@ -4,11 +4,12 @@ from __future__ import annotations
 
 
 def walk_routes(routes, prefix: str = ""):
-    """(full path, route) for each endpoint; included routers are entered with their prefix."""
+    """(full path, route) for each endpoint (every leaf with a path: API routes, and Starlette's own
+    such as /docs); included routers are entered with their prefix."""
     for route in routes:
         nested = getattr(route, "original_router", None)
         if nested is not None:
             context = getattr(route, "include_context", None)
             yield from walk_routes(nested.routes, prefix + (getattr(context, "prefix", "") or ""))
-        elif getattr(route, "dependant", None) is not None:
+        elif getattr(route, "path", None):
             yield prefix + route.path, route

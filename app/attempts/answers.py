@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from asyncpg import exceptions as pg
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -49,18 +48,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.attempts.cache import SET_IF_CACHED, AttemptCache, attempt_key
 from app.attempts.models import IN_PROGRESS, Attempt, AttemptAnswer
+from app.attempts.statements import CONNECTION_LOST
 from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
 
-_CONNECTION_LOST = (
-    OSError,
-    pg.InterfaceError,
-    pg.PostgresConnectionError,
-    pg.AdminShutdownError,
-    pg.CrashShutdownError,
-    pg.CannotConnectNowError,
-)
 
 _SAVE_BATCH_PG = """
 WITH items AS (
@@ -222,7 +214,7 @@ class AnswerWriter:
                 try:
                     rows = await driver.fetch(_SAVE_BATCH_PG, *args)
                 except Exception as exc:
-                    if not (isinstance(exc, _CONNECTION_LOST) or driver.is_closed()):
+                    if not (isinstance(exc, CONNECTION_LOST) or driver.is_closed()):
                         raise
                     # The pooled connection was dead (database restarted, connection cut):
                     # SQLAlchemy never saw this statement, so discard the connection here. The

@@ -36,6 +36,8 @@ def _calls(dependant) -> list:
 def console_routes():
     """(method, path, declared permissions) of every staff route and every /admin route."""
     for path, route in walk_routes(create_app().routes):
+        if getattr(route, "dependant", None) is None:
+            continue  # Starlette's own (/docs, static files): no dependencies, no staff
         calls = _calls(route.dependant)
         staff = api_staff in calls or page_staff in calls
         if staff or path.startswith(("/admin", "/api/v1/admin")):

@@ -7,13 +7,13 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-
 from sqlalchemy import update
 
 from app.accounts.models import User
 from app.core.sessions import SESSION_COOKIE
 from tests.attempts.helpers import correct_option
 from tests.factories import profile
+from tests.routes import walk_routes
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # JSON login and register start a session rather than act on one; a cross-site page cannot send
@@ -34,15 +34,9 @@ async def logged_in(app):
         yield c
 
 
-def all_routes(routes, prefix: str = ""):
-    """Every endpoint, also inside included routers (which FastAPI may keep nested)."""
-    for route in routes:
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            context = getattr(route, "include_context", None)
-            yield from all_routes(nested.routes, prefix + (getattr(context, "prefix", "") or ""))
-        elif getattr(route, "path", None) and getattr(route, "methods", None):
-            yield route.methods, prefix + route.path
+def all_routes(routes):
+    """(methods, full path) of every endpoint, also inside included routers."""
+    return ((route.methods, path) for path, route in walk_routes(routes) if getattr(route, "methods", None))
 
 
 def write_routes(app) -> list[tuple[str, str]]:
