@@ -94,15 +94,20 @@ def _login_line(settings: Settings, redis) -> LoginLine:
     """The password checks' line: the open line's mechanism on a line of its own, paced by the
     hashing pools' fill; an idle line lets in what one process's pool holds."""
     health = HashingHealth()
+    burst = max(1, settings.password_hash_threads + settings.password_hash_queue)
     room = WaitingRoom(
         redis,
         key=LINE_KEY,
         rate=settings.admit_logins_per_second,
-        burst=max(1, settings.password_hash_threads + settings.password_hash_queue),
+        burst=burst,
         ticket_ttl=settings.waiting_room_ticket_seconds,
         load=health,
+        follow_opens=2.0,
+        follow_floor=float(burst),
     )
-    return LoginLine(room, health)
+    line = LoginLine(room, health)
+    health.hashing.on_done = line.hash_done  # this process's pool (one per process)
+    return line
 
 
 async def close_runtime(runtime: Runtime) -> None:

@@ -8,21 +8,26 @@ attempts (app/attempts/waiting_room.py: one Lua script, shared by every worker a
 person is told their place and when to press again; the pages keep the form on screen with that
 message, the API answers 429 with Retry-After and {position, estimated_wait_seconds}.
 
-The pace: LOGINS_PER_SECOND for the whole deployment (a ceiling; 0 turns the line off) times the
-deciding process's health, which is its hashing pool's fill: full threads and queue admit nobody
-more. Someone arriving when nobody waits ahead, at a process with a thread free, goes straight in.
+The pace: ADMIT_LOGINS_PER_SECOND for the whole deployment (a ceiling; 0 turns the line off) times
+the deciding process's health, which is its hashing pool's fill: full threads and queue admit
+nobody more; and never faster than twice the hashes the deployment really completed over the last
+few seconds plus a floor (each process reports its hashes done), as the open line follows opens. Someone arriving when nobody waits ahead, at a process with a thread free, goes straight in.
 The attempts' waiting room object is handed in by the wiring (accounts sits below attempts), so
 this module only knows the shape of what it calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import math
 from typing import Protocol
 
 from app.accounts.passwords import HashPool, pool
 from app.core.errors import AppError
+
+log = logging.getLogger(__name__)
 
 LINE_KEY = "{wr}:login"  # beside the open line, under the same hash tag (Redis Cluster: one slot)
 
@@ -46,6 +51,8 @@ class Line(Protocol):
     def enabled(self) -> bool: ...
 
     async def admit_ticket(self, ticket: str, idle: bool = False) -> Admission: ...
+
+    async def record_done(self) -> None: ...
 
 
 def ticket_of(who: str) -> str:
@@ -97,6 +104,23 @@ class LoginLine:
     def __init__(self, line: Line, load: HashingHealth):
         self.line = line
         self.load = load
+        self._reports: set[asyncio.Task] = set()
+
+    def hash_done(self) -> None:
+        """A hash finished in this process (HashPool.on_done): tell the line, without making
+        the login wait for it. The line then moves no faster than twice the checks really done
+        (plus a floor), so it does not run ahead of people sleeping out their Retry-After."""
+        if not self.line.enabled:
+            return
+        task = asyncio.ensure_future(self._report())
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _report(self) -> None:
+        try:
+            await self.line.record_done()
+        except Exception:  # noqa: BLE001 - a lost count only slows the line a little
+            log.warning("password line: a hash done was not counted", exc_info=True)
 
     async def wait_turn(self, who: str) -> None:
         """Returns when `who` may have their password checked now; raises LoginQueued otherwise."""

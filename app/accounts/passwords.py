@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -49,6 +50,8 @@ class HashPool:
         self.limit = self.threads + max(0, queue)
         self.executor = ThreadPoolExecutor(self.threads, thread_name_prefix="argon2")
         self.in_flight = 0
+        # Told of every hash done (the password line follows the pace really achieved).
+        self.on_done: Callable[[], None] | None = None
 
     async def run(self, fn, *args):
         if self.in_flight >= self.limit:
@@ -58,6 +61,8 @@ class HashPool:
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
         finally:
             self.in_flight -= 1
+            if self.on_done is not None:
+                self.on_done()
 
 
 _pool: HashPool | None = None

@@ -314,6 +314,12 @@ class WaitingRoom:
         if self.counts_opens and not turn.reported:
             await self._opened(keys=[self.key], args=[int(self.clock() * 1000)])
 
+    async def record_done(self) -> None:
+        """One more admitted person served (the password line reports each hash done), so that
+        the line follows what is really done; nothing when the room does not count."""
+        if self.counts_opens:
+            await self._opened(keys=[self.key], args=[int(self.clock() * 1000)])
+
     @property
     def counts_opens(self) -> bool:
         """Whether the line follows the opens really done (each open is reported to it)."""

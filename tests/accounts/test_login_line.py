@@ -125,3 +125,21 @@ async def test_no_line_when_switched_off(app, rate):
     busy.in_flight = 2
     line = _line(app.state.runtime.redis, clock, busy, rate=rate)
     assert [await _place(line, who) for who in ("0915000001", "0915000002")] == [0, 0]
+
+
+async def test_the_line_hears_of_every_hash_done_to_follow_the_real_pace(app, client):
+    """Each process reports its hashes done, so the line moves no faster than twice what the
+    deployment really checks (it would otherwise run ahead of people sleeping out Retry-After)."""
+    import asyncio
+
+    from app.accounts.login_line import LINE_KEY
+
+    redis = app.state.runtime.redis
+    await redis.hdel(LINE_KEY, "opens", "opens_ts")  # the count decays with time: start it afresh
+    person = profile()
+    assert (await client.post("/api/v1/auth/register", json=person)).status_code == 201
+    for _ in range(100):
+        if await redis.hget(LINE_KEY, "opens_ts"):
+            break
+        await asyncio.sleep(0.02)
+    assert float(await redis.hget(LINE_KEY, "opens") or 0) > 0
