@@ -11,7 +11,8 @@ message, the API answers 429 with Retry-After and {position, estimated_wait_seco
 The pace: ADMIT_LOGINS_PER_SECOND for the whole deployment (a ceiling; 0 turns the line off) times
 the deciding process's health, which is its hashing pool's fill: full threads and queue admit
 nobody more; and never faster than twice the hashes the deployment really completed over the last
-few seconds plus a floor (each process reports its hashes done), as the open line follows opens. Someone arriving when nobody waits ahead, at a process with a thread free, goes straight in.
+few seconds plus a floor (each process reports its hashes done), as the open line follows opens.
+Someone arriving when nobody waits ahead, at a process with a thread free, goes straight in.
 The attempts' waiting room object is handed in by the wiring (accounts sits below attempts), so
 this module only knows the shape of what it calls.
 """
@@ -19,13 +20,13 @@ this module only knows the shape of what it calls.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import math
 from typing import Protocol
 
 from app.accounts.passwords import HashPool, pool
+from app.core.clock import human_wait
 from app.core.errors import AppError
+from app.core.ratelimit import identity
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ class Line(Protocol):
 
 
 def ticket_of(who: str) -> str:
-    """The place in line of the login `who` (normalized phone/CCCD); hashed: no phone numbers
-    lie around in Redis keys."""
-    return "{wr}:lt:" + hashlib.sha256(who.encode()).hexdigest()[:24]
+    """The place in line of the login `who` (normalized phone/CCCD); hashed as the rate limits'
+    keys are: no phone numbers lie around in Redis keys."""
+    return "{wr}:lt:" + identity(who)
 
 
 class LoginQueued(AppError):
@@ -67,7 +68,7 @@ class LoginQueued(AppError):
     def __init__(self, admission: Admission):
         wait = max(1, admission.estimated_wait_seconds)
         retry = max(1, admission.retry_after_seconds)
-        when = f"{wait} giây" if wait < 60 else f"{math.ceil(wait / 60)} phút"
+        when = human_wait(wait)
         super().__init__(
             "login_queue",
             f"Đang có rất nhiều người đăng nhập cùng lúc. Bạn đang ở vị trí số {admission.position} trong "

@@ -12,10 +12,10 @@ from app.attempts import service as attempts
 from app.attempts.routes import AttemptDepsDep
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_out, result_out
-from app.attempts.waiting_room import PleaseWait, human_wait
+from app.attempts.waiting_room import PleaseWait
 from app.contests import service as contests
 from app.contests.service import round_cache
-from app.core.clock import utcnow
+from app.core.clock import human_wait, utcnow
 from app.core.deps import PageSessionDep
 from app.core.errors import AppError
 from app.core.runtime import Runtime, RuntimeDep

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
 from app.accounts import throttle
 from app.attempts import service
@@ -27,8 +28,8 @@ from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.deps import DbDep, SessionDep, api_session, session_token
 from app.core.errors import ErrorResponses
-from app.core.runtime import RuntimeDep, request_runtime
-from app.core.sessions import load_session_with
+from app.core.runtime import Runtime, RuntimeDep, request_runtime
+from app.core.sessions import Session, load_session_with
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 
@@ -61,10 +62,7 @@ async def _attempt_response(deps: AttemptDeps, state, status_code: int = 200) ->
 async def open_attempt(round_id: int, request: Request):
     # The rush's hot path, lean like put_answer: no dependency tree (the session loaded and
     # checked here, as require_session would), the reply written by orjson.
-    runtime = request_runtime(request)
-    token, bearer = session_token(request)
-    session, _ = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds)
-    session = api_session(request, session, bearer)
+    runtime, session, _ = await _lean_session(request)
     await throttle.check_open_attempt(request, session.user_id)
     async with runtime.sessionmaker() as db:
         deps = AttemptDeps.of(runtime, db)
@@ -80,28 +78,34 @@ async def get_attempt(attempt_id: int, session: SessionDep, deps: AttemptDepsDep
     return await _attempt_response(deps, await service.load_state(deps, session.user_id, attempt_id))
 
 
-_ANSWER_BODY = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": AnswerIn.model_json_schema()}}}
-}
+def _json_body(model: type[BaseModel], required: bool) -> dict:
+    """OpenAPI's request body for a lean route, which reads its body itself (FastAPI cannot see it)."""
+    return {
+        "requestBody": {"required": required, "content": {"application/json": {"schema": model.model_json_schema()}}}
+    }
+
+
+async def _lean_session(request: Request, *reads: tuple) -> tuple[Runtime, Session, list]:
+    """The lean routes' preamble (no dependency tree): the runtime, the request's session, checked
+    as SessionDep would, and the replies of `reads`, sent in the session's own round trip."""
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, replies = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds, *reads)
+    return runtime, api_session(request, session, bearer), replies
 
 
 @router.put(
     "/attempts/{attempt_id}/answers/{question_id}",
     response_model=AnswerOut,
     summary="Save one answer",
-    openapi_extra=_ANSWER_BODY,
+    openapi_extra=_json_body(AnswerIn, required=True),
 )
 async def put_answer(attempt_id: int, question_id: int, request: Request):
     # The hot path, kept lean (README, "Load testing and capacity"): no dependency tree; the
     # session and the attempt's needed fields in one Redis round trip; the small body parsed by
     # pydantic-core straight from the bytes; the answer serialized by orjson. Hence the runtime
     # read from the request rather than through RuntimeDep, unlike the other routes.
-    runtime = request_runtime(request)
-    token, bearer = session_token(request)
-    session, (cached,) = await load_session_with(
-        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.save_read(attempt_id, question_id)
-    )
-    session = api_session(request, session, bearer)
+    runtime, session, (cached,) = await _lean_session(request, AttemptCache.save_read(attempt_id, question_id))
     option_token = parse_answer(await request.body())
     async with runtime.sessionmaker() as db:  # used only when the attempt is not cached
         deps = AttemptDeps.of(runtime, db)
@@ -134,26 +138,16 @@ async def put_prediction(
     return Response(status_code=204)
 
 
-_SUBMIT_BODY = {
-    "requestBody": {"required": False, "content": {"application/json": {"schema": SubmitIn.model_json_schema()}}}
-}
-
-
 @router.post(
     "/attempts/{attempt_id}/submit",
     response_model=ResultOut,
     summary="Submit (idempotent)",
-    openapi_extra=_SUBMIT_BODY,
+    openapi_extra=_json_body(SubmitIn, required=False),
 )
 async def submit(attempt_id: int, request: Request):
     # Lean like put_answer: the session and what the submit needs of the cached attempt in one
     # Redis round trip, the optional body parsed by pydantic-core, the result written by orjson.
-    runtime = request_runtime(request)
-    token, bearer = session_token(request)
-    session, (cached,) = await load_session_with(
-        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.submit_read(attempt_id)
-    )
-    session = api_session(request, session, bearer)
+    runtime, session, (cached,) = await _lean_session(request, AttemptCache.submit_read(attempt_id))
     body = parse_submit(await request.body())
     async with runtime.sessionmaker() as db:
         deps = AttemptDeps.of(runtime, db)

@@ -46,6 +46,7 @@ from app.attempts.admission import GateTimeout, LoadGauge, LoadSignal
 from app.attempts.answers import AnswerWriter
 from app.attempts.models import IN_PROGRESS, Attempt
 from app.config import Settings
+from app.core.clock import human_wait
 from app.core.errors import AppError
 
 ROOM_KEY = "{wr}:open"  # hash tag: under Redis Cluster the room and its tickets share a slot
@@ -363,9 +364,3 @@ class PleaseWait(AppError):
             headers={"Retry-After": str(admission.retry_after_seconds)},
         )
         self.admission = admission
-
-
-def human_wait(seconds: int) -> str:
-    if seconds < 60:
-        return f"{max(1, seconds)} giây"
-    return f"{math.ceil(seconds / 60)} phút"

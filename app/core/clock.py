@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -35,3 +36,10 @@ def to_local(value: datetime) -> datetime:
 
 def ms_between(start: datetime, end: datetime) -> int:
     return int(round((end - start).total_seconds() * 1000))
+
+
+def human_wait(seconds: int) -> str:
+    """A wait told to people, in Vietnamese: "N giây" under a minute, else whole minutes up."""
+    if seconds < 60:
+        return f"{max(1, seconds)} giây"
+    return f"{math.ceil(seconds / 60)} phút"

@@ -65,7 +65,7 @@ frontend thitracnghiem
     acl inside path_beg {prefixes}
     use_backend inside if inside
     default_backend public
-{extra_frontend}
+
 backend inside
     balance roundrobin
     option httpchk GET /readyz
@@ -96,7 +96,6 @@ def balancer_config(
     maxconn: int = 4000,
     public_server_maxconn: int = 32,
     served_by: bool = False,
-    extra_frontend: str = "",
 ) -> str:
     """An HAProxy configuration for the two lanes. `public`, `inside`: "host:port" of each app
     server (one uvicorn per lane per host); `maxconn`: client connections at once (HAProxy needs
@@ -112,7 +111,6 @@ def balancer_config(
         maxconn=maxconn,
         bind=bind,
         prefixes=" ".join(INSIDE_PREFIXES),
-        extra_frontend=extra_frontend,
         served_by=header,
         inside_servers="\n".join(
             _servers("inside", inside, False) + _servers("public", public, True, public_server_maxconn)
