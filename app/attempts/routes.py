@@ -28,8 +28,8 @@ from app.contests.service import get_round, round_cache
 from app.core.clock import utcnow
 from app.core.deps import DbDep, SessionDep, api_session, session_token
 from app.core.errors import ErrorResponses
-from app.core.runtime import Runtime, RuntimeDep, request_runtime
-from app.core.sessions import Session, load_session_with
+from app.core.runtime import RuntimeDep, request_runtime
+from app.core.sessions import load_session_with
 
 router = APIRouter(prefix="/api/v1", tags=["attempts"], responses=ErrorResponses)
 
@@ -62,7 +62,10 @@ async def _attempt_response(deps: AttemptDeps, state, status_code: int = 200) ->
 async def open_attempt(round_id: int, request: Request):
     # The rush's hot path, lean like put_answer: no dependency tree (the session loaded and
     # checked here, as require_session would), the reply written by orjson.
-    runtime, session, _ = await _lean_session(request)
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, _ = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds)
+    session = api_session(request, session, bearer)
     await throttle.check_open_attempt(request, session.user_id)
     async with runtime.sessionmaker() as db:
         deps = AttemptDeps.of(runtime, db)
@@ -85,15 +88,6 @@ def _json_body(model: type[BaseModel], required: bool) -> dict:
     }
 
 
-async def _lean_session(request: Request, *reads: tuple) -> tuple[Runtime, Session, list]:
-    """The lean routes' preamble (no dependency tree): the runtime, the request's session, checked
-    as SessionDep would, and the replies of `reads`, sent in the session's own round trip."""
-    runtime = request_runtime(request)
-    token, bearer = session_token(request)
-    session, replies = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds, *reads)
-    return runtime, api_session(request, session, bearer), replies
-
-
 @router.put(
     "/attempts/{attempt_id}/answers/{question_id}",
     response_model=AnswerOut,
@@ -105,7 +99,12 @@ async def put_answer(attempt_id: int, question_id: int, request: Request):
     # session and the attempt's needed fields in one Redis round trip; the small body parsed by
     # pydantic-core straight from the bytes; the answer serialized by orjson. Hence the runtime
     # read from the request rather than through RuntimeDep, unlike the other routes.
-    runtime, session, (cached,) = await _lean_session(request, AttemptCache.save_read(attempt_id, question_id))
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, (cached,) = await load_session_with(
+        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.save_read(attempt_id, question_id)
+    )
+    session = api_session(request, session, bearer)
     option_token = parse_answer(await request.body())
     async with runtime.sessionmaker() as db:  # used only when the attempt is not cached
         deps = AttemptDeps.of(runtime, db)
@@ -147,7 +146,12 @@ async def put_prediction(
 async def submit(attempt_id: int, request: Request):
     # Lean like put_answer: the session and what the submit needs of the cached attempt in one
     # Redis round trip, the optional body parsed by pydantic-core, the result written by orjson.
-    runtime, session, (cached,) = await _lean_session(request, AttemptCache.submit_read(attempt_id))
+    runtime = request_runtime(request)
+    token, bearer = session_token(request)
+    session, (cached,) = await load_session_with(
+        runtime.redis, token, runtime.settings.session_ttl_seconds, AttemptCache.submit_read(attempt_id)
+    )
+    session = api_session(request, session, bearer)
     body = parse_submit(await request.body())
     async with runtime.sessionmaker() as db:
         deps = AttemptDeps.of(runtime, db)
