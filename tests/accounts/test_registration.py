@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.sessions import _key as _session_key
 from tests.factories import profile, unique_citizen_id, unique_phone
 
 
@@ -94,6 +95,19 @@ async def test_sessions_live_in_redis_not_in_the_cookie(client, redis):
     assert keys
     await redis.delete(*keys)  # revoking server-side ends the session even though the client kept its token
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+
+
+async def test_a_session_in_use_slides_and_survives_a_redis_script_flush(client, redis, app):
+    response = await client.post("/api/v1/auth/register", json=profile())
+    headers = {"Authorization": f"Bearer {response.json()['token']}"}
+    key = _session_key(response.json()["token"])
+    await redis.expire(key, 30)  # as if the session were about to run out
+    await redis.script_flush()  # a restarted Redis knows none of the app's scripts
+    me = await client.get("/api/v1/me", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["phone"] == response.json()["user"]["phone"]
+    # Using the session gave it its whole lifetime again: nobody is logged out mid-attempt.
+    assert await redis.ttl(key) > app.state.runtime.settings.session_ttl_seconds - 30
 
 
 async def test_cookie_authenticated_writes_need_the_csrf_header(client, factory):
