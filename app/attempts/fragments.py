@@ -40,10 +40,11 @@ class QuestionPiece:
         self.legend = ('">\n      <legend><span class="qnum">Câu ', f".</span> {escape(content.text)}</legend>\n      ")
         self.option_head = f'\n        <label class="option">\n          <input type="radio" name="q{qid}" value="'
         # Per option id, per position (the letter): everything after the token and the checked mark.
+        letters = LABELS[: len(content.options)]
         self.option_tails = {
             oid: [
                 f'>\n          <span class="letter">{letter}.</span> <span>{escape(text)}</span>\n        </label>\n      '
-                for letter in LABELS
+                for letter in letters
             ]
             for oid, text in content.options.items()
         }
@@ -52,7 +53,8 @@ class QuestionPiece:
 class QuestionPieces:
     """Pieces by question id, each valid for the content entry it was built from."""
 
-    def __init__(self, capacity: int = 50_000):
+    # A bank rarely holds more than a few thousand questions; a piece is a few kilobytes.
+    def __init__(self, capacity: int = 10_000):
         self.capacity = capacity
         self._items: OrderedDict[int, QuestionPiece] = OrderedDict()
 
