@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
 from fastapi import Response
+from jinja2.utils import url_quote
+from markupsafe import Markup
 
 from app.attempts.cache import AttemptState
+from app.attempts.fragments import questions_html
 from app.attempts.models import Attempt
-from app.attempts.schemas import AttemptOut, ResultOut
+from app.attempts.results import Outcome
+from app.attempts.schemas import ResultOut
 from app.attempts.service import AttemptDeps
 from app.contests.models import Round
 from app.questions.service import content_cache
+from app.web.render import format_duration_ms, format_local, format_number
 
 LABELS = "ABCDEF"
 
@@ -81,10 +88,85 @@ async def attempt_payload(
     }
 
 
-async def attempt_out(
-    deps: AttemptDeps, state: AttemptState, round_: Round, now: datetime, result: ResultOut | None = None
-) -> AttemptOut:
-    return AttemptOut.model_validate(await attempt_payload(deps, state, round_, now, result))
+@dataclass(frozen=True, slots=True)
+class AttemptPage:
+    """What the attempt page shows: AttemptOut's fields that the template reads, and the
+    question list already written (app/attempts/fragments.py)."""
+
+    attempt_id: int
+    seq: int
+    deadline_text: str
+    remaining_ms: int
+    remaining_minutes: int
+    prediction_enabled: bool
+    prediction_question: str | None
+    prediction: int | None
+    total: int
+    questions_html: Markup
+
+
+async def attempt_page_view(deps: AttemptDeps, state: AttemptState, round_: Round, now: datetime) -> AttemptPage:
+    """The page's view of an attempt in progress, without AttemptOut's model per question and
+    option (the API's resume keeps it) nor a template loop over them."""
+    contents = await content_cache(deps.db).get_many(deps.db, [qid for qid, _ in state.paper])
+    # A partial, not a lambda: eighty calls without a Python frame of their own.
+    html = questions_html(state.paper, contents, state.answers, partial(deps.tokens.token, state.id))
+    remaining = int((state.deadline - now).total_seconds() * 1000)
+    remaining_ms = max(0, remaining) if state.status == "in_progress" else 0
+    return AttemptPage(
+        attempt_id=state.id,
+        seq=state.seq,
+        deadline_text=format_local(state.deadline, True),
+        remaining_ms=remaining_ms,
+        remaining_minutes=remaining_ms // 60000,
+        prediction_enabled=round_.prediction_enabled,
+        prediction_question=round_.prediction_question if round_.prediction_enabled else None,
+        prediction=state.prediction,
+        total=len(state.paper),
+        questions_html=html,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage:
+    """What the result page shows of the person's attempts, every value worked out (the page's
+    template is rendered once per round and filled in: app/attempts/skeletons.py)."""
+
+    attempt_id: int
+    correct: int
+    total: int
+    time_text: str
+    prediction_text: str
+    submitted_text: str
+    auto_submitted: bool
+    used: int
+    is_best: bool
+    best_correct: int
+    best_total: int
+    best_time_text: str
+    can_retry: bool
+    link: str  # the share link
+    link_quoted: str  # ...as Jinja's urlencode filter writes it
+
+
+def result_page_view(attempt: Outcome, best: Outcome, used: int, can_retry: bool, link: str) -> ResultPage:
+    return ResultPage(
+        attempt_id=attempt.id,
+        correct=attempt.correct,
+        total=attempt.total,
+        time_text=format_duration_ms(attempt.time_ms),
+        prediction_text="không có" if attempt.prediction is None else format_number(attempt.prediction),
+        submitted_text=format_local(attempt.submitted_at, True),
+        auto_submitted=attempt.auto_submitted,
+        used=used,
+        is_best=best.id == attempt.id,
+        best_correct=best.correct,
+        best_total=best.total,
+        best_time_text=format_duration_ms(best.time_ms),
+        can_retry=can_retry,
+        link=link,
+        link_quoted=url_quote(link),
+    )
 
 
 def json_response(payload: dict[str, Any], status_code: int = 200) -> Response:
