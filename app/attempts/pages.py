@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import cast
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from markupsafe import escape
 
 from app.accounts import throttle
@@ -18,7 +18,7 @@ from app.attempts import service as attempts
 from app.attempts.cache import AttemptCache, attempt_key
 from app.attempts.routes import AttemptDepsDep
 from app.attempts.service import AttemptDeps
-from app.attempts.skeletons import SKELETONS, bakeable, finish_page, marker, start_page
+from app.attempts.skeletons import SKELETONS, bakeable, marker
 from app.attempts.views import attempt_page_view, result_page_view
 from app.attempts.waiting_room import PleaseWait
 from app.contests import service as contests
@@ -30,7 +30,7 @@ from app.core.runtime import Runtime, RuntimeDep, request_runtime
 from app.core.sessions import Session, load_session_with
 from app.web.forms import PageForm
 from app.web.links import login_redirect, redirect, round_anchor, with_headers
-from app.web.render import STATIC_DIR, page, templates
+from app.web.render import STATIC_DIR, finish_page, page, start_page, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -148,7 +148,7 @@ async def _attempt_view(request: Request, deps: AttemptDeps, state, status: int 
         "questions": view.questions_html,
         "prediction": "" if view.prediction is None else str(view.prediction),
     }
-    return finish_page(start, skeleton.fill(values), status)
+    return finish_page(start, HTMLResponse(skeleton.fill(values), status_code=status))
 
 
 _ATTEMPT_MARKERS = frozenset(
@@ -338,7 +338,7 @@ async def result_page(attempt_id: int, request: Request):
         "link": escape(view.link),
         "link_quoted": escape(view.link_quoted),
     }
-    return finish_page(start, skeleton.fill(values))
+    return finish_page(start, HTMLResponse(skeleton.fill(values)))
 
 
 _RESULT_MARKERS = frozenset(

@@ -22,13 +22,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote
-
-from fastapi import Request
-from fastapi.responses import HTMLResponse
-
-from app.core.cookies import ensure_csrf_cookie
-from app.web.render import FLASH_COOKIE
 
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: Jinja's escaping leaves them alone
 _MARKER = re.compile(f"{_OPEN}(\\w+){_CLOSE}")
@@ -91,32 +84,3 @@ class Skeletons:
 
 
 SKELETONS = Skeletons()
-
-
-@dataclass(frozen=True, slots=True)
-class PageStart:
-    """What app.web.render.page works out before rendering, for a page filled from a skeleton:
-    the form token (its cookie set on `probe` if missing) and the one-time flash message."""
-
-    csrf_token: str
-    flash: str
-    probe: HTMLResponse
-
-
-def start_page(request: Request) -> PageStart:
-    probe = HTMLResponse()
-    token = ensure_csrf_cookie(request, probe)
-    flash = unquote(request.cookies.get(FLASH_COOKIE, ""))
-    if flash:
-        probe.delete_cookie(FLASH_COOKIE, path="/")
-    return PageStart(token, flash, probe)
-
-
-def finish_page(start: PageStart, body: str, status: int = 200) -> HTMLResponse:
-    """The response app.web.render.page would have made with this body: same cookies and headers."""
-    response = HTMLResponse(body, status_code=status)
-    for key, value in start.probe.raw_headers:
-        if key == b"set-cookie":
-            response.raw_headers.append((key, value))
-    response.headers["cache-control"] = "no-store"
-    return response

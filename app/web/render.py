@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -70,22 +71,45 @@ def set_flash(response, message: str) -> None:
     response.set_cookie(FLASH_COOKIE, quote(message[:300]), max_age=120, httponly=True, samesite="lax", path="/")
 
 
-def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-    """Renders a page with the CSRF token every form needs, setting its cookie if missing."""
+@dataclass(frozen=True, slots=True)
+class PageStart:
+    """What every page works out before its body: the form token (its cookie set on `probe` if
+    missing) and the one-time flash message (its cookie deleted on `probe`)."""
+
+    csrf_token: str
+    flash: str
+    probe: HTMLResponse
+
+
+def start_page(request: Request) -> PageStart:
     probe = HTMLResponse()
     token = ensure_csrf_cookie(request, probe)
-    session = request.state._state.get("session")
     flash = unquote(request.cookies.get(FLASH_COOKIE, ""))
     if flash:
         probe.delete_cookie(FLASH_COOKIE, path="/")
-    response = templates.TemplateResponse(
-        request, template, {"session": session, "csrf_token": token, "flash": flash, **context}, status_code=status
-    )
-    for key, value in probe.raw_headers:
+    return PageStart(token, flash, probe)
+
+
+def finish_page(start: PageStart, response: HTMLResponse) -> HTMLResponse:
+    """`response` with the cookies `start` set and no caching: every page is someone's own."""
+    for key, value in start.probe.raw_headers:
         if key == b"set-cookie":
             response.raw_headers.append((key, value))
     response.headers["cache-control"] = "no-store"
     return response
+
+
+def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    """Renders a page with the CSRF token every form needs, setting its cookie if missing."""
+    start = start_page(request)
+    session = request.state._state.get("session")
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"session": session, "csrf_token": start.csrf_token, "flash": start.flash, **context},
+        status_code=status,
+    )
+    return finish_page(start, response)
 
 
 def render_error_page(request: Request, error: AppError) -> HTMLResponse:
