@@ -11,9 +11,10 @@ statements straight on the asyncpg connection (as the answer save does, app/atte
   Anything unusual (a check fails, another tab won the race, the connection was lost) inserts
   nothing and returns None: the caller then takes the portable path, which gives the precise
   answer (or the attempt already running).
-- submitting closes and grades in one transaction of two statements, like the portable path (the
-  grading statement starts after the closing one holds the row lock, so its snapshot has every
-  answer a concurrent save committed before the close).
+- submitting closes and grades in one call of a PL/pgSQL function (migration 0014): two
+  statements like the portable path (the grading one starts after the closing one holds the row
+  lock, so its snapshot has every answer a concurrent save committed before the close), in one
+  round trip and one transaction, returning what the live board shows too.
 
 SQLite (the embedded default) never comes here: the portable SQLAlchemy path in service.py.
 """
@@ -28,8 +29,7 @@ from typing import Any
 from asyncpg import exceptions as pg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.attempts.models import IN_PROGRESS, SUBMITTED
-from app.core.clock import ms_between
+from app.attempts.models import IN_PROGRESS
 from app.staff.roles import ADMIN
 
 CONNECTION_LOST = (
@@ -136,24 +136,13 @@ async def open_attempt(
     return None if row is None else (row[0], row[1], row[2])
 
 
-_CLOSE = f"""
-UPDATE attempts
-SET status = '{SUBMITTED}', submitted_at = CASE WHEN deadline < $2 THEN deadline ELSE $2 END,
-    auto_submitted = $3, prediction = coalesce($4::bigint, prediction)
-WHERE id = $1 AND status = '{IN_PROGRESS}' AND deadline >= $5
-RETURNING started_at, submitted_at
-"""
-_GRADE = """
-UPDATE attempts
-SET correct = (
-        SELECT count(*) FROM attempt_answers a JOIN options o ON o.id = a.option_id
-        WHERE a.attempt_id = $1 AND o.is_correct
-    ),
-    time_ms = $2
-WHERE id = $1
-RETURNING id, round_id, user_id, seq, status, started_at, deadline, prediction, submitted_at,
-          auto_submitted, correct, total, time_ms
-"""
+# A submit's close and grading (migration 0014's PL/pgSQL function): the same two statements as
+# the portable path, the second with a fresh snapshot taken once the first holds the row lock (so
+# it counts every answer a concurrent save committed before the close), in ONE round trip and its
+# own transaction (no BEGIN and COMMIT round trips). It also returns the owner's display fields
+# and whether they are excluded from the round's results: what the live board's update would
+# otherwise read again.
+_CLOSE = "SELECT * FROM close_attempt_on_time($1, $2, $3, $4, $5)"
 CLOSED_COLUMNS = (
     "id",
     "round_id",
@@ -169,6 +158,8 @@ CLOSED_COLUMNS = (
     "total",
     "time_ms",
 )
+# What the function returns after the closed row's columns (see ClosedFigures).
+_OWNER_COLUMNS = ("full_name", "unit", "province", "district", "commune", "excluded")
 
 
 async def close_on_time(
@@ -179,14 +170,16 @@ async def close_on_time(
     prediction: int | None,
     auto: bool,
     on_time_since: datetime,
-) -> dict[str, Any] | None:
-    """service._close for a submit, committed: the closed row's columns, or None if the attempt
-    was already closed or its stored deadline is before `on_time_since` (nothing written).
-    Raises ConnectionLost if the connection died (then whether it committed is unknown: the
-    caller retries idempotently)."""
-    async with driver(engine) as conn, conn.transaction():
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """service._close for a submit, committed: (the closed row's columns, the figures the live
+    board shows: the row's and its owner's), or None if the attempt was already closed or its
+    stored deadline is before `on_time_since` (nothing written). Raises ConnectionLost if the
+    connection died (then whether it committed is unknown: the caller retries idempotently)."""
+    async with driver(engine) as conn:
         row = await conn.fetchrow(_CLOSE, attempt_id, submitted_at, auto, prediction, on_time_since)
-        if row is None:
-            return None
-        graded = await conn.fetchrow(_GRADE, attempt_id, ms_between(row[0], row[1]))
-    return dict(zip(CLOSED_COLUMNS, graded, strict=True))
+    if row is None:
+        return None
+    values = tuple(row)
+    closed = dict(zip(CLOSED_COLUMNS, values[: len(CLOSED_COLUMNS)], strict=True))
+    figures = {**closed, **dict(zip(_OWNER_COLUMNS, values[len(CLOSED_COLUMNS) :], strict=True))}
+    return closed, figures
