@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import orjson
@@ -24,7 +25,9 @@ from app.attempts.schemas import (
 )
 from app.attempts.service import AttemptDeps
 from app.attempts.views import attempt_payload, json_response, result_out, result_payload
+from app.attempts.waiting_room import Alongside
 from app.contests.service import get_round, round_cache
+from app.core import ratelimit
 from app.core.clock import utcnow
 from app.core.deps import DbDep, SessionDep, api_session, session_token
 from app.core.errors import ErrorResponses
@@ -66,10 +69,12 @@ async def open_attempt(round_id: int, request: Request):
     token, bearer = session_token(request)
     session, _ = await load_session_with(runtime.redis, token, runtime.settings.session_ttl_seconds)
     session = api_session(request, session, bearer)
-    await throttle.check_open_attempt(request, session.user_id)
+    # The rate limits go in the waiting room's round trip (429 if over, before the line's answer).
+    hits = throttle.open_attempt_hits(request, session.user_id)
+    limits = Alongside(ratelimit.hit_commands(hits), partial(ratelimit.check_hits, hits))
     async with runtime.sessionmaker() as db:
         deps = AttemptDeps.of(runtime, db)
-        async with runtime.waiting_room.turn(db, session.user_id, round_id) as turn:  # 429 + place in line
+        async with runtime.waiting_room.turn(db, session.user_id, round_id, limits) as turn:  # 429 + place in line
             # A new attempt's cache entry and the room's count of opens go in one round trip.
             state, created = await service.open_attempt(deps, session.user_id, round_id, turn.opened_commands())
             turn.reported = created

