@@ -115,6 +115,11 @@ class AttemptCache:
         )
 
     @staticmethod
+    def resume_read(attempt_id: int) -> tuple:
+        """The Redis command that reads the whole cached attempt (`parse` reads its reply)."""
+        return ("HGETALL", attempt_key(attempt_id))
+
+    @staticmethod
     def save_read(attempt_id: int, question_id: int) -> tuple:
         """The Redis command that reads what an answer save needs, and nothing more: the owner,
         status, times and this one question's options (not the whole paper and every answer)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 from asyncpg import exceptions as pg
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from app.attempts.models import IN_PROGRESS
 from app.staff.roles import ADMIN
@@ -54,17 +55,24 @@ def is_postgres(engine: Any) -> bool:
 async def driver(engine: AsyncEngine) -> AsyncIterator[Any]:
     """The asyncpg connection of a pooled connection, outside any transaction SQLAlchemy knows
     of (a statement is its own transaction unless the caller opens one on the driver). A dead
-    connection is discarded and reported as ConnectionLost."""
-    async with engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
+    connection is discarded and reported as ConnectionLost.
+    Checked out of the engine's pool itself, not through `engine.connect()`: its Connection and
+    the greenlet hops around it cost twice the CPU (~55 against ~25 µs), for nothing a raw
+    statement uses. The pool's own steps (pre-ping, reset, closing an overflow connection) may
+    wait on the database, so they run in a greenlet as SQLAlchemy's would."""
+    pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
+    try:
+        raw = pooled.driver_connection
         assert raw is not None  # None only once a connection is closed; this one is checked out
         try:
             yield raw
         except Exception as exc:
             if isinstance(exc, CONNECTION_LOST) or raw.is_closed():
-                await conn.invalidate(exc)
+                await greenlet_spawn(pooled.invalidate, exc)
                 raise ConnectionLost() from exc
             raise
+    finally:
+        await greenlet_spawn(pooled.close)
 
 
 # $1 round, $2 user, $3 contest, $4 questions per attempt, $5 quotas (JSON text), $6 now (the

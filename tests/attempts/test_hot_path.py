@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from app.attempts.models import Attempt
 from app.integrity.models import ResultExclusion
 from app.leaderboard import rebuild
@@ -177,3 +179,49 @@ async def test_the_lean_routes_refuse_a_bad_id_in_the_path_as_fastapi_does(facto
     # Numbers FastAPI's lax validation accepts are accepted too (here: the attempt is not found).
     missing = await participant.call("POST", "/api/v1/attempts/+0987654/submit")
     assert missing.status_code == 404
+
+
+async def test_the_lean_routes_give_every_connection_back(factory, app, redis):
+    """Their session is closed only when it was used: used or not, nothing stays checked out,
+    also when the attempt is not cached and the route reads it from the database."""
+    from app.attempts.cache import attempt_key
+
+    pool = app.state.runtime.engine.sync_engine.pool
+    round_ = await factory.round()
+    participant = await factory.participant()
+    attempt = await _open(participant, round_.id)
+    await redis.delete(attempt_key(attempt["attempt_id"]))  # the save refills it through its session
+    await _answer(participant, attempt, correct_option)
+    await redis.delete(attempt_key(attempt["attempt_id"]))
+    response = await participant.call("POST", f"/api/v1/attempts/{attempt['attempt_id']}/submit",
+                                      json={"prediction": 5})
+    assert response.status_code == 200 and response.json()["correct"] == 3
+    again = await participant.call("POST", f"/api/v1/rounds/{round_.id}/attempts")
+    assert again.status_code == 201
+    if hasattr(pool, "checkedout"):
+        assert pool.checkedout() == 0
+
+
+async def test_a_resume_reads_the_session_and_the_attempt_in_one_redis_round_trip(factory, app, redis, monkeypatch):
+    from app.attempts.cache import attempt_key
+
+    round_ = await factory.round()
+    participant = await factory.participant()
+    attempt = await _open(participant, round_.id)
+    await _answer(participant, attempt, correct_option)
+    sends = _count_redis_round_trips(monkeypatch)
+    resumed = await participant.call("GET", f"/api/v1/attempts/{attempt['attempt_id']}")
+    assert resumed.status_code == 200
+    assert len(sends) == 1
+    body = resumed.json()
+    assert body["answers"] == {str(q["id"]): correct_option(q) for q in attempt["questions"][:3]}
+    assert [q["id"] for q in body["questions"]] == [q["id"] for q in attempt["questions"]]
+    # Not cached: read from the database (and cached again), the same attempt.
+    await redis.delete(attempt_key(attempt["attempt_id"]))
+    again = await participant.call("GET", f"/api/v1/attempts/{attempt['attempt_id']}")
+    assert again.status_code == 200 and again.json()["answers"] == body["answers"]
+    # Someone else's attempt is "not found", cached or not.
+    stranger = await factory.participant()
+    assert (await stranger.call("GET", f"/api/v1/attempts/{attempt['attempt_id']}")).status_code == 404
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as anonymous:
+        assert (await anonymous.get(f"/api/v1/attempts/{attempt['attempt_id']}")).status_code == 401
