@@ -399,8 +399,8 @@ async def _close_on_time(
                 on_time_since=on_time_since,
             )
             return (None, None) if closed is None else (Attempt(**closed[0]), closed[1])
-        except statements.ConnectionLost:
-            pass  # committed or not, unknown: the portable close below is idempotent
+        except (statements.ConnectionLost, statements.NotMigrated):
+            pass  # committed or not, unknown (or not migrated yet): the portable close below is idempotent
     attempt = await _close(
         db, attempt_id, submitted_at=submitted_at, prediction=prediction, auto=auto, on_time_since=on_time_since
     )

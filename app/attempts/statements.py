@@ -47,6 +47,11 @@ class ConnectionLost(Exception):
     """The pooled connection was dead; it has been discarded. Nothing is known to be written."""
 
 
+class NotMigrated(Exception):
+    """The database lacks migration 0014's function (new code running before `migrate`, during a
+    deploy): nothing was written, the caller takes the portable path."""
+
+
 def is_postgres(engine: Any) -> bool:
     return isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql"
 
@@ -182,9 +187,13 @@ async def close_on_time(
     """service._close for a submit, committed: (the closed row's columns, the figures the live
     board shows: the row's and its owner's), or None if the attempt was already closed or its
     stored deadline is before `on_time_since` (nothing written). Raises ConnectionLost if the
-    connection died (then whether it committed is unknown: the caller retries idempotently)."""
-    async with driver(engine) as conn:
-        row = await conn.fetchrow(_CLOSE, attempt_id, submitted_at, auto, prediction, on_time_since)
+    connection died (then whether it committed is unknown: the caller retries idempotently),
+    NotMigrated if the function is not there yet (nothing written)."""
+    try:
+        async with driver(engine) as conn:
+            row = await conn.fetchrow(_CLOSE, attempt_id, submitted_at, auto, prediction, on_time_since)
+    except pg.UndefinedFunctionError as exc:
+        raise NotMigrated() from exc
     if row is None:
         return None
     values = tuple(row)
