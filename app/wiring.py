@@ -3,7 +3,9 @@ with app/main.py and app/cli.py, that may import every feature: it sits above th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,8 +68,8 @@ def build_runtime(settings: Settings) -> Runtime:
     # group commit of answer saves
     answer_writer = AnswerWriter(engine, attempt_cache, grace=timedelta(seconds=settings.deadline_grace_seconds))
 
-    async def attempt_closed(db: AsyncSession, attempt_id: int) -> None:
-        await record_closed_attempt(db, board_redis, attempt_id)
+    async def attempt_closed(db: AsyncSession, attempt_id: int, figures: Mapping[str, Any] | None = None) -> None:
+        await record_closed_attempt(db, board_redis, attempt_id, figures)
 
     return Runtime(
         settings=settings,

@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.attempts.cache import SET_IF_CACHED, AttemptCache, attempt_key
 from app.attempts.models import IN_PROGRESS, Attempt, AttemptAnswer
-from app.attempts.statements import CONNECTION_LOST
+from app.attempts.statements import ConnectionLost, driver
 from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -208,23 +208,17 @@ class AnswerWriter:
             # Outside any transaction SQLAlchemy knows of: the statement is its own transaction
             # (asyncpg's implicit one), so the attempt locks are held exactly until the answers
             # are durable, and the pool's reset on return is a no-op.
-            async with self.engine.connect() as conn:
-                driver = (await conn.get_raw_connection()).driver_connection
-                assert driver is not None  # None only once a connection is closed; this one is checked out
-                try:
-                    rows = await driver.fetch(_SAVE_BATCH_PG, *args)
-                except Exception as exc:
-                    if not (isinstance(exc, CONNECTION_LOST) or driver.is_closed()):
-                        raise
-                    # The pooled connection was dead (database restarted, connection cut):
-                    # SQLAlchemy never saw this statement, so discard the connection here. The
-                    # statement is idempotent, so it runs once more on a fresh connection; a second
-                    # failure is a database outage (503, nothing acknowledged).
-                    await conn.invalidate(exc)
-                    if last_try:
-                        raise OperationalError(_SAVE_BATCH_PG, None, exc) from exc
-                    continue
-                return {(r[0], r[1]) for r in rows}
+            try:
+                async with driver(self.engine) as conn:
+                    rows = await conn.fetch(_SAVE_BATCH_PG, *args)
+            except ConnectionLost as lost:
+                # The pooled connection was dead (database restarted, connection cut): it has
+                # been discarded. The statement is idempotent, so it runs once more on a fresh
+                # connection; a second failure is a database outage (503, nothing acknowledged).
+                if last_try:
+                    raise OperationalError(_SAVE_BATCH_PG, None, lost.__cause__ or lost) from lost.__cause__
+                continue
+            return {(r[0], r[1]) for r in rows}
         raise AssertionError("unreachable")
 
     async def _commit_generic(self, batch: list[_Save]) -> set[tuple[int, int]]:
@@ -234,6 +228,12 @@ class AnswerWriter:
             return await commit_batch_in(db, batch, self.grace)
 
     async def _update_cache(self, batch: list[_Save], saved: set[tuple[int, int]]) -> None:
+        if len(batch) == 1 and batch[0].key in saved:
+            # A batch of one (every save outside a rush): the script alone, not a pipeline's
+            # machinery around it.
+            item = batch[0]
+            await self.cache.set_answer(item.attempt_id, item.question_id, item.option_id)
+            return
         async with self.cache.redis.pipeline(transaction=False) as pipe:
             refused: set[int] = set()
             for item in batch:

@@ -167,6 +167,10 @@ def draw_questions(
     from the whole pool, then the order is shuffled. Refuses (409) exactly the configurations
     `quota_problems` reports."""
     quotas = [Quota.of(q) for q in raw_quotas]
+    if not quotas and len(pool) >= count:
+        # No quota (most rounds): a plain sample of the pool, already in random order. The flow
+        # below would only group the whole pool by kind to allocate nothing.
+        return rng.sample([e.id for e in pool], count)
     flow, kinds, short = _allocate(pool, quotas, rng)
     if short or sum(q.count for q in quotas) > count or len(pool) < count:  # what quota_problems checks
         raise BankTooSmall("bank_too_small", " ".join(quota_problems(pool, count, quotas)))

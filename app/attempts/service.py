@@ -381,15 +381,16 @@ async def _close_on_time(
     prediction: int | None,
     auto: bool,
     on_time_since: datetime,
-) -> Attempt | None:
-    """A submit's close and grading, committed (see `_close`). On PostgreSQL two raw statements
-    in one transaction (app/attempts/statements.py), the row returned as a detached Attempt."""
+) -> tuple[Attempt | None, dict[str, Any] | None]:
+    """A submit's close and grading, committed (see `_close`): (the attempt as closed, or None;
+    the figures for the live board when the statement returned them, else None). On PostgreSQL
+    one call of a function (app/attempts/statements.py), the row returned as a detached Attempt."""
     db = deps.db
     if statements.is_postgres(db.bind):
         if db.in_transaction():
             await db.rollback()  # a cache refill's read is done: hand its connection back first
         try:
-            row = await statements.close_on_time(
+            closed = await statements.close_on_time(
                 cast(AsyncEngine, db.bind),
                 attempt_id,
                 submitted_at=submitted_at,
@@ -397,14 +398,14 @@ async def _close_on_time(
                 auto=auto,
                 on_time_since=on_time_since,
             )
-            return None if row is None else Attempt(**row)
-        except statements.ConnectionLost:
-            pass  # committed or not, unknown: the portable close below is idempotent
-    closed = await _close(
+            return (None, None) if closed is None else (Attempt(**closed[0]), closed[1])
+        except (statements.ConnectionLost, statements.NotMigrated):
+            pass  # committed or not, unknown (or not migrated yet): the portable close below is idempotent
+    attempt = await _close(
         db, attempt_id, submitted_at=submitted_at, prediction=prediction, auto=auto, on_time_since=on_time_since
     )
     await db.commit()
-    return closed
+    return attempt, None
 
 
 async def close_expired_attempt(deps: AttemptDeps, attempt_id: int) -> bool:
@@ -446,14 +447,16 @@ async def submit(
             raise Invalid("prediction_required", "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài.")
         now = truncate_ms(utcnow())
         # Within the grace period a late click still counts, but time taken never exceeds the limit.
-        closed = await _close_on_time(deps, attempt_id, min(now, state.deadline), prediction, auto, now - deps.grace)
+        closed, figures = await _close_on_time(
+            deps, attempt_id, min(now, state.deadline), prediction, auto, now - deps.grace
+        )
         if not closed:
             # Its stored deadline passed (the round's close was moved earlier): closed at that
             # deadline with the answers saved, like any late attempt.
             await close_expired_attempt(deps, attempt_id)
         if closed:
             SUBMISSIONS.labels("timer" if auto else "manual").inc()
-        await deps.closed(db, attempt_id)  # never raises; the board can be rebuilt
+        await deps.closed(db, attempt_id, figures)  # never raises; the board can be rebuilt
         await deps.cache.forget(attempt_id)
         if closed is not None and not sa_inspect(closed).expired:
             return closed  # the row as the closing statement returned it

@@ -84,20 +84,33 @@ class Limiter:
             for action, who, limit in hits:
                 await self.hit(action, who, limit)
             return
-        # EVAL with the text: a pipeline of registered scripts first asks SCRIPT EXISTS.
         async with self.redis.pipeline(transaction=False) as pipe:
-            for action, who, limit in hits:
-                pipe.execute_command("EVAL", _HIT, 1, f"rl:{action}:{who}", limit.seconds * 1000)
-            replies = await pipe.execute()
-        for (_, _, limit), (count, ttl) in zip(hits, replies, strict=True):
-            if int(count) > limit.hits:
-                raise TooManyRequests(int(ttl))
+            for command in hit_commands(hits):
+                pipe.execute_command(*command)
+            check_hits(hits, await pipe.execute())
 
     async def hit(self, action: str, who: str, limit: Limit) -> None:
         """Counts one `action` by `who`; raises TooManyRequests once over the limit."""
         if limit.hits <= 0:
             return
         count, ttl = await self._hit(keys=[f"rl:{action}:{who}"], args=[limit.seconds * 1000])
+        if int(count) > limit.hits:
+            raise TooManyRequests(int(ttl))
+
+
+def hit_commands(hits: list[tuple[str, str, Limit]]) -> list[tuple]:
+    """`Limiter.hit_all`'s Redis commands, for a caller that sends them in a round trip of its own
+    (the open sends them with the waiting room's admission); `check_hits` reads their replies.
+    EVAL with the text: a pipeline of registered scripts first asks SCRIPT EXISTS."""
+    return [
+        ("EVAL", _HIT, 1, f"rl:{action}:{who}", limit.seconds * 1000) for action, who, limit in hits if limit.hits > 0
+    ]
+
+
+def check_hits(hits: list[tuple[str, str, Limit]], replies: list) -> None:
+    """Raises TooManyRequests if any of `hit_commands(hits)`'s replies is over its limit."""
+    enabled = [limit for _, _, limit in hits if limit.hits > 0]
+    for limit, (count, ttl) in zip(enabled, replies, strict=True):
         if int(count) > limit.hits:
             raise TooManyRequests(int(ttl))
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, FastAPI, Request, Response
 from redis.asyncio import Redis
@@ -47,9 +47,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# "An attempt closed" (submitted, or closed at its deadline): attempts call it after the commit;
-# the lifespan wires it to the live leaderboard. (db, attempt_id); never raises.
-AttemptClosedHook = Callable[[AsyncSession, int], Awaitable[None]]
+
+class AttemptClosedHook(Protocol):
+    """ "An attempt closed" (submitted, or closed at its deadline): attempts call it after the
+    commit; the lifespan wires it to the live leaderboard. Never raises. `figures`: the closed
+    row's columns and its owner's display fields and exclusion, when the closing statement
+    returned them (app/attempts/statements.py), so that nothing is read again; None: read them."""
+
+    def __call__(
+        self, db: AsyncSession, attempt_id: int, figures: Mapping[str, Any] | None = None
+    ) -> Awaitable[None]: ...
 
 
 # "Someone logged in / registered" (kind "login" | "register"), with the device id the form or
@@ -58,7 +65,7 @@ AttemptClosedHook = Callable[[AsyncSession, int], Awaitable[None]]
 AccountEventHook = Callable[[Request, Response, AsyncSession, int, str, "str | None"], Awaitable[None]]
 
 
-async def nobody_listens(db: AsyncSession, attempt_id: int) -> None:
+async def nobody_listens(db: AsyncSession, attempt_id: int, figures: Mapping[str, Any] | None = None) -> None:
     return None
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attempts.models import SUBMITTED
 from app.attempts.service import AttemptDeps, close_open_attempts, record_and_forget
 from app.contests.models import Round
 from app.contests.service import get_round, round_cache
@@ -163,20 +166,47 @@ async def repair_if_lost(db: AsyncSession, redis, round_id: int) -> bool:
 # The one call the attempt service makes when an attempt closes: put it on the live board.
 
 
-async def record_closed_attempt(db: AsyncSession, redis, attempt_id: int) -> None:
+def result_of(figures: Mapping[str, Any]) -> tuple[int, Result] | None:
+    """`load_result` from the figures the closing statement returned (app/attempts/statements.py:
+    the closed row, its owner's display fields, their exclusion): None when not on any board."""
+    if figures["excluded"] or figures["status"] != SUBMITTED:
+        return None
+    return figures["round_id"], Result(
+        attempt_id=figures["id"],
+        user_id=figures["user_id"],
+        correct=figures["correct"] or 0,
+        total=figures["total"],
+        time_ms=figures["time_ms"] or 0,
+        submitted_at=figures["submitted_at"],
+        prediction=figures["prediction"],
+        full_name=figures["full_name"],
+        unit=figures["unit"],
+        province=figures["province"],
+        district=figures["district"],
+        commune=figures["commune"],
+    )
+
+
+async def record_closed_attempt(
+    db: AsyncSession, redis, attempt_id: int, figures: Mapping[str, Any] | None = None
+) -> None:
     """Never raises: the submit is already committed and must succeed whatever Redis does; a
-    missed update is repaired by `python -m app rebuild-board`.
+    missed update is repaired by `python -m app rebuild-board`. `figures`: what the closing
+    statement returned (then nothing is read from the database), None: read here.
 
     Reads through the caller's session (one Core query: no ORM object is loaded or changed) and
     ends that read's transaction before Redis is called. Not a second session: under load every
     request already holds one pooled connection, and waiting for a second one while holding the
     first is how a busy pool runs dry (seen in the 10,000-submit benchmark)."""
     try:
-        try:
-            await reads_outside_transaction(db)  # one read: no BEGIN/COMMIT round trips around it
-            found = await load_result(db, attempt_id)
-        finally:
-            await db.commit()
+        if figures is not None:
+            found = result_of(figures)
+        else:
+            try:
+                await reads_outside_transaction(db)  # one read: no BEGIN/COMMIT round trips around it
+                found = await load_result(db, attempt_id)
+            finally:
+                await db.commit()
         if found is not None:
             round_id, result = found
             board, entry = RoundBoard(redis, BoardKeys(round_id, LIVE)), live_entry(result)
