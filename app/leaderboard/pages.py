@@ -23,7 +23,9 @@ from app.leaderboard.fragments import Fragment, FragmentCache
 from app.leaderboard.privacy import name_style
 from app.leaderboard.rebuild import rebuild_boards
 from app.leaderboard.routes import board_redis, read_context
+from app.leaderboard.schemas import MyStandingOut
 from app.leaderboard.viewers import staff_access
+from app.outreach.service import public_base
 from app.staff.deps import RoundViewerPage
 from app.staff.roles import VIEW_DASHBOARD
 from app.web.render import macros, page
@@ -69,9 +71,41 @@ async def _fragment(
         units=units.groups,
         provinces=provinces.groups,
     )
+    object.__setattr__(fragment, "rows_html", "".join(fragment.rows))
     if version is not None:
         cache_of(ctx.db, FragmentCache).put(key, fragment)
     return fragment
+
+
+_SLOT = Markup("\x00")  # where body() leaves the viewer's parts (NUL is never in the page's text)
+
+
+def _body(fragment: Fragment, round_: Round) -> list[str]:
+    """The page's content around the viewer's slots, rendered once per fragment and round name."""
+    key = (round_.name, round_.contest_id)
+    pieces = fragment.body.get(key)
+    if pieces is None:
+        final = fragment.view.phase == FINAL
+        html = _parts().body(round_, fragment.view, final, fragment.shown_at, REFRESH_SECONDS, AROUND, _SLOT)
+        pieces = fragment.body[key] = str(html).split(_SLOT)
+    return pieces
+
+
+def _meta(fragment: Fragment, round_: Round, request: Request) -> Markup:
+    """The link preview, once per fragment, round name and public address."""
+    key = (round_.name, round_.contest_id, public_base(request))
+    meta = fragment.meta.get(key)
+    if meta is None:
+        meta = fragment.meta[key] = _parts().meta(round_, fragment.view.phase == FINAL, request)
+    return meta
+
+
+def _standing_html(fragments: FragmentCache, round_id: int, standing: MyStandingOut | None, final: bool) -> Markup:
+    rows = ""
+    if standing is not None and standing.standings:
+        render = _parts().board_row
+        rows = "".join(fragments.row(row, final, render) for row in standing.standings[0].rows)
+    return _parts().standing_section(round_id, standing, Markup(rows))
 
 
 @router.get("/rounds/{round_id}/leaderboard")
@@ -97,7 +131,8 @@ async def leaderboard_page(
     # One round trip: which board is current, and the viewer's row on it.
     phase, board, version, my_row = await service.board_and_row(ctx, round_id, session.user_id if session else None)
     key = (round_id, phase, scope, style)
-    fragment = cache_of(ctx.db, FragmentCache).get(key, version) if version is not None else None
+    fragments = cache_of(ctx.db, FragmentCache)
+    fragment = fragments.get(key, version) if version is not None else None
     if fragment is None:
         fragment = await _fragment(ctx, round_, style, (phase, board, version), scope, key)
     final = phase == FINAL
@@ -105,11 +140,11 @@ async def leaderboard_page(
     if session:
         # Neighbours for the round's board only: the page lists no others (the API's /me does).
         standing = await service.standing_out(round_id, style, phase, board, session.user_id, my_row, AROUND, 1)
-    rows = fragment.rows
+    rows = fragment.rows_html
     if session and session.user_id in fragment.view.user_ids:
         i = fragment.view.user_ids.index(session.user_id)
         mine = fragment.view.rows[i].model_copy(update={"is_me": True})
-        rows = rows[:i] + [_parts().board_row(mine, final)] + rows[i + 1 :]
+        rows = "".join([*fragment.rows[:i], fragments.row(mine, final, _parts().board_row), *fragment.rows[i + 1 :]])
     filters_html = fragment.filters
     if filter_error:
         filters_html = _parts().filters(
@@ -118,23 +153,25 @@ async def leaderboard_page(
     can_rebuild = access is not None and access.can(VIEW_DASHBOARD, round_.contest_id)
     rebuilt = params.get("rebuilt")
     notice = (
-        f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi."
+        _parts().notice(f"Đã dựng lại bảng xếp hạng từ cơ sở dữ liệu: {rebuilt} người dự thi.")
         if rebuilt and rebuilt.isascii() and rebuilt.isdigit()
-        else None
+        else ""
     )
+    pieces = _body(fragment, round_)
+    standing_html = _standing_html(fragments, round_id, standing, final)
+
+    def content(csrf_token: str) -> Markup:
+        # The staff's form carries the session's CSRF token, which page() settles.
+        staff = _parts().staff_form(round_id, csrf_token) if can_rebuild else ""
+        slots = (notice, standing_html, filters_html, "1" if standing is not None else "0", rows, staff)
+        return Markup("".join([piece + str(slot) for piece, slot in zip(pieces, slots)]) + pieces[-1])
+
     return page(
         request,
         "leaderboard.html",
         round=round_,
-        board=fragment.view,
-        rows_html=Markup("").join(rows),
-        filters_html=filters_html,
-        updated_at=fragment.shown_at,
-        standing=standing,
-        refresh_seconds=REFRESH_SECONDS,
-        around=AROUND,
-        can_rebuild=can_rebuild,
-        notice=notice,
+        meta_html=_meta(fragment, round_, request),
+        content=content,
         status=422 if filter_error else 200,
     )
 
