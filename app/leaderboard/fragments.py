@@ -29,7 +29,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from app.leaderboard.board import LIVE
-from app.leaderboard.schemas import BoardRowOut, GroupOut
+from app.leaderboard.schemas import GroupOut
 from app.leaderboard.service import TopView
 
 
@@ -75,25 +75,12 @@ class FragmentCache:
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
 
-    def row(self, row: BoardRowOut, final: bool, render: Callable[[BoardRowOut, bool], Markup]) -> Markup:
-        """A board row as `render` makes it, once per process and shown content (nothing hidden
-        from the page goes into it, so two rows alike on the page are alike here)."""
-        key = (
-            final,
-            row.rank,
-            row.name,
-            row.unit,
-            row.province,
-            row.correct,
-            row.total,
-            row.time_ms,
-            row.prediction,
-            row.distance,
-            row.is_me,
-        )
+    def row(self, key: tuple, render: Callable[[], Markup]) -> Markup:
+        """A board row as `render` makes it, once per process and `key`: what the row shows
+        (pages.py), so that two rows alike on the page are one entry here; the oldest go first."""
         hit = self._rows.get(key)
         if hit is None:
-            hit = self._rows[key] = render(row, final)
+            hit = self._rows[key] = render()
             while len(self._rows) > self.max_entries * 16:
                 self._rows.popitem(last=False)
         return hit

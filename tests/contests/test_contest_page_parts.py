@@ -6,6 +6,8 @@ without an ORM session (app/contests/progress.py)."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from contextlib import asynccontextmanager
 
 from app.contests import pages
@@ -114,3 +116,33 @@ async def test_the_page_opens_no_orm_session_on_postgresql(factory, client, app,
         page = await person.call("GET", url)
         assert "Bạn đã thi 0/2 lượt." in page.text
         assert len(opened) == (0 if is_postgres else 1)
+
+
+async def test_a_dead_pooled_connection_does_not_fail_the_page(factory, app, settings, db, is_postgres):
+    """The progress read on a connection the server dropped (a restart): discarded, and the page
+    reads again on a fresh one."""
+    if not is_postgres:
+        pytest.skip("pooled server connections exist on PostgreSQL only")
+    import httpx
+    from sqlalchemy import text
+
+    from app.main import create_app
+
+    round_ = await factory.round(questions_per_attempt=3)
+    person = await factory.participant()
+    await person.call("POST", f"/api/v1/rounds/{round_.id}/attempts")
+    # A second app process configured as `make bench` runs production: no ping on pool checkout,
+    # the public list kept (read once, before the connection is dropped).
+    other = create_app(settings.model_copy(update={"db_pool_pre_ping": False, "public_pages_cache_seconds": 3600}))
+    url = f"/contests/{round_.contest_id}"
+    async with other.router.lifespan_context(other):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://t") as client:
+            first = await client.get(url, headers=person.headers)
+            assert "Bạn đã thi 1/2 lượt." in first.text
+            async with other.state.runtime.engine.connect() as conn:  # the one pooled connection
+                backend = await conn.scalar(text("SELECT pg_backend_pid()"))
+            await db.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})  # as a restart would
+            await db.rollback()
+            again = await client.get(url, headers=person.headers)
+            assert again.status_code == 200 and "Bạn đã thi 1/2 lượt." in again.text
+            assert "Bạn đã thi 1/2 lượt." in (await client.get(url, headers=person.headers)).text

@@ -5,12 +5,18 @@ staff's form (with their own session's CSRF token) are theirs alone."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from app.leaderboard import pages
+from app.leaderboard.board import FINAL, LIVE, BoardKeys, RoundBoard
+from app.leaderboard.ordering import Result, final_entry, live_entry
+from app.leaderboard.page_reads import read_for_viewer
+from app.leaderboard.ranking import RankedEntry
+from app.leaderboard.service import row_out, standing_out
 from app.core.sessions import SESSION_COOKIE
-from tests.leaderboard.conftest import make_staff
+from tests.leaderboard.conftest import fresh_round_id, make_staff
 from tests.leaderboard.journey import take_attempt
-from tests.leaderboard.test_shared_page import shared_for
+from tests.leaderboard.test_shared_page import T0, shared_for
 
 
 class Counting:
@@ -103,7 +109,44 @@ async def test_rows_around_a_viewer_are_shared_by_content_never_by_the_mark(fact
     first = (await people[0].call("GET", url)).text
     rendered = len(rows)
     second = (await people[1].call("GET", url)).text
-    # Bảo's neighbours are An's: only the two rows whose mark changed are rendered again.
-    assert len(rows) - rendered == 2
+    # Bảo's neighbours are An's: Cường's row, alike on both pages, is not rendered again.
+    assert 3 not in rows[rendered:] and 1 in rows[rendered:] and 2 in rows[rendered:]
     assert mine(standing(first)) == [("1", "Phạm V. A. ")] and mine(standing(second)) == [("2", "Phạm V. B. ")]
     assert standing(second).count("<tr") == 3
+
+
+def _entry(attempt_id: int, user_id: int, correct: int, unit: str | None, province: str | None) -> Result:
+    return Result(attempt_id=attempt_id, user_id=user_id, correct=correct, total=10, time_ms=60_000 + user_id,
+                  submitted_at=T0 + timedelta(minutes=attempt_id), prediction=3, full_name=f"Lý Văn {user_id}",
+                  unit=unit, province=province)
+
+
+async def test_the_pages_one_call_read_matches_the_standings_of_the_api(board_redis):
+    """page_reads.read_for_viewer (the page's board, row and standing in one call, the groups in
+    a second) says what service.standing_out says, live and final, on Redis and on the cluster."""
+    round_id = fresh_round_id()
+    people = [_entry(i, 100 + i, 10 - i % 4, ["Sở Y tế", "sở  y TẾ", None][i % 3], [None, "Huế", "Huế"][i % 3 - 1])
+              for i in range(1, 9)]
+    live = RoundBoard(board_redis, BoardKeys(round_id, LIVE))
+    for person in people:
+        await live.record(live_entry(person))
+
+    async def same(phase, board):
+        for user_id in [p.user_id for p in people] + [999]:
+            read = await read_for_viewer(board_redis, round_id, user_id, 2)
+            row = await board_redis.hget(board.keys.rows, str(user_id))
+            expected = await standing_out(round_id, "initials", phase, board, user_id, row, 2, 1)
+            assert (read.phase, read.version, read.on_board) == (phase, await board.version(), expected.on_board)
+            assert [(s.scope, s.scope_name, s.rank, s.participants) for s in read.standings] == [
+                (s.scope, s.scope_name, s.rank, s.participants) for s in expected.standings]
+            lines = [RankedEntry.from_board(x.rank, x.user_id, x.row) for x in read.lines]
+            if expected.standings:
+                assert [row_out(x, "initials", user_id, phase == FINAL) for x in lines] == expected.standings[0].rows
+        nobody = await read_for_viewer(board_redis, round_id, None, 2)
+        assert (nobody.phase, nobody.row, nobody.standings) == (phase, None, [])
+
+    await same(LIVE, live)
+    final = RoundBoard(board_redis, BoardKeys(round_id, FINAL))
+    ranked = [RankedEntry.of(i, p, abs(p.prediction - 5)) for i, p in enumerate(people, start=1)]
+    await final.replace_all([final_entry(r) for r in ranked], {"truth": "5"})
+    await same(FINAL, final)
