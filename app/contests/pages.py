@@ -13,7 +13,6 @@ from app.contests.public import PublicContests
 from app.contests.schemas import ContestOut, RoundOut
 from app.core.deps import PageSessionDep
 from app.core.runtime import request_runtime
-from app.outreach.service import public_base
 from app.web.render import macros, page
 
 router = APIRouter(include_in_schema=False)
@@ -62,11 +61,24 @@ def _contest_parts(contest: ContestOut, request: Request) -> ContestParts:
     return ContestParts(parts.meta(contest, request), head, cards, rules, Markup("\n".join([*anonymous, rules])))
 
 
+def public_base_key(request: Request) -> tuple:
+    """What outreach.public_base(request) depends on, without building the URL: a key for the
+    parts that carry the public address (the link preview), which it would cost every view."""
+    scope = request.scope
+    return (
+        request_runtime(request).settings.public_base_url,
+        scope.get("scheme"),
+        scope.get("server"),
+        request.headers.get("host"),
+        scope.get("app_root_path", scope.get("root_path", "")),
+    )
+
+
 def _shared_parts(contests: PublicContests, contest_id: int, request: Request) -> tuple[ContestOut, ContestParts]:
     """The contest and its shared parts, rendered once per contest, rounds' statuses and public
     address (the link preview carries it), and dropped with the list they came from."""
     contest, key = contests.contest(contest_id)
-    page_key = ("contest page", *key[1:], public_base(request))
+    page_key = ("contest page", *key[1:], public_base_key(request))
     parts = contests.rendered.get(page_key)
     if parts is None:
         parts = contests.rendered[page_key] = _contest_parts(contest, request)

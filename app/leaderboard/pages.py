@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 
 from app.contests.models import Round
+from app.contests.pages import public_base_key
 from app.contests.service import round_cache
 from app.core.clock import utcnow
 from app.core.deps import PageSessionDep
@@ -26,7 +27,6 @@ from app.leaderboard.rebuild import rebuild_boards, repair_if_lost
 from app.leaderboard.routes import board_redis, read_context
 from app.leaderboard.schemas import BoardRowOut
 from app.leaderboard.viewers import staff_access
-from app.outreach.service import public_base
 from app.staff.deps import RoundViewerPage
 from app.staff.roles import VIEW_DASHBOARD
 from app.web.render import macros, page
@@ -94,7 +94,7 @@ def _body(fragment: Fragment, round_: Round) -> list[str]:
 
 def _meta(fragment: Fragment, round_: Round, request: Request) -> Markup:
     """The link preview, once per fragment, round name and public address."""
-    key = (round_.name, round_.contest_id, public_base(request))
+    key = (round_.name, round_.contest_id, public_base_key(request))
     meta = fragment.meta.get(key)
     if meta is None:
         meta = fragment.meta[key] = _parts().meta(round_, fragment.view.phase == FINAL, request)

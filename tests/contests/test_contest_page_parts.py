@@ -146,3 +146,17 @@ async def test_a_dead_pooled_connection_does_not_fail_the_page(factory, app, set
             again = await client.get(url, headers=person.headers)
             assert again.status_code == 200 and "Bạn đã thi 1/2 lượt." in again.text
             assert "Bạn đã thi 1/2 lượt." in (await client.get(url, headers=person.headers)).text
+
+
+async def test_the_shared_preview_follows_the_address_the_page_was_asked_at(factory, client, app, monkeypatch):
+    """The link preview is shared per public address: asked at two hosts (PUBLIC_BASE_URL unset),
+    each page names its own."""
+    round_ = await factory.round()
+    url = f"/contests/{round_.contest_id}"
+    async with public_cache_on(app, monkeypatch):
+        for host in ("thi.example.vn", "cuocthi.example.vn", "thi.example.vn"):
+            html = (await client.get(url, headers={"host": host})).text
+            assert f'<link rel="canonical" href="http://{host}{url}">' in html
+        monkeypatch.setattr(app.state.runtime.settings, "public_base_url", "https://thi.gov.vn")
+        html = (await client.get(url, headers={"host": "thi.example.vn"})).text
+        assert f'<link rel="canonical" href="https://thi.gov.vn{url}">' in html
