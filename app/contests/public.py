@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.contests.models import Contest
 from app.contests.schemas import ContestOut, ContestSummary
-from app.contests.service import contest_out, contest_summaries, published_contests
+from app.contests.service import contest_out, contest_summaries, published_contests, round_status
 from app.core.clock import utcnow
 from app.core.runtime import cache_of
 
@@ -63,6 +63,21 @@ class PublicContests:
             self.rendered = {}
             self._expires = self.clock() + self.ttl
         return self._contests
+
+    def contest(self, contest_id: int) -> tuple[ContestOut, tuple]:
+        """A contest as last read (`refresh_with` first), its rounds' status as of now, and a key
+        of what a page of it shows alike to everyone (the contest and each round's status): the
+        ContestOut is built once per key and shared until the next read of the list."""
+        found = self._by_id.get(contest_id)
+        if found is None:
+            contest_out(None, utcnow())  # raises NotFound
+        assert found is not None
+        now = utcnow()
+        key = ("contest", contest_id, tuple(round_status(r, now) for r in found.rounds))
+        out = self.rendered.get(key)
+        if out is None:
+            out = self.rendered[key] = contest_out(found, now)
+        return out, key
 
     async def list(self, db: AsyncSession) -> list[ContestSummary]:
         return contest_summaries(await self._fresh(db), utcnow())
