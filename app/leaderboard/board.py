@@ -18,6 +18,7 @@ from itertools import islice
 from typing import Final
 
 from app.config import Settings
+from app.core.redis import Lua
 from app.core.textnorm import clean_text, group_key
 from app.leaderboard.ordering import BoardEntry, user_of_member
 from app.leaderboard.ranking import RankedEntry
@@ -125,7 +126,7 @@ end
 # ARGV[16]) -- always so for a first attempt, and for a later one unless the profile changed.
 # Otherwise -2 (nothing written: the caller reads the row and declares the old boards); -3 if
 # the board's version key is missing (Redis lost the board: the caller rebuilds it instead).
-_RECORD = (
+_RECORD = Lua(
     _BUMP
     + """
 local function leave(counts, name)
@@ -178,7 +179,7 @@ return 1
 # Replaces the live keys by the staged ones in one step. KEYS: live registry, version, then
 # (staged, live) pairs, then live keys to delete. ARGV: number of pairs, then the live group
 # suffixes the caller saw; a group created since then would be left orphaned, so -1 = retry.
-_SWAP = (
+_SWAP = Lua(
     _BUMP
     + """
 local pairs_count = tonumber(ARGV[1])
@@ -199,17 +200,17 @@ return 1
 
 # One round trip and one consistent snapshot: the board's size, then members in rank order,
 # each with its row.
-_PAGE = """
+_PAGE = Lua("""
 local out = {redis.call('ZCARD', KEYS[1])}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])) do
   out[#out + 1] = m
   out[#out + 1] = redis.call('HGET', KEYS[2], string.match(m, ':(%d+)$')) or ''
 end
 return out
-"""
+""")
 
 # A participant's rank in a board with a few neighbours above and below.
-_AROUND = """
+_AROUND = Lua("""
 local row = redis.call('HGET', KEYS[2], ARGV[1])
 if not row then return false end
 local rank = redis.call('ZRANK', KEYS[1], cjson.decode(row)['m'])
@@ -221,13 +222,13 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], start, rank + tonumber(ARGV[3])
   out[#out + 1] = redis.call('HGET', KEYS[2], string.match(m, ':(%d+)$')) or ''
 end
 return out
-"""
+""")
 
 # A participant's rank with a few neighbours above and below in several boards at once (the
 # round's, their unit's, their province's): one round trip for "my standing". KEYS: the rows
 # hash, then the boards; per board, -1 (not on it) or rank, size, start, n, then n (member, row).
 # Neighbours are read for the first ARGV[4] boards only (the page lists them for the round's).
-_STANDINGS = """
+_STANDINGS = Lua("""
 local row = redis.call('HGET', KEYS[1], ARGV[1])
 if not row then return false end
 local member = cjson.decode(row)['m']
@@ -251,7 +252,7 @@ for i = 2, #KEYS do
   end
 end
 return out
-"""
+""")
 
 _BULK_CHUNK = 2000
 _QUICK = "*"  # _RECORD's quick form: the caller did not read the current row
@@ -288,18 +289,14 @@ class RoundBoard:
     def __init__(self, redis, keys: BoardKeys):
         self.redis = redis
         self.keys = keys
-        self._record = redis.register_script(_RECORD)
-        self._swap = redis.register_script(_SWAP)
-        self._page = redis.register_script(_PAGE)
-        self._around = redis.register_script(_AROUND)
-        self._standings = redis.register_script(_STANDINGS)
 
     # --- writing -----------------------------------------------------------------------------
 
     async def _call_record(self, entry: BoardEntry, current: str, old: dict, old_unit: str, old_province: str) -> int:
         k = self.keys
         unit, province = entry.unit or "", entry.province or ""
-        return await self._record(
+        return await _RECORD(
+            self.redis,
             keys=[
                 k.rows,
                 k.all,
@@ -417,7 +414,7 @@ class RoundBoard:
         pairs += [(staged.board(s), live.board(s)) for s in sorted(staged_suffixes)]
         deletes = [live.board(s) for s in sorted(live_suffixes - staged_suffixes)]
         keys = [live.registry, live.version] + [key for pair in pairs for key in pair] + deletes
-        return await self._swap(keys=keys, args=[len(pairs), *sorted(live_suffixes)]) == 1
+        return await _SWAP(self.redis, keys=keys, args=[len(pairs), *sorted(live_suffixes)]) == 1
 
     async def delete(self) -> None:
         k = self.keys
@@ -443,14 +440,14 @@ class RoundBoard:
         """(participants in the board, lines ranked offset+1 .. offset+limit)."""
         if limit <= 0:
             return await self.size(scope), []
-        flat = await self._page(keys=[scope.key(self.keys), self.keys.rows], args=[offset, offset + limit - 1])
+        flat = await _PAGE(self.redis, keys=[scope.key(self.keys), self.keys.rows], args=[offset, offset + limit - 1])
         return int(flat[0]), _lines(flat[1:], offset + 1)
 
     async def around(
         self, scope: Scope, user_id: int, above: int, below: int
     ) -> tuple[int, int, list[RankedEntry]] | None:
         """(rank, participants in the board, lines from a few above to a few below) or None."""
-        found = await self._around(keys=[scope.key(self.keys), self.keys.rows], args=[user_id, above, below])
+        found = await _AROUND(self.redis, keys=[scope.key(self.keys), self.keys.rows], args=[user_id, above, below])
         if not found:
             return None
         rank, size, start = int(found[0]), int(found[1]), int(found[2])
@@ -463,7 +460,8 @@ class RoundBoard:
         or None where the participant is not on that board. Lines only for the first
         `with_lines` scopes (default all); the others' come back empty."""
         with_lines = len(scopes) if with_lines is None else with_lines
-        found = await self._standings(
+        found = await _STANDINGS(
+            self.redis,
             keys=[self.keys.rows] + [scope.key(self.keys) for scope in scopes],
             args=[user_id, above, below, with_lines],
         )

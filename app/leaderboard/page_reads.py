@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.core.redis import Lua
 from app.leaderboard.board import FINAL, LIVE, BoardKeys, RoundBoard, Scope
 from app.leaderboard.ordering import user_of_member
 from app.leaderboard.ranking import RankedEntry
@@ -22,7 +23,7 @@ from app.leaderboard.schemas import Phase
 # one hash tag, one slot under Redis Cluster). ARGV: the viewer's user id ('' for nobody),
 # neighbours above, below. Returns the two versions, then (for a viewer on the current board)
 # their row, rank (0-based), the board's size, the first neighbour's rank and (member, row) pairs.
-_VIEWER = """
+_VIEWER = Lua("""
 local final = redis.call('GET', KEYS[1])
 local live = redis.call('GET', KEYS[2])
 local out = {final or false, live or false}
@@ -43,7 +44,7 @@ for _, m in ipairs(redis.call('ZRANGE', all, start, rank + tonumber(ARGV[3]))) d
   out[#out + 1] = redis.call('HGET', rows, string.match(m, ':(%d+)$')) or ''
 end
 return out
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class ViewerRead:
 
 async def read_for_viewer(redis, round_id: int, user_id: int | None, around: int) -> ViewerRead:
     final, live = BoardKeys(round_id, FINAL), BoardKeys(round_id, LIVE)
-    script = redis.register_script(_VIEWER)
-    found = await script(
+    found = await _VIEWER(
+        redis,
         keys=[final.version, live.version, final.rows, live.rows, final.all, live.all],
         args=["" if user_id is None else user_id, around, around],
     )
