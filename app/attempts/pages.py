@@ -183,14 +183,8 @@ def _skeleton_of_attempt(request: Request, round_, role: str, flash: str, notice
         total=marker("total"),
         questions_html=marker("questions"),
     )
-    return templates.get_template("attempt.html").render(
-        request=request,
-        session=Session("", 0, role, marker("name")),
-        csrf_token=marker("csrf"),
-        flash=marker("flash") if flash else "",
-        notice=marker("notice") if notice else None,
-        attempt=attempt,
-        round=round_,
+    return _render_skeleton(
+        "attempt.html", request, role, flash, notice=marker("notice") if notice else None, attempt=attempt, round=round_
     )
 
 
@@ -382,11 +376,16 @@ def _skeleton_of_result(request: Request, round_, role: str, flash: str, view) -
         link=marker("link"),
         link_quoted=marker("link_quoted"),
     )
-    return templates.get_template("result.html").render(
+    return _render_skeleton("result.html", request, role, flash, r=r, round=round_)
+
+
+def _render_skeleton(template: str, request: Request, role: str, flash: str, **context) -> str:
+    """A page's template rendered with markers for what every page has of its viewer (name,
+    form token, flash message), as app.web.render.page would give them."""
+    return templates.get_template(template).render(
         request=request,
         session=Session("", 0, role, marker("name")),
         csrf_token=marker("csrf"),
         flash=marker("flash") if flash else "",
-        r=r,
-        round=round_,
+        **context,
     )
