@@ -3,23 +3,23 @@ progress), as the contest page shows it.
 
 Read fresh at every view, never cached: a person must see their own count right after opening
 or submitting an attempt, and nothing here can know when that happens. On PostgreSQL the read is
-one prepared statement straight on a pooled asyncpg connection: no ORM session, transaction or
-attempt objects, which cost the page several times the query itself, and no SQLAlchemy
-Connection around it either (statements.driver's costs a third more CPU than this read: the
-checkout, the wrapper and the reset on return each cross into a greenlet). SQLite (the embedded
-default) takes the portable ORM read of attempts/service.py."""
+one prepared statement straight on a pooled asyncpg connection (statements.driver, as the open
+and the submit): no ORM session, transaction or attempt objects, which cost the page several times
+the query itself. SQLite (the embedded default) takes the portable ORM read of
+attempts/service.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.util import greenlet_spawn
 
 from app.attempts import service as attempts
 from app.attempts.models import IN_PROGRESS, SUBMITTED
-from app.attempts.statements import CONNECTION_LOST, is_postgres
+from app.attempts.statements import ConnectionLost, driver, is_postgres
 
 
 @dataclass(frozen=True)
@@ -44,39 +44,24 @@ ORDER BY round_id, seq
 """
 
 
+def _ranking_key(row: tuple) -> tuple:
+    # The one definition of the order, attempts/service.ranking_key, reads these four attributes.
+    return attempts.ranking_key(
+        cast(Any, SimpleNamespace(correct=row[3], time_ms=row[5], submitted_at=row[6], id=row[1]))
+    )
+
+
 def _progress(rows: list[tuple[int, int, str, int | None, int, int | None, datetime | None]]) -> Progress:
     """rows: (round id, id, status, correct, total, time_ms, submitted_at) in seq order. The best
     is the live ranking's (attempts/service.ranking_key): more correct, shorter time, earlier
     submission, lower id."""
     submitted = [r for r in rows if r[2] == SUBMITTED]
-    best = min(submitted, key=lambda r: (-(r[3] or 0), r[5], r[6], r[1])) if submitted else None
+    best = min(submitted, key=_ranking_key) if submitted else None
     return Progress(
         used=len(rows),
         best=Best(best[3] or 0, best[4], best[5]) if best else None,
         in_progress=next((r[1] for r in rows if r[2] == IN_PROGRESS), None),
     )
-
-
-async def _fetch(engine: AsyncEngine, user_id: int, round_ids: list[int]) -> list | None:
-    """The rows of _MINE, or None if the pooled connection was dead (discarded: the caller then
-    reads the portable way, on a fresh one)."""
-    raw = await engine.raw_connection()
-    conn = raw.driver_connection
-    assert conn is not None  # None only once a connection is closed; this one is checked out
-    try:
-        found = await conn.fetch(_MINE, user_id, round_ids)
-    except BaseException as exc:
-        # Whatever went wrong (a cancelled request may leave the statement running), the
-        # connection is discarded, not handed back: inside SQLAlchemy's greenlet, as closing it
-        # may talk to the server.
-        await greenlet_spawn(raw.invalidate, exc if isinstance(exc, Exception) else None)
-        if isinstance(exc, CONNECTION_LOST) or (isinstance(exc, Exception) and conn.is_closed()):
-            return None
-        raise
-    # Back to the pool at once: its reset is a rollback, and no transaction was begun (asyncpg
-    # ran the statement on its own), so nothing is sent and no greenlet is needed.
-    raw.close()
-    return list(found)
 
 
 async def progress_by_round(
@@ -86,8 +71,12 @@ async def progress_by_round(
     if not round_ids:
         return {}
     if is_postgres(engine):
-        found = await _fetch(engine, user_id, round_ids)
-        if found is not None:
+        try:
+            async with driver(engine) as conn:
+                found = await conn.fetch(_MINE, user_id, round_ids)
+        except ConnectionLost:
+            pass  # discarded: the portable read below takes a fresh connection
+        else:
             rows: dict[int, list] = {round_id: [] for round_id in round_ids}
             for row in found:
                 rows[row[0]].append(tuple(row))
