@@ -140,7 +140,10 @@ async def test_a_real_server_logs_json_with_request_ids_and_never_personal_data(
         output = None
     finally:
         process.process.terminate()
-        process.process.wait(15)
+        # The server takes ~10 s to stop even on a quiet machine (the in-process job worker's
+        # shutdown; the same on aafec34); 15 s ran out once in a loaded CI rehearsal. This test is
+        # about what the logs hold, not how fast the server stops.
+        process.process.wait(40)
         output = process.output()
         process.stop()
     lines = [line for line in output.splitlines() if line.strip()]
